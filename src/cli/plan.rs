@@ -1,0 +1,67 @@
+//! `f3s plan`: observe, decide, print; with `-o` also save the plan for a later apply.
+
+use std::io::Write as _;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::Args;
+
+use crate::cli::{Failure, InventoryArg, load};
+use crate::plan;
+use crate::render;
+use crate::selection;
+use crate::transport::fixture::FixtureTransport;
+
+#[derive(Debug, Args)]
+pub struct PlanArgs {
+    #[command(flatten)]
+    inventory: InventoryArg,
+    /// Plan against recorded host state in DIR (one HOST.yml per host) instead of connecting.
+    #[arg(long, value_name = "DIR")]
+    state: Option<PathBuf>,
+    /// Only these hosts (comma-separated).
+    #[arg(long, value_name = "HOST", value_delimiter = ',')]
+    host: Vec<String>,
+    /// Only these resources (host/kind:name, comma-separated) and what they depend on.
+    #[arg(long, value_name = "ADDR", value_delimiter = ',')]
+    target: Vec<String>,
+    /// Print the plan as JSON (format: docs/plan-json.md).
+    #[arg(long)]
+    json: bool,
+    /// Also save the plan (JSON, no secrets) to PLANFILE.
+    #[arg(short = 'o', long = "out", value_name = "PLANFILE")]
+    out: Option<PathBuf>,
+    /// Exit 0 when nothing would change, 2 when something would, 1 on error.
+    #[arg(long)]
+    detailed_exitcode: bool,
+}
+
+pub fn run(args: PlanArgs) -> Result<ExitCode, Failure> {
+    let loaded = load(&args.inventory)?;
+    let redactor = loaded.inventory.redactor();
+    let selected = selection::select(&loaded.graph, &loaded.inventory, &args.host, &args.target)
+        .map_err(|errors| Failure::from(errors).scrubbed(redactor.clone()))?;
+    let Some(state) = args.state else {
+        return Err(Failure::new(vec![miette::miette!(
+            help = "plan against recorded host state with --state DIR",
+            "this build of f3s has no SSH transport yet"
+        )]));
+    };
+    let transport = FixtureTransport::new(state);
+    let plan = plan::plan(&loaded.inventory, &loaded.graph, &selected, &transport)
+        .map_err(|errors| Failure::from(errors).scrubbed(redactor.clone()))?;
+    let shown = if args.json {
+        render::json::render(&plan)
+    } else {
+        render::text::render(&plan, render::stdout_color())
+    };
+    if let Some(out) = &args.out {
+        std::fs::write(out, redactor.scrub(&render::json::render(&plan)))?;
+    }
+    std::io::stdout().write_all(redactor.scrub(&shown).as_bytes())?;
+    Ok(if args.detailed_exitcode && plan.has_changes() {
+        ExitCode::from(2)
+    } else {
+        ExitCode::SUCCESS
+    })
+}

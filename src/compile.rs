@@ -1,0 +1,308 @@
+//! Compiling: every module a host gets, with its parameters bound (given < host var <
+//! default), rendered for that host into resources. All faults are collected, not just the first.
+
+use serde_json::{Map, Value, json};
+
+use crate::compile_error::{CompileError, CompileErrors};
+use crate::compile_error_kind::CompileErrorKind;
+use crate::inventory::Inventory;
+use crate::inventory::host::{Host, ModuleUse};
+use crate::module::attrs::{Attrs, RenderScope};
+use crate::module::definition::ParamFault;
+use crate::module::template::Renderer;
+use crate::module::{Module, ModuleLibrary};
+use crate::resource::{Address, COMMON_ATTRIBUTES, KINDS, Reference, Resource, Spec};
+use crate::sensitive::Redactor;
+use crate::source::Origin;
+use crate::yaml::origin_of;
+
+/// All resources of all hosts, in declaration order (host, module, resource).
+pub fn compile(inventory: &Inventory) -> Result<Vec<Resource>, CompileErrors> {
+    let mut library = ModuleLibrary::new(inventory.module_path.clone());
+    let renderer = Renderer::default();
+    let redactor = inventory.redactor();
+    let hosts: Map<String, Value> = inventory
+        .hosts
+        .iter()
+        .map(|host| (host.name.clone(), host.template_view()))
+        .collect();
+    let mut compiler = Compiler {
+        renderer: &renderer,
+        redactor: &redactor,
+        hosts: Value::Object(hosts),
+        resources: Vec::new(),
+        errors: Vec::new(),
+    };
+    for host in &inventory.hosts {
+        for module_use in &host.modules {
+            match library.get(&module_use.name, &module_use.origin) {
+                Ok(module) => compiler.module(host, module_use, &module),
+                Err(errors) => compiler.errors.extend(errors),
+            }
+        }
+    }
+    if compiler.errors.is_empty() {
+        Ok(compiler.resources)
+    } else {
+        Err(CompileErrors(compiler.errors))
+    }
+}
+
+struct Compiler<'a> {
+    renderer: &'a Renderer,
+    redactor: &'a Redactor,
+    hosts: Value,
+    resources: Vec<Resource>,
+    errors: Vec<CompileError>,
+}
+
+impl Compiler<'_> {
+    fn module(&mut self, host: &Host, module_use: &ModuleUse, module: &Module) {
+        let base = json!({ "host": host.template_view(), "hosts": self.hosts });
+        let Some(params) = self.bind(host, module_use, module, &base) else {
+            return;
+        };
+        let mut context = params;
+        context.insert("host".into(), base["host"].clone());
+        context.insert("hosts".into(), self.hosts.clone());
+        let context = Value::Object(context);
+        let templates = module.templates();
+        let scope = RenderScope {
+            file: &module.file,
+            templates: &templates,
+            renderer: self.renderer,
+            context: &context,
+            redactor: self.redactor,
+        };
+        for declaration in &module.definition.resources {
+            self.resource(host, module, &scope, declaration);
+        }
+    }
+
+    /// Parameter values for this host, checked and rendered; `None` after faults.
+    fn bind(
+        &mut self,
+        host: &Host,
+        module_use: &ModuleUse,
+        module: &Module,
+        base: &Value,
+    ) -> Option<Map<String, Value>> {
+        let declared = &module.definition.params;
+        let known: Vec<String> = declared
+            .iter()
+            .map(|(name, _)| name.value.clone())
+            .collect();
+        let before = self.errors.len();
+        for (name, _, origin) in &module_use.params {
+            if declared.get(name).is_none() {
+                let kind = CompileErrorKind::UnknownParameter {
+                    module: module.name.clone(),
+                    name: name.clone(),
+                    known: known.clone(),
+                };
+                self.errors
+                    .push(CompileError::new(kind, origin, "unknown parameter"));
+            }
+        }
+        let mut bound = Map::new();
+        for (name, param) in declared.iter() {
+            let given = module_use
+                .params
+                .iter()
+                .rev()
+                .find(|(given, _, _)| *given == name.value)
+                .map(|(_, value, origin)| (value.clone(), origin.clone()));
+            let from_var = || {
+                let value = host.vars.get(&name.value)?;
+                Some((value.clone(), host.var_origin(&name.value)?.clone()))
+            };
+            let default = || Some((param.default.clone()?, origin_of(&module.file, name)));
+            let Some((value, origin)) = given.or_else(from_var).or_else(default) else {
+                let kind = CompileErrorKind::MissingParameter {
+                    module: module.name.clone(),
+                    name: name.value.clone(),
+                };
+                let label = format!(
+                    "`{}` on host `{}` lacks `{}`",
+                    module.name, host.name, name.value
+                );
+                self.errors
+                    .push(CompileError::new(kind, &module_use.origin, label));
+                continue;
+            };
+            let Some(value) = self.render_value(&value, &origin, base) else {
+                continue;
+            };
+            match param.param_type.check(&value) {
+                Ok(()) => {
+                    bound.insert(name.value.clone(), value);
+                }
+                Err(fault) => self.errors.push(param_fault(fault, &value, &origin)),
+            }
+        }
+        (self.errors.len() == before).then_some(bound)
+    }
+
+    /// Renders every string inside a parameter value (they may use `host` and `hosts`).
+    fn render_value(&mut self, value: &Value, origin: &Origin, context: &Value) -> Option<Value> {
+        Some(match value {
+            Value::String(text) => match self.renderer.inline(text, origin, context) {
+                Ok(rendered) => Value::String(rendered),
+                Err(error) => {
+                    self.errors.push(error);
+                    return None;
+                }
+            },
+            Value::Array(items) => Value::Array(
+                items
+                    .iter()
+                    .map(|item| self.render_value(item, origin, context))
+                    .collect::<Option<_>>()?,
+            ),
+            Value::Object(map) => Value::Object(
+                map.iter()
+                    .map(|(key, item)| {
+                        Some((key.clone(), self.render_value(item, origin, context)?))
+                    })
+                    .collect::<Option<_>>()?,
+            ),
+            other => other.clone(),
+        })
+    }
+
+    fn resource(
+        &mut self,
+        host: &Host,
+        module: &Module,
+        scope: &RenderScope,
+        declaration: &serde_saphyr::Spanned<crate::yaml::SpannedMap<serde_saphyr::Spanned<Value>>>,
+    ) {
+        let entries = &declaration.value;
+        let kinds: Vec<_> = entries
+            .iter()
+            .filter_map(|(key, _)| {
+                KINDS
+                    .iter()
+                    .find(|(kind, _)| *kind == key.value)
+                    .map(|kind| (key, *kind))
+            })
+            .collect();
+        let known_kinds = || {
+            KINDS
+                .iter()
+                .map(|(kind, _)| kind.to_string())
+                .collect::<Vec<_>>()
+        };
+        let (key, (kind, attributes)) = match kinds.as_slice() {
+            [one] => *one,
+            [] => {
+                let kind = CompileErrorKind::NoResourceKind {
+                    known: known_kinds(),
+                };
+                self.errors.push(CompileError::new(
+                    kind,
+                    &origin_of(&module.file, declaration),
+                    "this resource",
+                ));
+                return;
+            }
+            [first, second, ..] => {
+                let kind = CompileErrorKind::TwoResourceKinds {
+                    first: first.0.value.clone(),
+                    second: second.0.value.clone(),
+                    known: known_kinds(),
+                };
+                self.errors.push(CompileError::new(
+                    kind,
+                    &origin_of(&module.file, second.0),
+                    "second kind",
+                ));
+                return;
+            }
+        };
+        let origin = origin_of(&module.file, key);
+        let mut attrs = Attrs::new(kind, entries, scope, origin.clone());
+        let parsed = Spec::parse(kind, &mut attrs);
+        let requires = self.references(&mut attrs, "requires", host);
+        let notify = self.references(&mut attrs, "notify", host);
+        let known: Vec<&str> = attributes
+            .iter()
+            .chain(COMMON_ATTRIBUTES)
+            .copied()
+            .collect();
+        let faults = attrs.finish(&known);
+        let failed = !faults.is_empty();
+        self.errors.extend(faults);
+        let Some((name, spec)) = parsed else {
+            return;
+        };
+        if failed {
+            return;
+        }
+        if !spec.supported_on(host.os) {
+            let kind = CompileErrorKind::WrongType {
+                expected: "a kind this host's OS has".into(),
+                found: format!("`{kind}` on {} host `{}`", host.os, host.name),
+            };
+            self.errors
+                .push(CompileError::new(kind, &origin, "not on this OS"));
+            return;
+        }
+        self.resources.push(Resource {
+            address: Address::new(&host.name, kind, &name),
+            spec,
+            module: module.name.clone(),
+            origin,
+            requires,
+            notify,
+        });
+    }
+
+    fn references(&mut self, attrs: &mut Attrs, name: &str, host: &Host) -> Vec<Reference> {
+        attrs
+            .list(name)
+            .into_iter()
+            .filter_map(
+                |reference| match Address::parse(&reference.value, Some(&host.name)) {
+                    Some(address) => Some(Reference {
+                        address,
+                        origin: reference.origin,
+                    }),
+                    None => {
+                        let kind = CompileErrorKind::UnknownResource {
+                            reference: reference.value.clone(),
+                        };
+                        self.errors.push(CompileError::new(
+                            kind,
+                            &reference.origin,
+                            "not `kind:name`",
+                        ));
+                        None
+                    }
+                },
+            )
+            .collect()
+    }
+}
+
+fn param_fault(fault: ParamFault, value: &Value, origin: &Origin) -> CompileError {
+    match fault {
+        ParamFault::Type { expected, found } => CompileError::new(
+            CompileErrorKind::WrongType {
+                expected: expected.into(),
+                found,
+            },
+            origin,
+            format!("expected {expected}"),
+        ),
+        ParamFault::Name(what, reason) => CompileError::new(
+            CompileErrorKind::InvalidName {
+                what,
+                value: value.as_str().unwrap_or_default().to_string(),
+                reason,
+            },
+            origin,
+            format!("not a valid {what}"),
+        ),
+    }
+}

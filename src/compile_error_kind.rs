@@ -1,0 +1,152 @@
+//! Everything that can be wrong with an inventory, a module or a recorded host state, as
+//! distinct kinds with their message and the help that goes with it.
+
+use thiserror::Error;
+
+use crate::names::NameKind;
+
+#[derive(Debug, Clone, Error, PartialEq, Eq)]
+pub enum CompileErrorKind {
+    #[error("cannot read {path}: {message}")]
+    Unreadable { path: String, message: String },
+    #[error("invalid YAML: {message}")]
+    Yaml { message: String },
+    #[error("unknown host `{name}`")]
+    UnknownHost { name: String, known: Vec<String> },
+    #[error("unknown group `{name}`")]
+    UnknownGroup { name: String, known: Vec<String> },
+    #[error("unknown module `{name}`")]
+    UnknownModule { name: String, searched: Vec<String> },
+    #[error("module `{module}` has no parameter `{name}`")]
+    UnknownParameter {
+        module: String,
+        name: String,
+        known: Vec<String>,
+    },
+    #[error("module `{module}` needs parameter `{name}`, and no value was given")]
+    MissingParameter { module: String, name: String },
+    #[error("`{kind}` resources have no attribute `{name}`")]
+    UnknownAttribute {
+        kind: String,
+        name: String,
+        known: Vec<String>,
+    },
+    #[error("`{kind}` resource needs attribute `{name}`")]
+    MissingAttribute { kind: String, name: String },
+    #[error("`{kind}` resource takes only one of {}", names.join(", "))]
+    ConflictingAttributes { kind: String, names: Vec<String> },
+    #[error("resource names no kind it is")]
+    NoResourceKind { known: Vec<String> },
+    #[error("resource names two kinds: `{first}` and `{second}`")]
+    TwoResourceKinds {
+        first: String,
+        second: String,
+        known: Vec<String>,
+    },
+    #[error("expected {expected}, found {found}")]
+    WrongType { expected: String, found: String },
+    #[error("invalid {what} `{value}`: {reason}")]
+    InvalidName {
+        what: NameKind,
+        value: String,
+        reason: String,
+    },
+    #[error("template `{template}` uses `{variable}`, which has no value here")]
+    MissingTemplateVariable { template: String, variable: String },
+    #[error("template `{template}` does not render: {message}")]
+    Template { template: String, message: String },
+    #[error("`{reference}` names no resource")]
+    UnknownResource { reference: String },
+    #[error("`{address}` is declared twice")]
+    DuplicateResource { address: String, first: String },
+    #[error("dependency cycle: {}", members.join(" -> "))]
+    Cycle { members: Vec<String> },
+    #[error("unknown secret `{name}`")]
+    UnknownSecret { name: String, known: Vec<String> },
+    #[error("secret `{name}` has no value: {reason}")]
+    SecretUnavailable { name: String, reason: String },
+    #[error("`{path}` has its whole content managed by `{owner}`, and `{other}` edits it too")]
+    ContentConflict {
+        path: String,
+        owner: String,
+        other: String,
+    },
+    #[error("no recorded state for host `{host}`: {path} is missing")]
+    MissingHostState { host: String, path: String },
+    #[error("recorded state of `{host}` is for {recorded}, but the inventory says {declared}")]
+    OsMismatch {
+        host: String,
+        recorded: String,
+        declared: String,
+    },
+    #[error("`{source_address}` copies {path} from host `{host}`, where nothing creates it")]
+    MissingCopySource {
+        source_address: String,
+        host: String,
+        path: String,
+    },
+}
+
+impl CompileErrorKind {
+    /// What the admin can do about it.
+    pub fn help(&self) -> Option<String> {
+        use CompileErrorKind as K;
+        let text = match self {
+            K::Unreadable { .. } => "check the path and its permissions".into(),
+            K::Yaml { .. } => "fix the YAML syntax at the marked place".into(),
+            K::UnknownHost { known, .. } => format!("hosts in this inventory: {}", list(known)),
+            K::UnknownGroup { known, .. } => format!("groups in this inventory: {}", list(known)),
+            K::UnknownModule { searched, .. } => format!(
+                "a module is a directory with a module.yml; looked in {}",
+                list(searched)
+            ),
+            K::UnknownParameter { known, .. } => format!("its parameters: {}", list(known)),
+            K::MissingParameter { name, .. } => format!(
+                "set `{name}` in the module's `params`, or as a var of the host, its group or `defaults`"
+            ),
+            K::UnknownAttribute { known, .. } => format!("its attributes: {}", list(known)),
+            K::MissingAttribute { name, .. } => format!("add `{name}: ...` to the resource"),
+            K::ConflictingAttributes { .. } => "keep one of them".into(),
+            K::NoResourceKind { known } | K::TwoResourceKinds { known, .. } => {
+                format!(
+                    "a resource starts with its kind as key, one of: {}",
+                    list(known)
+                )
+            }
+            K::WrongType { .. } => "change the value to the expected type".into(),
+            K::InvalidName { what, .. } => what.rule().into(),
+            K::MissingTemplateVariable { .. } => {
+                "declare it as a module parameter or a host var, or use `{{#if}}` around it".into()
+            }
+            K::Template { .. } => "see the handlebars syntax at the marked place".into(),
+            K::UnknownResource { .. } => {
+                "refer to a resource as `kind:name` on the same host, or `host/kind:name`".into()
+            }
+            K::DuplicateResource { first, .. } => format!("first declared at {first}"),
+            K::Cycle { .. } => "remove one of the `requires` or `notify` edges in the cycle".into(),
+            K::UnknownSecret { known, .. } => format!("declared secrets: {}", list(known)),
+            K::SecretUnavailable { .. } => {
+                "provide it through the environment variable or file its declaration names".into()
+            }
+            K::ContentConflict { .. } => {
+                "manage the whole file in one place, or use only `line`/`block` edits on it".into()
+            }
+            K::MissingHostState { host, .. } => {
+                format!("record it with `f3s facts {host} --save DIR`, or write it by hand")
+            }
+            K::OsMismatch { .. } => "fix `os:` of the host in the inventory, or re-record".into(),
+            K::MissingCopySource { .. } => {
+                "manage the source file on that host, or fix the `source:` of the copy".into()
+            }
+        };
+        Some(text)
+    }
+}
+
+fn list(items: &[String]) -> String {
+    if items.is_empty() {
+        "(none)".into()
+    } else {
+        items.join(", ")
+    }
+}

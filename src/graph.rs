@@ -1,0 +1,411 @@
+//! The resource graph of all hosts: edges from `requires` and `notify`, and implied ones (a
+//! path needs its managed parent directory, a service its package, a copy its source on
+//! another host, edits of one file go in declaration order). A cycle is a diagnostic naming
+//! every member; the apply order is a topological order, stable from run to run.
+
+use std::cmp::Reverse;
+use std::collections::{BTreeMap, BinaryHeap, HashMap};
+use std::fmt::Write as _;
+
+use petgraph::algo::tarjan_scc;
+use petgraph::graph::{DiGraph, NodeIndex};
+use petgraph::visit::EdgeRef;
+
+use crate::compile_error::{CompileError, CompileErrors};
+use crate::compile_error_kind::CompileErrorKind;
+use crate::inventory::Inventory;
+use crate::names::parent_dir;
+use crate::resource::{Address, Claim, Implied, Resource, Spec};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Edge {
+    Requires,
+    Notify,
+    Implied,
+}
+
+pub struct ResourceGraph {
+    pub resources: Vec<Resource>,
+    /// Node `i` is `resources[i]`; an edge runs from what is needed to what needs it.
+    graph: DiGraph<usize, Edge>,
+    /// Topological order; ties broken by declaration order.
+    pub order: Vec<usize>,
+}
+
+impl ResourceGraph {
+    pub fn build(resources: Vec<Resource>, inventory: &Inventory) -> Result<Self, CompileErrors> {
+        let mut builder = Builder {
+            graph: DiGraph::new(),
+            index: HashMap::new(),
+            errors: Vec::new(),
+        };
+        for (i, resource) in resources.iter().enumerate() {
+            builder.graph.add_node(i);
+            if let Some(&first) = builder.index.get(&resource.address) {
+                let first: &Resource = &resources[first];
+                let kind = CompileErrorKind::DuplicateResource {
+                    address: resource.address.to_string(),
+                    first: first.origin.describe(),
+                };
+                builder
+                    .errors
+                    .push(CompileError::new(kind, &resource.origin, "declared again"));
+            } else {
+                builder.index.insert(resource.address.clone(), i);
+            }
+        }
+        for (i, resource) in resources.iter().enumerate() {
+            builder.explicit(&resources, i, resource, inventory);
+            builder.implied(&resources, i, resource, inventory);
+        }
+        builder.claims(&resources);
+        builder.cycles(&resources);
+        if !builder.errors.is_empty() {
+            return Err(CompileErrors(builder.errors));
+        }
+        let order = topological(&builder.graph);
+        Ok(Self {
+            resources,
+            graph: builder.graph,
+            order,
+        })
+    }
+
+    pub fn index_of(&self, address: &Address) -> Option<usize> {
+        self.resources.iter().position(|r| r.address == *address)
+    }
+
+    /// What `i` needs, directly.
+    pub fn dependencies(&self, i: usize) -> impl Iterator<Item = usize> + '_ {
+        self.graph
+            .edges_directed(NodeIndex::new(i), petgraph::Direction::Incoming)
+            .filter(|edge| *edge.weight() != Edge::Notify)
+            .map(|edge| edge.source().index())
+    }
+
+    /// The services `i` notifies when it changes.
+    pub fn notified(&self, i: usize) -> impl Iterator<Item = usize> + '_ {
+        self.graph
+            .edges_directed(NodeIndex::new(i), petgraph::Direction::Outgoing)
+            .filter(|edge| *edge.weight() == Edge::Notify)
+            .map(|edge| edge.target().index())
+    }
+
+    pub fn edge_count(&self) -> usize {
+        self.graph.edge_count()
+    }
+
+    /// Graphviz DOT, one cluster per host, for the resources `keep` accepts.
+    pub fn dot(&self, keep: impl Fn(&Resource) -> bool) -> String {
+        let mut hosts: BTreeMap<&str, Vec<usize>> = BTreeMap::new();
+        let mut host_order: Vec<&str> = Vec::new();
+        for (i, resource) in self.resources.iter().enumerate().filter(|(_, r)| keep(r)) {
+            let host = resource.address.host.as_str();
+            if !hosts.contains_key(host) {
+                host_order.push(host);
+            }
+            hosts.entry(host).or_default().push(i);
+        }
+        let mut out = String::from(
+            "digraph f3s {\n  rankdir=LR;\n  node [shape=box, fontname=\"monospace\"];\n",
+        );
+        for (n, host) in host_order.iter().enumerate() {
+            let _ = writeln!(out, "  subgraph cluster_{n} {{\n    label={};", quote(host));
+            for &i in &hosts[host] {
+                let address = &self.resources[i].address;
+                let _ = writeln!(
+                    out,
+                    "    {} [label={}];",
+                    quote(&address.to_string()),
+                    quote(&address.local())
+                );
+            }
+            out.push_str("  }\n");
+        }
+        let mut edges: Vec<_> = self
+            .graph
+            .edge_references()
+            .map(|edge| (edge.source().index(), edge.target().index(), *edge.weight()))
+            .filter(|(from, to, _)| keep(&self.resources[*from]) && keep(&self.resources[*to]))
+            .collect();
+        edges.sort_by_key(|(from, to, kind)| (*from, *to, *kind as u8));
+        edges.dedup();
+        for (from, to, kind) in edges {
+            let style = match kind {
+                Edge::Requires => "",
+                Edge::Notify => " [style=dashed, label=\"notify\"]",
+                Edge::Implied => " [style=dotted]",
+            };
+            let from = quote(&self.resources[from].address.to_string());
+            let to = quote(&self.resources[to].address.to_string());
+            let _ = writeln!(out, "  {from} -> {to}{style};");
+        }
+        out.push_str("}\n");
+        out
+    }
+}
+
+fn quote(text: &str) -> String {
+    format!("\"{}\"", text.replace('\\', "\\\\").replace('"', "\\\""))
+}
+
+struct Builder {
+    graph: DiGraph<usize, Edge>,
+    index: HashMap<Address, usize>,
+    errors: Vec<CompileError>,
+}
+
+impl Builder {
+    fn edge(&mut self, from: usize, to: usize, kind: Edge) {
+        self.graph
+            .add_edge(NodeIndex::new(from), NodeIndex::new(to), kind);
+    }
+
+    fn explicit(
+        &mut self,
+        resources: &[Resource],
+        i: usize,
+        resource: &Resource,
+        inventory: &Inventory,
+    ) {
+        let references = resource
+            .requires
+            .iter()
+            .map(|r| (r, Edge::Requires))
+            .chain(resource.notify.iter().map(|r| (r, Edge::Notify)));
+        for (reference, kind) in references {
+            let Some(&target) = self.index.get(&reference.address) else {
+                let error = if inventory.host(&reference.address.host).is_none() {
+                    CompileErrorKind::UnknownHost {
+                        name: reference.address.host.clone(),
+                        known: inventory.host_names(),
+                    }
+                } else {
+                    CompileErrorKind::UnknownResource {
+                        reference: reference.address.to_string(),
+                    }
+                };
+                self.errors.push(CompileError::new(
+                    error,
+                    &reference.origin,
+                    "not declared anywhere",
+                ));
+                continue;
+            };
+            match kind {
+                Edge::Notify if !matches!(resources[target].spec, Spec::Service(_)) => {
+                    let error = CompileErrorKind::WrongType {
+                        expected: "a service to notify".into(),
+                        found: format!("`{}`", reference.address),
+                    };
+                    self.errors.push(CompileError::new(
+                        error,
+                        &reference.origin,
+                        "only services refresh",
+                    ));
+                }
+                Edge::Notify => self.edge(i, target, Edge::Notify),
+                _ => self.edge(target, i, Edge::Requires),
+            }
+        }
+    }
+
+    fn implied(
+        &mut self,
+        resources: &[Resource],
+        i: usize,
+        resource: &Resource,
+        inventory: &Inventory,
+    ) {
+        let host = &resource.address.host;
+        for implied in resource.spec.kind().implied() {
+            match implied {
+                Implied::ParentOf(path) => {
+                    let mut dir = parent_dir(&path);
+                    while let Some(candidate) = dir {
+                        if let Some(&parent) =
+                            self.index.get(&Address::new(host, "directory", candidate))
+                        {
+                            self.edge(parent, i, Edge::Implied);
+                            break;
+                        }
+                        dir = parent_dir(candidate);
+                    }
+                }
+                Implied::Package(name) => {
+                    if let Some(&package) = self.index.get(&Address::new(host, "package", &name)) {
+                        self.edge(package, i, Edge::Implied);
+                    }
+                }
+                Implied::RemotePath {
+                    host: source_host,
+                    path,
+                } => {
+                    if inventory.host(&source_host).is_none() {
+                        let error = CompileErrorKind::UnknownHost {
+                            name: source_host.clone(),
+                            known: inventory.host_names(),
+                        };
+                        self.errors.push(CompileError::new(
+                            error,
+                            &resource.origin,
+                            "copies from it",
+                        ));
+                        continue;
+                    }
+                    let sources: Vec<usize> = resources
+                        .iter()
+                        .enumerate()
+                        .filter(|(_, other)| {
+                            other.address.host == source_host
+                                && other
+                                    .spec
+                                    .kind()
+                                    .claim()
+                                    .is_some_and(|claim| claim.path() == path)
+                        })
+                        .map(|(j, _)| j)
+                        .collect();
+                    for source in sources {
+                        self.edge(source, i, Edge::Implied);
+                    }
+                }
+            }
+        }
+    }
+
+    /// Orders all resources touching one file's content, and rejects a whole-file resource
+    /// that also has edits.
+    fn claims(&mut self, resources: &[Resource]) {
+        let mut by_path: BTreeMap<(&str, String), Vec<(usize, Claim)>> = BTreeMap::new();
+        for (i, resource) in resources.iter().enumerate() {
+            if let Some(claim) = resource.spec.kind().claim() {
+                let key = (resource.address.host.as_str(), claim.path().to_string());
+                by_path.entry(key).or_default().push((i, claim));
+            }
+        }
+        for claims in by_path.values() {
+            let whole = claims
+                .iter()
+                .find(|(_, claim)| matches!(claim, Claim::Whole(_)));
+            let edits: Vec<usize> = claims
+                .iter()
+                .filter(|(_, claim)| matches!(claim, Claim::Edit(_)))
+                .map(|(i, _)| *i)
+                .collect();
+            if let (Some((owner, claim)), Some(&other)) = (whole, edits.first()) {
+                let error = CompileErrorKind::ContentConflict {
+                    path: claim.path().to_string(),
+                    owner: resources[*owner].address.to_string(),
+                    other: resources[other].address.to_string(),
+                };
+                let place = &resources[other].origin;
+                let error = CompileError::new(error, place, "edits it")
+                    .with_also(&resources[*owner].origin, "whole file");
+                self.errors.push(error);
+                continue;
+            }
+            let exists = claims
+                .iter()
+                .find(|(_, claim)| matches!(claim, Claim::Exists(_)))
+                .map(|(i, _)| *i);
+            let chain: Vec<usize> = exists.into_iter().chain(edits).collect();
+            for pair in chain.windows(2) {
+                self.edge(pair[0], pair[1], Edge::Implied);
+            }
+        }
+    }
+
+    fn cycles(&mut self, resources: &[Resource]) {
+        for component in tarjan_scc(&self.graph) {
+            let looped =
+                component.len() == 1 && self.graph.contains_edge(component[0], component[0]);
+            if component.len() < 2 && !looped {
+                continue;
+            }
+            let members = cycle_path(&self.graph, &component);
+            let names: Vec<String> = members
+                .iter()
+                .chain(members.first())
+                .map(|i| resources[*i].address.to_string())
+                .collect();
+            let first = &resources[members[0]];
+            let mut error = CompileError::new(
+                CompileErrorKind::Cycle { members: names },
+                &first.origin,
+                "in the cycle",
+            );
+            for &i in &members[1..] {
+                error = error.with_also(
+                    &resources[i].origin,
+                    format!("{} is in the cycle", resources[i].address),
+                );
+            }
+            self.errors.push(error);
+        }
+    }
+}
+
+/// One cycle through the earliest-declared member of a strongly connected component, in the
+/// order the edges run (shortest way back, found breadth first), so the message reads as the
+/// cycle it is.
+fn cycle_path(graph: &DiGraph<usize, Edge>, component: &[NodeIndex]) -> Vec<usize> {
+    let start = *component.iter().min().unwrap_or(&component[0]);
+    let mut came_from: HashMap<NodeIndex, NodeIndex> = HashMap::new();
+    let mut queue = std::collections::VecDeque::from([start]);
+    'search: while let Some(node) = queue.pop_front() {
+        let mut next: Vec<NodeIndex> = graph
+            .neighbors_directed(node, petgraph::Direction::Outgoing)
+            .filter(|n| component.contains(n))
+            .collect();
+        next.sort();
+        for n in next {
+            if n == start {
+                came_from.insert(start, node);
+                break 'search;
+            }
+            if let std::collections::hash_map::Entry::Vacant(entry) = came_from.entry(n) {
+                entry.insert(node);
+                queue.push_back(n);
+            }
+        }
+    }
+    let mut path = Vec::new();
+    let mut node = came_from.get(&start).copied().unwrap_or(start);
+    while node != start {
+        path.push(node.index());
+        node = came_from[&node];
+    }
+    path.push(start.index());
+    path.reverse();
+    path
+}
+
+/// Kahn's algorithm, always taking the earliest-declared ready resource.
+fn topological(graph: &DiGraph<usize, Edge>) -> Vec<usize> {
+    let mut incoming: Vec<usize> = graph
+        .node_indices()
+        .map(|n| {
+            graph
+                .neighbors_directed(n, petgraph::Direction::Incoming)
+                .count()
+        })
+        .collect();
+    let mut ready: BinaryHeap<Reverse<usize>> = incoming
+        .iter()
+        .enumerate()
+        .filter(|(_, count)| **count == 0)
+        .map(|(i, _)| Reverse(i))
+        .collect();
+    let mut order = Vec::with_capacity(incoming.len());
+    while let Some(Reverse(i)) = ready.pop() {
+        order.push(i);
+        for next in graph.neighbors_directed(NodeIndex::new(i), petgraph::Direction::Outgoing) {
+            incoming[next.index()] -= 1;
+            if incoming[next.index()] == 0 {
+                ready.push(Reverse(next.index()));
+            }
+        }
+    }
+    order
+}

@@ -1,0 +1,293 @@
+//! The inventory: hosts, groups and vars loaded from YAML, with precedence applied
+//! (defaults < groups in file order < host), names checked and secrets resolved.
+
+pub mod host;
+mod raw;
+pub mod secrets;
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use serde_json::{Map, Value};
+use serde_saphyr::Spanned;
+
+use crate::compile_error::{CompileError, CompileErrors};
+use crate::compile_error_kind::CompileErrorKind;
+use crate::names::NameKind;
+use crate::sensitive::Redactor;
+use crate::source::{Origin, SourceFile};
+use crate::yaml::{self, SpannedMap, origin_of};
+use host::{Connection, Host, ModuleUse};
+use raw::{RawConnection, RawInventory, RawModuleUse};
+use secrets::Secrets;
+
+#[derive(Debug)]
+pub struct Inventory {
+    pub path: PathBuf,
+    pub file: Arc<SourceFile>,
+    /// Where modules are looked up, in order.
+    pub module_path: Vec<PathBuf>,
+    /// In file order.
+    pub hosts: Vec<Host>,
+    pub secrets: Secrets,
+}
+
+impl Inventory {
+    pub fn load(path: &Path) -> Result<Self, CompileErrors> {
+        let file = yaml::read_source(path)?;
+        let raw: RawInventory = yaml::parse(&file)?;
+        let base = path.parent().unwrap_or(Path::new(".")).to_path_buf();
+        let mut loader = Loader {
+            file: &file,
+            base: &base,
+            secrets: Secrets::default(),
+            errors: Vec::new(),
+        };
+        let hosts = loader.hosts(&raw);
+        let module_path = module_path(&raw, &base);
+        let Loader {
+            secrets, errors, ..
+        } = loader;
+        if !errors.is_empty() {
+            return Err(CompileErrors(errors));
+        }
+        Ok(Self {
+            path: path.to_path_buf(),
+            file,
+            module_path,
+            hosts,
+            secrets,
+        })
+    }
+
+    pub fn host(&self, name: &str) -> Option<&Host> {
+        self.hosts.iter().find(|host| host.name == name)
+    }
+
+    pub fn host_names(&self) -> Vec<String> {
+        self.hosts.iter().map(|host| host.name.clone()).collect()
+    }
+
+    /// Scrubs every secret read so far out of text bound for the terminal or a file.
+    pub fn redactor(&self) -> Redactor {
+        Redactor::new(self.secrets.values().cloned())
+    }
+}
+
+fn module_path(raw: &RawInventory, base: &Path) -> Vec<PathBuf> {
+    if raw.module_path.is_empty() {
+        ["modules", "../modules"]
+            .iter()
+            .map(|dir| base.join(dir))
+            .collect()
+    } else {
+        raw.module_path
+            .iter()
+            .map(|dir| base.join(&dir.value))
+            .collect()
+    }
+}
+
+struct Loader<'a> {
+    file: &'a Arc<SourceFile>,
+    base: &'a Path,
+    secrets: Secrets,
+    errors: Vec<CompileError>,
+}
+
+impl Loader<'_> {
+    fn hosts(&mut self, raw: &RawInventory) -> Vec<Host> {
+        for (name, secret) in raw.secrets.iter() {
+            let origin = origin_of(self.file, name);
+            let declared = &secret.value;
+            self.secrets.declare(
+                &name.value,
+                declared.env.clone(),
+                declared.file.as_deref(),
+                self.base,
+                origin,
+            );
+        }
+        let known: Vec<String> = raw
+            .hosts
+            .iter()
+            .map(|(name, _)| name.value.clone())
+            .collect();
+        for (group, body) in raw.groups.iter() {
+            self.check_name(NameKind::HostName, group);
+            for member in &body.hosts {
+                if !known.contains(&member.value) {
+                    let kind = CompileErrorKind::UnknownHost {
+                        name: member.value.clone(),
+                        known: known.clone(),
+                    };
+                    let label = format!("not a host of this inventory (group `{}`)", group.value);
+                    self.errors.push(CompileError::new(
+                        kind,
+                        &origin_of(self.file, member),
+                        label,
+                    ));
+                }
+            }
+        }
+        raw.hosts
+            .iter()
+            .filter_map(|(name, body)| self.host(raw, name, body))
+            .collect()
+    }
+
+    fn host(
+        &mut self,
+        raw: &RawInventory,
+        name: &Spanned<String>,
+        body: &raw::RawHost,
+    ) -> Option<Host> {
+        let valid = self.check_name(NameKind::HostName, name);
+        let groups: Vec<_> = raw
+            .groups
+            .iter()
+            .filter(|(_, group)| group.hosts.iter().any(|member| member.value == name.value))
+            .map(|(_, group)| group)
+            .collect();
+
+        let mut vars = Map::new();
+        let mut var_origins: Vec<(String, Origin)> = Vec::new();
+        let layers = std::iter::once(&raw.defaults.vars)
+            .chain(groups.iter().map(|group| &group.vars))
+            .chain(std::iter::once(&body.vars));
+        for layer in layers {
+            self.merge_vars(layer, &mut vars, &mut var_origins);
+        }
+
+        let mut modules: Vec<ModuleUse> = Vec::new();
+        let uses = raw
+            .defaults
+            .modules
+            .iter()
+            .chain(groups.iter().flat_map(|group| group.modules.iter()))
+            .chain(body.modules.iter());
+        for module_use in uses {
+            self.merge_module(module_use, &mut modules);
+        }
+
+        let connection = connection(&raw.defaults.connection, &body.connection, self.base);
+        valid.then(|| Host {
+            name: name.value.clone(),
+            os: body.os,
+            address: body.address.value.clone(),
+            connection,
+            vars,
+            var_origins,
+            modules,
+            origin: origin_of(self.file, name),
+        })
+    }
+
+    fn merge_vars(
+        &mut self,
+        layer: &SpannedMap<Spanned<Value>>,
+        vars: &mut Map<String, Value>,
+        origins: &mut Vec<(String, Origin)>,
+    ) {
+        for (name, value) in layer.iter() {
+            let origin = origin_of(self.file, value);
+            match self.resolve_secrets(&value.value, &origin) {
+                Ok(resolved) => {
+                    vars.insert(name.value.clone(), resolved);
+                    origins.retain(|(var, _)| *var != name.value);
+                    origins.push((name.value.clone(), origin));
+                }
+                Err(error) => self.errors.push(error),
+            }
+        }
+    }
+
+    /// Replaces every `{ secret: NAME }` in a value by the secret's value.
+    fn resolve_secrets(&mut self, value: &Value, origin: &Origin) -> Result<Value, CompileError> {
+        Ok(match value {
+            Value::Object(map) => match (map.len(), map.get("secret")) {
+                (1, Some(Value::String(name))) => {
+                    Value::String(self.secrets.resolve(name, origin)?)
+                }
+                _ => Value::Object(
+                    map.iter()
+                        .map(|(key, inner)| Ok((key.clone(), self.resolve_secrets(inner, origin)?)))
+                        .collect::<Result<_, CompileError>>()?,
+                ),
+            },
+            Value::Array(items) => Value::Array(
+                items
+                    .iter()
+                    .map(|item| self.resolve_secrets(item, origin))
+                    .collect::<Result<_, _>>()?,
+            ),
+            other => other.clone(),
+        })
+    }
+
+    /// A module named again (by a group and then the host, say) is one use; later params win.
+    fn merge_module(&mut self, module_use: &RawModuleUse, modules: &mut Vec<ModuleUse>) {
+        let mut params = Vec::new();
+        for (name, value) in module_use.params.iter() {
+            let origin = origin_of(self.file, value);
+            match self.resolve_secrets(&value.value, &origin) {
+                Ok(resolved) => {
+                    params.push((name.value.clone(), resolved, origin_of(self.file, name)))
+                }
+                Err(error) => self.errors.push(error),
+            }
+        }
+        let origin = origin_of(self.file, &module_use.module);
+        match modules
+            .iter_mut()
+            .find(|used| used.name == module_use.module.value)
+        {
+            Some(existing) => {
+                for param in params {
+                    existing.params.retain(|(name, _, _)| *name != param.0);
+                    existing.params.push(param);
+                }
+                existing.origin = origin;
+            }
+            None => modules.push(ModuleUse {
+                name: module_use.module.value.clone(),
+                origin,
+                params,
+            }),
+        }
+    }
+
+    fn check_name(&mut self, kind: NameKind, name: &Spanned<String>) -> bool {
+        match kind.check(&name.value) {
+            Ok(()) => true,
+            Err(reason) => {
+                let error = CompileErrorKind::InvalidName {
+                    what: kind,
+                    value: name.value.clone(),
+                    reason,
+                };
+                self.errors.push(CompileError::new(
+                    error,
+                    &origin_of(self.file, name),
+                    "invalid",
+                ));
+                false
+            }
+        }
+    }
+}
+
+fn connection(defaults: &RawConnection, host: &RawConnection, base: &Path) -> Connection {
+    let pick =
+        |field: fn(&RawConnection) -> Option<String>| field(host).or_else(|| field(defaults));
+    Connection {
+        port: host.port.or(defaults.port).unwrap_or(22),
+        user: pick(|c| c.user.as_ref().map(|u| u.value.clone())).unwrap_or_else(|| "root".into()),
+        become_method: host
+            .become_method
+            .or(defaults.become_method)
+            .unwrap_or_default(),
+        identity_file: pick(|c| c.identity_file.clone()).map(|p| base.join(p)),
+        known_hosts: pick(|c| c.known_hosts.clone()).map(|p| base.join(p)),
+    }
+}

@@ -1,0 +1,26 @@
+//! f3s: a declarative convergence engine for the f3s storage cluster.
+//!
+//! Data flows one way: `inventory` (load) → `compile` (modules rendered into resources) →
+//! `graph` → `transport` (observe) → `resource` kinds (decide) → `plan` → `render`.
+
+pub mod cli;
+pub mod compile;
+pub mod compile_error;
+pub mod compile_error_kind;
+pub mod diff;
+pub mod graph;
+pub mod host_state;
+pub mod inventory;
+pub mod module;
+pub mod names;
+pub mod op;
+pub mod plan;
+pub mod plan_error;
+pub mod probe;
+pub mod render;
+pub mod resource;
+pub mod selection;
+pub mod sensitive;
+pub mod source;
+pub mod transport;
+pub mod yaml;

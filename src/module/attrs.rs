@@ -1,0 +1,296 @@
+//! The attributes of one resource in a module.yml, read by its kind: each value rendered for
+//! the host, typed, checked, and faults collected with their place. Attributes nobody read are
+//! reported as unknown, so a typo never silently does nothing.
+
+use std::path::Path;
+use std::sync::Arc;
+
+use serde_json::Value;
+use serde_saphyr::Spanned;
+
+use crate::compile_error::CompileError;
+use crate::compile_error_kind::CompileErrorKind;
+use crate::module::definition::describe;
+use crate::module::template::Renderer;
+use crate::names::NameKind;
+use crate::sensitive::{Redactor, Text};
+use crate::source::{Origin, SourceFile};
+use crate::yaml::{SpannedMap, origin_of};
+
+/// A rendered attribute value and where it was written.
+#[derive(Debug, Clone)]
+pub struct Rendered {
+    pub value: String,
+    pub sensitive: bool,
+    pub origin: Origin,
+}
+
+impl Rendered {
+    pub fn text(&self) -> Text {
+        Text::new(self.value.clone(), self.sensitive)
+    }
+}
+
+/// What an attribute reader needs from the module and host it renders for.
+pub struct RenderScope<'a> {
+    pub file: &'a Arc<SourceFile>,
+    pub templates: &'a Path,
+    pub renderer: &'a Renderer,
+    pub context: &'a Value,
+    pub redactor: &'a Redactor,
+}
+
+pub struct Attrs<'a> {
+    pub kind: &'static str,
+    entries: &'a SpannedMap<Spanned<Value>>,
+    scope: &'a RenderScope<'a>,
+    /// The resource's own place (its kind key), for faults about missing attributes.
+    pub origin: Origin,
+    used: Vec<String>,
+    pub errors: Vec<CompileError>,
+}
+
+impl<'a> Attrs<'a> {
+    pub fn new(
+        kind: &'static str,
+        entries: &'a SpannedMap<Spanned<Value>>,
+        scope: &'a RenderScope<'a>,
+        origin: Origin,
+    ) -> Self {
+        Self {
+            kind,
+            entries,
+            scope,
+            origin,
+            used: Vec::new(),
+            errors: Vec::new(),
+        }
+    }
+
+    fn take(&mut self, name: &str) -> Option<&'a Spanned<Value>> {
+        self.used.push(name.to_string());
+        self.entries.get(name)
+    }
+
+    pub fn has(&self, name: &str) -> bool {
+        self.entries.get(name).is_some()
+    }
+
+    fn origin_of(&self, value: &Spanned<Value>) -> Origin {
+        origin_of(self.scope.file, value)
+    }
+
+    fn wrong_type(&mut self, value: &Spanned<Value>, expected: &str) {
+        let kind = CompileErrorKind::WrongType {
+            expected: expected.into(),
+            found: describe(&value.value),
+        };
+        let origin = self.origin_of(value);
+        self.errors.push(CompileError::new(
+            kind,
+            &origin,
+            format!("expected {expected}"),
+        ));
+    }
+
+    fn render(&mut self, text: &str, origin: Origin) -> Option<Rendered> {
+        match self
+            .scope
+            .renderer
+            .inline(text, &origin, self.scope.context)
+        {
+            Ok(value) => Some(Rendered {
+                sensitive: self.scope.redactor.reveals_secret(&value),
+                value,
+                origin,
+            }),
+            Err(error) => {
+                self.errors.push(error);
+                None
+            }
+        }
+    }
+
+    /// A scalar attribute, rendered. Numbers and booleans read as their text.
+    pub fn string(&mut self, name: &str) -> Option<Rendered> {
+        let value = self.take(name)?;
+        let origin = self.origin_of(value);
+        match &value.value {
+            Value::String(text) => self.render(text, origin),
+            Value::Number(number) => self.render(&number.to_string(), origin),
+            Value::Bool(flag) => self.render(&flag.to_string(), origin),
+            _ => {
+                self.wrong_type(value, "a string");
+                None
+            }
+        }
+    }
+
+    pub fn required_string(&mut self, name: &str) -> Option<Rendered> {
+        if !self.has(name) {
+            self.missing(name);
+            return None;
+        }
+        self.string(name)
+    }
+
+    pub fn missing(&mut self, name: &str) {
+        let kind = CompileErrorKind::MissingAttribute {
+            kind: self.kind.into(),
+            name: name.into(),
+        };
+        self.errors
+            .push(CompileError::new(kind, &self.origin, "in this resource"));
+    }
+
+    /// A name that reaches a host's commands: rendered, then checked against its rule.
+    pub fn name(&mut self, name: &str, rule: NameKind) -> Option<String> {
+        let rendered = self.string(name)?;
+        self.checked(rendered, rule)
+    }
+
+    pub fn required_name(&mut self, name: &str, rule: NameKind) -> Option<String> {
+        let rendered = self.required_string(name)?;
+        self.checked(rendered, rule)
+    }
+
+    pub fn checked(&mut self, rendered: Rendered, rule: NameKind) -> Option<String> {
+        match rule.check(&rendered.value) {
+            Ok(()) => Some(rendered.value),
+            Err(reason) => {
+                let label = format!("renders to `{}`", rendered.value);
+                let kind = CompileErrorKind::InvalidName {
+                    what: rule,
+                    value: rendered.value,
+                    reason,
+                };
+                self.errors
+                    .push(CompileError::new(kind, &rendered.origin, label));
+                None
+            }
+        }
+    }
+
+    /// A file mode; it must be a quoted string, since YAML reads 0644 as a number.
+    pub fn mode(&mut self, name: &str) -> Option<String> {
+        let value = self.entries.get(name)?;
+        if !value.value.is_string() {
+            self.used.push(name.into());
+            self.wrong_type(value, "a quoted octal string such as \"0644\"");
+            return None;
+        }
+        self.name(name, NameKind::Mode)
+    }
+
+    pub fn bool(&mut self, name: &str) -> Option<bool> {
+        let value = self.take(name)?;
+        match value.value {
+            Value::Bool(flag) => Some(flag),
+            _ => {
+                self.wrong_type(value, "true or false");
+                None
+            }
+        }
+    }
+
+    /// One of a fixed set of words.
+    pub fn choice(&mut self, name: &str, choices: &[&'static str]) -> Option<&'static str> {
+        let rendered = self.string(name)?;
+        let found = choices
+            .iter()
+            .find(|choice| **choice == rendered.value)
+            .copied();
+        if found.is_none() {
+            let kind = CompileErrorKind::WrongType {
+                expected: format!("one of {}", choices.join(", ")),
+                found: format!("`{}`", rendered.value),
+            };
+            self.errors.push(CompileError::new(
+                kind,
+                &rendered.origin,
+                "not a choice here",
+            ));
+        }
+        found
+    }
+
+    /// A list of strings (a single string counts as a list of one), each rendered.
+    pub fn list(&mut self, name: &str) -> Vec<Rendered> {
+        let Some(value) = self.take(name) else {
+            return Vec::new();
+        };
+        let origin = self.origin_of(value);
+        match &value.value {
+            Value::String(text) => self.render(text, origin).into_iter().collect(),
+            Value::Array(items) if items.iter().all(Value::is_string) => items
+                .iter()
+                .filter_map(|item| self.render(item.as_str().unwrap_or_default(), origin.clone()))
+                .collect(),
+            _ => {
+                self.wrong_type(value, "a list of strings");
+                Vec::new()
+            }
+        }
+    }
+
+    /// A mapping of strings (such as `source: { host: f0, path: ... }`), each rendered.
+    pub fn string_map(&mut self, name: &str) -> Option<Vec<(String, Rendered)>> {
+        let value = self.take(name)?;
+        let origin = self.origin_of(value);
+        match &value.value {
+            Value::Object(map) if map.values().all(Value::is_string) => Some(
+                map.iter()
+                    .filter_map(|(key, item)| {
+                        let rendered =
+                            self.render(item.as_str().unwrap_or_default(), origin.clone())?;
+                        Some((key.clone(), rendered))
+                    })
+                    .collect(),
+            ),
+            _ => {
+                self.wrong_type(value, "a mapping of strings");
+                None
+            }
+        }
+    }
+
+    /// A template file of the module, rendered for the host.
+    pub fn template(&mut self, name: &str) -> Option<Rendered> {
+        let file_name = self.string(name)?;
+        let path = self.scope.templates.join(&file_name.value);
+        match self
+            .scope
+            .renderer
+            .file(&path, self.scope.context, &file_name.origin)
+        {
+            Ok(value) => Some(Rendered {
+                sensitive: self.scope.redactor.reveals_secret(&value),
+                value,
+                origin: file_name.origin,
+            }),
+            Err(error) => {
+                self.errors.push(error);
+                None
+            }
+        }
+    }
+
+    /// Reports attributes no reader asked for; `known` lists what the kind accepts.
+    pub fn finish(mut self, known: &[&str]) -> Vec<CompileError> {
+        for (key, _) in self.entries.iter() {
+            if !self.used.contains(&key.value) {
+                let kind = CompileErrorKind::UnknownAttribute {
+                    kind: self.kind.into(),
+                    name: key.value.clone(),
+                    known: known.iter().map(|k| k.to_string()).collect(),
+                };
+                self.errors.push(CompileError::new(
+                    kind,
+                    &origin_of(self.scope.file, key),
+                    "unknown",
+                ));
+            }
+        }
+        self.errors
+    }
+}

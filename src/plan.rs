@@ -1,0 +1,341 @@
+//! Planning: observe every host in scope (in parallel, one observation each), then walk the
+//! graph in apply order, letting each resource decide against the state predicted so far,
+//! and collect what would run. The plan is data; `render` turns it into text or JSON.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use serde::Serialize;
+
+use crate::diff;
+use crate::graph::ResourceGraph;
+use crate::host_state::HostState;
+use crate::inventory::Inventory;
+use crate::inventory::host::{Host, OsFamily};
+use crate::op::Op;
+use crate::plan_error::PlanError;
+use crate::probe::{self, Probe};
+use crate::resource::{Address, AttributeChange, ContentChange, Decision, View};
+use crate::sensitive::{Digest, Observed};
+use crate::transport::Transport;
+
+/// Version of the JSON plan format; bumped on any incompatible change.
+pub const FORMAT_VERSION: u32 = 1;
+
+#[derive(Debug, Serialize)]
+pub struct Plan {
+    pub format_version: u32,
+    pub inventory: String,
+    pub hosts: Vec<HostPlan>,
+    pub summary: Summary,
+}
+
+#[derive(Debug, Serialize)]
+pub struct HostPlan {
+    pub name: String,
+    pub os: OsFamily,
+    pub address: String,
+    /// Digest of the observed state, so `apply` can tell whether the host drifted since.
+    pub observed: Digest,
+    /// In apply order.
+    pub resources: Vec<PlannedResource>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Action {
+    Create,
+    Change,
+    Refresh,
+    /// Would discard data; refused at apply unless allowed by name.
+    Destructive,
+    Unchanged,
+}
+
+#[derive(Debug, Serialize)]
+pub struct PlannedResource {
+    pub address: Address,
+    pub module: String,
+    pub action: Action,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub changes: Vec<AttributeChange>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub diff: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub refresh: Option<RefreshNote>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub operations: Vec<Op>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct RefreshNote {
+    pub triggered_by: Vec<Address>,
+    /// Why no refresh runs although something notified it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub skipped: Option<String>,
+}
+
+#[derive(Debug, Default, Serialize, PartialEq, Eq)]
+pub struct Summary {
+    pub create: usize,
+    pub change: usize,
+    pub refresh: usize,
+    pub destructive: usize,
+    pub unchanged: usize,
+}
+
+impl Plan {
+    pub fn has_changes(&self) -> bool {
+        self.summary
+            != Summary {
+                unchanged: self.summary.unchanged,
+                ..Summary::default()
+            }
+    }
+}
+
+pub fn plan(
+    inventory: &Inventory,
+    graph: &ResourceGraph,
+    selected: &[bool],
+    transport: &dyn Transport,
+) -> Result<Plan, Vec<PlanError>> {
+    let in_scope: Vec<usize> = graph
+        .order
+        .iter()
+        .copied()
+        .filter(|&i| selected[i])
+        .collect();
+    let observed = observe(inventory, graph, &in_scope, transport)?;
+    let mut walk = Walk {
+        graph,
+        predicted: observed.clone(),
+        pending: BTreeSet::new(),
+        notified: BTreeMap::new(),
+        planned: BTreeMap::new(),
+        errors: Vec::new(),
+    };
+    for &i in &in_scope {
+        walk.resource(inventory, i);
+    }
+    if !walk.errors.is_empty() {
+        return Err(walk.errors);
+    }
+    let mut summary = Summary::default();
+    let mut hosts = Vec::new();
+    for host in &inventory.hosts {
+        let Some(resources) = walk.planned.remove(&host.name) else {
+            continue;
+        };
+        for resource in &resources {
+            *match resource.action {
+                Action::Create => &mut summary.create,
+                Action::Change => &mut summary.change,
+                Action::Refresh => &mut summary.refresh,
+                Action::Destructive => &mut summary.destructive,
+                Action::Unchanged => &mut summary.unchanged,
+            } += 1;
+        }
+        hosts.push(HostPlan {
+            name: host.name.clone(),
+            os: host.os,
+            address: host.address.clone(),
+            observed: observed[&host.name].fingerprint(),
+            resources,
+        });
+    }
+    Ok(Plan {
+        format_version: FORMAT_VERSION,
+        inventory: inventory.path.display().to_string(),
+        hosts,
+        summary,
+    })
+}
+
+/// Every host's probes, asked of the transport in parallel, one observation per host.
+fn observe(
+    inventory: &Inventory,
+    graph: &ResourceGraph,
+    in_scope: &[usize],
+    transport: &dyn Transport,
+) -> Result<BTreeMap<String, HostState>, Vec<PlanError>> {
+    let mut probes: BTreeMap<&str, Vec<Probe>> = BTreeMap::new();
+    for &i in in_scope {
+        let resource = &graph.resources[i];
+        let kind = resource.spec.kind();
+        probes
+            .entry(&resource.address.host)
+            .or_default()
+            .extend(kind.probes());
+        for (host, probe) in kind.remote_probes() {
+            if let Some(host) = inventory.host(&host) {
+                probes.entry(&host.name).or_default().push(probe);
+            }
+        }
+    }
+    let jobs: Vec<(&Host, Vec<Probe>)> = inventory
+        .hosts
+        .iter()
+        .filter_map(|host| Some((host, probe::merge(probes.remove(host.name.as_str())?))))
+        .collect();
+    let answers: Vec<_> = std::thread::scope(|scope| {
+        let running: Vec<_> = jobs
+            .iter()
+            .map(|(host, probes)| {
+                scope.spawn(move || (host.name.clone(), transport.observe(host, probes)))
+            })
+            .collect();
+        running
+            .into_iter()
+            .map(|job| job.join().expect("observer thread panicked"))
+            .collect()
+    });
+    let mut states = BTreeMap::new();
+    let mut errors = Vec::new();
+    for (host, answer) in answers {
+        match answer {
+            Ok(state) => {
+                states.insert(host, state);
+            }
+            Err(error) => errors.push(PlanError::from(error)),
+        }
+    }
+    if errors.is_empty() {
+        Ok(states)
+    } else {
+        Err(errors)
+    }
+}
+
+struct Walk<'a> {
+    graph: &'a ResourceGraph,
+    predicted: BTreeMap<String, HostState>,
+    /// `(host, path)` whose content this plan changes.
+    pending: BTreeSet<(String, String)>,
+    /// Resource index → the resources that notified it.
+    notified: BTreeMap<usize, Vec<Address>>,
+    planned: BTreeMap<String, Vec<PlannedResource>>,
+    errors: Vec<PlanError>,
+}
+
+impl Walk<'_> {
+    fn resource(&mut self, inventory: &Inventory, i: usize) {
+        let graph = self.graph;
+        let resource = &graph.resources[i];
+        let host = &resource.address.host;
+        let Some(os) = inventory.host(host).map(|h| h.os) else {
+            return;
+        };
+        let kind = resource.spec.kind();
+        let view = View {
+            os,
+            state: &self.predicted[host],
+            hosts: &self.predicted,
+            pending: &self.pending,
+        };
+        let decision = match kind.decide(&view) {
+            Ok(decision) => decision,
+            Err(reason) => {
+                self.errors.push(PlanError::Undecidable {
+                    address: resource.address.to_string(),
+                    reason,
+                });
+                return;
+            }
+        };
+        let refresh = self.notified.remove(&i).map(|triggered_by| {
+            let outcome = kind.refresh(&view, &decision);
+            (triggered_by, outcome)
+        });
+        let mut operations = decision.ops.clone();
+        let refresh_note = refresh.map(|(triggered_by, outcome)| match outcome {
+            Ok(op) => {
+                operations.push(op);
+                RefreshNote {
+                    triggered_by,
+                    skipped: None,
+                }
+            }
+            Err(reason) => RefreshNote {
+                triggered_by,
+                skipped: Some(reason),
+            },
+        });
+        let state = self.predicted.get_mut(host).expect("observed host");
+        for op in &operations {
+            state.apply(op);
+        }
+        if !decision.ops.is_empty() {
+            if let Some(claim) = kind.claim() {
+                self.pending
+                    .insert((host.clone(), claim.path().to_string()));
+            }
+            for target in graph.notified(i) {
+                self.notified
+                    .entry(target)
+                    .or_default()
+                    .push(resource.address.clone());
+            }
+        }
+        let planned = planned(
+            resource.address.clone(),
+            &resource.module,
+            decision,
+            operations,
+            refresh_note,
+        );
+        self.planned.entry(host.clone()).or_default().push(planned);
+    }
+}
+
+fn planned(
+    address: Address,
+    module: &str,
+    decision: Decision,
+    operations: Vec<Op>,
+    refresh: Option<RefreshNote>,
+) -> PlannedResource {
+    let action = if operations.iter().any(Op::is_destructive) {
+        Action::Destructive
+    } else if decision.creates && !decision.ops.is_empty() {
+        Action::Create
+    } else if !decision.ops.is_empty() {
+        Action::Change
+    } else if !operations.is_empty() {
+        Action::Refresh
+    } else {
+        Action::Unchanged
+    };
+    let mut changes = decision.changes;
+    let diff = decision
+        .content
+        .and_then(|content| content_diff(content, &mut changes));
+    PlannedResource {
+        address,
+        module: module.to_string(),
+        action,
+        changes,
+        diff,
+        refresh,
+        operations,
+    }
+}
+
+/// A unified diff where both sides can be shown; otherwise a masked content change.
+fn content_diff(content: ContentChange, changes: &mut Vec<AttributeChange>) -> Option<String> {
+    let ContentChange {
+        path,
+        before,
+        after,
+    } = content;
+    match (&before, &after) {
+        (None | Some(Observed::Plain(_)), Observed::Plain(after)) => {
+            let before = before.as_ref().and_then(Observed::plain);
+            Some(diff::unified(&path, before, after))
+        }
+        _ => {
+            let before = before.map_or_else(|| "(absent)".to_string(), |b| b.summary());
+            changes.insert(0, AttributeChange::new("content", before, after.summary()));
+            None
+        }
+    }
+}

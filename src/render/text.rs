@@ -1,0 +1,141 @@
+//! The plan as text for a terminal or a CI log: per host in apply order, what changes and
+//! what would run, unified diffs for files, and a summary line.
+
+use std::fmt::Write as _;
+
+use crate::plan::{Action, Plan, PlannedResource};
+
+struct Paint {
+    color: bool,
+}
+
+impl Paint {
+    fn paint(&self, code: &str, text: &str) -> String {
+        if self.color {
+            format!("\x1b[{code}m{text}\x1b[0m")
+        } else {
+            text.to_string()
+        }
+    }
+}
+
+fn marker(action: Action) -> (&'static str, &'static str, &'static str) {
+    match action {
+        Action::Create => ("+", "32", "create"),
+        Action::Change => ("~", "33", "change"),
+        Action::Refresh => ("*", "36", "refresh"),
+        Action::Destructive => ("!", "31;1", "DESTRUCTIVE"),
+        Action::Unchanged => ("=", "2", "unchanged"),
+    }
+}
+
+pub fn render(plan: &Plan, color: bool) -> String {
+    let paint = Paint { color };
+    let mut out = String::new();
+    let resources: usize = plan.hosts.iter().map(|h| h.resources.len()).sum();
+    let _ = writeln!(
+        out,
+        "f3s plan of {} ({} hosts, {} resources)\n",
+        plan.inventory,
+        plan.hosts.len(),
+        resources
+    );
+    for host in &plan.hosts {
+        let _ = writeln!(
+            out,
+            "{}  {} {}",
+            paint.paint("1", &host.name),
+            host.os,
+            host.address
+        );
+        let unchanged = host
+            .resources
+            .iter()
+            .filter(|r| r.action == Action::Unchanged)
+            .count();
+        for resource in host
+            .resources
+            .iter()
+            .filter(|r| r.action != Action::Unchanged)
+        {
+            resource_lines(&mut out, resource, &paint);
+        }
+        let note = if unchanged == host.resources.len() {
+            "nothing to do"
+        } else {
+            "unchanged"
+        };
+        let _ = writeln!(
+            out,
+            "  {}\n",
+            paint.paint("2", &format!("= {unchanged} {note}"))
+        );
+    }
+    let summary = &plan.summary;
+    let mut line = format!(
+        "Plan: {} to create, {} to change, {} to refresh, {} destructive, {} unchanged.",
+        summary.create, summary.change, summary.refresh, summary.destructive, summary.unchanged
+    );
+    if summary.destructive > 0 {
+        line.push_str(
+            "\nDestructive changes are refused by apply unless named in --allow-destructive.",
+        );
+    }
+    if !plan.has_changes() {
+        line = format!("No changes. {line}");
+    }
+    let _ = writeln!(out, "{}", paint.paint("1", &line));
+    out
+}
+
+fn resource_lines(out: &mut String, resource: &PlannedResource, paint: &Paint) {
+    let (sign, code, word) = marker(resource.action);
+    let _ = writeln!(
+        out,
+        "  {} {}  {}",
+        paint.paint(code, sign),
+        paint.paint("1", &resource.address.local()),
+        paint.paint(code, word)
+    );
+    for change in &resource.changes {
+        let _ = writeln!(
+            out,
+            "      {}: {} -> {}",
+            change.attribute, change.before, change.after
+        );
+    }
+    if let Some(diff) = &resource.diff {
+        for line in diff.lines() {
+            let code = match line.chars().next() {
+                Some('+') if !line.starts_with("+++") => "32",
+                Some('-') if !line.starts_with("---") => "31",
+                Some('@') => "36",
+                _ => "",
+            };
+            let line = if code.is_empty() {
+                line.to_string()
+            } else {
+                paint.paint(code, line)
+            };
+            let _ = writeln!(out, "      {line}");
+        }
+    }
+    if let Some(refresh) = &resource.refresh {
+        let by: Vec<String> = refresh
+            .triggered_by
+            .iter()
+            .map(ToString::to_string)
+            .collect();
+        let _ = match &refresh.skipped {
+            None => writeln!(out, "      notified by {}", by.join(", ")),
+            Some(reason) => writeln!(
+                out,
+                "      notified by {}; no refresh: {reason}",
+                by.join(", ")
+            ),
+        };
+    }
+    for op in &resource.operations {
+        let _ = writeln!(out, "      {} {}", paint.paint("2", "run:"), op.describe());
+    }
+}

@@ -1,0 +1,125 @@
+//! `block`: a managed block of lines between marker comments (as the devd.conf notify
+//! snippet needs), replaced in place when it differs and appended when missing.
+
+use crate::module::attrs::Attrs;
+use crate::names::NameKind;
+use crate::probe::Probe;
+use crate::resource::{Claim, Decision, Implied, Kind, View, edit};
+
+pub const ATTRIBUTES: &[&str] = &["path", "content", "template", "comment"];
+
+#[derive(Debug, Clone)]
+pub struct Block {
+    pub name: String,
+    pub path: String,
+    pub content: String,
+    /// What starts a comment in the file; the markers are comments.
+    pub comment: String,
+}
+
+impl Block {
+    pub fn parse(attrs: &mut Attrs) -> Option<(String, Self)> {
+        let name = attrs.required_string("block");
+        let path = attrs.required_name("path", NameKind::Path);
+        let content = if attrs.has("template") {
+            attrs.template("template")
+        } else {
+            attrs.required_string("content")
+        };
+        let comment = attrs
+            .string("comment")
+            .map_or_else(|| "#".into(), |c| c.value);
+        let name = name?.value;
+        Some((
+            name.clone(),
+            Self {
+                name,
+                path: path?,
+                content: content?.value,
+                comment,
+            },
+        ))
+    }
+
+    fn markers(&self) -> (String, String) {
+        (
+            format!("{} BEGIN f3s {}", self.comment, self.name),
+            format!("{} END f3s {}", self.comment, self.name),
+        )
+    }
+
+    /// The new text, or `None` when the block already reads as wanted.
+    pub fn edit(&self, current: Option<&str>) -> Option<String> {
+        let (begin, end) = self.markers();
+        let lines = edit::lines(current.unwrap_or(""));
+        let mut wanted: Vec<&str> = vec![&begin];
+        wanted.extend(self.content.lines());
+        wanted.push(&end);
+        let start = lines.iter().position(|line| *line == begin);
+        let stop = start.and_then(|start| {
+            lines[start..]
+                .iter()
+                .position(|line| *line == end)
+                .map(|i| start + i)
+        });
+        let edited: Vec<&str> = match (start, stop) {
+            (Some(start), Some(stop)) => {
+                if lines[start..=stop] == wanted[..] {
+                    return None;
+                }
+                [&lines[..start], &wanted[..], &lines[stop + 1..]].concat()
+            }
+            _ => [&lines[..], &wanted[..]].concat(),
+        };
+        Some(edit::join(&edited))
+    }
+}
+
+impl Kind for Block {
+    fn probes(&self) -> Vec<Probe> {
+        edit::probe(&self.path)
+    }
+
+    fn decide(&self, view: &View) -> Result<Decision, String> {
+        edit::decide(&self.path, view, |current| self.edit(current))
+    }
+
+    fn implied(&self) -> Vec<Implied> {
+        vec![Implied::ParentOf(self.path.clone())]
+    }
+
+    fn claim(&self) -> Option<Claim> {
+        Some(Claim::Edit(self.path.clone()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn block(content: &str) -> Block {
+        Block {
+            name: "carp".into(),
+            path: "/etc/devd.conf".into(),
+            content: content.into(),
+            comment: "#".into(),
+        }
+    }
+
+    #[test]
+    fn appends_with_markers() {
+        let edited = block("notify 0 {\n};").edit(Some("options {};\n")).unwrap();
+        assert_eq!(
+            edited,
+            "options {};\n# BEGIN f3s carp\nnotify 0 {\n};\n# END f3s carp\n"
+        );
+        assert_eq!(block("notify 0 {\n};").edit(Some(&edited)), None);
+    }
+
+    #[test]
+    fn replaces_only_between_markers() {
+        let current = "a\n# BEGIN f3s carp\nold\n# END f3s carp\nz\n";
+        let edited = block("new").edit(Some(current)).unwrap();
+        assert_eq!(edited, "a\n# BEGIN f3s carp\nnew\n# END f3s carp\nz\n");
+    }
+}

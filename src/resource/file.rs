@@ -1,0 +1,256 @@
+//! `file`: a whole file with its content given inline, rendered from a template, copied from
+//! another host, or (with none of these) merely present; plus mode, owner and group.
+
+use crate::compile_error::CompileError;
+use crate::compile_error_kind::CompileErrorKind;
+use crate::module::attrs::Attrs;
+use crate::names::NameKind;
+use crate::op::Op;
+use crate::probe::{Probe, Reveal};
+use crate::resource::ownership::{self, Wanted};
+use crate::resource::{AttributeChange, Claim, ContentChange, Decision, Implied, Kind, View};
+use crate::sensitive::{Observed, Text};
+
+pub const ATTRIBUTES: &[&str] = &[
+    "content",
+    "template",
+    "source",
+    "sensitive",
+    "mode",
+    "owner",
+    "group",
+];
+
+#[derive(Debug, Clone)]
+pub enum Content {
+    Text(Text),
+    Copy { host: String, path: String },
+}
+
+#[derive(Debug, Clone)]
+pub struct File {
+    pub path: String,
+    pub content: Option<Content>,
+    pub sensitive: bool,
+    pub wanted: Wanted,
+}
+
+impl File {
+    pub fn parse(attrs: &mut Attrs) -> Option<(String, Self)> {
+        let path = attrs.required_name("file", NameKind::Path);
+        let given: Vec<&str> = ["content", "template", "source"]
+            .into_iter()
+            .filter(|name| attrs.has(name))
+            .collect();
+        if given.len() > 1 {
+            let kind = CompileErrorKind::ConflictingAttributes {
+                kind: "file".into(),
+                names: given.iter().map(|name| name.to_string()).collect(),
+            };
+            attrs.errors.push(CompileError::new(
+                kind,
+                &attrs.origin.clone(),
+                "in this resource",
+            ));
+        }
+        let sensitive = attrs.bool("sensitive").unwrap_or(false);
+        let content = match given.first().copied() {
+            Some("content") => attrs
+                .string("content")
+                .map(|text| Content::Text(text.text())),
+            Some("template") => attrs
+                .template("template")
+                .map(|text| Content::Text(text.text())),
+            Some("source") => copy_source(attrs, path.as_deref()),
+            _ => None,
+        };
+        let content = content.map(|content| match content {
+            Content::Text(text) => {
+                Content::Text(Text::new(text.expose(), sensitive || text.is_sensitive()))
+            }
+            copy => copy,
+        });
+        let wanted = Wanted::parse(attrs);
+        let path = path?;
+        let spec = Self {
+            path: path.clone(),
+            content,
+            sensitive,
+            wanted,
+        };
+        (given.is_empty() || spec.content.is_some()).then_some((path, spec))
+    }
+
+    fn reveal(&self) -> Reveal {
+        let sensitive = self.sensitive
+            || matches!(&self.content, Some(Content::Text(text)) if text.is_sensitive());
+        if sensitive {
+            Reveal::DigestOnly
+        } else {
+            Reveal::Text
+        }
+    }
+
+    /// The content the file must end up with, as far as it is known now.
+    fn desired(&self, view: &View) -> Result<Option<Observed>, String> {
+        Ok(match &self.content {
+            None => None,
+            Some(Content::Text(text)) => Some(Observed::from_text(text)),
+            Some(Content::Copy { host, path, .. }) => {
+                if view.pending.contains(&(host.clone(), path.clone())) {
+                    Some(Observed::KnownAfterApply)
+                } else {
+                    let source = view.hosts.get(host).and_then(|state| state.files.get(path));
+                    match source {
+                        Some(file) => Some(file.content.clone()),
+                        None => {
+                            return Err(format!(
+                                "the source {host}:{path} does not exist, and nothing in this plan creates it"
+                            ));
+                        }
+                    }
+                }
+            }
+        })
+    }
+
+    fn write_op(&self, ownership: crate::host_state::Ownership) -> Op {
+        match &self.content {
+            Some(Content::Copy { host, path, .. }) => Op::CopyFile {
+                source_host: host.clone(),
+                source_path: path.clone(),
+                path: self.path.clone(),
+                ownership,
+            },
+            Some(Content::Text(text)) => Op::WriteFile {
+                path: self.path.clone(),
+                content: text.clone(),
+                ownership,
+            },
+            None => Op::WriteFile {
+                path: self.path.clone(),
+                content: Text::plain(""),
+                ownership,
+            },
+        }
+    }
+}
+
+fn copy_source(attrs: &mut Attrs, own_path: Option<&str>) -> Option<Content> {
+    let entries = attrs.string_map("source")?;
+    let mut host = None;
+    let mut path = own_path.map(str::to_string);
+    for (key, value) in entries {
+        match key.as_str() {
+            "host" => host = attrs.checked(value, NameKind::HostName),
+            "path" => path = attrs.checked(value, NameKind::Path),
+            other => {
+                let kind = CompileErrorKind::UnknownAttribute {
+                    kind: "file source".into(),
+                    name: other.into(),
+                    known: vec!["host".into(), "path".into()],
+                };
+                attrs
+                    .errors
+                    .push(CompileError::new(kind, &value.origin, "unknown"));
+            }
+        }
+    }
+    if host.is_none() {
+        attrs.missing("source.host");
+    }
+    Some(Content::Copy {
+        host: host?,
+        path: path?,
+    })
+}
+
+impl Kind for File {
+    fn probes(&self) -> Vec<Probe> {
+        vec![Probe::Path {
+            path: self.path.clone(),
+            reveal: self.reveal(),
+        }]
+    }
+
+    fn remote_probes(&self) -> Vec<(String, Probe)> {
+        match &self.content {
+            Some(Content::Copy { host, path, .. }) => vec![(
+                host.clone(),
+                Probe::Path {
+                    path: path.clone(),
+                    reveal: self.reveal(),
+                },
+            )],
+            _ => Vec::new(),
+        }
+    }
+
+    fn decide(&self, view: &View) -> Result<Decision, String> {
+        let desired = self.desired(view)?;
+        let mut decision = Decision::default();
+        let Some(current) = view.state.files.get(&self.path) else {
+            let ownership = self.wanted.for_new("0644", view.os);
+            let after = desired.clone().unwrap_or(Observed::Plain(String::new()));
+            if view.state.directories.contains_key(&self.path) {
+                decision.ops.push(Op::RemovePath {
+                    path: self.path.clone(),
+                });
+                decision
+                    .changes
+                    .push(AttributeChange::new("type", "directory", "file"));
+            }
+            decision.ops.push(self.write_op(ownership.clone()));
+            decision.changes.extend(ownership::created(&ownership));
+            decision.content = Some(ContentChange {
+                path: self.path.clone(),
+                before: None,
+                after,
+            });
+            decision.creates = true;
+            return Ok(decision);
+        };
+        let ownership = self.wanted.applied_to(&current.ownership());
+        match desired {
+            Some(after) if !current.content.same_as(&after) => {
+                decision.ops.push(self.write_op(ownership));
+                decision.content = Some(ContentChange {
+                    path: self.path.clone(),
+                    before: Some(current.content.clone()),
+                    after,
+                });
+                decision
+                    .changes
+                    .extend(self.wanted.changes(&current.ownership()));
+            }
+            _ => {
+                decision.changes = self.wanted.changes(&current.ownership());
+                if !decision.changes.is_empty() {
+                    decision.ops.push(Op::SetOwnership {
+                        path: self.path.clone(),
+                        ownership,
+                    });
+                }
+            }
+        }
+        Ok(decision)
+    }
+
+    fn implied(&self) -> Vec<Implied> {
+        let mut implied = vec![Implied::ParentOf(self.path.clone())];
+        if let Some(Content::Copy { host, path, .. }) = &self.content {
+            implied.push(Implied::RemotePath {
+                host: host.clone(),
+                path: path.clone(),
+            });
+        }
+        implied
+    }
+
+    fn claim(&self) -> Option<Claim> {
+        Some(match self.content {
+            Some(_) => Claim::Whole(self.path.clone()),
+            None => Claim::Exists(self.path.clone()),
+        })
+    }
+}

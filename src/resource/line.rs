@@ -1,0 +1,158 @@
+//! `line`: one line present in (or absent from) a file, optionally replacing the line that
+//! matches a pattern; the rest of the file is left alone.
+
+use regex::Regex;
+
+use crate::compile_error::CompileError;
+use crate::compile_error_kind::CompileErrorKind;
+use crate::module::attrs::Attrs;
+use crate::names::NameKind;
+use crate::probe::Probe;
+use crate::resource::{Claim, Decision, Implied, Kind, View, edit};
+
+pub const ATTRIBUTES: &[&str] = &["path", "text", "match", "state"];
+
+#[derive(Debug, Clone)]
+pub struct Line {
+    pub path: String,
+    pub text: String,
+    /// Lines this one replaces (when present) or that are removed (when absent).
+    pub pattern: Option<Regex>,
+    pub present: bool,
+}
+
+impl Line {
+    pub fn parse(attrs: &mut Attrs) -> Option<(String, Self)> {
+        let name = attrs.required_string("line");
+        let path = attrs.required_name("path", NameKind::Path);
+        let text = attrs.required_string("text");
+        let pattern = attrs
+            .string("match")
+            .and_then(|pattern| match Regex::new(&pattern.value) {
+                Ok(regex) => Some(regex),
+                Err(error) => {
+                    let kind = CompileErrorKind::WrongType {
+                        expected: "a regular expression".into(),
+                        found: error.to_string(),
+                    };
+                    attrs
+                        .errors
+                        .push(CompileError::new(kind, &pattern.origin, "invalid pattern"));
+                    None
+                }
+            });
+        let present = attrs.choice("state", &["present", "absent"]) != Some("absent");
+        if let Some(text) = &text
+            && text.value.contains('\n')
+        {
+            let kind = CompileErrorKind::WrongType {
+                expected: "a single line".into(),
+                found: "several lines (use a `block`)".into(),
+            };
+            attrs
+                .errors
+                .push(CompileError::new(kind, &text.origin, "more than one line"));
+            return None;
+        }
+        Some((
+            name?.value,
+            Self {
+                path: path?,
+                text: text?.value,
+                pattern,
+                present,
+            },
+        ))
+    }
+
+    fn is_target(&self, line: &str) -> bool {
+        line == self.text
+            || self
+                .pattern
+                .as_ref()
+                .is_some_and(|pattern| pattern.is_match(line))
+    }
+
+    /// The new text, or `None` when the file already is as wanted.
+    pub fn edit(&self, current: Option<&str>) -> Option<String> {
+        let mut lines = edit::lines(current.unwrap_or(""));
+        if self.present {
+            if lines.contains(&self.text.as_str()) {
+                return None;
+            }
+            match lines.iter().position(|line| self.is_target(line)) {
+                Some(index) => lines[index] = &self.text,
+                None => lines.push(&self.text),
+            }
+        } else {
+            let before = lines.len();
+            lines.retain(|line| !self.is_target(line));
+            if lines.len() == before {
+                return None;
+            }
+        }
+        Some(edit::join(&lines))
+    }
+}
+
+impl Kind for Line {
+    fn probes(&self) -> Vec<Probe> {
+        edit::probe(&self.path)
+    }
+
+    fn decide(&self, view: &View) -> Result<Decision, String> {
+        if !self.present && !view.state.files.contains_key(&self.path) {
+            return Ok(Decision::default());
+        }
+        edit::decide(&self.path, view, |current| self.edit(current))
+    }
+
+    fn implied(&self) -> Vec<Implied> {
+        vec![Implied::ParentOf(self.path.clone())]
+    }
+
+    fn claim(&self) -> Option<Claim> {
+        Some(Claim::Edit(self.path.clone()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn line(text: &str, pattern: Option<&str>, present: bool) -> Line {
+        Line {
+            path: "/etc/hosts".into(),
+            text: text.into(),
+            pattern: pattern.map(|p| Regex::new(p).unwrap()),
+            present,
+        }
+    }
+
+    #[test]
+    fn appends_a_missing_line_and_keeps_the_rest() {
+        let edited = line("10.0.0.1 vip", None, true).edit(Some("127.0.0.1 localhost\n"));
+        assert_eq!(
+            edited.as_deref(),
+            Some("127.0.0.1 localhost\n10.0.0.1 vip\n")
+        );
+    }
+
+    #[test]
+    fn present_line_changes_nothing() {
+        assert_eq!(line("a", None, true).edit(Some("x\na\n")), None);
+    }
+
+    #[test]
+    fn replaces_the_matching_line_in_place() {
+        let edited = line("10.0.0.2 vip", Some(r"\svip$"), true).edit(Some("x\n10.0.0.1 vip\ny\n"));
+        assert_eq!(edited.as_deref(), Some("x\n10.0.0.2 vip\ny\n"));
+    }
+
+    #[test]
+    fn absent_removes_every_match() {
+        let edited = line("a", None, false).edit(Some("a\nb\na\n"));
+        assert_eq!(edited.as_deref(), Some("b\n"));
+        assert_eq!(line("z", None, false).edit(Some("a\n")), None);
+    }
+}

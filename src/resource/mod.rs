@@ -1,0 +1,213 @@
+//! Resources and the interface every kind implements. A kind is pure: it names the probes it
+//! needs, decides from the observed (or predicted) state what must change, and says so as
+//! typed operations. It never opens a connection or builds a command line.
+
+pub mod address;
+mod block;
+mod directory;
+mod edit;
+mod file;
+mod line;
+mod ownership;
+mod package;
+mod service;
+mod sysrc;
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use serde::Serialize;
+
+use crate::host_state::HostState;
+use crate::inventory::host::OsFamily;
+use crate::module::attrs::Attrs;
+use crate::op::Op;
+use crate::probe::Probe;
+use crate::sensitive::Observed;
+use crate::source::Origin;
+pub use address::Address;
+
+/// What a kind sees when it decides: the host's state as it will be when the resource's turn
+/// comes, and the other hosts' states for copies.
+pub struct View<'a> {
+    pub os: OsFamily,
+    pub state: &'a HostState,
+    pub hosts: &'a BTreeMap<String, HostState>,
+    /// `(host, path)` of content this plan changes before it is read here.
+    pub pending: &'a BTreeSet<(String, String)>,
+}
+
+/// One attribute's move, as the plan shows it (sensitive values already masked).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct AttributeChange {
+    pub attribute: String,
+    pub before: String,
+    pub after: String,
+}
+
+impl AttributeChange {
+    pub fn new(attribute: &str, before: impl Into<String>, after: impl Into<String>) -> Self {
+        Self {
+            attribute: attribute.into(),
+            before: before.into(),
+            after: after.into(),
+        }
+    }
+}
+
+/// A file's content before and after, for a unified diff.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ContentChange {
+    pub path: String,
+    pub before: Option<Observed>,
+    pub after: Observed,
+}
+
+#[derive(Debug, Default, Clone, PartialEq)]
+pub struct Decision {
+    pub ops: Vec<Op>,
+    pub changes: Vec<AttributeChange>,
+    pub content: Option<ContentChange>,
+    /// The resource does not exist yet.
+    pub creates: bool,
+}
+
+/// Relations a kind implies, resolved into graph edges where the other end is managed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Implied {
+    /// The nearest managed directory at or above this path's parent.
+    ParentOf(String),
+    /// A package of this name on the same host.
+    Package(String),
+    /// Whatever manages this path on another host.
+    RemotePath { host: String, path: String },
+}
+
+/// How a resource relates to a file's content, for ordering edits and catching conflicts.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Claim {
+    /// Sets the whole content.
+    Whole(String),
+    /// Makes sure the file exists, content left alone.
+    Exists(String),
+    /// Edits part of the content.
+    Edit(String),
+}
+
+impl Claim {
+    pub fn path(&self) -> &str {
+        match self {
+            Self::Whole(path) | Self::Exists(path) | Self::Edit(path) => path,
+        }
+    }
+}
+
+pub trait Kind {
+    /// What to read on the resource's own host.
+    fn probes(&self) -> Vec<Probe>;
+
+    /// What to read on other hosts, as `(host, probe)`.
+    fn remote_probes(&self) -> Vec<(String, Probe)> {
+        Vec::new()
+    }
+
+    /// What must change; `Err` when the plan cannot decide (the message says why).
+    fn decide(&self, view: &View) -> Result<Decision, String>;
+
+    fn implied(&self) -> Vec<Implied> {
+        Vec::new()
+    }
+
+    fn claim(&self) -> Option<Claim> {
+        None
+    }
+
+    /// The operation that refreshes the resource after a notifying change, or why none runs.
+    fn refresh(&self, _view: &View, _decision: &Decision) -> Result<Op, String> {
+        Err("this kind cannot be refreshed".into())
+    }
+}
+
+/// The kinds, each defined in its own file.
+#[derive(Debug, Clone)]
+pub enum Spec {
+    File(file::File),
+    Directory(directory::Directory),
+    Line(line::Line),
+    Block(block::Block),
+    Sysrc(sysrc::Sysrc),
+    Package(package::Package),
+    Service(service::Service),
+}
+
+/// Kind names as written in module.yml, with the attributes each accepts.
+pub const KINDS: &[(&str, &[&str])] = &[
+    ("file", file::ATTRIBUTES),
+    ("directory", directory::ATTRIBUTES),
+    ("line", line::ATTRIBUTES),
+    ("block", block::ATTRIBUTES),
+    ("sysrc", sysrc::ATTRIBUTES),
+    ("package", package::ATTRIBUTES),
+    ("service", service::ATTRIBUTES),
+];
+
+/// Attributes every kind accepts.
+pub const COMMON_ATTRIBUTES: &[&str] = &["requires", "notify"];
+
+impl Spec {
+    /// Reads a resource of `kind` (one of `KINDS`) from its attributes; `None` after faults,
+    /// which are in `attrs.errors`.
+    pub fn parse(kind: &str, attrs: &mut Attrs) -> Option<(String, Self)> {
+        match kind {
+            "file" => file::File::parse(attrs).map(|(name, spec)| (name, Self::File(spec))),
+            "directory" => {
+                directory::Directory::parse(attrs).map(|(name, spec)| (name, Self::Directory(spec)))
+            }
+            "line" => line::Line::parse(attrs).map(|(name, spec)| (name, Self::Line(spec))),
+            "block" => block::Block::parse(attrs).map(|(name, spec)| (name, Self::Block(spec))),
+            "sysrc" => sysrc::Sysrc::parse(attrs).map(|(name, spec)| (name, Self::Sysrc(spec))),
+            "package" => {
+                package::Package::parse(attrs).map(|(name, spec)| (name, Self::Package(spec)))
+            }
+            "service" => {
+                service::Service::parse(attrs).map(|(name, spec)| (name, Self::Service(spec)))
+            }
+            _ => None,
+        }
+    }
+
+    pub fn kind(&self) -> &dyn Kind {
+        match self {
+            Self::File(spec) => spec,
+            Self::Directory(spec) => spec,
+            Self::Line(spec) => spec,
+            Self::Block(spec) => spec,
+            Self::Sysrc(spec) => spec,
+            Self::Package(spec) => spec,
+            Self::Service(spec) => spec,
+        }
+    }
+
+    /// Kinds that only exist on some OS families.
+    pub fn supported_on(&self, os: OsFamily) -> bool {
+        !matches!(self, Self::Sysrc(_)) || os == OsFamily::Freebsd
+    }
+}
+
+/// A resource on one host, compiled from a module for that host.
+#[derive(Debug, Clone)]
+pub struct Resource {
+    pub address: Address,
+    pub spec: Spec,
+    pub module: String,
+    /// Where it is declared (its kind key in module.yml).
+    pub origin: Origin,
+    pub requires: Vec<Reference>,
+    pub notify: Vec<Reference>,
+}
+
+/// A `requires` or `notify` entry, resolved to an address, with its place.
+#[derive(Debug, Clone)]
+pub struct Reference {
+    pub address: Address,
+    pub origin: Origin,
+}

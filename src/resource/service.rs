@@ -1,0 +1,136 @@
+//! `service`: enabled at boot or not; running, stopped, or left to something else (CARP
+//! starts the NFS services on the MASTER only); restarted or reloaded when notified.
+
+use crate::module::attrs::Attrs;
+use crate::names::NameKind;
+use crate::op::{Op, Refresh};
+use crate::probe::Probe;
+use crate::resource::{AttributeChange, Decision, Implied, Kind, View};
+
+pub const ATTRIBUTES: &[&str] = &["enabled", "state", "refresh"];
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RunState {
+    Running,
+    Stopped,
+    /// Whether it runs is not f3s's business.
+    Ignore,
+}
+
+#[derive(Debug, Clone)]
+pub struct Service {
+    pub name: String,
+    pub enabled: bool,
+    pub running: RunState,
+    pub refresh: Refresh,
+}
+
+impl Service {
+    pub fn parse(attrs: &mut Attrs) -> Option<(String, Self)> {
+        let name = attrs.required_name("service", NameKind::Service);
+        let enabled = attrs.bool("enabled").unwrap_or(true);
+        let running = match attrs.choice("state", &["running", "stopped", "ignore"]) {
+            Some("stopped") => RunState::Stopped,
+            Some("ignore") => RunState::Ignore,
+            _ => RunState::Running,
+        };
+        let refresh = match attrs.choice("refresh", &["restart", "reload"]) {
+            Some("reload") => Refresh::Reload,
+            _ => Refresh::Restart,
+        };
+        let name = name?;
+        Some((
+            name.clone(),
+            Self {
+                name,
+                enabled,
+                running,
+                refresh,
+            },
+        ))
+    }
+}
+
+fn word(flag: bool, yes: &str, no: &str) -> String {
+    (if flag { yes } else { no }).to_string()
+}
+
+impl Kind for Service {
+    fn probes(&self) -> Vec<Probe> {
+        vec![Probe::Service {
+            name: self.name.clone(),
+        }]
+    }
+
+    fn decide(&self, view: &View) -> Result<Decision, String> {
+        let current = view
+            .state
+            .services
+            .get(&self.name)
+            .copied()
+            .unwrap_or_default();
+        let name = self.name.clone();
+        let mut decision = Decision::default();
+        if current.enabled != self.enabled {
+            decision.changes.push(AttributeChange::new(
+                "enabled",
+                word(current.enabled, "yes", "no"),
+                word(self.enabled, "yes", "no"),
+            ));
+            decision.ops.push(if self.enabled {
+                Op::EnableService { name: name.clone() }
+            } else {
+                Op::DisableService { name: name.clone() }
+            });
+        }
+        let want_running = match self.running {
+            RunState::Running => Some(true),
+            RunState::Stopped => Some(false),
+            RunState::Ignore => None,
+        };
+        if let Some(want) = want_running
+            && want != current.running
+        {
+            decision.changes.push(AttributeChange::new(
+                "state",
+                word(current.running, "running", "stopped"),
+                word(want, "running", "stopped"),
+            ));
+            decision.ops.push(if want {
+                Op::StartService { name }
+            } else {
+                Op::StopService { name }
+            });
+        }
+        Ok(decision)
+    }
+
+    fn implied(&self) -> Vec<Implied> {
+        vec![Implied::Package(self.name.clone())]
+    }
+
+    fn refresh(&self, view: &View, decision: &Decision) -> Result<Op, String> {
+        let running = view
+            .state
+            .services
+            .get(&self.name)
+            .is_some_and(|state| state.running);
+        if decision
+            .ops
+            .iter()
+            .any(|op| matches!(op, Op::StartService { .. }))
+        {
+            return Err("it is being started anyway".into());
+        }
+        if self.running == RunState::Stopped {
+            return Err("it is kept stopped".into());
+        }
+        if !running {
+            return Err("it is not running here".into());
+        }
+        Ok(Op::RefreshService {
+            name: self.name.clone(),
+            how: self.refresh,
+        })
+    }
+}

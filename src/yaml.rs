@@ -1,0 +1,106 @@
+//! Reading YAML with positions: parse errors become diagnostics at their line, and maps keep
+//! the place of every key and value so later checks can point at them.
+
+use std::fmt;
+use std::marker::PhantomData;
+use std::sync::Arc;
+
+use serde::de::{Deserialize, DeserializeOwned, Deserializer, MapAccess, Visitor};
+use serde_saphyr::Spanned;
+
+use crate::compile_error::CompileError;
+use crate::compile_error_kind::CompileErrorKind;
+use crate::source::{Origin, SourceFile};
+
+/// Reads a file for later diagnostics; an unreadable file is itself a diagnostic.
+pub fn read_source(path: &std::path::Path) -> Result<Arc<SourceFile>, CompileError> {
+    std::fs::read_to_string(path)
+        .map(|text| SourceFile::new(path.display().to_string(), text))
+        .map_err(|error| {
+            CompileError::unplaced(CompileErrorKind::Unreadable {
+                path: path.display().to_string(),
+                message: error.to_string(),
+            })
+        })
+}
+
+/// Parses a whole file; a syntax or type error points at its place.
+pub fn parse<T: DeserializeOwned>(file: &Arc<SourceFile>) -> Result<T, CompileError> {
+    serde_saphyr::from_str::<T>(&file.text).map_err(|error| {
+        let origin = error
+            .location()
+            .map_or_else(|| Origin::whole(file), |at| Origin::at(file, &at));
+        CompileError::new(
+            CompileErrorKind::Yaml {
+                message: first_line(&error.to_string()),
+            },
+            &origin,
+            "here",
+        )
+    })
+}
+
+/// serde-saphyr's message carries its own snippet after the first line; miette draws ours.
+fn first_line(message: &str) -> String {
+    let line = message.lines().next().unwrap_or(message);
+    match line.find(" at line ") {
+        Some(index) => line[..index].to_string(),
+        None => line.to_string(),
+    }
+}
+
+pub fn origin_of<T>(file: &Arc<SourceFile>, spanned: &Spanned<T>) -> Origin {
+    Origin::at(file, &spanned.referenced)
+}
+
+/// A YAML mapping in file order, with the position of every key.
+#[derive(Debug, Clone)]
+pub struct SpannedMap<V>(pub Vec<(Spanned<String>, V)>);
+
+impl<V> Default for SpannedMap<V> {
+    fn default() -> Self {
+        Self(Vec::new())
+    }
+}
+
+impl<V> SpannedMap<V> {
+    pub fn get(&self, key: &str) -> Option<&V> {
+        self.0
+            .iter()
+            .find(|(k, _)| k.value == key)
+            .map(|(_, value)| value)
+    }
+
+    pub fn iter(&self) -> impl Iterator<Item = (&Spanned<String>, &V)> {
+        self.0.iter().map(|(key, value)| (key, value))
+    }
+}
+
+impl<'de, V: Deserialize<'de>> Deserialize<'de> for SpannedMap<V> {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct MapVisitor<V>(PhantomData<V>);
+
+        impl<'de, V: Deserialize<'de>> Visitor<'de> for MapVisitor<V> {
+            type Value = SpannedMap<V>;
+
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("a mapping")
+            }
+
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+                let mut entries = Vec::new();
+                while let Some(entry) = map.next_entry::<Spanned<String>, V>()? {
+                    entries.push(entry);
+                }
+                Ok(SpannedMap(entries))
+            }
+
+            // `key:` with nothing after it is an empty mapping, not an error.
+            fn visit_unit<E: serde::de::Error>(self) -> Result<Self::Value, E> {
+                Ok(SpannedMap(Vec::new()))
+            }
+        }
+
+        deserializer.deserialize_map(MapVisitor(PhantomData))
+    }
+}
