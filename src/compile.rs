@@ -93,15 +93,15 @@ impl Compiler<'_> {
             .map(|(name, _)| name.value.clone())
             .collect();
         let before = self.errors.len();
-        for (name, _, origin) in &module_use.params {
-            if declared.get(name).is_none() {
+        for given in &module_use.params {
+            if declared.get(&given.name).is_none() {
                 let kind = CompileErrorKind::UnknownParameter {
                     module: module.name.clone(),
-                    name: name.clone(),
+                    name: given.name.clone(),
                     known: known.clone(),
                 };
                 self.errors
-                    .push(CompileError::new(kind, origin, "unknown parameter"));
+                    .push(CompileError::new(kind, &given.key, "unknown parameter"));
             }
         }
         let mut bound = Map::new();
@@ -109,9 +109,8 @@ impl Compiler<'_> {
             let given = module_use
                 .params
                 .iter()
-                .rev()
-                .find(|(given, _, _)| *given == name.value)
-                .map(|(_, value, origin)| (value.clone(), origin.clone()));
+                .find(|given| given.name == name.value)
+                .map(|given| (given.value.clone(), given.at.clone()));
             let from_var = || {
                 let value = host.vars.get(&name.value)?;
                 Some((value.clone(), host.var_origin(&name.value)?.clone()))

@@ -12,6 +12,8 @@ fn main() -> ExitCode {
                 .color(color)
                 .unicode(color)
                 .terminal_links(false)
+                // Unwrapped off a terminal, so a CI log can be searched for a whole message.
+                .wrap_lines(color)
                 .context_lines(2)
                 .build(),
         )

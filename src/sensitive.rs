@@ -81,17 +81,11 @@ impl fmt::Debug for Text {
     }
 }
 
-/// Serialized as the value when plain and as `{"sensitive": true, "sha256": ...}` otherwise.
+/// Serialized as shown: a plan or saved plan carries only the short digest of a secret,
+/// never enough to test guesses of a weak password against.
 impl Serialize for Text {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        if self.sensitive {
-            Observed::Hidden {
-                sha256: self.digest(),
-            }
-            .serialize(serializer)
-        } else {
-            self.value.serialize(serializer)
-        }
+        serializer.serialize_str(&self.shown())
     }
 }
 
@@ -222,7 +216,11 @@ mod tests {
         assert!(!secret.shown().contains("testpass"));
         let json = serde_json::to_string(&secret).unwrap();
         assert!(!json.contains("testpass"), "{json}");
-        assert!(json.contains("sha256:"));
+        assert!(
+            !json.contains(&secret.digest().to_string()),
+            "only the short digest: {json}"
+        );
+        assert!(json.contains("(sensitive) "));
     }
 
     #[test]

@@ -59,7 +59,16 @@ pub struct Connection {
 pub struct ModuleUse {
     pub name: String,
     pub origin: Origin,
-    pub params: Vec<(String, Value, Origin)>,
+    pub params: Vec<GivenParam>,
+}
+
+/// A parameter value written in the inventory, with the places of its key and its value.
+#[derive(Debug, Clone)]
+pub struct GivenParam {
+    pub name: String,
+    pub value: Value,
+    pub key: Origin,
+    pub at: Origin,
 }
 
 #[derive(Debug, Clone)]

@@ -17,7 +17,7 @@ use crate::names::NameKind;
 use crate::sensitive::Redactor;
 use crate::source::{Origin, SourceFile};
 use crate::yaml::{self, SpannedMap, origin_of};
-use host::{Connection, Host, ModuleUse};
+use host::{Connection, GivenParam, Host, ModuleUse};
 use raw::{RawConnection, RawInventory, RawModuleUse};
 use secrets::Secrets;
 
@@ -231,9 +231,12 @@ impl Loader<'_> {
         for (name, value) in module_use.params.iter() {
             let origin = origin_of(self.file, value);
             match self.resolve_secrets(&value.value, &origin) {
-                Ok(resolved) => {
-                    params.push((name.value.clone(), resolved, origin_of(self.file, name)))
-                }
+                Ok(resolved) => params.push(GivenParam {
+                    name: name.value.clone(),
+                    value: resolved,
+                    key: origin_of(self.file, name),
+                    at: origin,
+                }),
                 Err(error) => self.errors.push(error),
             }
         }
@@ -244,7 +247,7 @@ impl Loader<'_> {
         {
             Some(existing) => {
                 for param in params {
-                    existing.params.retain(|(name, _, _)| *name != param.0);
+                    existing.params.retain(|given| given.name != param.name);
                     existing.params.push(param);
                 }
                 existing.origin = origin;

@@ -1,0 +1,41 @@
+//! Helpers shared by the integration tests: running the real `f3s` binary.
+
+#![allow(dead_code)] // each test binary uses its own part of these helpers
+
+use std::path::Path;
+use std::process::{Command, Output};
+
+pub const EXAMPLE: &str = "examples/fixture/inventory.yml";
+pub const EXAMPLE_STATE: &str = "examples/fixture/state";
+pub const EXAMPLE_SECRET: &str = "examples/fixture/secrets/carp_password";
+
+/// Runs `f3s` with `args` in the package root, colours off, no secret in the environment.
+pub fn f3s(args: &[&str]) -> Output {
+    f3s_in(Path::new(env!("CARGO_MANIFEST_DIR")), args)
+}
+
+pub fn f3s_in(dir: &Path, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_f3s"))
+        .args(args)
+        .current_dir(dir)
+        .env("NO_COLOR", "1")
+        .env_remove("F3S_CARP_PASSWORD")
+        .output()
+        .expect("f3s runs")
+}
+
+pub fn stdout(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
+pub fn stderr(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stderr).into_owned()
+}
+
+pub fn example_secret() -> String {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join(EXAMPLE_SECRET);
+    std::fs::read_to_string(path)
+        .expect("example secret")
+        .trim()
+        .to_string()
+}

@@ -1,0 +1,278 @@
+//! Broken inventories and modules: each is reported as a diagnostic that names the file and
+//! line of the fault, with exit code 1 and no panic.
+
+mod common;
+
+use std::path::Path;
+
+use common::{f3s_in, stderr};
+
+/// A throwaway inventory directory: `inventory.yml` plus modules under `modules/`.
+struct Case {
+    dir: tempfile::TempDir,
+}
+
+const HOSTS: &str = "
+hosts:
+  f0:
+    os: freebsd
+    address: 192.168.1.130
+";
+
+impl Case {
+    fn new(inventory: &str) -> Self {
+        let case = Self {
+            dir: tempfile::tempdir().unwrap(),
+        };
+        case.file("inventory.yml", inventory)
+    }
+
+    fn file(self, path: &str, text: &str) -> Self {
+        let path = self.dir.path().join(path);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(path, text.trim_start()).unwrap();
+        self
+    }
+
+    fn module(self, name: &str, text: &str) -> Self {
+        self.file(&format!("modules/{name}/module.yml"), text)
+    }
+
+    /// Runs `f3s check` and asserts it fails with each `(file:line, message)`.
+    fn fails_with(&self, expected: &[(&str, &str)]) -> String {
+        let output = f3s_in(self.dir.path(), &["check", "-i", "inventory.yml"]);
+        let err = stderr(&output);
+        assert_eq!(
+            output.status.code(),
+            Some(1),
+            "exit code 1 expected:\n{err}"
+        );
+        assert!(!err.contains("panicked"), "no panic:\n{err}");
+        for (place, message) in expected {
+            assert!(err.contains(&format!("{place}:")), "names {place}:\n{err}");
+            assert!(err.contains(message), "says {message:?}:\n{err}");
+        }
+        err
+    }
+
+    fn path(&self) -> &Path {
+        self.dir.path()
+    }
+}
+
+fn with_module(module: &str) -> String {
+    format!("{HOSTS}    modules:\n      - module: {module}\n")
+}
+
+#[test]
+fn yaml_syntax_error() {
+    Case::new("hosts:\n  f0:\n    os: freebsd\n    address: [192.168.1.130\n")
+        .fails_with(&[("inventory.yml:4", "invalid YAML")]);
+}
+
+#[test]
+fn wrong_type_in_the_inventory() {
+    Case::new("hosts:\n  f0:\n    os: windows\n    address: 192.168.1.130\n")
+        .fails_with(&[("inventory.yml:3", "invalid YAML")]);
+}
+
+#[test]
+fn unknown_host_in_a_reference() {
+    Case::new(&with_module("m"))
+        .module(
+            "m",
+            "
+resources:
+  - file: /etc/motd
+    content: hello
+    requires: f9/file:/etc/hosts
+",
+        )
+        .fails_with(&[("module.yml:4", "unknown host `f9`")]);
+}
+
+#[test]
+fn unknown_resource_in_a_reference() {
+    Case::new(&with_module("m"))
+        .module(
+            "m",
+            "
+resources:
+  - file: /etc/motd
+    content: hello
+    notify: service:nope
+",
+        )
+        .fails_with(&[("module.yml:4", "`f0/service:nope` names no resource")]);
+}
+
+#[test]
+fn unknown_module() {
+    Case::new(&with_module("nope")).fails_with(&[("inventory.yml:6", "unknown module `nope`")]);
+}
+
+#[test]
+fn unknown_parameter() {
+    Case::new(&format!(
+        "{HOSTS}    modules:\n      - module: m\n        params:\n          colour: red\n"
+    ))
+    .module("m", "params:\n  color: {}\nresources: []\n")
+    .fails_with(&[("inventory.yml:8", "module `m` has no parameter `colour`")]);
+}
+
+#[test]
+fn missing_parameter() {
+    Case::new(&with_module("m"))
+        .module("m", "params:\n  vip: {}\nresources: []\n")
+        .fails_with(&[("inventory.yml:6", "module `m` needs parameter `vip`")]);
+}
+
+#[test]
+fn unknown_attribute() {
+    Case::new(&with_module("m"))
+        .module("m", "resources:\n  - file: /etc/motd\n    contents: typo\n")
+        .fails_with(&[(
+            "module.yml:3",
+            "`file` resources have no attribute `contents`",
+        )]);
+}
+
+#[test]
+fn missing_template_variable_in_a_template_file() {
+    let err = Case::new(&with_module("m"))
+        .module(
+            "m",
+            "resources:\n  - file: /etc/motd\n    template: motd.hbs\n",
+        )
+        .file(
+            "modules/m/templates/motd.hbs",
+            "Welcome to {{host.name}}\nServed by {{vip}}\n",
+        )
+        .fails_with(&[("motd.hbs:2", "uses `vip`, which has no value here")]);
+    assert!(
+        err.contains("module.yml:3"),
+        "says where the template is used:\n{err}"
+    );
+}
+
+#[test]
+fn missing_template_variable_inline() {
+    Case::new(&with_module("m"))
+        .module(
+            "m",
+            "resources:\n  - sysrc: zrepl_enable\n    value: \"{{enabled}}\"\n",
+        )
+        .fails_with(&[("module.yml:3", "uses `enabled`")]);
+}
+
+#[test]
+fn invalid_dataset_name() {
+    Case::new(&format!(
+        "{HOSTS}    modules:\n      - module: m\n        params:\n          dataset: zdata//enc\n"
+    ))
+    .module(
+        "m",
+        "params:\n  dataset: { type: dataset }\nresources: []\n",
+    )
+    .fails_with(&[("inventory.yml:8", "invalid dataset name `zdata//enc`")]);
+}
+
+#[test]
+fn cycle_of_three_resources_names_every_member() {
+    let err = Case::new(&with_module("m"))
+        .module(
+            "m",
+            "
+resources:
+  - file: /etc/a
+    content: a
+    requires: file:/etc/c
+  - file: /etc/b
+    content: b
+    requires: file:/etc/a
+  - file: /etc/c
+    content: c
+    requires: file:/etc/b
+",
+        )
+        .fails_with(&[("module.yml:2", "dependency cycle")]);
+    for member in ["f0/file:/etc/a", "f0/file:/etc/b", "f0/file:/etc/c"] {
+        assert!(err.contains(member), "names {member}:\n{err}");
+    }
+}
+
+#[test]
+fn shell_metacharacters_where_a_name_is_expected() {
+    Case::new(&with_module("m"))
+        .module("m", "resources:\n  - service: \"mountd; reboot\"\n")
+        .fails_with(&[(
+            "module.yml:2",
+            "invalid service name `mountd; reboot`: it contains `;`",
+        )]);
+}
+
+#[test]
+fn shell_metacharacters_in_an_inventory_value_for_a_typed_parameter() {
+    Case::new(&format!(
+        "{HOSTS}    modules:\n      - module: m\n        params:\n          pkg: \"stunnel && curl x\"\n"
+    ))
+    .module("m", "params:\n  pkg: { type: package }\nresources:\n  - package: \"{{pkg}}\"\n")
+    .fails_with(&[("inventory.yml:8", "invalid package name `stunnel && curl x`")]);
+}
+
+#[test]
+fn mode_written_as_a_number_is_refused() {
+    Case::new(&with_module("m"))
+        .module("m", "resources:\n  - file: /etc/motd\n    mode: 0644\n")
+        .fails_with(&[("module.yml:3", "quoted octal string")]);
+}
+
+#[test]
+fn whole_file_and_line_edits_of_one_file_conflict() {
+    Case::new(&with_module("m"))
+        .module(
+            "m",
+            "
+resources:
+  - file: /etc/hosts
+    content: x
+  - line: vip
+    path: /etc/hosts
+    text: 10.0.0.1 vip
+",
+        )
+        .fails_with(&[(
+            "module.yml:4",
+            "has its whole content managed by `f0/file:/etc/hosts`",
+        )]);
+}
+
+#[test]
+fn several_faults_are_reported_together() {
+    let err = Case::new(&with_module("m"))
+        .module(
+            "m",
+            "
+resources:
+  - service: \"bad name\"
+  - file: relative/path
+  - package: stunnel
+    colour: red
+",
+        )
+        .fails_with(&[
+            ("module.yml:2", "invalid service name"),
+            ("module.yml:3", "invalid path `relative/path`"),
+            ("module.yml:5", "no attribute `colour`"),
+        ]);
+    assert!(err.contains("3 errors"), "{err}");
+}
+
+#[test]
+fn missing_secret_names_its_declaration() {
+    let case = Case::new(&format!(
+        "secrets:\n  pw:\n    env: F3S_TEST_UNSET_SECRET\n    file: nowhere\ndefaults:\n  vars:\n    password: {{ secret: pw }}\n{HOSTS}"
+    ));
+    case.fails_with(&[("inventory.yml:2", "secret `pw` has no value")]);
+    assert!(case.path().join("inventory.yml").exists());
+}

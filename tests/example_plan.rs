@@ -1,0 +1,146 @@
+//! The bundled example, planned against its recorded state: what the README promises.
+
+mod common;
+
+use common::{EXAMPLE, EXAMPLE_STATE, example_secret, f3s, stderr, stdout};
+
+fn plan(extra: &[&str]) -> std::process::Output {
+    let mut args = vec!["plan", "-i", EXAMPLE, "--state", EXAMPLE_STATE];
+    args.extend_from_slice(extra);
+    f3s(&args)
+}
+
+#[test]
+fn text_plan_is_pinned() {
+    let output = plan(&[]);
+    assert!(output.status.success(), "{}", stderr(&output));
+    insta::assert_snapshot!("example_plan_text", stdout(&output));
+}
+
+#[test]
+fn json_plan_is_pinned() {
+    let output = plan(&["--json"]);
+    assert!(output.status.success(), "{}", stderr(&output));
+    let json: serde_json::Value = serde_json::from_slice(&output.stdout).expect("plan JSON parses");
+    insta::assert_json_snapshot!("example_plan_json", json);
+}
+
+#[test]
+fn detailed_exitcode_says_changes_are_pending() {
+    let output = plan(&["--detailed-exitcode"]);
+    assert_eq!(output.status.code(), Some(2), "{}", stderr(&output));
+}
+
+#[test]
+fn detailed_exitcode_is_zero_when_nothing_changes() {
+    let output = plan(&[
+        "--detailed-exitcode",
+        "--target",
+        "f0/sysrc:nfsv4_server_enable",
+    ]);
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    assert!(stdout(&output).contains("No changes."));
+}
+
+#[test]
+fn plan_shows_the_kinds_of_change_the_example_exists_for() {
+    let text = stdout(&plan(&[]));
+    assert!(
+        text.contains("+ directory:/data/nfs/k3svolumes  create"),
+        "a creation:\n{text}"
+    );
+    assert!(
+        text.contains("-/data/nfs -alldirs -maproot=root -network 192.168.1.0"),
+        "a diff:\n{text}"
+    );
+    assert!(
+        text.contains("* service:mountd  refresh"),
+        "a refresh:\n{text}"
+    );
+    assert!(
+        text.contains("value: (sensitive) "),
+        "a masked secret:\n{text}"
+    );
+    assert!(
+        text.contains("-> (known after apply)"),
+        "a value known after apply:\n{text}"
+    );
+}
+
+#[test]
+fn no_output_holds_the_secret() {
+    let secret = example_secret();
+    let saved = tempfile::NamedTempFile::new().unwrap();
+    let path = saved.path().to_str().unwrap();
+    for output in [plan(&[]), plan(&["--json", "-o", path])] {
+        assert!(output.status.success(), "{}", stderr(&output));
+        assert!(!stdout(&output).contains(&secret));
+        assert!(!stderr(&output).contains(&secret));
+    }
+    let saved = std::fs::read_to_string(path).unwrap();
+    assert!(saved.contains("\"format_version\": 1"));
+    assert!(!saved.contains(&secret));
+}
+
+#[test]
+fn the_same_plan_twice_is_byte_identical() {
+    for extra in [&[][..], &["--json"][..]] {
+        let first = plan(extra);
+        let second = plan(extra);
+        assert_eq!(first.stdout, second.stdout);
+        assert!(!first.stdout.is_empty());
+    }
+}
+
+#[test]
+fn host_filter_plans_only_that_host() {
+    let text = stdout(&plan(&["--host", "r0"]));
+    assert!(text.contains("r0  rocky"));
+    assert!(!text.contains("f0  freebsd"));
+    assert!(text.contains("(1 hosts, 4 resources)"), "{text}");
+}
+
+#[test]
+fn target_brings_its_dependencies() {
+    let json = stdout(&plan(&["--json", "--target", "r0/service:stunnel"]));
+    let plan: serde_json::Value = serde_json::from_str(&json).unwrap();
+    let addresses: Vec<&str> = plan["hosts"][0]["resources"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["address"].as_str().unwrap())
+        .collect();
+    assert_eq!(addresses, ["r0/package:stunnel", "r0/service:stunnel"]);
+}
+
+#[test]
+fn unknown_target_and_host_are_errors() {
+    let output = plan(&["--target", "r0/service:nope", "--host", "f9"]);
+    assert_eq!(output.status.code(), Some(1));
+    let err = stderr(&output);
+    assert!(err.contains("unknown host `f9`"), "{err}");
+    assert!(err.contains("`r0/service:nope` names no resource"), "{err}");
+}
+
+#[test]
+fn missing_recorded_state_is_an_error_naming_the_host() {
+    let empty = tempfile::tempdir().unwrap();
+    let output = plan_with_state(empty.path());
+    assert_eq!(output.status.code(), Some(1));
+    let err = stderr(&output);
+    assert!(err.contains("no recorded state for host `f0`"), "{err}");
+    assert!(err.contains("inventory.yml:"), "points at the host: {err}");
+}
+
+fn plan_with_state(dir: &std::path::Path) -> std::process::Output {
+    f3s(&["plan", "-i", EXAMPLE, "--state", dir.to_str().unwrap()])
+}
+
+#[test]
+fn check_accepts_the_example_and_the_real_inventory() {
+    for inventory in [EXAMPLE, "inventory/f3s.yml"] {
+        let output = f3s(&["check", "-i", inventory]);
+        assert!(output.status.success(), "{inventory}: {}", stderr(&output));
+        assert!(stdout(&output).contains("no cycles"));
+    }
+}
