@@ -75,12 +75,12 @@ impl ResourceGraph {
         self.resources.iter().position(|r| r.address == *address)
     }
 
-    /// What `i` needs, directly.
+    /// What must finish before `i` starts, directly: what it requires or implies, and what
+    /// notifies it (a service refreshes after its new configuration is in place).
     pub fn dependencies(&self, i: usize) -> impl Iterator<Item = usize> + '_ {
         self.graph
-            .edges_directed(NodeIndex::new(i), petgraph::Direction::Incoming)
-            .filter(|edge| *edge.weight() != Edge::Notify)
-            .map(|edge| edge.source().index())
+            .neighbors_directed(NodeIndex::new(i), petgraph::Direction::Incoming)
+            .map(NodeIndex::index)
     }
 
     /// The services `i` notifies when it changes.

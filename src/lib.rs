@@ -3,6 +3,8 @@
 //! Data flows one way: `inventory` (load) → `compile` (modules rendered into resources) →
 //! `graph` → `transport` (observe) → `resource` kinds (decide) → `plan` → `render`.
 
+pub mod apply;
+pub mod apply_error;
 pub mod cli;
 pub mod compile;
 pub mod compile_error;

@@ -151,6 +151,23 @@ pub fn plan(
     })
 }
 
+/// What to ask each host: the probes of the resources in scope on it, and of copies elsewhere
+/// whose source it holds; merged, so each thing is read once.
+pub fn probes_by_host(inventory: &Inventory, graph: &ResourceGraph, in_scope: &[usize]) -> BTreeMap<String, Vec<Probe>> {
+    let mut probes: BTreeMap<String, Vec<Probe>> = BTreeMap::new();
+    for &i in in_scope {
+        let resource = &graph.resources[i];
+        let kind = resource.spec.kind();
+        probes.entry(resource.address.host.clone()).or_default().extend(kind.probes());
+        for (host, probe) in kind.remote_probes() {
+            if inventory.host(&host).is_some() {
+                probes.entry(host).or_default().push(probe);
+            }
+        }
+    }
+    probes.into_iter().map(|(host, probes)| (host, probe::merge(probes))).collect()
+}
+
 /// Every host's probes, asked of the transport in parallel, one observation per host.
 fn observe(
     inventory: &Inventory,
@@ -158,36 +175,18 @@ fn observe(
     in_scope: &[usize],
     transport: &dyn Transport,
 ) -> Result<BTreeMap<String, HostState>, Vec<PlanError>> {
-    let mut probes: BTreeMap<&str, Vec<Probe>> = BTreeMap::new();
-    for &i in in_scope {
-        let resource = &graph.resources[i];
-        let kind = resource.spec.kind();
-        probes
-            .entry(&resource.address.host)
-            .or_default()
-            .extend(kind.probes());
-        for (host, probe) in kind.remote_probes() {
-            if let Some(host) = inventory.host(&host) {
-                probes.entry(&host.name).or_default().push(probe);
-            }
-        }
-    }
+    let mut probes = probes_by_host(inventory, graph, in_scope);
     let jobs: Vec<(&Host, Vec<Probe>)> = inventory
         .hosts
         .iter()
-        .filter_map(|host| Some((host, probe::merge(probes.remove(host.name.as_str())?))))
+        .filter_map(|host| Some((host, probes.remove(&host.name)?)))
         .collect();
     let answers: Vec<_> = std::thread::scope(|scope| {
         let running: Vec<_> = jobs
             .iter()
-            .map(|(host, probes)| {
-                scope.spawn(move || (host.name.clone(), transport.observe(host, probes)))
-            })
+            .map(|(host, probes)| scope.spawn(move || (host.name.clone(), transport.observe(host, probes))))
             .collect();
-        running
-            .into_iter()
-            .map(|job| job.join().expect("observer thread panicked"))
-            .collect()
+        running.into_iter().map(|job| job.join().expect("observer thread panicked")).collect()
     });
     let mut states = BTreeMap::new();
     let mut errors = Vec::new();
@@ -199,11 +198,7 @@ fn observe(
             Err(error) => errors.push(PlanError::from(error)),
         }
     }
-    if errors.is_empty() {
-        Ok(states)
-    } else {
-        Err(errors)
-    }
+    if errors.is_empty() { Ok(states) } else { Err(errors) }
 }
 
 struct Walk<'a> {

@@ -4,13 +4,13 @@
 use miette::Diagnostic;
 use thiserror::Error;
 
-use crate::transport::ObserveError;
+use crate::transport::TransportError;
 
 #[derive(Debug, Error, Diagnostic)]
 pub enum PlanError {
     #[error(transparent)]
     #[diagnostic(transparent)]
-    Observe(#[from] ObserveError),
+    Observe(#[from] TransportError),
     #[error("cannot plan `{address}`: {reason}")]
     #[diagnostic(help("fix what the message names, then plan again"))]
     Undecidable { address: String, reason: String },

@@ -17,6 +17,12 @@ impl Digest {
         Self(format!("sha256:{}", hex::encode(Sha256::digest(bytes))))
     }
 
+    /// A digest given as hex (as `sha256sum` prints it).
+    pub fn from_hex(hex: &str) -> Option<Self> {
+        (hex.len() == 64 && hex.chars().all(|c| c.is_ascii_hexdigit()))
+            .then(|| Self(format!("sha256:{}", hex.to_ascii_lowercase())))
+    }
+
     /// The first eight hex digits: enough to tell two values apart in a plan.
     pub fn short(&self) -> &str {
         let hex = self.0.trim_start_matches("sha256:");

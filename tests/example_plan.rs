@@ -97,9 +97,10 @@ fn host_filter_plans_only_that_host() {
     let text = stdout(&plan(&["--host", "r0"]));
     assert!(text.contains("r0  rocky"));
     assert!(!text.contains("f0  freebsd"));
-    assert!(text.contains("(1 hosts, 4 resources)"), "{text}");
+    assert!(text.contains("(1 hosts, 5 resources)"), "{text}");
 }
 
+/// A target brings what it requires and what notifies it (its configuration), transitively.
 #[test]
 fn target_brings_its_dependencies() {
     let json = stdout(&plan(&["--json", "--target", "r0/service:stunnel"]));
@@ -110,7 +111,15 @@ fn target_brings_its_dependencies() {
         .iter()
         .map(|r| r["address"].as_str().unwrap())
         .collect();
-    assert_eq!(addresses, ["r0/package:stunnel", "r0/service:stunnel"]);
+    assert_eq!(
+        addresses,
+        [
+            "r0/package:stunnel",
+            "r0/directory:/etc/stunnel",
+            "r0/file:/etc/stunnel/stunnel.conf",
+            "r0/service:stunnel"
+        ]
+    );
 }
 
 #[test]

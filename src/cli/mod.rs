@@ -1,12 +1,15 @@
 //! The command line: arguments (clap), the steps every command shares (load, compile, build
 //! the graph), and how failures are reported (miette, secrets scrubbed, exit code 1).
 
+mod apply;
 mod check;
+mod facts;
 mod graph;
 mod plan;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand};
 
@@ -15,6 +18,9 @@ use crate::compile_error::CompileErrors;
 use crate::graph::ResourceGraph;
 use crate::inventory::Inventory;
 use crate::sensitive::Redactor;
+use crate::transport::Transport;
+use crate::transport::fixture::FixtureTransport;
+use crate::transport::ssh::{SshOptions, SshTransport};
 
 #[derive(Debug, Parser)]
 #[command(
@@ -35,6 +41,10 @@ pub struct Cli {
 enum Command {
     /// Show what differs on each host and what would run; never changes anything.
     Plan(plan::PlanArgs),
+    /// Converge the hosts: observe, show the plan, confirm, then apply it in dependency order.
+    Apply(apply::ApplyArgs),
+    /// Print a host's observed state in the recorded-state format (secrets as digests).
+    Facts(facts::FactsArgs),
     /// Load the inventory, compile every module and build the graph; no connection.
     Check(check::CheckArgs),
     /// Print the resource graph as Graphviz DOT.
@@ -57,6 +67,8 @@ impl Cli {
     pub fn run(self) -> ExitCode {
         let result = match self.command {
             Command::Plan(args) => plan::run(args),
+            Command::Apply(args) => apply::run(args),
+            Command::Facts(args) => facts::run(args),
             Command::Check(args) => check::run(args),
             Command::Graph(args) => graph::run(args),
         };
@@ -64,6 +76,36 @@ impl Cli {
             failure.report();
             ExitCode::FAILURE
         })
+    }
+}
+
+/// How to reach hosts: over SSH, or from recorded state.
+#[derive(Debug, Args)]
+struct TransportArgs {
+    /// Use recorded host state in DIR (one HOST.yml per host) instead of connecting.
+    #[arg(long, value_name = "DIR")]
+    state: Option<PathBuf>,
+    /// Add the keys of hosts not yet in known_hosts (a changed key is always refused).
+    #[arg(long)]
+    accept_new_host_keys: bool,
+    /// Seconds to wait for a connection.
+    #[arg(long, value_name = "SECS", default_value_t = 10)]
+    connect_timeout: u64,
+    /// Seconds one remote command may take.
+    #[arg(long, value_name = "SECS", default_value_t = 300)]
+    command_timeout: u64,
+}
+
+impl TransportArgs {
+    fn transport(&self) -> Box<dyn Transport> {
+        match &self.state {
+            Some(dir) => Box::new(FixtureTransport::new(dir.clone())),
+            None => Box::new(SshTransport::new(SshOptions {
+                connect_timeout: Duration::from_secs(self.connect_timeout),
+                command_timeout: Duration::from_secs(self.command_timeout),
+                accept_new_host_keys: self.accept_new_host_keys,
+            })),
+        }
     }
 }
 
@@ -120,6 +162,12 @@ impl From<CompileErrors> for Failure {
 impl From<Vec<crate::plan_error::PlanError>> for Failure {
     fn from(errors: Vec<crate::plan_error::PlanError>) -> Self {
         Self::new(errors.into_iter().map(miette::Report::new).collect())
+    }
+}
+
+impl From<crate::compile_error::CompileError> for Failure {
+    fn from(error: crate::compile_error::CompileError) -> Self {
+        Self::from(CompileErrors::from(error))
     }
 }
 

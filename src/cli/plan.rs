@@ -6,19 +6,17 @@ use std::process::ExitCode;
 
 use clap::Args;
 
-use crate::cli::{Failure, InventoryArg, load};
+use crate::cli::{Failure, InventoryArg, TransportArgs, load};
 use crate::plan;
 use crate::render;
 use crate::selection;
-use crate::transport::fixture::FixtureTransport;
 
 #[derive(Debug, Args)]
 pub struct PlanArgs {
     #[command(flatten)]
     inventory: InventoryArg,
-    /// Plan against recorded host state in DIR (one HOST.yml per host) instead of connecting.
-    #[arg(long, value_name = "DIR")]
-    state: Option<PathBuf>,
+    #[command(flatten)]
+    transport: TransportArgs,
     /// Only these hosts (comma-separated).
     #[arg(long, value_name = "HOST", value_delimiter = ',')]
     host: Vec<String>,
@@ -41,14 +39,8 @@ pub fn run(args: PlanArgs) -> Result<ExitCode, Failure> {
     let redactor = loaded.inventory.redactor();
     let selected = selection::select(&loaded.graph, &loaded.inventory, &args.host, &args.target)
         .map_err(|errors| Failure::from(errors).scrubbed(redactor.clone()))?;
-    let Some(state) = args.state else {
-        return Err(Failure::new(vec![miette::miette!(
-            help = "plan against recorded host state with --state DIR",
-            "this build of f3s has no SSH transport yet"
-        )]));
-    };
-    let transport = FixtureTransport::new(state);
-    let plan = plan::plan(&loaded.inventory, &loaded.graph, &selected, &transport)
+    let transport = args.transport.transport();
+    let plan = plan::plan(&loaded.inventory, &loaded.graph, &selected, transport.as_ref())
         .map_err(|errors| Failure::from(errors).scrubbed(redactor.clone()))?;
     let shown = if args.json {
         render::json::render(&plan)

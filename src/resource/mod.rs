@@ -8,7 +8,7 @@ mod directory;
 mod edit;
 mod file;
 mod line;
-mod ownership;
+pub mod ownership;
 mod package;
 mod service;
 mod sysrc;

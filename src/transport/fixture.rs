@@ -1,29 +1,46 @@
 //! The fixture transport: answers probes from recorded host state, `<dir>/<host>.yml` in the
-//! format of `HostState`, so a plan runs in CI with no network.
+//! format of `HostState`, so a plan runs in CI with no network. Operations apply to the
+//! recorded state in memory; nothing is written back.
 
+use std::collections::BTreeMap;
 use std::path::PathBuf;
+use std::sync::Mutex;
 
 use crate::compile_error::CompileError;
 use crate::compile_error_kind::CompileErrorKind;
 use crate::host_state::HostState;
 use crate::inventory::host::Host;
+use crate::op::Op;
 use crate::probe::Probe;
+use crate::sensitive::Observed;
 use crate::source::Origin;
-use crate::transport::{ObserveError, Transport};
+use crate::transport::{Transport, TransportError};
 use crate::yaml;
 
 pub struct FixtureTransport {
     dir: PathBuf,
+    /// Recorded states read so far, with the operations applied to them.
+    states: Mutex<BTreeMap<String, HostState>>,
 }
 
 impl FixtureTransport {
     pub fn new(dir: PathBuf) -> Self {
-        Self { dir }
+        Self {
+            dir,
+            states: Mutex::default(),
+        }
     }
-}
 
-impl Transport for FixtureTransport {
-    fn observe(&self, host: &Host, probes: &[Probe]) -> Result<HostState, ObserveError> {
+    fn with_state<T>(&self, host: &Host, use_state: impl FnOnce(&mut HostState) -> T) -> Result<T, TransportError> {
+        let mut states = self.states.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        if !states.contains_key(&host.name) {
+            let recorded = self.read(host)?;
+            states.insert(host.name.clone(), recorded);
+        }
+        Ok(use_state(states.get_mut(&host.name).expect("inserted above")))
+    }
+
+    fn read(&self, host: &Host) -> Result<HostState, TransportError> {
         let path = self.dir.join(format!("{}.yml", host.name));
         if !path.is_file() {
             let kind = CompileErrorKind::MissingHostState {
@@ -44,6 +61,33 @@ impl Transport for FixtureTransport {
             };
             return Err(CompileError::new(kind, &Origin::whole(&file), "recorded here").into());
         }
-        Ok(recorded.answer(probes))
+        Ok(recorded)
     }
+}
+
+impl Transport for FixtureTransport {
+    fn observe(&self, host: &Host, probes: &[Probe]) -> Result<HostState, TransportError> {
+        self.with_state(host, |state| state.answer(probes))
+    }
+
+    fn execute(&self, host: &Host, op: &Op) -> Result<(), TransportError> {
+        self.with_state(host, |state| state.apply(op))
+    }
+
+    fn read_file(&self, host: &Host, path: &str) -> Result<Vec<u8>, TransportError> {
+        let content = self.with_state(host, |state| state.files.get(path).map(|file| file.content.clone()))?;
+        match content {
+            Some(Observed::Plain(text)) => Ok(text.into_bytes()),
+            _ => Err(TransportError::Unsupported {
+                host: host.name.clone(),
+                message: format!("{path} has no recorded content to copy"),
+            }),
+        }
+    }
+
+    fn lock(&self, _host: &Host, _holder: &str) -> Result<(), TransportError> {
+        Ok(())
+    }
+
+    fn unlock(&self, _host: &Host) {}
 }

@@ -1,0 +1,24 @@
+//! Why `apply` refused to start: nothing has been changed on any host when these are raised.
+
+use miette::Diagnostic;
+use thiserror::Error;
+
+#[derive(Debug, Error, Diagnostic)]
+pub enum ApplyError {
+    #[error("the saved plan is stale: {} changed since it was made", hosts.join(", "))]
+    #[diagnostic(help("make a new plan with `f3s plan -o PLANFILE`, review it, and apply that"))]
+    Drifted { hosts: Vec<String> },
+    #[error("the saved plan cannot be read: {message}")]
+    UnreadablePlan { message: String },
+    #[error("refusing destructive changes: {}", addresses.join(", "))]
+    #[diagnostic(help(
+        "these would discard data; if that is what you want, name each one: --allow-destructive {}",
+        addresses.join(",")
+    ))]
+    Destructive { addresses: Vec<String> },
+    #[error("refusing to apply without confirmation: standard input is not a terminal")]
+    #[diagnostic(help("review the plan, then run again with --yes"))]
+    NoTerminal,
+    #[error("apply cancelled")]
+    Cancelled,
+}

@@ -1,0 +1,87 @@
+//! What `apply` prints while it runs and when it is done: a line per finished resource (as
+//! readable in a CI log as on a terminal), then a summary with per-resource timing.
+
+use std::fmt::Write as _;
+use std::io::Write as _;
+use std::sync::Mutex;
+
+use crate::apply::{Finished, Outcome, Progress, Report};
+use crate::resource::Address;
+
+pub struct Lines {
+    pub color: bool,
+    out: Mutex<()>,
+    redactor: crate::sensitive::Redactor,
+}
+
+impl Lines {
+    pub fn new(color: bool, redactor: crate::sensitive::Redactor) -> Self {
+        Self {
+            color,
+            out: Mutex::new(()),
+            redactor,
+        }
+    }
+
+    fn print(&self, line: &str) {
+        let _guard = self.out.lock().unwrap_or_else(|p| p.into_inner());
+        let mut stdout = std::io::stdout().lock();
+        let _ = writeln!(stdout, "{}", self.redactor.scrub(line));
+        let _ = stdout.flush();
+    }
+}
+
+fn paint(color: bool, code: &str, text: &str) -> String {
+    if color { format!("\x1b[{code}m{text}\x1b[0m") } else { text.to_string() }
+}
+
+fn describe(outcome: &Outcome) -> (&'static str, String) {
+    match outcome {
+        Outcome::Done => ("32", "done".into()),
+        Outcome::Unchanged => ("2", "unchanged".into()),
+        Outcome::Failed { error } => ("31;1", format!("FAILED: {error}")),
+        Outcome::Skipped { because } => ("33", format!("skipped: {because} did not converge")),
+    }
+}
+
+impl Progress for Lines {
+    fn started(&self, address: &Address) {
+        self.print(&format!("{address}: applying"));
+    }
+
+    fn finished(&self, finished: &Finished) {
+        let (code, text) = describe(&finished.outcome);
+        let took = format!("({:.2}s)", finished.took.as_secs_f64());
+        self.print(&format!("{}: {} {took}", finished.address, paint(self.color, code, &text)));
+    }
+}
+
+pub fn summary(report: &Report, color: bool) -> String {
+    let mut out = String::from("\nApply summary\n");
+    let mut counts = [0usize; 4];
+    for finished in &report.results {
+        let slot = match finished.outcome {
+            Outcome::Done => 0,
+            Outcome::Failed { .. } => 1,
+            Outcome::Skipped { .. } => 2,
+            Outcome::Unchanged => 3,
+        };
+        counts[slot] += 1;
+        if finished.outcome != Outcome::Unchanged {
+            let (code, text) = describe(&finished.outcome);
+            let _ = writeln!(
+                out,
+                "  {:>7.2}s  {}  {}",
+                finished.took.as_secs_f64(),
+                finished.address,
+                paint(color, code, &text)
+            );
+        }
+    }
+    let _ = writeln!(
+        out,
+        "Apply: {} done, {} failed, {} skipped, {} unchanged.",
+        counts[0], counts[1], counts[2], counts[3]
+    );
+    out
+}

@@ -1,0 +1,82 @@
+//! What can go wrong reading from or writing to a host, each with what to do about it.
+//! Messages may quote a host's stderr; the CLI scrubs secrets from them before printing.
+
+use miette::Diagnostic;
+use thiserror::Error;
+
+use crate::compile_error::CompileError;
+
+#[derive(Debug, Error, Diagnostic)]
+pub enum TransportError {
+    /// A recorded host state that is missing or malformed.
+    #[error(transparent)]
+    #[diagnostic(transparent)]
+    Recorded(#[from] CompileError),
+    #[error("{host}: cannot connect to {address}: {message}")]
+    #[diagnostic(help("check that the host is up and its address and port in the inventory"))]
+    Connect {
+        host: String,
+        address: String,
+        message: String,
+    },
+    #[error("{host}: SSH handshake failed: {message}")]
+    Handshake { host: String, message: String },
+    #[error("{host}: unknown host key {fingerprint}; it is not in {known_hosts}")]
+    #[diagnostic(help(
+        "verify the fingerprint out of band (ssh-keygen -lf on the host), then add the key to that file, or run once with --accept-new-host-keys"
+    ))]
+    UnknownHostKey {
+        host: String,
+        fingerprint: String,
+        known_hosts: String,
+    },
+    #[error("{host}: HOST KEY CHANGED: {fingerprint} does not match the key in {known_hosts}")]
+    #[diagnostic(help(
+        "someone may be intercepting the connection, or the host was reinstalled; verify the new key out of band, then remove the old line from that file. f3s never replaces a changed key"
+    ))]
+    ChangedHostKey {
+        host: String,
+        fingerprint: String,
+        known_hosts: String,
+    },
+    #[error("{host}: cannot use known hosts file {known_hosts}: {message}")]
+    KnownHosts {
+        host: String,
+        known_hosts: String,
+        message: String,
+    },
+    #[error("{host}: authentication as `{user}` failed: {message}")]
+    #[diagnostic(help("f3s uses the host's identity_file from the inventory, else the ssh-agent"))]
+    Auth {
+        host: String,
+        user: String,
+        message: String,
+    },
+    #[error("{host}: the host runs {found}, but the inventory says {declared}")]
+    #[diagnostic(help("fix `os:` of the host in the inventory, or its address"))]
+    WrongOs {
+        host: String,
+        found: String,
+        declared: String,
+    },
+    #[error("{host}: {what} failed with exit status {status}: {stderr}")]
+    Command {
+        host: String,
+        what: String,
+        status: i32,
+        stderr: String,
+    },
+    #[error("{host}: connection failed during {what}: {message}")]
+    Io {
+        host: String,
+        what: String,
+        message: String,
+    },
+    #[error("{host}: unreadable answer to the observation: {message}")]
+    Protocol { host: String, message: String },
+    #[error("{host} is locked by another apply: {holder}")]
+    #[diagnostic(help("wait for that apply to finish; its lock goes when its connection closes"))]
+    Locked { host: String, holder: String },
+    #[error("{host}: {message}")]
+    Unsupported { host: String, message: String },
+}

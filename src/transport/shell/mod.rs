@@ -1,0 +1,282 @@
+//! Shell scripts for hosts, built in one place: every probe of a host becomes one script (one
+//! exec), every operation one command. Arguments are always quoted; file content and secret
+//! values travel on stdin, never in a command line. Scripts are a single line, so they pass
+//! unchanged through whatever login shell the remote user has.
+//!
+//! What differs between FreeBSD and Rocky lives in `freebsd.rs` and `rocky.rs`.
+
+mod freebsd;
+mod observation;
+mod rocky;
+
+use crate::host_state::Ownership;
+use crate::inventory::host::{Become, OsFamily};
+use crate::op::{Op, Refresh};
+use crate::probe::{Probe, Reveal};
+pub use observation::parse_observation;
+
+/// The commands one OS family spells differently.
+pub trait Dialect {
+    /// `uname -s` on this family.
+    fn kernel(&self) -> &'static str;
+    fn path(&self) -> &'static str;
+    /// Prints `MODE OWNER GROUP` of "$p".
+    fn stat(&self) -> &'static str;
+    /// Prints the hex sha256 of stdin.
+    fn sha256(&self) -> &'static str;
+    /// Prints the value of an rc.conf variable, failing when unset; `None` if the family has none.
+    fn rc_get(&self, name: &str) -> Option<String>;
+    /// Sets an rc.conf variable to the value in "$v".
+    fn rc_set(&self, name: &str) -> Option<String>;
+    /// Prints the installed version of a package, failing when absent.
+    fn package_version(&self, name: &str) -> String;
+    fn install_package(&self, name: &str) -> String;
+    fn service_enabled(&self, name: &str) -> String;
+    fn service_running(&self, name: &str) -> String;
+    fn service(&self, name: &str, action: ServiceAction) -> String;
+    /// Runs `command` holding an exclusive, non-blocking lock on `file`.
+    fn with_lock(&self, file: &str, command: &str) -> String;
+}
+
+#[derive(Debug, Clone, Copy)]
+pub enum ServiceAction {
+    Enable,
+    Disable,
+    Start,
+    Stop,
+    Restart,
+    Reload,
+}
+
+impl ServiceAction {
+    fn verb(self) -> &'static str {
+        match self {
+            Self::Enable => "enable",
+            Self::Disable => "disable",
+            Self::Start => "start",
+            Self::Stop => "stop",
+            Self::Restart => "restart",
+            Self::Reload => "reload",
+        }
+    }
+}
+
+pub fn dialect(os: OsFamily) -> &'static dyn Dialect {
+    match os {
+        OsFamily::Freebsd => &freebsd::FreeBsd,
+        OsFamily::Rocky => &rocky::Rocky,
+    }
+}
+
+/// Quotes a word for a POSIX shell (and for csh, which reads `'\''` the same way).
+pub fn quote(word: &str) -> String {
+    format!("'{}'", word.replace('\'', "'\\''"))
+}
+
+/// The command line that runs `script` with the host's privilege escalation.
+pub fn command_line(become_method: Become, script: &str) -> String {
+    let prefix = match become_method {
+        Become::Doas => "doas ",
+        Become::Sudo => "sudo -n ",
+        Become::None => "",
+    };
+    format!("{prefix}sh -c {}", quote(script))
+}
+
+fn prologue(dialect: &dyn Dialect) -> String {
+    format!("PATH={}; export PATH; LC_ALL=C; export LC_ALL; umask 022", quote(dialect.path()))
+}
+
+/// One script answering every probe; its output is read by `parse_observation`.
+pub fn observe_script(os: OsFamily, probes: &[Probe]) -> String {
+    let d = dialect(os);
+    let mut parts = vec![prologue(d), "printf 'U %s\\n' \"$(uname -s)\"".to_string()];
+    for (i, probe) in probes.iter().enumerate() {
+        parts.push(match probe {
+            Probe::Path { path, reveal } => {
+                let content = match reveal {
+                    Reveal::Text => format!(
+                        "n=$(($(wc -c < \"$p\"))); printf 'P {i} file %s %s %s text %s\\n' $m \"$n\"; cat \"$p\"; printf '\\n'"
+                    ),
+                    Reveal::DigestOnly => format!(
+                        "printf 'P {i} file %s %s %s digest %s\\n' $m \"$({} < \"$p\")\"",
+                        d.sha256()
+                    ),
+                };
+                format!(
+                    "p={}; if [ -f \"$p\" ]; then m=$({}); {content}; elif [ -d \"$p\" ]; then m=$({}); printf 'P {i} dir %s %s %s\\n' $m; elif [ -e \"$p\" ] || [ -L \"$p\" ]; then printf 'P {i} other\\n'; else printf 'P {i} absent\\n'; fi",
+                    quote(path),
+                    d.stat(),
+                    d.stat()
+                )
+            }
+            Probe::RcVar { name, reveal } => match d.rc_get(name) {
+                None => format!("printf 'R {i} unsupported\\n'"),
+                Some(get) => {
+                    let found = match reveal {
+                        Reveal::Text => format!(
+                            "printf 'R {i} text %s\\n' \"$(($(printf %s \"$v\" | wc -c)))\"; printf '%s\\n' \"$v\""
+                        ),
+                        Reveal::DigestOnly => {
+                            format!("printf 'R {i} digest %s\\n' \"$(printf %s \"$v\" | {})\"", d.sha256())
+                        }
+                    };
+                    format!("if v=$({get} 2>/dev/null); then {found}; else printf 'R {i} unset\\n'; fi")
+                }
+            },
+            Probe::Package { name } => format!(
+                "if v=$({} 2>/dev/null) && [ -n \"$v\" ]; then printf 'K {i} %s\\n' \"$v\"; else printf 'K {i} absent\\n'; fi",
+                d.package_version(name)
+            ),
+            Probe::Service { name } => format!(
+                "e=no; {} >/dev/null 2>&1 && e=yes; r=no; {} >/dev/null 2>&1 && r=yes; printf 'S {i} %s %s\\n' $e $r",
+                d.service_enabled(name),
+                d.service_running(name)
+            ),
+        });
+    }
+    parts.push("printf 'E\\n'".into());
+    parts.join("; ")
+}
+
+/// A command converging one operation, and what it reads on stdin. `CopyFile` is not here:
+/// apply reads the source and hands over a `WriteFile`.
+pub struct OpCommand {
+    pub script: String,
+    pub stdin: Vec<u8>,
+}
+
+pub fn op_command(os: OsFamily, op: &Op) -> Option<OpCommand> {
+    let d = dialect(os);
+    let no_input = |script: String| {
+        Some(OpCommand {
+            script: format!("{}; {script}", prologue(d)),
+            stdin: Vec::new(),
+        })
+    };
+    match op {
+        Op::WriteFile {
+            path,
+            content,
+            ownership,
+        } => {
+            let dir = crate::names::parent_dir(path).unwrap_or("/");
+            let size = content.expose().len();
+            // Written beside the target and renamed over it only when every byte arrived
+            // (a dropped connection ends stdin early, and `cat` calls that success): a
+            // reader sees the old file or the new one, never part of one.
+            let script = format!(
+                "{}; umask 077; t=$(mktemp {}) || exit 1; trap 'rm -f \"$t\"' EXIT; cat > \"$t\" && [ $(($(wc -c < \"$t\"))) -eq {size} ] && {} && mv -f \"$t\" {}",
+                prologue(d),
+                quote(&format!("{dir}/.f3s.XXXXXX")),
+                set_ownership("\"$t\"", ownership),
+                quote(path)
+            );
+            Some(OpCommand {
+                script,
+                stdin: content.expose().as_bytes().to_vec(),
+            })
+        }
+        Op::CopyFile { .. } => None,
+        Op::SetOwnership { path, ownership } => no_input(set_ownership(&quote(path), ownership)),
+        Op::CreateDirectory { path, ownership } => {
+            no_input(format!("mkdir -p {} && {}", quote(path), set_ownership(&quote(path), ownership)))
+        }
+        Op::RemovePath { path } => no_input(format!("rm -rf {}", quote(path))),
+        Op::SetRcVar { name, value } => {
+            let set = d.rc_set(name)?;
+            Some(OpCommand {
+                script: format!("{}; IFS= read -r v; {set}", prologue(d)),
+                stdin: format!("{}\n", value.expose()).into_bytes(),
+            })
+        }
+        Op::InstallPackage { name } => no_input(d.install_package(name)),
+        Op::EnableService { name } => no_input(d.service(name, ServiceAction::Enable)),
+        Op::DisableService { name } => no_input(d.service(name, ServiceAction::Disable)),
+        Op::StartService { name } => no_input(d.service(name, ServiceAction::Start)),
+        Op::StopService { name } => no_input(d.service(name, ServiceAction::Stop)),
+        Op::RefreshService { name, how } => no_input(d.service(
+            name,
+            match how {
+                Refresh::Restart => ServiceAction::Restart,
+                Refresh::Reload => ServiceAction::Reload,
+            },
+        )),
+    }
+}
+
+fn set_ownership(target: &str, ownership: &Ownership) -> String {
+    format!(
+        "chown {}:{} {target} && chmod {} {target}",
+        quote(&ownership.owner),
+        quote(&ownership.group),
+        quote(&ownership.mode)
+    )
+}
+
+/// Prints a file's bytes, for copying it to another host.
+pub fn read_script(os: OsFamily, path: &str) -> String {
+    format!("{}; cat {}", prologue(dialect(os)), quote(path))
+}
+
+/// Where the apply lock lives, and the file naming its holder.
+pub const LOCK_FILE: &str = "/var/run/f3s.lock";
+pub const HOLDER_FILE: &str = "/var/run/f3s.holder";
+/// Exit status of the lock command when someone else holds the lock.
+pub const LOCK_HELD: i32 = 75;
+
+/// Takes the apply lock, writes the holder, prints `LOCKED`, and keeps it until stdin closes
+/// (the end of the apply, or a dropped connection); if held, prints the holder and exits 75.
+pub fn lock_script(os: OsFamily) -> String {
+    let d = dialect(os);
+    let hold = format!(
+        "IFS= read -r h; printf '%s\\n' \"$h\" > {holder}; echo LOCKED; cat > /dev/null; rm -f {holder}",
+        holder = quote(HOLDER_FILE)
+    );
+    format!(
+        "{}; {} || {{ cat {} 2>/dev/null; exit {LOCK_HELD}; }}",
+        prologue(d),
+        d.with_lock(LOCK_FILE, &hold),
+        quote(HOLDER_FILE)
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::sensitive::Text;
+
+    #[test]
+    fn quoting_survives_single_quotes_and_metacharacters() {
+        assert_eq!(quote("a b"), "'a b'");
+        assert_eq!(quote("it's; rm -rf /"), "'it'\\''s; rm -rf /'");
+    }
+
+    #[test]
+    fn scripts_are_one_line() {
+        let probes = vec![
+            Probe::Path { path: "/etc/hosts".into(), reveal: Reveal::Text },
+            Probe::RcVar { name: "zrepl_enable".into(), reveal: Reveal::DigestOnly },
+        ];
+        for os in [OsFamily::Freebsd, OsFamily::Rocky] {
+            assert!(!observe_script(os, &probes).contains('\n'));
+        }
+    }
+
+    #[test]
+    fn secrets_and_content_go_on_stdin_not_in_the_command() {
+        let op = Op::SetRcVar {
+            name: "ifconfig_re0_alias0".into(),
+            value: Text::new("inet vhid 1 pass s3cret", true),
+        };
+        let command = op_command(OsFamily::Freebsd, &op).unwrap();
+        assert!(!command.script.contains("s3cret"));
+        assert_eq!(command.stdin, b"inet vhid 1 pass s3cret\n");
+    }
+
+    #[test]
+    fn rocky_has_no_rc_conf() {
+        let op = Op::SetRcVar { name: "x".into(), value: Text::plain("y") };
+        assert!(op_command(OsFamily::Rocky, &op).is_none());
+    }
+}

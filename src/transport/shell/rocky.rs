@@ -1,0 +1,56 @@
+//! Rocky Linux's spelling of the commands f3s runs: GNU stat, sha256sum, rpm/dnf, systemctl,
+//! flock. Rocky has no rc.conf.
+
+use super::{Dialect, ServiceAction, quote};
+
+pub struct Rocky;
+
+impl Dialect for Rocky {
+    fn kernel(&self) -> &'static str {
+        "Linux"
+    }
+
+    fn path(&self) -> &'static str {
+        "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+    }
+
+    fn stat(&self) -> &'static str {
+        "stat -c '%a %U %G' \"$p\""
+    }
+
+    fn sha256(&self) -> &'static str {
+        "sha256sum | cut -d ' ' -f 1"
+    }
+
+    fn rc_get(&self, _name: &str) -> Option<String> {
+        None
+    }
+
+    fn rc_set(&self, _name: &str) -> Option<String> {
+        None
+    }
+
+    fn package_version(&self, name: &str) -> String {
+        format!("rpm -q --qf '%{{VERSION}}-%{{RELEASE}}' {}", quote(name))
+    }
+
+    fn install_package(&self, name: &str) -> String {
+        format!("dnf install -y {}", quote(name))
+    }
+
+    fn service_enabled(&self, name: &str) -> String {
+        format!("systemctl is-enabled --quiet {}", quote(name))
+    }
+
+    fn service_running(&self, name: &str) -> String {
+        format!("systemctl is-active --quiet {}", quote(name))
+    }
+
+    fn service(&self, name: &str, action: ServiceAction) -> String {
+        format!("systemctl {} {}", action.verb(), quote(name))
+    }
+
+    fn with_lock(&self, file: &str, command: &str) -> String {
+        format!("flock -n {} sh -c {}", quote(file), quote(command))
+    }
+}
