@@ -126,7 +126,10 @@ pub fn apply(
                     if outcome != Outcome::Unchanged {
                         progress.finished(&finished);
                     }
-                    results.lock().unwrap_or_else(|p| p.into_inner()).push((job.index, finished));
+                    results
+                        .lock()
+                        .unwrap_or_else(|p| p.into_inner())
+                        .push((job.index, finished));
                     let mut board = board.lock().unwrap_or_else(|p| p.into_inner());
                     board.busy.retain(|host| *host != job.host);
                     board.done.insert(job.index, outcome);
@@ -162,7 +165,10 @@ fn next_job<'a>(
                 return None;
             }
             let mut blocked_by = None;
-            for dependency in graph.dependencies(job.index).filter(|d| in_plan.contains(d)) {
+            for dependency in graph
+                .dependencies(job.index)
+                .filter(|d| in_plan.contains(d))
+            {
                 match board.done.get(&dependency) {
                     None => return None,
                     Some(outcome) if outcome.blocks_dependents() => {
@@ -183,7 +189,12 @@ fn next_job<'a>(
 }
 
 /// Runs a resource's operations in order; the first failure ends it.
-fn run(inventory: &Inventory, transport: &dyn Transport, host: &str, planned: &PlannedResource) -> Outcome {
+fn run(
+    inventory: &Inventory,
+    transport: &dyn Transport,
+    host: &str,
+    planned: &PlannedResource,
+) -> Outcome {
     let Some(target) = inventory.host(host) else {
         return Outcome::Failed {
             error: format!("host `{host}` is not in the inventory"),
@@ -215,11 +226,18 @@ fn run(inventory: &Inventory, transport: &dyn Transport, host: &str, planned: &P
     Outcome::Done
 }
 
-fn copy(inventory: &Inventory, transport: &dyn Transport, host: &str, path: &str) -> Result<Text, TransportError> {
-    let source = inventory.host(host).ok_or_else(|| TransportError::Unsupported {
-        host: host.to_string(),
-        message: "not in the inventory".into(),
-    })?;
+fn copy(
+    inventory: &Inventory,
+    transport: &dyn Transport,
+    host: &str,
+    path: &str,
+) -> Result<Text, TransportError> {
+    let source = inventory
+        .host(host)
+        .ok_or_else(|| TransportError::Unsupported {
+            host: host.to_string(),
+            message: "not in the inventory".into(),
+        })?;
     let bytes = transport.read_file(source, path)?;
     // Copied bytes may be a key: kept out of every message as sensitive.
     String::from_utf8(bytes)

@@ -153,19 +153,29 @@ pub fn plan(
 
 /// What to ask each host: the probes of the resources in scope on it, and of copies elsewhere
 /// whose source it holds; merged, so each thing is read once.
-pub fn probes_by_host(inventory: &Inventory, graph: &ResourceGraph, in_scope: &[usize]) -> BTreeMap<String, Vec<Probe>> {
+pub fn probes_by_host(
+    inventory: &Inventory,
+    graph: &ResourceGraph,
+    in_scope: &[usize],
+) -> BTreeMap<String, Vec<Probe>> {
     let mut probes: BTreeMap<String, Vec<Probe>> = BTreeMap::new();
     for &i in in_scope {
         let resource = &graph.resources[i];
         let kind = resource.spec.kind();
-        probes.entry(resource.address.host.clone()).or_default().extend(kind.probes());
+        probes
+            .entry(resource.address.host.clone())
+            .or_default()
+            .extend(kind.probes());
         for (host, probe) in kind.remote_probes() {
             if inventory.host(&host).is_some() {
                 probes.entry(host).or_default().push(probe);
             }
         }
     }
-    probes.into_iter().map(|(host, probes)| (host, probe::merge(probes))).collect()
+    probes
+        .into_iter()
+        .map(|(host, probes)| (host, probe::merge(probes)))
+        .collect()
 }
 
 /// Every host's probes, asked of the transport in parallel, one observation per host.
@@ -184,9 +194,14 @@ fn observe(
     let answers: Vec<_> = std::thread::scope(|scope| {
         let running: Vec<_> = jobs
             .iter()
-            .map(|(host, probes)| scope.spawn(move || (host.name.clone(), transport.observe(host, probes))))
+            .map(|(host, probes)| {
+                scope.spawn(move || (host.name.clone(), transport.observe(host, probes)))
+            })
             .collect();
-        running.into_iter().map(|job| job.join().expect("observer thread panicked")).collect()
+        running
+            .into_iter()
+            .map(|job| job.join().expect("observer thread panicked"))
+            .collect()
     });
     let mut states = BTreeMap::new();
     let mut errors = Vec::new();
@@ -198,7 +213,11 @@ fn observe(
             Err(error) => errors.push(PlanError::from(error)),
         }
     }
-    if errors.is_empty() { Ok(states) } else { Err(errors) }
+    if errors.is_empty() {
+        Ok(states)
+    } else {
+        Err(errors)
+    }
 }
 
 struct Walk<'a> {

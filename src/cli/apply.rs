@@ -51,7 +51,8 @@ pub fn run(args: ApplyArgs) -> Result<ExitCode, Failure> {
         .hosts
         .iter()
         .filter(|host| {
-            (0..selected.len()).any(|i| selected[i] && loaded.graph.resources[i].address.host == host.name)
+            (0..selected.len())
+                .any(|i| selected[i] && loaded.graph.resources[i].address.host == host.name)
         })
         .collect();
     let holder = holder();
@@ -106,8 +107,18 @@ fn converge(
         confirm(&plan)?;
     }
     let progress = render::progress::Lines::new(color, redactor.clone());
-    let report = apply::apply(&loaded.inventory, &loaded.graph, &plan, transport, args.parallelism, &progress);
-    print!("{}", redactor.scrub(&render::progress::summary(&report, color)));
+    let report = apply::apply(
+        &loaded.inventory,
+        &loaded.graph,
+        &plan,
+        transport,
+        args.parallelism,
+        &progress,
+    );
+    print!(
+        "{}",
+        redactor.scrub(&render::progress::summary(&report, color))
+    );
     Ok(if report.succeeded() {
         ExitCode::SUCCESS
     } else {
@@ -120,7 +131,11 @@ fn refusal(error: ApplyError) -> Failure {
 }
 
 /// A saved plan is applied only if planning now gives exactly it again.
-fn check_saved(path: &std::path::Path, plan: &Plan, redactor: &crate::sensitive::Redactor) -> Result<(), Failure> {
+fn check_saved(
+    path: &std::path::Path,
+    plan: &Plan,
+    redactor: &crate::sensitive::Redactor,
+) -> Result<(), Failure> {
     let saved = std::fs::read_to_string(path).map_err(|e| {
         refusal(ApplyError::UnreadablePlan {
             message: format!("{}: {e}", path.display()),
@@ -156,7 +171,10 @@ fn confirm(plan: &Plan) -> Result<(), Failure> {
     if !std::io::stdin().is_terminal() {
         return Err(refusal(ApplyError::NoTerminal));
     }
-    eprint!("Apply the changes above to {} hosts? Only `yes` goes ahead: ", plan.hosts.len());
+    eprint!(
+        "Apply the changes above to {} hosts? Only `yes` goes ahead: ",
+        plan.hosts.len()
+    );
     let _ = std::io::stderr().flush();
     let mut answer = String::new();
     let _ = std::io::stdin().lock().read_line(&mut answer);
@@ -171,5 +189,9 @@ fn confirm(plan: &Plan) -> Result<(), Failure> {
 fn holder() -> String {
     let user = std::env::var("USER").unwrap_or_else(|_| "unknown".into());
     let machine = std::fs::read_to_string("/etc/hostname").unwrap_or_default();
-    format!("f3s apply by {user}@{} (pid {})", machine.trim(), std::process::id())
+    format!(
+        "f3s apply by {user}@{} (pid {})",
+        machine.trim(),
+        std::process::id()
+    )
 }

@@ -39,11 +39,16 @@ pub fn run(args: FactsArgs) -> Result<ExitCode, Failure> {
         .remove(&host.name)
         .unwrap_or_default();
     let transport = args.transport.transport();
-    let state = transport
-        .observe(host, &probes)
-        .map_err(|error| Failure::new(vec![miette::Report::new(error)]).scrubbed(redactor.clone()))?;
-    let yaml = serde_saphyr::to_string(&state).map_err(|e| Failure::new(vec![miette::miette!("{e}")]))?;
-    let text = format!("# Observed by `f3s facts {}`.\n{}", host.name, redactor.scrub(&yaml));
+    let state = transport.observe(host, &probes).map_err(|error| {
+        Failure::new(vec![miette::Report::new(error)]).scrubbed(redactor.clone())
+    })?;
+    let yaml =
+        serde_saphyr::to_string(&state).map_err(|e| Failure::new(vec![miette::miette!("{e}")]))?;
+    let text = format!(
+        "# Observed by `f3s facts {}`.\n{}",
+        host.name,
+        redactor.scrub(&yaml)
+    );
     match args.save {
         Some(dir) => {
             std::fs::create_dir_all(&dir)?;

@@ -40,8 +40,13 @@ pub fn run(args: PlanArgs) -> Result<ExitCode, Failure> {
     let selected = selection::select(&loaded.graph, &loaded.inventory, &args.host, &args.target)
         .map_err(|errors| Failure::from(errors).scrubbed(redactor.clone()))?;
     let transport = args.transport.transport();
-    let plan = plan::plan(&loaded.inventory, &loaded.graph, &selected, transport.as_ref())
-        .map_err(|errors| Failure::from(errors).scrubbed(redactor.clone()))?;
+    let plan = plan::plan(
+        &loaded.inventory,
+        &loaded.graph,
+        &selected,
+        transport.as_ref(),
+    )
+    .map_err(|errors| Failure::from(errors).scrubbed(redactor.clone()))?;
     let shown = if args.json {
         render::json::render(&plan)
     } else {

@@ -32,7 +32,11 @@ impl Lines {
 }
 
 fn paint(color: bool, code: &str, text: &str) -> String {
-    if color { format!("\x1b[{code}m{text}\x1b[0m") } else { text.to_string() }
+    if color {
+        format!("\x1b[{code}m{text}\x1b[0m")
+    } else {
+        text.to_string()
+    }
 }
 
 fn describe(outcome: &Outcome) -> (&'static str, String) {
@@ -52,7 +56,11 @@ impl Progress for Lines {
     fn finished(&self, finished: &Finished) {
         let (code, text) = describe(&finished.outcome);
         let took = format!("({:.2}s)", finished.took.as_secs_f64());
-        self.print(&format!("{}: {} {took}", finished.address, paint(self.color, code, &text)));
+        self.print(&format!(
+            "{}: {} {took}",
+            finished.address,
+            paint(self.color, code, &text)
+        ));
     }
 }
 

@@ -48,16 +48,10 @@ pub fn render(plan: &Plan, color: bool) -> String {
             host.os,
             host.address
         );
-        let unchanged = host
-            .resources
-            .iter()
-            .filter(|r| r.action == Action::Unchanged)
-            .count();
-        for resource in host
-            .resources
-            .iter()
-            .filter(|r| r.action != Action::Unchanged)
-        {
+        // Unchanged resources are counted, not listed, unless something notified them.
+        let listed = |r: &&PlannedResource| r.action != Action::Unchanged || r.refresh.is_some();
+        let unchanged = host.resources.iter().filter(|r| !listed(r)).count();
+        for resource in host.resources.iter().filter(listed) {
             resource_lines(&mut out, resource, &paint);
         }
         let note = if unchanged == host.resources.len() {

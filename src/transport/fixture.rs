@@ -31,13 +31,22 @@ impl FixtureTransport {
         }
     }
 
-    fn with_state<T>(&self, host: &Host, use_state: impl FnOnce(&mut HostState) -> T) -> Result<T, TransportError> {
-        let mut states = self.states.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+    fn with_state<T>(
+        &self,
+        host: &Host,
+        use_state: impl FnOnce(&mut HostState) -> T,
+    ) -> Result<T, TransportError> {
+        let mut states = self
+            .states
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
         if !states.contains_key(&host.name) {
             let recorded = self.read(host)?;
             states.insert(host.name.clone(), recorded);
         }
-        Ok(use_state(states.get_mut(&host.name).expect("inserted above")))
+        Ok(use_state(
+            states.get_mut(&host.name).expect("inserted above"),
+        ))
     }
 
     fn read(&self, host: &Host) -> Result<HostState, TransportError> {
@@ -75,7 +84,9 @@ impl Transport for FixtureTransport {
     }
 
     fn read_file(&self, host: &Host, path: &str) -> Result<Vec<u8>, TransportError> {
-        let content = self.with_state(host, |state| state.files.get(path).map(|file| file.content.clone()))?;
+        let content = self.with_state(host, |state| {
+            state.files.get(path).map(|file| file.content.clone())
+        })?;
         match content {
             Some(Observed::Plain(text)) => Ok(text.into_bytes()),
             _ => Err(TransportError::Unsupported {

@@ -66,7 +66,11 @@ impl SshTransport {
     }
 
     /// Runs `f` with the host's session, connecting first if need be.
-    fn with_remote<T>(&self, host: &Host, f: impl FnOnce(&mut Remote) -> Result<T, TransportError>) -> Result<T, TransportError> {
+    fn with_remote<T>(
+        &self,
+        host: &Host,
+        f: impl FnOnce(&mut Remote) -> Result<T, TransportError>,
+    ) -> Result<T, TransportError> {
         let slot = {
             let mut remotes = self.remotes.lock().unwrap_or_else(|p| p.into_inner());
             Arc::clone(remotes.entry(host.name.clone()).or_default())
@@ -91,8 +95,10 @@ impl SshTransport {
             .map_err(|e| connect_error(e.to_string()))?
             .next()
             .ok_or_else(|| connect_error("the address resolves to nothing".into()))?;
-        let tcp = TcpStream::connect_timeout(&socket, self.options.connect_timeout).map_err(|e| connect_error(e.to_string()))?;
-        tcp.set_nodelay(true).map_err(|e| connect_error(e.to_string()))?;
+        let tcp = TcpStream::connect_timeout(&socket, self.options.connect_timeout)
+            .map_err(|e| connect_error(e.to_string()))?;
+        tcp.set_nodelay(true)
+            .map_err(|e| connect_error(e.to_string()))?;
         let mut session = Session::new().map_err(|e| connect_error(e.to_string()))?;
         session.set_tcp_stream(tcp);
         session.set_timeout(millis(self.options.connect_timeout));
@@ -103,23 +109,39 @@ impl SshTransport {
         self.check_host_key(&session, host)?;
         authenticate(&session, host)?;
         session.set_timeout(millis(self.options.command_timeout));
-        Ok(Remote { session, lock: None })
+        Ok(Remote {
+            session,
+            lock: None,
+        })
     }
 
     fn check_host_key(&self, session: &Session, host: &Host) -> Result<(), TransportError> {
-        let known_hosts = host.connection.known_hosts.clone().unwrap_or_else(default_known_hosts);
+        let known_hosts = host
+            .connection
+            .known_hosts
+            .clone()
+            .unwrap_or_else(default_known_hosts);
         let shown = known_hosts.display().to_string();
         let file_error = |message: String| TransportError::KnownHosts {
             host: host.name.clone(),
             known_hosts: shown.clone(),
             message,
         };
-        let (key, key_type) = session.host_key().ok_or_else(|| file_error("the host offered no key".into()))?;
+        let (key, key_type) = session
+            .host_key()
+            .ok_or_else(|| file_error("the host offered no key".into()))?;
         let fingerprint = session
             .host_key_hash(HashType::Sha256)
-            .map(|hash| format!("SHA256:{}", base64::engine::general_purpose::STANDARD_NO_PAD.encode(hash)))
+            .map(|hash| {
+                format!(
+                    "SHA256:{}",
+                    base64::engine::general_purpose::STANDARD_NO_PAD.encode(hash)
+                )
+            })
             .unwrap_or_default();
-        let mut known = session.known_hosts().map_err(|e| file_error(e.to_string()))?;
+        let mut known = session
+            .known_hosts()
+            .map_err(|e| file_error(e.to_string()))?;
         if known_hosts.exists() {
             known
                 .read_file(&known_hosts, KnownHostFileKind::OpenSSH)
@@ -152,7 +174,13 @@ impl SshTransport {
     }
 
     /// Runs a script with the host's privilege escalation, feeding it `stdin`.
-    fn run(&self, host: &Host, script: &str, stdin: &[u8], what: &str) -> Result<Output, TransportError> {
+    fn run(
+        &self,
+        host: &Host,
+        script: &str,
+        stdin: &[u8],
+        what: &str,
+    ) -> Result<Output, TransportError> {
         let command = shell::command_line(host.connection.become_method, script);
         let io_error = |e: &dyn std::fmt::Display| TransportError::Io {
             host: host.name.clone(),
@@ -167,7 +195,10 @@ impl SshTransport {
             let mut stdout = Vec::new();
             channel.read_to_end(&mut stdout).map_err(|e| io_error(&e))?;
             let mut stderr = String::new();
-            channel.stderr().read_to_string(&mut stderr).map_err(|e| io_error(&e))?;
+            channel
+                .stderr()
+                .read_to_string(&mut stderr)
+                .map_err(|e| io_error(&e))?;
             channel.wait_close().map_err(|e| io_error(&e))?;
             let status = channel.exit_status().map_err(|e| io_error(&e))?;
             Ok(Output {
@@ -210,9 +241,11 @@ impl Transport for SshTransport {
         let output = self.run(host, &script, &[], "observation")?;
         let stdout = self.checked(host, output, "observation")?;
         let (kernel, state) =
-            shell::parse_observation(host.os, probes, &stdout).map_err(|message| TransportError::Protocol {
-                host: host.name.clone(),
-                message,
+            shell::parse_observation(host.os, probes, &stdout).map_err(|message| {
+                TransportError::Protocol {
+                    host: host.name.clone(),
+                    message,
+                }
             })?;
         let expected = shell::dialect(host.os).kernel();
         if kernel != expected {
@@ -227,10 +260,11 @@ impl Transport for SshTransport {
 
     fn execute(&self, host: &Host, op: &Op) -> Result<(), TransportError> {
         let what = op.describe();
-        let command = shell::op_command(host.os, op).ok_or_else(|| TransportError::Unsupported {
-            host: host.name.clone(),
-            message: format!("cannot {what} on {}", host.os),
-        })?;
+        let command =
+            shell::op_command(host.os, op).ok_or_else(|| TransportError::Unsupported {
+                host: host.name.clone(),
+                message: format!("cannot {what} on {}", host.os),
+            })?;
         let output = self.run(host, &command.script, &command.stdin, &what)?;
         self.checked(host, output, &what).map(drop)
     }
@@ -242,7 +276,8 @@ impl Transport for SshTransport {
     }
 
     fn lock(&self, host: &Host, holder: &str) -> Result<(), TransportError> {
-        let command = shell::command_line(host.connection.become_method, &shell::lock_script(host.os));
+        let command =
+            shell::command_line(host.connection.become_method, &shell::lock_script(host.os));
         let io_error = |e: &dyn std::fmt::Display| TransportError::Io {
             host: host.name.clone(),
             what: "taking the lock".into(),
@@ -251,7 +286,9 @@ impl Transport for SshTransport {
         self.with_remote(host, |remote| {
             let mut channel = remote.session.channel_session().map_err(|e| io_error(&e))?;
             channel.exec(&command).map_err(|e| io_error(&e))?;
-            channel.write_all(format!("{holder}\n").as_bytes()).map_err(|e| io_error(&e))?;
+            channel
+                .write_all(format!("{holder}\n").as_bytes())
+                .map_err(|e| io_error(&e))?;
             let first = read_line(&mut channel).map_err(|e| io_error(&e))?;
             if first == "LOCKED" {
                 remote.lock = Some(channel);
@@ -265,7 +302,11 @@ impl Transport for SshTransport {
             Err(if status == LOCK_HELD {
                 TransportError::Locked {
                     host: host.name.clone(),
-                    holder: if holder.is_empty() { "(unknown)".into() } else { holder },
+                    holder: if holder.is_empty() {
+                        "(unknown)".into()
+                    } else {
+                        holder
+                    },
                 }
             } else {
                 let mut stderr = String::new();

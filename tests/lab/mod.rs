@@ -62,7 +62,9 @@ impl Lab {
         let _ = std::fs::remove_dir_all(&dir);
         std::fs::create_dir_all(&dir).unwrap();
         let key = dir.join("client_key");
-        run(Command::new("ssh-keygen").args(["-q", "-t", "ed25519", "-N", "", "-C", "f3s-lab", "-f"]).arg(&key));
+        run(Command::new("ssh-keygen")
+            .args(["-q", "-t", "ed25519", "-N", "", "-C", "f3s-lab", "-f"])
+            .arg(&key));
         let mut lab = Lab {
             known_hosts: dir.join("known_hosts"),
             dir,
@@ -77,7 +79,8 @@ impl Lab {
         }
         let mut known = String::new();
         for host in &lab.hosts {
-            let public = std::fs::read_to_string(host.dir.join("files/etc/ssh/lab_host_key.pub")).unwrap();
+            let public =
+                std::fs::read_to_string(host.dir.join("files/etc/ssh/lab_host_key.pub")).unwrap();
             let key: Vec<&str> = public.split_whitespace().take(2).collect();
             let _ = writeln!(known, "[{}]:{} {}", host.address, host.port, key.join(" "));
         }
@@ -91,11 +94,19 @@ impl Lab {
     fn start_host(&self, name: &str, os: Os, address: &str) -> LabHost {
         let dir = self.dir.join(name);
         let files = dir.join("files");
-        for sub in ["upper", "work", "root", "files/etc/ssh", "files/usr/libexec/lab"] {
+        for sub in [
+            "upper",
+            "work",
+            "root",
+            "files/etc/ssh",
+            "files/usr/libexec/lab",
+        ] {
             std::fs::create_dir_all(dir.join(sub)).unwrap();
         }
         let host_key = files.join("etc/ssh/lab_host_key");
-        run(Command::new("ssh-keygen").args(["-q", "-t", "ed25519", "-N", "", "-C", name, "-f"]).arg(&host_key));
+        run(Command::new("ssh-keygen")
+            .args(["-q", "-t", "ed25519", "-N", "", "-C", name, "-f"])
+            .arg(&host_key));
         let client_public = std::fs::read_to_string(self.key.with_extension("pub")).unwrap();
         std::fs::write(files.join("etc/ssh/lab_authorized_keys"), client_public).unwrap();
         let port = free_port(address);
@@ -111,7 +122,16 @@ impl Lab {
         .unwrap();
         let log = std::fs::File::create(dir.join("sshd.log")).unwrap();
         let sshd = Command::new("setpriv")
-            .args(["--pdeathsig", "KILL", "unshare", "--mount", "--propagation", "private", "sh", "-ec"])
+            .args([
+                "--pdeathsig",
+                "KILL",
+                "unshare",
+                "--mount",
+                "--propagation",
+                "private",
+                "sh",
+                "-ec",
+            ])
             .arg(setup_script(&dir, os))
             .stdin(Stdio::null())
             .stdout(log.try_clone().unwrap())
@@ -129,7 +149,10 @@ impl Lab {
     }
 
     pub fn host(&self, name: &str) -> &LabHost {
-        self.hosts.iter().find(|h| h.name == name).expect("a lab host")
+        self.hosts
+            .iter()
+            .find(|h| h.name == name)
+            .expect("a lab host")
     }
 
     pub fn dir(&self) -> &Path {
@@ -176,11 +199,13 @@ impl Drop for Lab {
 fn setup_script(dir: &Path, os: Os) -> String {
     let d = dir.display();
     let standins = match os {
-        Os::Freebsd => "cp /usr/bin/uname \"$R/usr/libexec/lab/real-uname\"; cp /usr/bin/stat \"$R/usr/libexec/lab/real-stat\"; \
+        Os::Freebsd => {
+            "cp /usr/bin/uname \"$R/usr/libexec/lab/real-uname\"; cp /usr/bin/stat \"$R/usr/libexec/lab/real-stat\"; \
              for t in uname stat lockf; do cp \"$S/freebsd/$t\" \"$R/usr/bin/$t\"; done; \
              for t in sha256 sysrc service pkg; do cp \"$S/freebsd/$t\" \"$R/usr/sbin/$t\"; done; \
-             chroot \"$R\" useradd -m -s /bin/sh -p '*' paul; \
-             echo 'permit nopass paul as root' > \"$R/etc/doas.conf\"; chmod 600 \"$R/etc/doas.conf\"",
+             chroot \"$R\" groupadd wheel; chroot \"$R\" useradd -m -s /bin/sh -p '*' paul; \
+             echo 'permit nopass paul as root' > \"$R/etc/doas.conf\"; chmod 600 \"$R/etc/doas.conf\""
+        }
         Os::Rocky => "for t in rpm dnf systemctl; do cp \"$S/rocky/$t\" \"$R/usr/bin/$t\"; done",
     };
     format!(
@@ -223,7 +248,13 @@ impl LabHost {
     /// Runs a shell command as root inside the host (in its namespace and root).
     pub fn sh(&self, script: &str) -> Output {
         Command::new("nsenter")
-            .args(["--target", &self.pid().to_string(), "--mount", "--", "chroot"])
+            .args([
+                "--target",
+                &self.pid().to_string(),
+                "--mount",
+                "--",
+                "chroot",
+            ])
             .arg(self.dir.join("root"))
             .args(["/bin/sh", "-c", script])
             .output()
@@ -237,12 +268,20 @@ impl LabHost {
     }
 
     pub fn read_text(&self, path: &str) -> Option<String> {
-        self.read(path).map(|bytes| String::from_utf8_lossy(&bytes).into_owned())
+        self.read(path)
+            .map(|bytes| String::from_utf8_lossy(&bytes).into_owned())
     }
 
     pub fn write(&self, path: &str, content: &str) {
-        let output = self.sh(&format!("mkdir -p \"$(dirname '{path}')\" && printf '%s' '{}' > '{path}'", content.replace('\'', "'\\''")));
-        assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+        let output = self.sh(&format!(
+            "mkdir -p \"$(dirname '{path}')\" && printf '%s' '{}' > '{path}'",
+            content.replace('\'', "'\\''")
+        ));
+        assert!(
+            output.status.success(),
+            "{}",
+            String::from_utf8_lossy(&output.stderr)
+        );
     }
 
     /// Every stand-in call so far, one line each.
@@ -256,7 +295,10 @@ impl LabHost {
 
     /// How many commands clients have executed on this host.
     pub fn execs(&self) -> usize {
-        self.read_text("/var/log/lab/sessions.log").unwrap_or_default().lines().count()
+        self.read_text("/var/log/lab/sessions.log")
+            .unwrap_or_default()
+            .lines()
+            .count()
     }
 
     /// Every file the host has changed so far (its overlay's upper layer), with its bytes,
@@ -269,28 +311,48 @@ impl LabHost {
         changes
     }
 
-    /// Drops every live connection to the host (sshd's session processes), keeping the server.
+    /// Drops every live connection to the host, as a pulled cable would: every process under
+    /// this host's sshd (sessions and what they run) is killed, the server itself stays.
     pub fn drop_connections(&self) {
-        for pid in children(self.pid()) {
-            let _ = Command::new("kill").args(["-KILL", &pid.to_string()]).status();
+        let mut pids = children(self.pid());
+        let mut i = 0;
+        while i < pids.len() {
+            let grandchildren = children(pids[i]);
+            pids.extend(grandchildren);
+            i += 1;
+        }
+        for pid in pids {
+            let _ = Command::new("kill")
+                .args(["-KILL", &pid.to_string()])
+                .status();
         }
     }
 }
 
 fn walk(root: &Path, dir: &Path, out: &mut BTreeMap<PathBuf, String>) {
     use std::os::unix::fs::MetadataExt as _;
-    let Ok(entries) = std::fs::read_dir(dir) else { return };
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
     for entry in entries.flatten() {
         let path = entry.path();
         let meta = std::fs::symlink_metadata(&path).unwrap();
         let relative = path.strip_prefix(root).unwrap().to_path_buf();
         let content = if meta.is_file() {
             let bytes = std::fs::read(&path).unwrap_or_default();
-            format!("{:x}", bytes.iter().fold(0u64, |h, b| h.rotate_left(5) ^ u64::from(*b)))
+            format!(
+                "{:x}",
+                bytes
+                    .iter()
+                    .fold(0u64, |h, b| h.rotate_left(5) ^ u64::from(*b))
+            )
         } else {
             String::new()
         };
-        out.insert(relative, format!("{:o} {}:{} {content}", meta.mode(), meta.uid(), meta.gid()));
+        out.insert(
+            relative,
+            format!("{:o} {}:{} {content}", meta.mode(), meta.uid(), meta.gid()),
+        );
         if meta.is_dir() {
             walk(root, &path, out);
         }
@@ -301,10 +363,18 @@ fn walk(root: &Path, dir: &Path, out: &mut BTreeMap<PathBuf, String>) {
 fn children(parent: u32) -> Vec<u32> {
     let mut found = Vec::new();
     for entry in std::fs::read_dir("/proc").unwrap().flatten() {
-        let Ok(pid) = entry.file_name().to_string_lossy().parse::<u32>() else { continue };
-        let Ok(stat) = std::fs::read_to_string(entry.path().join("stat")) else { continue };
+        let Ok(pid) = entry.file_name().to_string_lossy().parse::<u32>() else {
+            continue;
+        };
+        let Ok(stat) = std::fs::read_to_string(entry.path().join("stat")) else {
+            continue;
+        };
         let after_name = stat.rsplit_once(')').map(|(_, rest)| rest).unwrap_or("");
-        let ppid: u32 = after_name.split_whitespace().nth(1).and_then(|p| p.parse().ok()).unwrap_or(0);
+        let ppid: u32 = after_name
+            .split_whitespace()
+            .nth(1)
+            .and_then(|p| p.parse().ok())
+            .unwrap_or(0);
         if ppid == parent {
             found.push(pid);
         }

@@ -26,7 +26,10 @@ impl Dialect for FreeBsd {
     }
 
     fn rc_set(&self, name: &str) -> Option<String> {
-        Some(format!("sysrc {}\"$v\" >/dev/null", quote(&format!("{name}="))))
+        Some(format!(
+            "sysrc {}\"$v\" >/dev/null",
+            quote(&format!("{name}="))
+        ))
     }
 
     fn package_version(&self, name: &str) -> String {

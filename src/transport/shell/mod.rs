@@ -84,7 +84,10 @@ pub fn command_line(become_method: Become, script: &str) -> String {
 }
 
 fn prologue(dialect: &dyn Dialect) -> String {
-    format!("PATH={}; export PATH; LC_ALL=C; export LC_ALL; umask 022", quote(dialect.path()))
+    format!(
+        "PATH={}; export PATH; LC_ALL=C; export LC_ALL; umask 022",
+        quote(dialect.path())
+    )
 }
 
 /// One script answering every probe; its output is read by `parse_observation`.
@@ -179,9 +182,11 @@ pub fn op_command(os: OsFamily, op: &Op) -> Option<OpCommand> {
         }
         Op::CopyFile { .. } => None,
         Op::SetOwnership { path, ownership } => no_input(set_ownership(&quote(path), ownership)),
-        Op::CreateDirectory { path, ownership } => {
-            no_input(format!("mkdir -p {} && {}", quote(path), set_ownership(&quote(path), ownership)))
-        }
+        Op::CreateDirectory { path, ownership } => no_input(format!(
+            "mkdir -p {} && {}",
+            quote(path),
+            set_ownership(&quote(path), ownership)
+        )),
         Op::RemovePath { path } => no_input(format!("rm -rf {}", quote(path))),
         Op::SetRcVar { name, value } => {
             let set = d.rc_set(name)?;
@@ -255,8 +260,14 @@ mod tests {
     #[test]
     fn scripts_are_one_line() {
         let probes = vec![
-            Probe::Path { path: "/etc/hosts".into(), reveal: Reveal::Text },
-            Probe::RcVar { name: "zrepl_enable".into(), reveal: Reveal::DigestOnly },
+            Probe::Path {
+                path: "/etc/hosts".into(),
+                reveal: Reveal::Text,
+            },
+            Probe::RcVar {
+                name: "zrepl_enable".into(),
+                reveal: Reveal::DigestOnly,
+            },
         ];
         for os in [OsFamily::Freebsd, OsFamily::Rocky] {
             assert!(!observe_script(os, &probes).contains('\n'));
@@ -276,7 +287,10 @@ mod tests {
 
     #[test]
     fn rocky_has_no_rc_conf() {
-        let op = Op::SetRcVar { name: "x".into(), value: Text::plain("y") };
+        let op = Op::SetRcVar {
+            name: "x".into(),
+            value: Text::plain("y"),
+        };
         assert!(op_command(OsFamily::Rocky, &op).is_none());
     }
 }

@@ -52,7 +52,11 @@ fn digest(hex: &str) -> Result<Observed, String> {
 }
 
 /// Parses the output of `observe_script(os, probes)`: the kernel name (`uname -s`) and the state.
-pub fn parse_observation(os: OsFamily, probes: &[Probe], bytes: &[u8]) -> Result<(String, HostState), String> {
+pub fn parse_observation(
+    os: OsFamily,
+    probes: &[Probe],
+    bytes: &[u8],
+) -> Result<(String, HostState), String> {
     let mut reader = Reader { bytes, at: 0 };
     let kernel = reader
         .line()?
@@ -73,7 +77,9 @@ pub fn parse_observation(os: OsFamily, probes: &[Probe], bytes: &[u8]) -> Result
             .get(1)
             .and_then(|i| i.parse().ok())
             .ok_or_else(|| format!("unreadable answer line `{line}`"))?;
-        let probe = probes.get(index).ok_or_else(|| format!("answer to no probe: `{line}`"))?;
+        let probe = probes
+            .get(index)
+            .ok_or_else(|| format!("answer to no probe: `{line}`"))?;
         match (probe, &fields[..]) {
             (Probe::Path { path, .. }, [_, _, "file", mode, owner, group, how, value]) => {
                 let content = match *how {
@@ -137,29 +143,63 @@ mod tests {
     #[test]
     fn reads_every_kind_of_answer() {
         let probes = vec![
-            Probe::Path { path: "/etc/exports".into(), reveal: Reveal::Text },
-            Probe::Path { path: "/data".into(), reveal: Reveal::Text },
-            Probe::RcVar { name: "zrepl_enable".into(), reveal: Reveal::Text },
-            Probe::Package { name: "zrepl".into() },
-            Probe::Service { name: "zrepl".into() },
-            Probe::Path { path: "/nope".into(), reveal: Reveal::Text },
+            Probe::Path {
+                path: "/etc/exports".into(),
+                reveal: Reveal::Text,
+            },
+            Probe::Path {
+                path: "/data".into(),
+                reveal: Reveal::Text,
+            },
+            Probe::RcVar {
+                name: "zrepl_enable".into(),
+                reveal: Reveal::Text,
+            },
+            Probe::Package {
+                name: "zrepl".into(),
+            },
+            Probe::Service {
+                name: "zrepl".into(),
+            },
+            Probe::Path {
+                path: "/nope".into(),
+                reveal: Reveal::Text,
+            },
         ];
         let answer = b"U FreeBSD\nP 0 file 644 root wheel text 6\nV4: /\n\nP 1 dir 755 root wheel\nR 2 text 3\nYES\nK 3 0.6.1\nS 4 yes no\nP 5 absent\nE\n";
         let (kernel, state) = parse_observation(OsFamily::Freebsd, &probes, answer).unwrap();
         assert_eq!(kernel, "FreeBSD");
-        assert_eq!(state.files["/etc/exports"].content, Observed::Plain("V4: /\n".into()));
+        assert_eq!(
+            state.files["/etc/exports"].content,
+            Observed::Plain("V4: /\n".into())
+        );
         assert_eq!(state.files["/etc/exports"].mode, "0644");
         assert_eq!(state.directories["/data"].owner, "root");
         assert_eq!(state.rc_conf["zrepl_enable"], Observed::Plain("YES".into()));
         assert_eq!(state.packages["zrepl"], "0.6.1");
-        assert_eq!(state.services["zrepl"], ServiceState { enabled: true, running: false });
+        assert_eq!(
+            state.services["zrepl"],
+            ServiceState {
+                enabled: true,
+                running: false
+            }
+        );
         assert!(!state.files.contains_key("/nope"));
     }
 
     #[test]
     fn a_truncated_answer_is_an_error() {
-        let probes = vec![Probe::Package { name: "zrepl".into() }];
+        let probes = vec![Probe::Package {
+            name: "zrepl".into(),
+        }];
         assert!(parse_observation(OsFamily::Rocky, &probes, b"U Linux\nK 0 1.0\n").is_err());
-        assert!(parse_observation(OsFamily::Rocky, &probes, b"U Linux\nP 0 file 644 root root text 99\nab\n").is_err());
+        assert!(
+            parse_observation(
+                OsFamily::Rocky,
+                &probes,
+                b"U Linux\nP 0 file 644 root root text 99\nab\n"
+            )
+            .is_err()
+        );
     }
 }

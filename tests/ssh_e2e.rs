@@ -1,0 +1,437 @@
+//! f3s over real SSH against lab hosts (one FreeBSD-like, one Rocky-like): converging,
+//! read-only planning, one exec per observation, host keys, dropped connections, failures,
+//! saved plans and the apply lock.
+
+mod common;
+mod lab;
+
+use std::path::PathBuf;
+use std::process::{Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+use common::{stderr, stdout};
+use lab::{Lab, LabHost, Os};
+
+const ROOT: &str = env!("CARGO_MANIFEST_DIR");
+
+/// A lab of f0 (FreeBSD-like) and r0 (Rocky-like) with the example's modules.
+struct Setup {
+    lab: Lab,
+    inventory: PathBuf,
+}
+
+impl Setup {
+    fn new() -> Self {
+        let lab = Lab::start(&[("f0", Os::Freebsd), ("r0", Os::Rocky)]);
+        let modules = |host: &LabHost| {
+            match host.os {
+            Os::Freebsd => "    modules:\n      - module: nfs_server\n      - module: carp\n      - module: carpcontrol\n",
+            Os::Rocky => "    modules:\n      - module: nfs_client\n",
+        }
+        .to_string()
+        };
+        let yaml = format!(
+            "module_path: [{ROOT}/examples/fixture/modules, {ROOT}/modules]\n\
+             secrets:\n  carp_password:\n    file: {ROOT}/examples/fixture/secrets/carp_password\n\
+             defaults:\n  vars:\n    domain: lan.buetow.org\n    vip: 192.168.1.138\n    carp_password: {{ secret: carp_password }}\n  \
+             modules:\n    - module: vip_hosts\n{}",
+            lab.inventory_hosts(&modules)
+        );
+        let inventory = lab.dir().join("inventory.yml");
+        std::fs::write(&inventory, yaml).unwrap();
+        Setup { lab, inventory }
+    }
+
+    fn f3s(&self, args: &[&str]) -> Output {
+        let mut full: Vec<&str> = vec![args[0], "-i", self.inventory.to_str().unwrap()];
+        full.extend_from_slice(&args[1..]);
+        common::f3s(&full)
+    }
+
+    fn spawn(&self, args: &[&str]) -> std::process::Child {
+        Command::new(env!("CARGO_BIN_EXE_f3s"))
+            .args([args[0], "-i", self.inventory.to_str().unwrap()])
+            .args(&args[1..])
+            .env("NO_COLOR", "1")
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap()
+    }
+
+    fn host(&self, name: &str) -> &LabHost {
+        self.lab.host(name)
+    }
+}
+
+fn assert_code(output: &Output, code: i32) {
+    assert_eq!(
+        output.status.code(),
+        Some(code),
+        "stdout:\n{}\nstderr:\n{}",
+        stdout(output),
+        stderr(output)
+    );
+}
+
+fn wait_for(what: &str, mut ready: impl FnMut() -> bool) {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while !ready() {
+        assert!(Instant::now() < deadline, "timed out waiting for {what}");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+#[test]
+fn apply_converges_and_repairs_drift() {
+    let setup = Setup::new();
+    assert_code(&setup.f3s(&["plan", "--detailed-exitcode"]), 2);
+    let applied = setup.f3s(&["apply", "--yes"]);
+    assert_code(&applied, 0);
+    assert!(
+        stdout(&applied).contains("0 failed, 0 skipped"),
+        "{}",
+        stdout(&applied)
+    );
+
+    let again = setup.f3s(&["plan", "--detailed-exitcode"]);
+    assert_code(&again, 0);
+    assert!(stdout(&again).contains("No changes."));
+
+    let f0 = setup.host("f0");
+    assert!(
+        f0.read_text("/etc/exports")
+            .unwrap()
+            .contains("-network 127.0.0.1")
+    );
+    assert!(
+        f0.read_text("/etc/rc.conf")
+            .unwrap()
+            .contains("devd_enable=\"YES\"")
+    );
+    let r0 = setup.host("r0");
+    assert!(
+        r0.read_text("/etc/stunnel/stunnel.conf")
+            .unwrap()
+            .contains("connect = 192.168.1.138:2323")
+    );
+    assert_eq!(
+        r0.sh("stat -c %a /etc/stunnel/stunnel.conf").stdout,
+        b"640\n"
+    );
+
+    f0.write(
+        "/etc/exports",
+        "V4: /data/nfs -sec=sys\n/data/nfs -network 10.0.0.0\n",
+    );
+    let drift = setup.f3s(&["plan", "--detailed-exitcode"]);
+    assert_code(&drift, 2);
+    let text = stdout(&drift);
+    assert!(text.contains("-/data/nfs -network 10.0.0.0"), "{text}");
+    // mountd is CARP's to run (state: ignore); where it does not run, it is not reloaded.
+    assert!(
+        text.contains("no refresh: it is not running here"),
+        "{text}"
+    );
+
+    f0.sh("service mountd start");
+    assert!(stdout(&setup.f3s(&["plan"])).contains("run: reload service mountd"));
+    assert_code(&setup.f3s(&["apply", "--yes"]), 0);
+    assert!(f0.calls().contains(&"service mountd reload".to_string()));
+    assert_eq!(f0.read_text("/etc/exports"), Some(desired_exports()));
+    assert_code(&setup.f3s(&["plan", "--detailed-exitcode"]), 0);
+}
+
+fn desired_exports() -> String {
+    "V4: /data/nfs -sec=sys\n/data/nfs -alldirs -maproot=root -network 127.0.0.1 -mask 255.255.255.255\n".into()
+}
+
+/// Stand-in calls that only read.
+const READ_ONLY: &[&str] = &[
+    "uname -s",
+    "stat -f ",
+    "sha256 -q",
+    "sysrc -n ",
+    "pkg query ",
+    "rpm -q ",
+    "systemctl is-enabled ",
+    "systemctl is-active ",
+];
+
+fn read_only(call: &str) -> bool {
+    READ_ONLY.iter().any(|prefix| call.starts_with(prefix))
+        || (call.starts_with("service ")
+            && (call.ends_with(" enabled") || call.ends_with(" status")))
+}
+
+#[test]
+fn plan_changes_nothing_and_runs_nothing_mutating() {
+    let setup = Setup::new();
+    let hosts = [setup.host("f0"), setup.host("r0")];
+    let before: Vec<_> = hosts
+        .iter()
+        .map(|h| (h.changes(), h.calls().len()))
+        .collect();
+    assert_code(&setup.f3s(&["plan"]), 0);
+    for (host, (changes, calls)) in hosts.iter().zip(before) {
+        assert_eq!(
+            host.changes(),
+            changes,
+            "{} is byte-identical after plan",
+            host.name
+        );
+        let new_calls = host.calls().split_off(calls);
+        assert!(!new_calls.is_empty(), "the plan read {}", host.name);
+        let mutating: Vec<_> = new_calls.iter().filter(|c| !read_only(c)).collect();
+        assert!(
+            mutating.is_empty(),
+            "plan ran mutating calls on {}: {mutating:?}",
+            host.name
+        );
+    }
+}
+
+#[test]
+fn the_read_only_check_catches_a_mutating_call() {
+    assert!(read_only("service mountd status"));
+    assert!(!read_only("service mountd start"));
+    assert!(!read_only("sysrc zrepl_enable=YES"));
+}
+
+#[test]
+fn observing_a_host_is_one_exec_whatever_the_number_of_resources() {
+    let setup = Setup::new();
+    let f0 = setup.host("f0");
+    for scope in [
+        &["--target", "f0/sysrc:nfsv4_server_enable"][..],
+        &["--host", "f0"][..],
+    ] {
+        let before = f0.execs();
+        let mut args = vec!["plan"];
+        args.extend_from_slice(scope);
+        assert_code(&setup.f3s(&args), 0);
+        assert_eq!(f0.execs() - before, 1, "one exec for {scope:?}");
+    }
+}
+
+#[test]
+fn unknown_and_changed_host_keys_are_refused() {
+    let setup = Setup::new();
+    let f0 = setup.host("f0");
+    let known = std::fs::read_to_string(&setup.lab.known_hosts).unwrap();
+    let entry = format!("[{}]:{}", f0.address, f0.port);
+
+    let without_f0: String = known
+        .lines()
+        .filter(|l| !l.starts_with(&entry))
+        .map(|l| format!("{l}\n"))
+        .collect();
+    std::fs::write(&setup.lab.known_hosts, &without_f0).unwrap();
+    let unknown = setup.f3s(&["plan", "--host", "f0"]);
+    assert_code(&unknown, 1);
+    let err = stderr(&unknown);
+    assert!(err.contains("f0: unknown host key SHA256:"), "{err}");
+    assert!(
+        err.contains("--accept-new-host-keys"),
+        "says what to do: {err}"
+    );
+
+    assert_code(
+        &setup.f3s(&["plan", "--host", "f0", "--accept-new-host-keys"]),
+        0,
+    );
+    assert!(
+        std::fs::read_to_string(&setup.lab.known_hosts)
+            .unwrap()
+            .contains(&entry)
+    );
+
+    let other = setup.lab.dir().join("other_key");
+    let keygen = Command::new("ssh-keygen")
+        .args(["-q", "-t", "ed25519", "-N", "", "-f"])
+        .arg(&other)
+        .status()
+        .unwrap();
+    assert!(keygen.success());
+    let other_key = std::fs::read_to_string(other.with_extension("pub")).unwrap();
+    let other_key: Vec<&str> = other_key.split_whitespace().take(2).collect();
+    std::fs::write(
+        &setup.lab.known_hosts,
+        format!("{without_f0}{entry} {}\n", other_key.join(" ")),
+    )
+    .unwrap();
+    for extra in [&[][..], &["--accept-new-host-keys"][..]] {
+        let mut args = vec!["plan", "--host", "f0"];
+        args.extend_from_slice(extra);
+        let changed = setup.f3s(&args);
+        assert_code(&changed, 1);
+        let err = stderr(&changed);
+        assert!(err.contains("f0: HOST KEY CHANGED"), "{err}");
+        assert!(
+            err.contains("remove the old line"),
+            "says what to do: {err}"
+        );
+    }
+}
+
+fn leftover_temp_files(host: &LabHost) -> String {
+    let found = host.sh("find /etc /usr/local /data -name '.f3s.*' 2>/dev/null");
+    String::from_utf8_lossy(&found.stdout).into_owned()
+}
+
+#[test]
+fn a_dropped_connection_is_reported_and_the_next_apply_converges() {
+    let setup = Setup::new();
+    let f0 = setup.host("f0");
+    f0.sh("touch /var/lib/lab/slow/service-start-devd");
+    let apply = setup.spawn(&["apply", "--yes", "--host", "f0"]);
+    wait_for("devd to start", || {
+        f0.calls().iter().any(|c| c == "service devd start")
+    });
+    f0.drop_connections();
+    f0.sh("rm /var/lib/lab/slow/service-start-devd");
+    let output = apply.wait_with_output().unwrap();
+    assert_code(&output, 1);
+    let text = stdout(&output);
+    assert!(text.contains("f0/service:devd: FAILED"), "{text}");
+    assert!(
+        text.contains("f0/file:/etc/exports: done"),
+        "what completed is named: {text}"
+    );
+    assert!(text.contains("Apply summary"), "{text}");
+    assert_eq!(leftover_temp_files(f0), "", "no half-written file");
+    assert_code(&setup.f3s(&["apply", "--yes", "--host", "f0"]), 0);
+    assert_code(
+        &setup.f3s(&["plan", "--detailed-exitcode", "--host", "f0"]),
+        0,
+    );
+}
+
+#[test]
+fn a_failing_command_skips_its_dependents_only() {
+    let setup = Setup::new();
+    let r0 = setup.host("r0");
+    r0.sh("touch /var/lib/lab/fail/dnf-install-stunnel");
+    let output = setup.f3s(&["apply", "--yes"]);
+    assert_code(&output, 1);
+    let text = stdout(&output);
+    assert!(text.contains("r0/package:stunnel: FAILED"), "{text}");
+    assert!(text.contains("injected failure"), "says why: {text}");
+    assert!(
+        text.contains("r0/service:stunnel: skipped: r0/package:stunnel did not converge"),
+        "{text}"
+    );
+    assert!(
+        text.contains("r0/line:vip-name: done"),
+        "unrelated resources on r0 converge: {text}"
+    );
+    assert!(
+        !text.contains("f0/") || !text.contains("f0/file:/etc/exports: FAILED"),
+        "{text}"
+    );
+    assert_code(
+        &setup.f3s(&["plan", "--detailed-exitcode", "--host", "f0"]),
+        0,
+    );
+}
+
+#[test]
+fn a_saved_plan_applies_only_without_drift() {
+    let setup = Setup::new();
+    let planfile = setup.lab.dir().join("plan.json");
+    let planfile = planfile.to_str().unwrap();
+    assert_code(&setup.f3s(&["plan", "-o", planfile]), 0);
+    setup
+        .host("f0")
+        .write("/etc/motd", "drift elsewhere is not drift\n");
+    setup.host("f0").write(
+        "/usr/local/bin/carpcontrol.sh",
+        "#!/bin/sh\n# edited by hand\n",
+    );
+    let stale = setup.f3s(&["apply", "--yes", planfile]);
+    assert_code(&stale, 1);
+    let err = stderr(&stale);
+    assert!(
+        err.contains("the saved plan is stale: f0 changed since it was made"),
+        "{err}"
+    );
+    assert_eq!(
+        setup.host("r0").read_text("/etc/stunnel/stunnel.conf"),
+        None,
+        "nothing was applied"
+    );
+
+    assert_code(&setup.f3s(&["plan", "-o", planfile]), 0);
+    assert_code(&setup.f3s(&["apply", "--yes", planfile]), 0);
+    assert_code(&setup.f3s(&["plan", "--detailed-exitcode"]), 0);
+}
+
+#[test]
+fn a_second_apply_on_a_locked_host_names_the_holder() {
+    let setup = Setup::new();
+    let f0 = setup.host("f0");
+    f0.sh("touch /var/lib/lab/slow/service-start-devd");
+    let first = setup.spawn(&["apply", "--yes", "--host", "f0"]);
+    wait_for("the first apply to hold the lock", || {
+        f0.calls().iter().any(|c| c == "service devd start")
+    });
+    let second = setup.f3s(&["apply", "--yes", "--host", "f0"]);
+    assert_code(&second, 1);
+    let err = stderr(&second);
+    assert!(
+        err.contains("f0 is locked by another apply: f3s apply by"),
+        "{err}"
+    );
+    assert!(
+        err.contains(&format!("(pid {})", first.id())),
+        "names the holder: {err}"
+    );
+    f0.sh("rm /var/lib/lab/slow/service-start-devd");
+    assert_code(&first.wait_with_output().unwrap(), 0);
+}
+
+#[test]
+fn apply_refuses_without_yes_when_not_on_a_terminal() {
+    let setup = Setup::new();
+    let output = setup.f3s(&["apply"]);
+    assert_code(&output, 1);
+    assert!(
+        stderr(&output).contains("standard input is not a terminal"),
+        "{}",
+        stderr(&output)
+    );
+    assert_eq!(
+        setup.host("r0").read_text("/etc/stunnel/stunnel.conf"),
+        None
+    );
+}
+
+#[test]
+fn facts_record_a_host_so_a_plan_from_the_recording_matches_the_live_one() {
+    let setup = Setup::new();
+    assert_code(&setup.f3s(&["apply", "--yes", "--host", "f0"]), 0);
+    assert!(
+        setup
+            .host("f0")
+            .read_text("/etc/rc.conf")
+            .unwrap()
+            .contains(&common::example_secret())
+    );
+    let recorded = setup.lab.dir().join("recorded");
+    let recorded = recorded.to_str().unwrap();
+    for host in ["f0", "r0"] {
+        assert_code(&setup.f3s(&["facts", host, "--save", recorded]), 0);
+    }
+    let facts = std::fs::read_to_string(format!("{recorded}/f0.yml")).unwrap();
+    assert!(facts.contains("os: freebsd"), "{facts}");
+    assert!(
+        facts.contains("ifconfig_re0_alias0:\n    sha256: sha256:"),
+        "secrets as digests: {facts}"
+    );
+    assert!(!facts.contains(&common::example_secret()));
+    let live = setup.f3s(&["plan", "--json"]);
+    let replayed = setup.f3s(&["plan", "--json", "--state", recorded]);
+    assert_code(&replayed, 0);
+    assert_eq!(stdout(&live), stdout(&replayed));
+}
