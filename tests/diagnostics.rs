@@ -64,6 +64,14 @@ fn with_module(module: &str) -> String {
     format!("{HOSTS}    modules:\n      - module: {module}\n")
 }
 
+/// f0 with module `m`, given `param: value`; the value is on line 8 of inventory.yml.
+fn with_param(param: &str, value: &str) -> String {
+    format!(
+        "{}        params:\n          {param}: {value}\n",
+        with_module("m")
+    )
+}
+
 #[test]
 fn yaml_syntax_error() {
     Case::new("hosts:\n  f0:\n    os: freebsd\n    address: [192.168.1.130\n")
@@ -113,11 +121,9 @@ fn unknown_module() {
 
 #[test]
 fn unknown_parameter() {
-    Case::new(&format!(
-        "{HOSTS}    modules:\n      - module: m\n        params:\n          colour: red\n"
-    ))
-    .module("m", "params:\n  color: {}\nresources: []\n")
-    .fails_with(&[("inventory.yml:8", "module `m` has no parameter `colour`")]);
+    Case::new(&with_param("colour", "red"))
+        .module("m", "params:\n  color: {}\nresources: []\n")
+        .fails_with(&[("inventory.yml:8", "module `m` has no parameter `colour`")]);
 }
 
 #[test]
@@ -167,14 +173,12 @@ fn missing_template_variable_inline() {
 
 #[test]
 fn invalid_dataset_name() {
-    Case::new(&format!(
-        "{HOSTS}    modules:\n      - module: m\n        params:\n          dataset: zdata//enc\n"
-    ))
-    .module(
-        "m",
-        "params:\n  dataset: { type: dataset }\nresources: []\n",
-    )
-    .fails_with(&[("inventory.yml:8", "invalid dataset name `zdata//enc`")]);
+    Case::new(&with_param("dataset", "zdata//enc"))
+        .module(
+            "m",
+            "params:\n  dataset: { type: dataset }\nresources: []\n",
+        )
+        .fails_with(&[("inventory.yml:8", "invalid dataset name `zdata//enc`")]);
 }
 
 #[test]
@@ -213,11 +217,15 @@ fn shell_metacharacters_where_a_name_is_expected() {
 
 #[test]
 fn shell_metacharacters_in_an_inventory_value_for_a_typed_parameter() {
-    Case::new(&format!(
-        "{HOSTS}    modules:\n      - module: m\n        params:\n          pkg: \"stunnel && curl x\"\n"
-    ))
-    .module("m", "params:\n  pkg: { type: package }\nresources:\n  - package: \"{{pkg}}\"\n")
-    .fails_with(&[("inventory.yml:8", "invalid package name `stunnel && curl x`")]);
+    Case::new(&with_param("pkg", "\"stunnel && curl x\""))
+        .module(
+            "m",
+            "params:\n  pkg: { type: package }\nresources:\n  - package: \"{{pkg}}\"\n",
+        )
+        .fails_with(&[(
+            "inventory.yml:8",
+            "invalid package name `stunnel && curl x`",
+        )]);
 }
 
 #[test]

@@ -8,11 +8,10 @@ use clap::Args;
 
 use crate::apply;
 use crate::apply_error::ApplyError;
-use crate::cli::{Failure, InventoryArg, Loaded, TransportArgs, load};
+use crate::cli::{Failure, InventoryArg, Loaded, ScopeArgs, TransportArgs, load};
 use crate::inventory::host::Host;
 use crate::plan::{self, Action, Plan};
 use crate::render;
-use crate::selection;
 use crate::transport::Transport;
 
 #[derive(Debug, Args)]
@@ -21,12 +20,8 @@ pub struct ApplyArgs {
     inventory: InventoryArg,
     #[command(flatten)]
     transport: TransportArgs,
-    /// Only these hosts (comma-separated).
-    #[arg(long, value_name = "HOST", value_delimiter = ',')]
-    host: Vec<String>,
-    /// Only these resources (host/kind:name, comma-separated) and what they depend on.
-    #[arg(long, value_name = "ADDR", value_delimiter = ',')]
-    target: Vec<String>,
+    #[command(flatten)]
+    scope: ScopeArgs,
     /// Apply without asking (required when standard input is not a terminal).
     #[arg(long)]
     yes: bool,
@@ -43,8 +38,7 @@ pub struct ApplyArgs {
 pub fn run(args: ApplyArgs) -> Result<ExitCode, Failure> {
     let loaded = load(&args.inventory)?;
     let redactor = loaded.inventory.redactor();
-    let selected = selection::select(&loaded.graph, &loaded.inventory, &args.host, &args.target)
-        .map_err(|errors| Failure::from(errors).scrubbed(redactor.clone()))?;
+    let selected = args.scope.select(&loaded)?;
     let transport = args.transport.transport();
     let hosts: Vec<&Host> = loaded
         .inventory

@@ -109,6 +109,25 @@ impl TransportArgs {
     }
 }
 
+/// Which hosts and resources a command works on.
+#[derive(Debug, Args)]
+struct ScopeArgs {
+    /// Only these hosts (comma-separated).
+    #[arg(long, value_name = "HOST", value_delimiter = ',')]
+    host: Vec<String>,
+    /// Only these resources (host/kind:name, comma-separated) and what they depend on.
+    #[arg(long, value_name = "ADDR", value_delimiter = ',')]
+    target: Vec<String>,
+}
+
+impl ScopeArgs {
+    /// `selected[i]` says whether resource `i` is in scope.
+    fn select(&self, loaded: &Loaded) -> Result<Vec<bool>, Failure> {
+        crate::selection::select(&loaded.graph, &loaded.inventory, &self.host, &self.target)
+            .map_err(|errors| Failure::from(errors).scrubbed(loaded.inventory.redactor()))
+    }
+}
+
 /// What every command starts with: the inventory, compiled and checked.
 struct Loaded {
     inventory: Inventory,

@@ -6,10 +6,9 @@ use std::process::ExitCode;
 
 use clap::Args;
 
-use crate::cli::{Failure, InventoryArg, TransportArgs, load};
+use crate::cli::{Failure, InventoryArg, ScopeArgs, TransportArgs, load};
 use crate::plan;
 use crate::render;
-use crate::selection;
 
 #[derive(Debug, Args)]
 pub struct PlanArgs {
@@ -17,12 +16,8 @@ pub struct PlanArgs {
     inventory: InventoryArg,
     #[command(flatten)]
     transport: TransportArgs,
-    /// Only these hosts (comma-separated).
-    #[arg(long, value_name = "HOST", value_delimiter = ',')]
-    host: Vec<String>,
-    /// Only these resources (host/kind:name, comma-separated) and what they depend on.
-    #[arg(long, value_name = "ADDR", value_delimiter = ',')]
-    target: Vec<String>,
+    #[command(flatten)]
+    scope: ScopeArgs,
     /// Print the plan as JSON (format: docs/plan-json.md).
     #[arg(long)]
     json: bool,
@@ -37,8 +32,7 @@ pub struct PlanArgs {
 pub fn run(args: PlanArgs) -> Result<ExitCode, Failure> {
     let loaded = load(&args.inventory)?;
     let redactor = loaded.inventory.redactor();
-    let selected = selection::select(&loaded.graph, &loaded.inventory, &args.host, &args.target)
-        .map_err(|errors| Failure::from(errors).scrubbed(redactor.clone()))?;
+    let selected = args.scope.select(&loaded)?;
     let transport = args.transport.transport();
     let plan = plan::plan(
         &loaded.inventory,
