@@ -435,3 +435,23 @@ fn facts_record_a_host_so_a_plan_from_the_recording_matches_the_live_one() {
     assert_code(&replayed, 0);
     assert_eq!(stdout(&live), stdout(&replayed));
 }
+
+#[test]
+fn a_host_running_another_os_than_declared_is_stopped() {
+    let lab = Lab::start(&[("f0", Os::Freebsd)]);
+    let hosts = lab
+        .inventory_hosts(&|_| String::new())
+        .replace("os: freebsd", "os: rocky");
+    let yaml = format!(
+        "module_path: [{ROOT}/modules]\ndefaults:\n  vars:\n    domain: lan\n    vip: 192.168.1.138\n  modules:\n    - module: vip_hosts\n{hosts}"
+    );
+    let inventory = lab.dir().join("inventory.yml");
+    std::fs::write(&inventory, yaml).unwrap();
+    let output = common::f3s(&["plan", "-i", inventory.to_str().unwrap()]);
+    assert_code(&output, 1);
+    let err = stderr(&output);
+    assert!(
+        err.contains("f0: the host runs FreeBSD, but the inventory says rocky (Linux)"),
+        "{err}"
+    );
+}

@@ -240,21 +240,21 @@ impl Transport for SshTransport {
         let script = shell::observe_script(host.os, probes);
         let output = self.run(host, &script, &[], "observation")?;
         let stdout = self.checked(host, output, "observation")?;
-        let (kernel, state) =
-            shell::parse_observation(host.os, probes, &stdout).map_err(|message| {
-                TransportError::Protocol {
-                    host: host.name.clone(),
-                    message,
-                }
-            })?;
         let expected = shell::dialect(host.os).kernel();
+        let kernel = shell::observed_kernel(&stdout).unwrap_or("(no answer)");
         if kernel != expected {
             return Err(TransportError::WrongOs {
                 host: host.name.clone(),
-                found: kernel,
+                found: kernel.to_string(),
                 declared: format!("{} ({expected})", host.os),
             });
         }
+        let state = shell::parse_observation(host.os, probes, &stdout).map_err(|message| {
+            TransportError::Protocol {
+                host: host.name.clone(),
+                message,
+            }
+        })?;
         Ok(state)
     }
 

@@ -13,7 +13,7 @@ use crate::host_state::Ownership;
 use crate::inventory::host::{Become, OsFamily};
 use crate::op::{Op, Refresh};
 use crate::probe::{Probe, Reveal};
-pub use observation::parse_observation;
+pub use observation::{observed_kernel, parse_observation};
 
 /// The commands one OS family spells differently.
 pub trait Dialect {
@@ -93,7 +93,14 @@ fn prologue(dialect: &dyn Dialect) -> String {
 /// One script answering every probe; its output is read by `parse_observation`.
 pub fn observe_script(os: OsFamily, probes: &[Probe]) -> String {
     let d = dialect(os);
-    let mut parts = vec![prologue(d), "printf 'U %s\\n' \"$(uname -s)\"".to_string()];
+    // On a host of another OS, stop before running any command meant for this one.
+    let mut parts = vec![
+        prologue(d),
+        format!(
+            "k=$(uname -s); printf 'U %s\\n' \"$k\"; [ \"$k\" = {} ] || exit 0",
+            quote(d.kernel())
+        ),
+    ];
     for (i, probe) in probes.iter().enumerate() {
         parts.push(match probe {
             Probe::Path { path, reveal } => {

@@ -51,18 +51,24 @@ fn digest(hex: &str) -> Result<Observed, String> {
     Ok(Observed::Hidden { sha256 })
 }
 
-/// Parses the output of `observe_script(os, probes)`: the kernel name (`uname -s`) and the state.
+/// The kernel name (`uname -s`) an observation starts with; the script stops after it on a
+/// host of another OS.
+pub fn observed_kernel(bytes: &[u8]) -> Option<&str> {
+    let line = bytes.split(|b| *b == b'\n').next()?;
+    std::str::from_utf8(line).ok()?.strip_prefix("U ")
+}
+
+/// Parses the output of `observe_script(os, probes)` into the state.
 pub fn parse_observation(
     os: OsFamily,
     probes: &[Probe],
     bytes: &[u8],
-) -> Result<(String, HostState), String> {
+) -> Result<HostState, String> {
     let mut reader = Reader { bytes, at: 0 };
-    let kernel = reader
+    reader
         .line()?
         .strip_prefix("U ")
-        .ok_or("the answer does not start with the kernel name")?
-        .to_string();
+        .ok_or("the answer does not start with the kernel name")?;
     let mut state = HostState {
         os: Some(os),
         ..HostState::default()
@@ -71,7 +77,7 @@ pub fn parse_observation(
         let line = reader.line()?;
         let fields: Vec<&str> = line.split(' ').collect();
         if fields == ["E"] {
-            return Ok((kernel, state));
+            return Ok(state);
         }
         let index: usize = fields
             .get(1)
@@ -167,8 +173,8 @@ mod tests {
             },
         ];
         let answer = b"U FreeBSD\nP 0 file 644 root wheel text 6\nV4: /\n\nP 1 dir 755 root wheel\nR 2 text 3\nYES\nK 3 0.6.1\nS 4 yes no\nP 5 absent\nE\n";
-        let (kernel, state) = parse_observation(OsFamily::Freebsd, &probes, answer).unwrap();
-        assert_eq!(kernel, "FreeBSD");
+        assert_eq!(observed_kernel(answer), Some("FreeBSD"));
+        let state = parse_observation(OsFamily::Freebsd, &probes, answer).unwrap();
         assert_eq!(
             state.files["/etc/exports"].content,
             Observed::Plain("V4: /\n".into())
