@@ -13,8 +13,6 @@ pub enum CompileErrorKind {
     Yaml { message: String },
     #[error("unknown host `{name}`")]
     UnknownHost { name: String, known: Vec<String> },
-    #[error("unknown group `{name}`")]
-    UnknownGroup { name: String, known: Vec<String> },
     #[error("unknown module `{name}`")]
     UnknownModule { name: String, searched: Vec<String> },
     #[error("module `{module}` has no parameter `{name}`")]
@@ -79,12 +77,6 @@ pub enum CompileErrorKind {
         recorded: String,
         declared: String,
     },
-    #[error("`{source_address}` copies {path} from host `{host}`, where nothing creates it")]
-    MissingCopySource {
-        source_address: String,
-        host: String,
-        path: String,
-    },
 }
 
 impl CompileErrorKind {
@@ -95,7 +87,6 @@ impl CompileErrorKind {
             K::Unreadable { .. } => "check the path and its permissions".into(),
             K::Yaml { .. } => "fix the YAML syntax at the marked place".into(),
             K::UnknownHost { known, .. } => format!("hosts in this inventory: {}", list(known)),
-            K::UnknownGroup { known, .. } => format!("groups in this inventory: {}", list(known)),
             K::UnknownModule { searched, .. } => format!(
                 "a module is a directory with a module.yml; looked in {}",
                 list(searched)
@@ -135,9 +126,6 @@ impl CompileErrorKind {
                 format!("record it with `f3s facts {host} --save DIR`, or write it by hand")
             }
             K::OsMismatch { .. } => "fix `os:` of the host in the inventory, or re-record".into(),
-            K::MissingCopySource { .. } => {
-                "manage the source file on that host, or fix the `source:` of the copy".into()
-            }
         };
         Some(text)
     }
