@@ -207,11 +207,13 @@ fn run(
                 source_path,
                 path,
                 ownership,
+                create_only,
             } => copy(inventory, transport, source_host, source_path).and_then(|content| {
                 let write = Op::WriteFile {
                     path: path.clone(),
                     content,
                     ownership: ownership.clone(),
+                    create_only: *create_only,
                 };
                 transport.execute(target, &write)
             }),
@@ -238,12 +240,6 @@ fn copy(
             host: host.to_string(),
             message: "not in the inventory".into(),
         })?;
-    let bytes = transport.read_file(source, path)?;
     // Copied bytes may be a key: kept out of every message as sensitive.
-    String::from_utf8(bytes)
-        .map(|text| Text::new(text, true))
-        .map_err(|_| TransportError::Unsupported {
-            host: host.to_string(),
-            message: format!("{path} is not text; copying binary files is not supported yet"),
-        })
+    Ok(Text::new(transport.read_file(source, path)?, true))
 }

@@ -8,13 +8,15 @@ use crate::compile_error_kind::CompileErrorKind;
 use crate::inventory::Inventory;
 use crate::inventory::host::{Host, ModuleUse};
 use crate::module::attrs::{Attrs, RenderScope};
-use crate::module::definition::ParamFault;
+use crate::module::definition::{ParamFault, describe};
 use crate::module::template::Renderer;
 use crate::module::{Module, ModuleLibrary};
 use crate::resource::{Address, COMMON_ATTRIBUTES, KINDS, Reference, Resource, Spec};
 use crate::sensitive::Redactor;
 use crate::source::Origin;
 use crate::yaml::origin_of;
+
+type Declaration = serde_saphyr::Spanned<crate::yaml::SpannedMap<serde_saphyr::Spanned<Value>>>;
 
 /// All resources of all hosts, in declaration order (host, module, resource).
 pub fn compile(inventory: &Inventory) -> Result<Vec<Resource>, CompileErrors> {
@@ -169,12 +171,53 @@ impl Compiler<'_> {
         })
     }
 
+    /// A declaration becomes one resource, or one per item of its `for_each` list (a list
+    /// parameter's name, or a list written in place), each rendered with `item` bound.
     fn resource(
         &mut self,
         host: &Host,
         module: &Module,
         scope: &RenderScope,
-        declaration: &serde_saphyr::Spanned<crate::yaml::SpannedMap<serde_saphyr::Spanned<Value>>>,
+        declaration: &Declaration,
+    ) {
+        let Some(for_each) = declaration.value.get("for_each") else {
+            return self.resource_once(host, module, scope, declaration);
+        };
+        let items = match &for_each.value {
+            Value::String(name) => scope.context.get(name.as_str()).cloned(),
+            literal => Some(literal.clone()),
+        };
+        let Some(Value::Array(items)) = items else {
+            let kind = CompileErrorKind::WrongType {
+                expected: "a list, or the name of a list parameter".into(),
+                found: describe(&for_each.value),
+            };
+            self.errors.push(CompileError::new(
+                kind,
+                &origin_of(&module.file, for_each),
+                "expected a list",
+            ));
+            return;
+        };
+        for item in items {
+            let mut context = scope.context.clone();
+            if let Value::Object(map) = &mut context {
+                map.insert("item".into(), item);
+            }
+            let scope = RenderScope {
+                context: &context,
+                ..*scope
+            };
+            self.resource_once(host, module, &scope, declaration);
+        }
+    }
+
+    fn resource_once(
+        &mut self,
+        host: &Host,
+        module: &Module,
+        scope: &RenderScope,
+        declaration: &Declaration,
     ) {
         let entries = &declaration.value;
         let kinds: Vec<_> = entries
@@ -221,7 +264,8 @@ impl Compiler<'_> {
         };
         let origin = origin_of(&module.file, key);
         let mut attrs = Attrs::new(kind, entries, scope, origin.clone());
-        let parsed = Spec::parse(kind, &mut attrs);
+        attrs.consumed("for_each");
+        let parsed = Spec::parse(kind, &mut attrs, &host.name);
         let requires = self.references(&mut attrs, "requires", host);
         let notify = self.references(&mut attrs, "notify", host);
         let known: Vec<&str> = attributes

@@ -232,9 +232,9 @@ impl Builder {
                         dir = parent_dir(candidate);
                     }
                 }
-                Implied::Package(name) => {
-                    if let Some(&package) = self.index.get(&Address::new(host, "package", &name)) {
-                        self.edge(package, i, Edge::Implied);
+                Implied::Local { kind, name } => {
+                    if let Some(&needed) = self.index.get(&Address::new(host, kind, &name)) {
+                        self.edge(needed, i, Edge::Implied);
                     }
                 }
                 Implied::RemotePath {

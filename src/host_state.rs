@@ -2,7 +2,7 @@
 //! probed), what a recording holds (everything), and what the planner predicts after
 //! operations. Secrets appear as digests only.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use serde::{Deserialize, Serialize};
 
@@ -27,6 +27,61 @@ pub struct HostState {
     pub packages: BTreeMap<String, String>,
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub services: BTreeMap<String, ServiceState>,
+    /// Block devices that exist, by path, with what is on them.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub devices: BTreeMap<String, DeviceState>,
+    /// Imported ZFS pools and their health.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub pools: BTreeMap<String, String>,
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub datasets: BTreeMap<String, DatasetState>,
+    /// Mounted filesystems by mount point.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub mounts: BTreeMap<String, MountState>,
+    /// Kernel modules loaded now.
+    #[serde(default, skip_serializing_if = "BTreeSet::is_empty")]
+    pub kernel_modules: BTreeSet<String>,
+    /// Users' crontabs, by user.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub crontabs: BTreeMap<String, Observed>,
+}
+
+/// What is on a block device. Nothing known to be on it is not proof of emptiness: a probe
+/// that could not tell says so in `unreadable`, and such a device counts as holding data.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DeviceState {
+    /// The filesystem `fstyp` recognises on it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub filesystem: Option<String>,
+    /// Why the probe could not tell what is on it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub unreadable: Option<String>,
+}
+
+impl DeviceState {
+    /// What would be lost by writing over the device, or `None` if it is proven empty.
+    pub fn holds(&self) -> Option<String> {
+        match (&self.filesystem, &self.unreadable) {
+            (Some(fs), _) => Some(format!("{fs} filesystem found by fstyp")),
+            (None, Some(why)) => Some(format!("cannot tell whether it is empty: {why}")),
+            (None, None) => None,
+        }
+    }
+}
+
+/// A ZFS dataset's properties as `zfs get -p` reports them (only those asked about).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DatasetState {
+    pub properties: BTreeMap<String, String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MountState {
+    pub device: String,
+    pub fstype: String,
 }
 
 /// Mode, owner and group of a path.
@@ -105,6 +160,25 @@ impl HostState {
                         self.services.get(name).copied().unwrap_or_default(),
                     );
                 }
+                Probe::Device { path } => copy_entry(&self.devices, &mut answer.devices, path),
+                Probe::Pool { name } => copy_entry(&self.pools, &mut answer.pools, name),
+                Probe::Dataset { name, properties } => {
+                    if let Some(dataset) = self.datasets.get(name) {
+                        let asked = answer.datasets.entry(name.clone()).or_default();
+                        for property in properties {
+                            if let Some(value) = dataset.properties.get(property) {
+                                asked.properties.insert(property.clone(), value.clone());
+                            }
+                        }
+                    }
+                }
+                Probe::Mount { path } => copy_entry(&self.mounts, &mut answer.mounts, path),
+                Probe::KernelModule { name } => {
+                    if self.kernel_modules.contains(name) {
+                        answer.kernel_modules.insert(name.clone());
+                    }
+                }
+                Probe::Crontab { user } => copy_entry(&self.crontabs, &mut answer.crontabs, user),
             }
         }
         answer
@@ -123,12 +197,16 @@ impl HostState {
                 path,
                 content,
                 ownership,
+                ..
             } => {
                 self.directories.remove(path);
                 self.files
                     .insert(path.clone(), file(Observed::from_text(content), ownership));
             }
             Op::CopyFile {
+                path, ownership, ..
+            }
+            | Op::GenerateSecret {
                 path, ownership, ..
             } => {
                 self.directories.remove(path);
@@ -173,7 +251,89 @@ impl HostState {
             Op::StopService { name } => {
                 self.services.entry(name.clone()).or_default().running = false
             }
+            Op::NewFs { device, .. } => {
+                self.devices.insert(device.clone(), formatted("ufs"));
+            }
+            Op::CreatePool {
+                name,
+                devices,
+                mountpoint,
+                ..
+            } => {
+                for device in devices {
+                    self.devices.insert(device.clone(), formatted("zfs"));
+                }
+                self.pools.insert(name.clone(), "ONLINE".into());
+                let properties = [("mountpoint", mountpoint.as_str()), ("mounted", "yes")];
+                self.datasets.insert(name.clone(), dataset(properties));
+            }
+            Op::CreateDataset { name, properties } => {
+                let mut created = dataset([("mounted", "yes"), ("readonly", "off")]);
+                created.properties.extend(properties.clone());
+                if properties.get("encryption").is_some_and(|e| e != "off") {
+                    created
+                        .properties
+                        .insert("keystatus".into(), "available".into());
+                }
+                self.datasets.insert(name.clone(), created);
+            }
+            Op::SetDatasetProperty {
+                name,
+                property,
+                value,
+            } => set_property(self, name, property, value),
+            Op::LoadKey { dataset } => set_property(self, dataset, "keystatus", "available"),
+            Op::MountDataset { dataset } => set_property(self, dataset, "mounted", "yes"),
+            Op::Mount {
+                path,
+                device,
+                fstype,
+            } => {
+                let mount = MountState {
+                    device: device.clone(),
+                    fstype: fstype.clone(),
+                };
+                self.mounts.insert(path.clone(), mount);
+            }
+            Op::LoadKernelModule { name } => {
+                self.kernel_modules.insert(name.clone());
+            }
+            Op::WriteCrontab { user, content } => {
+                self.crontabs
+                    .insert(user.clone(), Observed::from_text(content));
+            }
+            Op::ReloadUnits => {}
         }
+    }
+}
+
+fn formatted(filesystem: &str) -> DeviceState {
+    DeviceState {
+        filesystem: Some(filesystem.into()),
+        unreadable: None,
+    }
+}
+
+fn dataset<'a>(properties: impl IntoIterator<Item = (&'a str, &'a str)>) -> DatasetState {
+    DatasetState {
+        properties: properties
+            .into_iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect(),
+    }
+}
+
+fn set_property(state: &mut HostState, dataset: &str, property: &str, value: &str) {
+    if let Some(dataset) = state.datasets.get_mut(dataset) {
+        dataset
+            .properties
+            .insert(property.to_string(), value.to_string());
+    }
+}
+
+fn copy_entry<V: Clone>(from: &BTreeMap<String, V>, to: &mut BTreeMap<String, V>, key: &str) {
+    if let Some(value) = from.get(key) {
+        to.insert(key.to_string(), value.clone());
     }
 }
 

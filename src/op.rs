@@ -2,6 +2,8 @@
 //! them into commands, one place per OS family; the planner applies them to a predicted state.
 //! Sensitive payloads are `Text`, which never serializes or prints its value.
 
+use std::collections::BTreeMap;
+
 use serde::Serialize;
 
 use crate::host_state::Ownership;
@@ -24,12 +26,24 @@ pub enum Op {
         content: Text,
         #[serde(flatten)]
         ownership: Ownership,
+        /// Fail rather than replace a file that is already there (a key, say).
+        #[serde(skip_serializing_if = "is_false")]
+        create_only: bool,
     },
     /// Copy a file's bytes from another host, then as `WriteFile`.
     CopyFile {
         source_host: String,
         source_path: String,
         path: String,
+        #[serde(flatten)]
+        ownership: Ownership,
+        #[serde(skip_serializing_if = "is_false")]
+        create_only: bool,
+    },
+    /// Fill a new file with random bytes; fails rather than replace one that is there.
+    GenerateSecret {
+        path: String,
+        size: usize,
         #[serde(flatten)]
         ownership: Ownership,
     },
@@ -71,12 +85,82 @@ pub enum Op {
         name: String,
         how: Refresh,
     },
+    /// Make a UFS filesystem on a device; `destroys` says what is on it when it is not
+    /// proven empty, and makes the operation destructive.
+    NewFs {
+        device: String,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        destroys: Option<String>,
+    },
+    /// Create a ZFS pool on devices, as `destroys` says for `NewFs`.
+    CreatePool {
+        name: String,
+        devices: Vec<String>,
+        mountpoint: String,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        destroys: Option<String>,
+    },
+    /// Create a ZFS dataset with properties only settable at creation (encryption).
+    CreateDataset {
+        name: String,
+        properties: BTreeMap<String, String>,
+    },
+    SetDatasetProperty {
+        name: String,
+        property: String,
+        value: String,
+    },
+    /// Load a dataset's encryption key from its keylocation.
+    LoadKey {
+        dataset: String,
+    },
+    MountDataset {
+        dataset: String,
+    },
+    /// Mount a filesystem as its fstab entry says.
+    Mount {
+        path: String,
+        device: String,
+        fstype: String,
+    },
+    LoadKernelModule {
+        name: String,
+    },
+    /// Install a user's whole crontab.
+    WriteCrontab {
+        user: String,
+        content: Text,
+    },
+    /// Make systemd read changed unit files.
+    ReloadUnits,
+}
+
+fn destroying(destroys: &Option<String>) -> String {
+    destroys
+        .as_ref()
+        .map(|what| format!(" — DESTROYS what is there ({what})"))
+        .unwrap_or_default()
+}
+
+fn is_false(flag: &bool) -> bool {
+    !flag
 }
 
 impl Op {
     /// Whether the operation can discard data.
     pub fn is_destructive(&self) -> bool {
-        matches!(self, Self::RemovePath { .. })
+        matches!(
+            self,
+            Self::RemovePath { .. }
+                | Self::NewFs {
+                    destroys: Some(_),
+                    ..
+                }
+                | Self::CreatePool {
+                    destroys: Some(_),
+                    ..
+                }
+        )
     }
 
     /// One line for the plan; sensitive values appear masked.
@@ -91,8 +175,17 @@ impl Op {
                 source_path,
                 path,
                 ownership,
+                ..
             } => format!(
                 "copy {source_host}:{source_path} to {path} ({})",
+                owned(ownership)
+            ),
+            Self::GenerateSecret {
+                path,
+                size,
+                ownership,
+            } => format!(
+                "generate {size} random bytes into {path} ({})",
                 owned(ownership)
             ),
             Self::SetOwnership { path, ownership } => format!("set {path} to {}", owned(ownership)),
@@ -110,6 +203,35 @@ impl Op {
                 Refresh::Restart => format!("restart service {name}"),
                 Refresh::Reload => format!("reload service {name}"),
             },
+            Self::NewFs { device, destroys } => {
+                format!("newfs {device}{}", destroying(destroys))
+            }
+            Self::CreatePool {
+                name,
+                devices,
+                mountpoint,
+                destroys,
+            } => format!(
+                "zpool create {name} on {} mounted at {mountpoint}{}",
+                devices.join(" "),
+                destroying(destroys)
+            ),
+            Self::CreateDataset { name, properties } => {
+                let properties: Vec<String> =
+                    properties.iter().map(|(k, v)| format!("{k}={v}")).collect();
+                format!("zfs create {name} ({})", properties.join(", "))
+            }
+            Self::SetDatasetProperty {
+                name,
+                property,
+                value,
+            } => format!("zfs set {property}={value} {name}"),
+            Self::LoadKey { dataset } => format!("load the key of {dataset}"),
+            Self::MountDataset { dataset } => format!("mount {dataset}"),
+            Self::Mount { path, device, .. } => format!("mount {device} at {path}"),
+            Self::LoadKernelModule { name } => format!("load kernel module {name}"),
+            Self::WriteCrontab { user, .. } => format!("install {user}'s crontab"),
+            Self::ReloadUnits => "reload systemd units".into(),
         }
     }
 }

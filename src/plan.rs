@@ -62,6 +62,8 @@ pub struct PlannedResource {
     pub diff: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub refresh: Option<RefreshNote>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub operations: Vec<Op>,
 }
@@ -323,6 +325,7 @@ fn planned(
     let diff = decision
         .content
         .and_then(|content| content_diff(content, &mut changes));
+    let note = decision.note;
     PlannedResource {
         address,
         module: module.to_string(),
@@ -330,6 +333,7 @@ fn planned(
         changes,
         diff,
         refresh,
+        note,
         operations,
     }
 }

@@ -23,6 +23,21 @@ pub enum Probe {
     Package { name: String },
     /// A service: enabled at boot, running now.
     Service { name: String },
+    /// Whether a block device exists and what filesystem is on it (`fstyp`).
+    Device { path: String },
+    /// Whether a ZFS pool is imported, and its health.
+    Pool { name: String },
+    /// Some properties of a ZFS dataset, if it exists.
+    Dataset {
+        name: String,
+        properties: Vec<String>,
+    },
+    /// What is mounted at a mount point.
+    Mount { path: String },
+    /// Whether a kernel module is loaded.
+    KernelModule { name: String },
+    /// A user's crontab.
+    Crontab { user: String },
 }
 
 /// Two probes of the same thing merge into one; the stricter `Reveal` wins, so a path any

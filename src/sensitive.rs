@@ -36,22 +36,23 @@ impl fmt::Display for Digest {
     }
 }
 
-/// A desired value: plain, or sensitive (then never shown, only its digest).
+/// A desired value: plain, or sensitive (then never shown, only its digest). Bytes, not
+/// text, so a copied key file arrives byte for byte.
 #[derive(Clone, PartialEq, Eq)]
 pub struct Text {
-    value: String,
+    value: Vec<u8>,
     sensitive: bool,
 }
 
 impl Text {
-    pub fn plain(value: impl Into<String>) -> Self {
+    pub fn plain(value: impl Into<Vec<u8>>) -> Self {
         Self {
             value: value.into(),
             sensitive: false,
         }
     }
 
-    pub fn new(value: impl Into<String>, sensitive: bool) -> Self {
+    pub fn new(value: impl Into<Vec<u8>>, sensitive: bool) -> Self {
         Self {
             value: value.into(),
             sensitive,
@@ -59,7 +60,7 @@ impl Text {
     }
 
     /// The value itself, for the transport that writes it to a host. Never for display.
-    pub fn expose(&self) -> &str {
+    pub fn expose(&self) -> &[u8] {
         &self.value
     }
 
@@ -68,15 +69,14 @@ impl Text {
     }
 
     pub fn digest(&self) -> Digest {
-        Digest::of(self.value.as_bytes())
+        Digest::of(&self.value)
     }
 
-    /// How the value appears in a plan.
+    /// How the value appears in a plan: masked when sensitive or not text.
     pub fn shown(&self) -> String {
-        if self.sensitive {
-            masked(&self.digest())
-        } else {
-            self.value.clone()
+        match std::str::from_utf8(&self.value) {
+            Ok(text) if !self.sensitive => text.to_string(),
+            _ => masked(&self.digest()),
         }
     }
 }
@@ -113,13 +113,14 @@ pub enum Observed {
 }
 
 impl Observed {
-    pub fn of(value: &str, hide: bool) -> Self {
-        if hide {
-            Self::Hidden {
-                sha256: Digest::of(value.as_bytes()),
-            }
-        } else {
-            Self::Plain(value.to_string())
+    /// What a host holding `value` shows: the text, or only the digest when `hide` is set
+    /// or the bytes are not text (a key file, say).
+    pub fn of(value: &[u8], hide: bool) -> Self {
+        match std::str::from_utf8(value) {
+            Ok(text) if !hide => Self::Plain(text.to_string()),
+            _ => Self::Hidden {
+                sha256: Digest::of(value),
+            },
         }
     }
 
@@ -130,7 +131,7 @@ impl Observed {
     /// Whether the host holds exactly `desired`. Unknown values never match.
     pub fn matches(&self, desired: &Text) -> bool {
         match self {
-            Self::Plain(value) => value == desired.expose(),
+            Self::Plain(value) => value.as_bytes() == desired.expose(),
             Self::Hidden { sha256 } => *sha256 == desired.digest(),
             Self::KnownAfterApply => false,
         }
@@ -148,7 +149,7 @@ impl Observed {
     /// The same value with its text replaced by the digest, as secrets are recorded.
     pub fn hidden(&self) -> Self {
         match self {
-            Self::Plain(value) => Self::of(value, true),
+            Self::Plain(value) => Self::of(value.as_bytes(), true),
             other => other.clone(),
         }
     }
@@ -232,8 +233,8 @@ mod tests {
     #[test]
     fn hidden_observations_compare_by_digest() {
         let secret = Text::new("testpass", true);
-        assert!(Observed::of("testpass", true).matches(&secret));
-        assert!(!Observed::of("other", true).matches(&secret));
+        assert!(Observed::of(b"testpass", true).matches(&secret));
+        assert!(!Observed::of(b"other", true).matches(&secret));
         assert!(!Observed::KnownAfterApply.matches(&secret));
     }
 

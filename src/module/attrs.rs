@@ -72,6 +72,11 @@ impl<'a> Attrs<'a> {
         self.entries.get(name)
     }
 
+    /// Marks an attribute as read elsewhere (by the compiler), so it is not reported unknown.
+    pub fn consumed(&mut self, name: &str) {
+        self.used.push(name.to_string());
+    }
+
     pub fn has(&self, name: &str) -> bool {
         self.entries.get(name).is_some()
     }

@@ -48,8 +48,10 @@ pub fn render(plan: &Plan, color: bool) -> String {
             host.os,
             host.address
         );
-        // Unchanged resources are counted, not listed, unless something notified them.
-        let listed = |r: &&PlannedResource| r.action != Action::Unchanged || r.refresh.is_some();
+        // Unchanged resources are counted, not listed, unless notified or with a note.
+        let listed = |r: &&PlannedResource| {
+            r.action != Action::Unchanged || r.refresh.is_some() || r.note.is_some()
+        };
         let unchanged = host.resources.iter().filter(|r| !listed(r)).count();
         for resource in host.resources.iter().filter(listed) {
             resource_lines(&mut out, resource, &paint);
@@ -91,6 +93,9 @@ fn resource_lines(out: &mut String, resource: &PlannedResource, paint: &Paint) {
         paint.paint("1", &resource.address.local()),
         paint.paint(code, word)
     );
+    if let Some(note) = &resource.note {
+        let _ = writeln!(out, "      note: {note}");
+    }
     for change in &resource.changes {
         let _ = writeln!(
             out,

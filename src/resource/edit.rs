@@ -60,6 +60,7 @@ pub fn decide(
         path: path.to_string(),
         content: Text::plain(new_text),
         ownership,
+        create_only: false,
     });
     Ok(decision)
 }

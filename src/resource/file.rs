@@ -121,16 +121,19 @@ impl File {
                 source_path: path.clone(),
                 path: self.path.clone(),
                 ownership,
+                create_only: false,
             },
             Some(Content::Text(text)) => Op::WriteFile {
                 path: self.path.clone(),
                 content: text.clone(),
                 ownership,
+                create_only: false,
             },
             None => Op::WriteFile {
                 path: self.path.clone(),
                 content: Text::plain(""),
                 ownership,
+                create_only: false,
             },
         }
     }

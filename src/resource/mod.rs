@@ -8,10 +8,15 @@ mod directory;
 mod edit;
 mod file;
 mod line;
+mod mount;
 pub mod ownership;
 mod package;
+mod secret;
 mod service;
 mod sysrc;
+mod ufs;
+mod zfs;
+mod zpool;
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -69,6 +74,8 @@ pub struct Decision {
     pub content: Option<ContentChange>,
     /// The resource does not exist yet.
     pub creates: bool,
+    /// Something the admin should know that is not a change (what f3s waits for, say).
+    pub note: Option<String>,
 }
 
 /// Relations a kind implies, resolved into graph edges where the other end is managed.
@@ -76,8 +83,8 @@ pub struct Decision {
 pub enum Implied {
     /// The nearest managed directory at or above this path's parent.
     ParentOf(String),
-    /// A package of this name on the same host.
-    Package(String),
+    /// The resource of this kind and name on the same host, if one is managed.
+    Local { kind: &'static str, name: String },
     /// Whatever manages this path on another host.
     RemotePath { host: String, path: String },
 }
@@ -137,6 +144,11 @@ pub enum Spec {
     Sysrc(sysrc::Sysrc),
     Package(package::Package),
     Service(service::Service),
+    Secret(secret::Secret),
+    Ufs(ufs::Ufs),
+    Zpool(zpool::Zpool),
+    Zfs(zfs::Zfs),
+    Mount(mount::Mount),
 }
 
 /// Kind names as written in module.yml, with the attributes each accepts.
@@ -148,15 +160,20 @@ pub const KINDS: &[(&str, &[&str])] = &[
     ("sysrc", sysrc::ATTRIBUTES),
     ("package", package::ATTRIBUTES),
     ("service", service::ATTRIBUTES),
+    ("secret", secret::ATTRIBUTES),
+    ("ufs", ufs::ATTRIBUTES),
+    ("zpool", zpool::ATTRIBUTES),
+    ("zfs", zfs::ATTRIBUTES),
+    ("mount", mount::ATTRIBUTES),
 ];
 
 /// Attributes every kind accepts.
-pub const COMMON_ATTRIBUTES: &[&str] = &["requires", "notify"];
+pub const COMMON_ATTRIBUTES: &[&str] = &["requires", "notify", "for_each"];
 
 impl Spec {
     /// Reads a resource of `kind` (one of `KINDS`) from its attributes; `None` after faults,
     /// which are in `attrs.errors`.
-    pub fn parse(kind: &str, attrs: &mut Attrs) -> Option<(String, Self)> {
+    pub fn parse(kind: &str, attrs: &mut Attrs, host: &str) -> Option<(String, Self)> {
         match kind {
             "file" => file::File::parse(attrs).map(|(name, spec)| (name, Self::File(spec))),
             "directory" => {
@@ -171,6 +188,13 @@ impl Spec {
             "service" => {
                 service::Service::parse(attrs).map(|(name, spec)| (name, Self::Service(spec)))
             }
+            "secret" => {
+                secret::Secret::parse(attrs, host).map(|(name, spec)| (name, Self::Secret(spec)))
+            }
+            "ufs" => ufs::Ufs::parse(attrs).map(|(name, spec)| (name, Self::Ufs(spec))),
+            "zpool" => zpool::Zpool::parse(attrs).map(|(name, spec)| (name, Self::Zpool(spec))),
+            "zfs" => zfs::Zfs::parse(attrs).map(|(name, spec)| (name, Self::Zfs(spec))),
+            "mount" => mount::Mount::parse(attrs).map(|(name, spec)| (name, Self::Mount(spec))),
             _ => None,
         }
     }
@@ -184,12 +208,20 @@ impl Spec {
             Self::Sysrc(spec) => spec,
             Self::Package(spec) => spec,
             Self::Service(spec) => spec,
+            Self::Secret(spec) => spec,
+            Self::Ufs(spec) => spec,
+            Self::Zpool(spec) => spec,
+            Self::Zfs(spec) => spec,
+            Self::Mount(spec) => spec,
         }
     }
 
     /// Kinds that only exist on some OS families.
     pub fn supported_on(&self, os: OsFamily) -> bool {
-        !matches!(self, Self::Sysrc(_)) || os == OsFamily::Freebsd
+        match self {
+            Self::Sysrc(_) | Self::Ufs(_) => os == OsFamily::Freebsd,
+            _ => true,
+        }
     }
 }
 

@@ -42,6 +42,7 @@ impl Kind for Package {
             )],
             content: None,
             creates: true,
+            note: None,
         })
     }
 }

@@ -106,7 +106,10 @@ impl Kind for Service {
     }
 
     fn implied(&self) -> Vec<Implied> {
-        vec![Implied::Package(self.name.clone())]
+        vec![Implied::Local {
+            kind: "package",
+            name: self.name.clone(),
+        }]
     }
 
     fn refresh(&self, view: &View, decision: &Decision) -> Result<Op, String> {

@@ -57,6 +57,7 @@ impl Kind for Sysrc {
             changes: vec![AttributeChange::new("value", before, self.value.shown())],
             content: None,
             creates: current.is_none(),
+            note: None,
         })
     }
 }

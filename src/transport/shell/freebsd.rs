@@ -52,6 +52,31 @@ impl Dialect for FreeBsd {
         format!("service {} {}", quote(name), action.verb())
     }
 
+    fn device_content(&self) -> &'static str {
+        // fstyp knows filesystems and ZFS labels; gpart knows partition tables, which fstyp
+        // does not report. Any other failure leaves the device's content unknown.
+        "if t=$(fstyp \"$d\" 2>&1); then echo \"fs $t\"; elif gpart show \"$d\" >/dev/null 2>&1; then echo 'fs partition-table'; else case \"$t\" in *'not recognized'*) echo empty;; *) echo \"unreadable $t\" | tr '\\n' ' ';; esac; fi"
+    }
+
+    fn mounted(&self, path: &str) -> String {
+        format!(
+            "mount -p | awk -v p={} '$2 == p {{ m = $1 \" \" $3 }} END {{ if (m) print m }}'",
+            quote(path)
+        )
+    }
+
+    fn module_loaded(&self, name: &str) -> String {
+        format!("kldstat -q -m {}", quote(name))
+    }
+
+    fn load_module(&self, name: &str) -> String {
+        format!("kldload -n {}", quote(name))
+    }
+
+    fn reload_units(&self) -> Option<&'static str> {
+        None
+    }
+
     fn with_lock(&self, file: &str, command: &str) -> String {
         format!("lockf -s -t 0 {} sh -c {}", quote(file), quote(command))
     }

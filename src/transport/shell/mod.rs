@@ -34,6 +34,14 @@ pub trait Dialect {
     fn service_enabled(&self, name: &str) -> String;
     fn service_running(&self, name: &str) -> String;
     fn service(&self, name: &str, action: ServiceAction) -> String;
+    /// Prints what is on the device "$d": `fs TYPE`, `empty`, or `unreadable WHY`.
+    fn device_content(&self) -> &'static str;
+    /// Prints `DEVICE FSTYPE` of what is mounted at `path`, nothing if nothing is.
+    fn mounted(&self, path: &str) -> String;
+    fn module_loaded(&self, name: &str) -> String;
+    fn load_module(&self, name: &str) -> String;
+    /// Makes the service manager reread unit files; `None` where there is none to tell.
+    fn reload_units(&self) -> Option<&'static str>;
     /// Runs `command` holding an exclusive, non-blocking lock on `file`.
     fn with_lock(&self, file: &str, command: &str) -> String;
 }
@@ -143,6 +151,32 @@ pub fn observe_script(os: OsFamily, probes: &[Probe]) -> String {
                 d.service_enabled(name),
                 d.service_running(name)
             ),
+            Probe::Device { path } => format!(
+                "d={}; if [ -e \"$d\" ]; then printf 'D {i} %s\\n' \"$({})\"; else printf 'D {i} absent\\n'; fi",
+                quote(path),
+                d.device_content()
+            ),
+            Probe::Pool { name } => format!(
+                "if h=$(zpool list -H -o health {} 2>/dev/null); then printf 'Z {i} %s\\n' \"$h\"; else printf 'Z {i} absent\\n'; fi",
+                quote(name)
+            ),
+            Probe::Dataset { name, properties } => format!(
+                "if zfs list -H -o name {name} >/dev/null 2>&1; then printf 'Y {i} present\\n'; zfs get -H -p -o property,value {} {name}; printf 'Y {i} end\\n'; else printf 'Y {i} absent\\n'; fi",
+                quote(&properties.join(",")),
+                name = quote(name)
+            ),
+            Probe::Mount { path } => format!(
+                "m=$({}); if [ -n \"$m\" ]; then printf 'M {i} %s\\n' \"$m\"; else printf 'M {i} absent\\n'; fi",
+                d.mounted(path)
+            ),
+            Probe::KernelModule { name } => format!(
+                "l=no; {} >/dev/null 2>&1 && l=yes; printf 'L {i} %s\\n' $l",
+                d.module_loaded(name)
+            ),
+            Probe::Crontab { user } => format!(
+                "if crontab -u {u} -l >/dev/null 2>&1; then printf 'C {i} text %s\\n' \"$(($(crontab -u {u} -l | wc -c)))\"; crontab -u {u} -l; printf '\\n'; else printf 'C {i} absent\\n'; fi",
+                u = quote(user)
+            ),
         });
     }
     parts.push("printf 'E\\n'".into());
@@ -169,24 +203,33 @@ pub fn op_command(os: OsFamily, op: &Op) -> Option<OpCommand> {
             path,
             content,
             ownership,
-        } => {
-            let dir = crate::names::parent_dir(path).unwrap_or("/");
-            let size = content.expose().len();
-            // Written beside the target and renamed over it only when every byte arrived
-            // (a dropped connection ends stdin early, and `cat` calls that success): a
-            // reader sees the old file or the new one, never part of one.
-            let script = format!(
-                "{}; umask 077; t=$(mktemp {}) || exit 1; trap 'rm -f \"$t\"' EXIT; cat > \"$t\" && [ $(($(wc -c < \"$t\"))) -eq {size} ] && {} && mv -f \"$t\" {}",
-                prologue(d),
-                quote(&format!("{dir}/.f3s.XXXXXX")),
-                set_ownership("\"$t\"", ownership),
-                quote(path)
-            );
-            Some(OpCommand {
-                script,
-                stdin: content.expose().as_bytes().to_vec(),
-            })
-        }
+            create_only,
+        } => Some(OpCommand {
+            script: install_file(
+                d,
+                path,
+                "cat > \"$t\"",
+                content.expose().len(),
+                ownership,
+                *create_only,
+            ),
+            stdin: content.expose().to_vec(),
+        }),
+        Op::GenerateSecret {
+            path,
+            size,
+            ownership,
+        } => Some(OpCommand {
+            script: install_file(
+                d,
+                path,
+                &format!("dd if=/dev/urandom of=\"$t\" bs={size} count=1 2>/dev/null"),
+                *size,
+                ownership,
+                true,
+            ),
+            stdin: Vec::new(),
+        }),
         Op::CopyFile { .. } => None,
         Op::SetOwnership { path, ownership } => no_input(set_ownership(&quote(path), ownership)),
         Op::CreateDirectory { path, ownership } => no_input(format!(
@@ -199,7 +242,7 @@ pub fn op_command(os: OsFamily, op: &Op) -> Option<OpCommand> {
             let set = d.rc_set(name)?;
             Some(OpCommand {
                 script: format!("{}; IFS= read -r v; {set}", prologue(d)),
-                stdin: format!("{}\n", value.expose()).into_bytes(),
+                stdin: [value.expose(), b"\n"].concat(),
             })
         }
         Op::InstallPackage { name } => no_input(d.install_package(name)),
@@ -214,7 +257,98 @@ pub fn op_command(os: OsFamily, op: &Op) -> Option<OpCommand> {
                 Refresh::Reload => ServiceAction::Reload,
             },
         )),
+        Op::NewFs { device, destroys } => no_input(format!(
+            "{}newfs {}",
+            still_empty(d, std::slice::from_ref(device), destroys),
+            quote(device)
+        )),
+        Op::CreatePool {
+            name,
+            devices,
+            mountpoint,
+            destroys,
+        } => no_input(format!(
+            "{}zpool create {}-m {} {} {}",
+            still_empty(d, devices, destroys),
+            if destroys.is_some() { "-f " } else { "" },
+            quote(mountpoint),
+            quote(name),
+            words(devices)
+        )),
+        Op::CreateDataset { name, properties } => {
+            let options: Vec<String> = properties
+                .iter()
+                .map(|(k, v)| format!("-o {}", quote(&format!("{k}={v}"))))
+                .collect();
+            no_input(format!("zfs create {} {}", options.join(" "), quote(name)))
+        }
+        Op::SetDatasetProperty {
+            name,
+            property,
+            value,
+        } => no_input(format!(
+            "zfs set {} {}",
+            quote(&format!("{property}={value}")),
+            quote(name)
+        )),
+        Op::LoadKey { dataset } => no_input(format!("zfs load-key {}", quote(dataset))),
+        Op::MountDataset { dataset } => no_input(format!("zfs mount {}", quote(dataset))),
+        Op::Mount { path, .. } => no_input(format!("mount {}", quote(path))),
+        Op::LoadKernelModule { name } => no_input(d.load_module(name)),
+        Op::WriteCrontab { user, content } => Some(OpCommand {
+            script: format!("{}; crontab -u {} -", prologue(d), quote(user)),
+            stdin: content.expose().to_vec(),
+        }),
+        Op::ReloadUnits => no_input(d.reload_units()?.to_string()),
     }
+}
+
+fn words(words: &[String]) -> String {
+    words.iter().map(|w| quote(w)).collect::<Vec<_>>().join(" ")
+}
+
+/// For a device the plan found empty, checks again right before writing over it, so a disk
+/// plugged in or formatted since the plan is never destroyed without being named.
+fn still_empty(d: &dyn Dialect, devices: &[String], destroys: &Option<String>) -> String {
+    if destroys.is_some() {
+        return String::new();
+    }
+    devices
+        .iter()
+        .map(|device| {
+            format!(
+                "d={}; [ \"$({})\" = empty ] || {{ echo \"$d is no longer empty; plan again\" >&2; exit 1; }}; ",
+                quote(device),
+                d.device_content()
+            )
+        })
+        .collect()
+}
+
+/// Fills a temporary file beside `path` with `fill`, and installs it only when all `size`
+/// bytes are there (a dropped connection ends stdin early, and `cat` calls that success): a
+/// reader sees the old file or the new one, never part of one. `create_only` links instead of
+/// renaming, which fails where a file already is, so a key is never replaced.
+fn install_file(
+    d: &dyn Dialect,
+    path: &str,
+    fill: &str,
+    size: usize,
+    ownership: &Ownership,
+    create_only: bool,
+) -> String {
+    let dir = crate::names::parent_dir(path).unwrap_or("/");
+    let install = if create_only {
+        format!("ln \"$t\" {}", quote(path))
+    } else {
+        format!("mv -f \"$t\" {}", quote(path))
+    };
+    format!(
+        "{}; umask 077; t=$(mktemp {}) || exit 1; trap 'rm -f \"$t\"' EXIT; {fill} && [ $(($(wc -c < \"$t\"))) -eq {size} ] && {} && {install}",
+        prologue(d),
+        quote(&format!("{dir}/.f3s.XXXXXX")),
+        set_ownership("\"$t\"", ownership),
+    )
 }
 
 fn set_ownership(target: &str, ownership: &Ownership) -> String {

@@ -2,7 +2,7 @@
 //! per answer (`P`ath, `R`c var, pac`K`age, `S`ervice), content length-prefixed, `U`name
 //! first and `E`nd last, so a truncated answer is noticed rather than misread.
 
-use crate::host_state::{FileState, HostState, Ownership, ServiceState};
+use crate::host_state::{DeviceState, FileState, HostState, MountState, Ownership, ServiceState};
 use crate::inventory::host::OsFamily;
 use crate::probe::Probe;
 use crate::resource::ownership::normalize_mode;
@@ -33,16 +33,6 @@ impl<'a> Reader<'a> {
         let content = &self.bytes[self.at..end];
         self.at = end + 1;
         Ok(content)
-    }
-}
-
-fn observed(bytes: &[u8]) -> Observed {
-    match std::str::from_utf8(bytes) {
-        Ok(text) => Observed::Plain(text.to_string()),
-        // Binary content (a key file, say) is compared by digest.
-        Err(_) => Observed::Hidden {
-            sha256: Digest::of(bytes),
-        },
     }
 }
 
@@ -89,7 +79,10 @@ pub fn parse_observation(
         match (probe, &fields[..]) {
             (Probe::Path { path, .. }, [_, _, "file", mode, owner, group, how, value]) => {
                 let content = match *how {
-                    "text" => observed(reader.content(value.parse().map_err(|_| "bad length")?)?),
+                    "text" => Observed::of(
+                        reader.content(value.parse().map_err(|_| "bad length")?)?,
+                        false,
+                    ),
                     _ => digest(value)?,
                 };
                 state.files.insert(
@@ -116,7 +109,9 @@ pub fn parse_observation(
             }
             (Probe::RcVar { name, .. }, [_, _, "text", length]) => {
                 let value = reader.content(length.parse().map_err(|_| "bad length")?)?;
-                state.rc_conf.insert(name.clone(), observed(value));
+                state
+                    .rc_conf
+                    .insert(name.clone(), Observed::of(value, false));
             }
             (Probe::RcVar { name, .. }, [_, _, "digest", hex]) => {
                 state.rc_conf.insert(name.clone(), digest(hex)?);
@@ -135,6 +130,66 @@ pub fn parse_observation(
                     running: *running == "yes",
                 };
                 state.services.insert(name.clone(), service);
+            }
+            (Probe::Device { .. }, [_, _, "absent"]) => {}
+            (Probe::Device { path }, [_, _, what, rest @ ..]) => {
+                let rest = rest.join(" ");
+                let device = match *what {
+                    "empty" => DeviceState::default(),
+                    "fs" => DeviceState {
+                        filesystem: Some(rest),
+                        unreadable: None,
+                    },
+                    _ => DeviceState {
+                        filesystem: None,
+                        unreadable: Some(format!("{what} {rest}").trim().to_string()),
+                    },
+                };
+                state.devices.insert(path.clone(), device);
+            }
+            (Probe::Pool { .. }, [_, _, "absent"]) => {}
+            (Probe::Pool { name }, [_, _, health]) => {
+                state.pools.insert(name.clone(), health.to_string());
+            }
+            (Probe::Dataset { .. }, [_, _, "absent"]) => {}
+            (Probe::Dataset { name, .. }, [_, _, "present"]) => {
+                let dataset = state.datasets.entry(name.clone()).or_default();
+                loop {
+                    let line = reader.line()?;
+                    if line == format!("Y {index} end") {
+                        break;
+                    }
+                    let (property, value) = line
+                        .split_once('\t')
+                        .ok_or_else(|| format!("unreadable property line `{line}`"))?;
+                    dataset
+                        .properties
+                        .insert(property.to_string(), value.to_string());
+                }
+            }
+            (Probe::Mount { .. }, [_, _, "absent"]) => {}
+            (Probe::Mount { path }, [_, _, rest @ ..]) => {
+                let words: Vec<&str> = rest.iter().copied().filter(|w| !w.is_empty()).collect();
+                let [device, fstype] = words[..] else {
+                    return Err(format!("unreadable mount line `{line}`"));
+                };
+                let mount = MountState {
+                    device: device.to_string(),
+                    fstype: fstype.to_string(),
+                };
+                state.mounts.insert(path.clone(), mount);
+            }
+            (Probe::KernelModule { name }, [_, _, loaded]) => {
+                if *loaded == "yes" {
+                    state.kernel_modules.insert(name.clone());
+                }
+            }
+            (Probe::Crontab { .. }, [_, _, "absent"]) => {}
+            (Probe::Crontab { user }, [_, _, "text", length]) => {
+                let value = reader.content(length.parse().map_err(|_| "bad length")?)?;
+                state
+                    .crontabs
+                    .insert(user.clone(), Observed::of(value, false));
             }
             _ => return Err(format!("unexpected answer `{line}`")),
         }

@@ -50,6 +50,30 @@ impl Dialect for Rocky {
         format!("systemctl {} {}", action.verb(), quote(name))
     }
 
+    fn device_content(&self) -> &'static str {
+        // blkid exits 2 when it finds no signature at all (filesystem, RAID, partition table).
+        "t=$(blkid -p -o value -s TYPE \"$d\" 2>&1); case $? in 0) echo \"fs ${t:-partition-table}\";; 2) echo empty;; *) echo \"unreadable $t\" | tr '\\n' ' ';; esac"
+    }
+
+    fn mounted(&self, path: &str) -> String {
+        format!(
+            "findmnt -n -o SOURCE,FSTYPE --mountpoint {} | tail -n 1",
+            quote(path)
+        )
+    }
+
+    fn module_loaded(&self, name: &str) -> String {
+        format!("[ -d /sys/module/{} ]", quote(name))
+    }
+
+    fn load_module(&self, name: &str) -> String {
+        format!("modprobe {}", quote(name))
+    }
+
+    fn reload_units(&self) -> Option<&'static str> {
+        Some("systemctl daemon-reload")
+    }
+
     fn with_lock(&self, file: &str, command: &str) -> String {
         format!("flock -n {} sh -c {}", quote(file), quote(command))
     }

@@ -1,0 +1,123 @@
+//! `mount`: a filesystem's fstab entry (the one line for its mount point; the rest of
+//! /etc/fstab is left alone) and, unless told otherwise, the filesystem mounted now.
+
+use crate::module::attrs::Attrs;
+use crate::names::NameKind;
+use crate::op::Op;
+use crate::probe::Probe;
+use crate::resource::{AttributeChange, Claim, Decision, Implied, Kind, View, edit};
+
+pub const ATTRIBUTES: &[&str] = &["device", "fstype", "options", "dump", "pass", "mounted"];
+
+const FSTAB: &str = "/etc/fstab";
+
+#[derive(Debug, Clone)]
+pub struct Mount {
+    pub path: String,
+    pub device: String,
+    pub fstype: String,
+    /// The fstab line, fields separated by single spaces as the seed writes them.
+    pub entry: String,
+    pub mounted: bool,
+}
+
+impl Mount {
+    pub fn parse(attrs: &mut Attrs) -> Option<(String, Self)> {
+        let path = attrs.required_name("mount", NameKind::Path);
+        let device = attrs.required_string("device");
+        let fstype = attrs.required_string("fstype");
+        let options = attrs.string("options").map_or("rw".into(), |o| o.value);
+        let dump = attrs.string("dump").map_or("0".into(), |d| d.value);
+        let pass = attrs.string("pass").map_or("0".into(), |p| p.value);
+        let mounted = attrs.bool("mounted").unwrap_or(true);
+        let (path, device, fstype) = (path?, device?.value, fstype?.value);
+        let entry = format!("{device} {path} {fstype} {options} {dump} {pass}");
+        Some((
+            path.clone(),
+            Self {
+                path,
+                device,
+                fstype,
+                entry,
+                mounted,
+            },
+        ))
+    }
+
+    /// Whether an fstab line is the entry for this mount point.
+    fn is_entry(&self, line: &str) -> bool {
+        let line = line.trim_start();
+        !line.starts_with('#') && line.split_whitespace().nth(1) == Some(self.path.as_str())
+    }
+}
+
+impl Kind for Mount {
+    fn probes(&self) -> Vec<Probe> {
+        let mut probes = edit::probe(FSTAB);
+        probes.push(Probe::Mount {
+            path: self.path.clone(),
+        });
+        probes
+    }
+
+    fn decide(&self, view: &View) -> Result<Decision, String> {
+        let mut decision = edit::decide(FSTAB, view, |text| {
+            let lines = edit::lines(text.unwrap_or(""));
+            let entries: Vec<&&str> = lines.iter().filter(|l| self.is_entry(l)).collect();
+            if entries.len() == 1 && *entries[0] == self.entry {
+                return None;
+            }
+            let mut kept: Vec<&str> = Vec::new();
+            let mut placed = false;
+            for line in &lines {
+                if !self.is_entry(line) {
+                    kept.push(line);
+                } else if !placed {
+                    kept.push(&self.entry);
+                    placed = true;
+                }
+            }
+            if !placed {
+                kept.push(&self.entry);
+            }
+            Some(edit::join(&kept))
+        })?;
+        if !self.mounted {
+            return Ok(decision);
+        }
+        match view.state.mounts.get(&self.path) {
+            Some(mount) if mount.device == self.device => {}
+            Some(mount) => {
+                return Err(format!(
+                    "{} has {} mounted, not {}; unmount it first",
+                    self.path, mount.device, self.device
+                ));
+            }
+            None => {
+                decision
+                    .changes
+                    .push(AttributeChange::new("mounted", "no", "yes"));
+                decision.ops.push(Op::Mount {
+                    path: self.path.clone(),
+                    device: self.device.clone(),
+                    fstype: self.fstype.clone(),
+                });
+            }
+        }
+        Ok(decision)
+    }
+
+    fn implied(&self) -> Vec<Implied> {
+        vec![
+            Implied::ParentOf(format!("{}/.", self.path.trim_end_matches('/'))),
+            Implied::Local {
+                kind: "ufs",
+                name: self.device.clone(),
+            },
+        ]
+    }
+
+    fn claim(&self) -> Option<Claim> {
+        Some(Claim::Edit(FSTAB.into()))
+    }
+}
