@@ -258,11 +258,7 @@ impl Builder {
                         .enumerate()
                         .filter(|(_, other)| {
                             other.address.host == source_host
-                                && other
-                                    .spec
-                                    .kind()
-                                    .claim()
-                                    .is_some_and(|claim| claim.path() == path)
+                                && other.spec.kind().paths().contains(&path)
                         })
                         .map(|(j, _)| j)
                         .collect();

@@ -44,6 +44,19 @@ pub struct HostState {
     /// Users' crontabs, by user.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub crontabs: BTreeMap<String, Observed>,
+    /// X.509 certificates by path (their files are under `files` too, when probed as files).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub certificates: BTreeMap<String, CertificateState>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CertificateState {
+    /// As `openssl x509 -nameopt compat` prints it: `/C=US/.../CN=name`.
+    pub subject: String,
+    pub issuer: String,
+    /// As `openssl x509 -dateopt iso_8601` prints it: `2035-11-20 12:00:00Z`.
+    pub not_after: String,
 }
 
 /// What is on a block device. Nothing known to be on it is not proof of emptiness: a probe
@@ -179,6 +192,9 @@ impl HostState {
                     }
                 }
                 Probe::Crontab { user } => copy_entry(&self.crontabs, &mut answer.crontabs, user),
+                Probe::Certificate { path } => {
+                    copy_entry(&self.certificates, &mut answer.certificates, path)
+                }
             }
         }
         answer
@@ -303,6 +319,33 @@ impl HostState {
                     .insert(user.clone(), Observed::from_text(content));
             }
             Op::ReloadUnits => {}
+            Op::CreateKey {
+                path, ownership, ..
+            } => {
+                self.files
+                    .insert(path.clone(), file(Observed::KnownAfterApply, ownership));
+            }
+            Op::IssueCertificate {
+                cert, subject, ca, ..
+            } => {
+                let issuer = match ca {
+                    None => Some(subject.clone()),
+                    Some(ca) => self.certificates.get(&ca.cert).map(|c| c.subject.clone()),
+                };
+                let issued = CertificateState {
+                    subject: subject.clone(),
+                    issuer: issuer.unwrap_or_else(|| "(known after apply)".into()),
+                    not_after: "(known after apply)".into(),
+                };
+                self.certificates.insert(cert.clone(), issued);
+                let ownership = Ownership {
+                    mode: "0644".into(),
+                    owner: "root".into(),
+                    group: self.os.map_or("root", |os| os.root_group()).into(),
+                };
+                self.files
+                    .insert(cert.clone(), file(Observed::KnownAfterApply, &ownership));
+            }
         }
     }
 }

@@ -133,6 +133,29 @@ pub enum Op {
     },
     /// Make systemd read changed unit files.
     ReloadUnits,
+    /// Generate an RSA private key into a new file; fails rather than replace one.
+    CreateKey {
+        path: String,
+        bits: u32,
+        #[serde(flatten)]
+        ownership: Ownership,
+    },
+    /// Issue a certificate for an existing key: self-signed, or signed by `ca`.
+    IssueCertificate {
+        cert: String,
+        key: String,
+        subject: String,
+        days: u32,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        ca: Option<CertificateAuthority>,
+    },
+}
+
+/// A CA's certificate and key, on the host that signs with them.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct CertificateAuthority {
+    pub cert: String,
+    pub key: String,
 }
 
 fn destroying(destroys: &Option<String>) -> String {
@@ -232,6 +255,24 @@ impl Op {
             Self::LoadKernelModule { name } => format!("load kernel module {name}"),
             Self::WriteCrontab { user, .. } => format!("install {user}'s crontab"),
             Self::ReloadUnits => "reload systemd units".into(),
+            Self::CreateKey {
+                path,
+                bits,
+                ownership,
+            } => format!("generate RSA {bits} key {path} ({})", owned(ownership)),
+            Self::IssueCertificate {
+                cert,
+                subject,
+                days,
+                ca,
+                ..
+            } => match ca {
+                None => format!("self-sign {cert} for {subject}, {days} days"),
+                Some(ca) => format!(
+                    "issue {cert} for {subject}, {days} days, signed by {}",
+                    ca.cert
+                ),
+            },
         }
     }
 }

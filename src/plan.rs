@@ -108,8 +108,12 @@ pub fn plan(
         .filter(|&i| selected[i])
         .collect();
     let observed = observe(inventory, graph, &in_scope, transport)?;
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs() as i64);
     let mut walk = Walk {
         graph,
+        now,
         predicted: observed.clone(),
         pending: BTreeSet::new(),
         notified: BTreeMap::new(),
@@ -224,6 +228,7 @@ fn observe(
 
 struct Walk<'a> {
     graph: &'a ResourceGraph,
+    now: i64,
     predicted: BTreeMap<String, HostState>,
     /// `(host, path)` whose content this plan changes.
     pending: BTreeSet<(String, String)>,
@@ -244,6 +249,7 @@ impl Walk<'_> {
         let kind = resource.spec.kind();
         let view = View {
             os,
+            now: self.now,
             state: &self.predicted[host],
             hosts: &self.predicted,
             pending: &self.pending,
@@ -281,9 +287,8 @@ impl Walk<'_> {
             state.apply(op);
         }
         if !decision.ops.is_empty() {
-            if let Some(claim) = kind.claim() {
-                self.pending
-                    .insert((host.clone(), claim.path().to_string()));
+            for path in kind.paths() {
+                self.pending.insert((host.clone(), path));
             }
             for target in graph.notified(i) {
                 self.notified

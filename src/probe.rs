@@ -38,6 +38,8 @@ pub enum Probe {
     KernelModule { name: String },
     /// A user's crontab.
     Crontab { user: String },
+    /// Subject, issuer and expiry of an X.509 certificate file.
+    Certificate { path: String },
 }
 
 /// Two probes of the same thing merge into one; the stricter `Reveal` wins, so a path any

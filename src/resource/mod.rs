@@ -4,17 +4,21 @@
 
 pub mod address;
 mod block;
+mod cron;
 mod directory;
 mod edit;
-mod file;
+pub mod file;
+mod kmod;
 mod line;
 mod mount;
 pub mod ownership;
 mod package;
 mod secret;
-mod service;
+pub mod service;
 mod sysrc;
+mod systemd;
 mod ufs;
+mod x509;
 mod zfs;
 mod zpool;
 
@@ -35,6 +39,8 @@ pub use address::Address;
 /// comes, and the other hosts' states for copies.
 pub struct View<'a> {
     pub os: OsFamily,
+    /// Seconds since the epoch when the plan was made, for certificate expiry.
+    pub now: i64,
     pub state: &'a HostState,
     pub hosts: &'a BTreeMap<String, HostState>,
     /// `(host, path)` of content this plan changes before it is read here.
@@ -128,6 +134,15 @@ pub trait Kind {
         None
     }
 
+    /// Paths whose content this resource sets, which copies elsewhere may read.
+    fn paths(&self) -> Vec<String> {
+        self.claim()
+            .into_iter()
+            .filter(|claim| !matches!(claim, Claim::Exists(_)))
+            .map(|claim| claim.path().to_string())
+            .collect()
+    }
+
     /// The operation that refreshes the resource after a notifying change, or why none runs.
     fn refresh(&self, _view: &View, _decision: &Decision) -> Result<Op, String> {
         Err("this kind cannot be refreshed".into())
@@ -149,6 +164,10 @@ pub enum Spec {
     Zpool(zpool::Zpool),
     Zfs(zfs::Zfs),
     Mount(mount::Mount),
+    Kmod(kmod::Kmod),
+    Cron(cron::Cron),
+    Systemd(systemd::Systemd),
+    X509(x509::X509),
 }
 
 /// Kind names as written in module.yml, with the attributes each accepts.
@@ -165,6 +184,10 @@ pub const KINDS: &[(&str, &[&str])] = &[
     ("zpool", zpool::ATTRIBUTES),
     ("zfs", zfs::ATTRIBUTES),
     ("mount", mount::ATTRIBUTES),
+    ("kmod", kmod::ATTRIBUTES),
+    ("cron", cron::ATTRIBUTES),
+    ("systemd", systemd::ATTRIBUTES),
+    ("x509", x509::ATTRIBUTES),
 ];
 
 /// Attributes every kind accepts.
@@ -195,6 +218,12 @@ impl Spec {
             "zpool" => zpool::Zpool::parse(attrs).map(|(name, spec)| (name, Self::Zpool(spec))),
             "zfs" => zfs::Zfs::parse(attrs).map(|(name, spec)| (name, Self::Zfs(spec))),
             "mount" => mount::Mount::parse(attrs).map(|(name, spec)| (name, Self::Mount(spec))),
+            "kmod" => kmod::Kmod::parse(attrs).map(|(name, spec)| (name, Self::Kmod(spec))),
+            "cron" => cron::Cron::parse(attrs).map(|(name, spec)| (name, Self::Cron(spec))),
+            "systemd" => {
+                systemd::Systemd::parse(attrs).map(|(name, spec)| (name, Self::Systemd(spec)))
+            }
+            "x509" => x509::X509::parse(attrs).map(|(name, spec)| (name, Self::X509(spec))),
             _ => None,
         }
     }
@@ -213,13 +242,18 @@ impl Spec {
             Self::Zpool(spec) => spec,
             Self::Zfs(spec) => spec,
             Self::Mount(spec) => spec,
+            Self::Kmod(spec) => spec,
+            Self::Cron(spec) => spec,
+            Self::Systemd(spec) => spec,
+            Self::X509(spec) => spec,
         }
     }
 
     /// Kinds that only exist on some OS families.
     pub fn supported_on(&self, os: OsFamily) -> bool {
         match self {
-            Self::Sysrc(_) | Self::Ufs(_) => os == OsFamily::Freebsd,
+            Self::Sysrc(_) | Self::Ufs(_) | Self::Kmod(_) => os == OsFamily::Freebsd,
+            Self::Systemd(_) => os == OsFamily::Rocky,
             _ => true,
         }
     }

@@ -28,6 +28,12 @@ pub struct Service {
 impl Service {
     pub fn parse(attrs: &mut Attrs) -> Option<(String, Self)> {
         let name = attrs.required_name("service", NameKind::Service);
+        let service = Self::with_state(attrs, name?);
+        Some((service.name.clone(), service))
+    }
+
+    /// The service `name` as the `enabled`, `state` and `refresh` attributes ask for it.
+    pub fn with_state(attrs: &mut Attrs, name: String) -> Self {
         let enabled = attrs.bool("enabled").unwrap_or(true);
         let running = match attrs.choice("state", &["running", "stopped", "ignore"]) {
             Some("stopped") => RunState::Stopped,
@@ -38,16 +44,12 @@ impl Service {
             Some("reload") => Refresh::Reload,
             _ => Refresh::Restart,
         };
-        let name = name?;
-        Some((
-            name.clone(),
-            Self {
-                name,
-                enabled,
-                running,
-                refresh,
-            },
-        ))
+        Self {
+            name,
+            enabled,
+            running,
+            refresh,
+        }
     }
 }
 

@@ -173,6 +173,10 @@ pub fn observe_script(os: OsFamily, probes: &[Probe]) -> String {
                 "l=no; {} >/dev/null 2>&1 && l=yes; printf 'L {i} %s\\n' $l",
                 d.module_loaded(name)
             ),
+            Probe::Certificate { path } => format!(
+                "p={}; if [ -f \"$p\" ] && o=$(openssl x509 -noout -subject -issuer -enddate -nameopt compat -dateopt iso_8601 -in \"$p\" 2>/dev/null); then printf 'X {i} present\\n%s\\n' \"$o\"; else printf 'X {i} absent\\n'; fi",
+                quote(path)
+            ),
             Probe::Crontab { user } => format!(
                 "if crontab -u {u} -l >/dev/null 2>&1; then printf 'C {i} text %s\\n' \"$(($(crontab -u {u} -l | wc -c)))\"; crontab -u {u} -l; printf '\\n'; else printf 'C {i} absent\\n'; fi",
                 u = quote(user)
@@ -209,7 +213,7 @@ pub fn op_command(os: OsFamily, op: &Op) -> Option<OpCommand> {
                 d,
                 path,
                 "cat > \"$t\"",
-                content.expose().len(),
+                Some(content.expose().len()),
                 ownership,
                 *create_only,
             ),
@@ -224,7 +228,7 @@ pub fn op_command(os: OsFamily, op: &Op) -> Option<OpCommand> {
                 d,
                 path,
                 &format!("dd if=/dev/urandom of=\"$t\" bs={size} count=1 2>/dev/null"),
-                *size,
+                Some(*size),
                 ownership,
                 true,
             ),
@@ -300,6 +304,41 @@ pub fn op_command(os: OsFamily, op: &Op) -> Option<OpCommand> {
             stdin: content.expose().to_vec(),
         }),
         Op::ReloadUnits => no_input(d.reload_units()?.to_string()),
+        Op::CreateKey {
+            path,
+            bits,
+            ownership,
+        } => no_input(install_file(
+            d,
+            path,
+            &format!("openssl genrsa -out \"$t\" {bits} 2>/dev/null"),
+            None,
+            ownership,
+            true,
+        )),
+        Op::IssueCertificate {
+            cert,
+            key,
+            subject,
+            days,
+            ca,
+        } => {
+            let request = format!("-new -key {} -subj {}", quote(key), quote(subject));
+            let issue = match ca {
+                None => format!("openssl req -x509 {request} -days {days} -out \"$t\""),
+                Some(ca) => format!(
+                    "openssl req {request} | openssl x509 -req -days {days} -CA {} -CAkey {} -set_serial 0x$(openssl rand -hex 16) -out \"$t\"",
+                    quote(&ca.cert),
+                    quote(&ca.key)
+                ),
+            };
+            let ownership = Ownership {
+                mode: "0644".into(),
+                owner: "root".into(),
+                group: os.root_group().into(),
+            };
+            no_input(install_file(d, cert, &issue, None, &ownership, false))
+        }
     }
 }
 
@@ -333,10 +372,13 @@ fn install_file(
     d: &dyn Dialect,
     path: &str,
     fill: &str,
-    size: usize,
+    size: Option<usize>,
     ownership: &Ownership,
     create_only: bool,
 ) -> String {
+    let complete = size
+        .map(|size| format!(" && [ $(($(wc -c < \"$t\"))) -eq {size} ]"))
+        .unwrap_or_default();
     let dir = crate::names::parent_dir(path).unwrap_or("/");
     let install = if create_only {
         format!("ln \"$t\" {}", quote(path))
@@ -344,7 +386,7 @@ fn install_file(
         format!("mv -f \"$t\" {}", quote(path))
     };
     format!(
-        "{}; umask 077; t=$(mktemp {}) || exit 1; trap 'rm -f \"$t\"' EXIT; {fill} && [ $(($(wc -c < \"$t\"))) -eq {size} ] && {} && {install}",
+        "{}; umask 077; t=$(mktemp {}) || exit 1; trap 'rm -f \"$t\"' EXIT; {fill}{complete} && {} && {install}",
         prologue(d),
         quote(&format!("{dir}/.f3s.XXXXXX")),
         set_ownership("\"$t\"", ownership),

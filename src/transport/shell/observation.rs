@@ -2,7 +2,9 @@
 //! per answer (`P`ath, `R`c var, pac`K`age, `S`ervice), content length-prefixed, `U`name
 //! first and `E`nd last, so a truncated answer is noticed rather than misread.
 
-use crate::host_state::{DeviceState, FileState, HostState, MountState, Ownership, ServiceState};
+use crate::host_state::{
+    CertificateState, DeviceState, FileState, HostState, MountState, Ownership, ServiceState,
+};
 use crate::inventory::host::OsFamily;
 use crate::probe::Probe;
 use crate::resource::ownership::normalize_mode;
@@ -183,6 +185,22 @@ pub fn parse_observation(
                 if *loaded == "yes" {
                     state.kernel_modules.insert(name.clone());
                 }
+            }
+            (Probe::Certificate { .. }, [_, _, "absent"]) => {}
+            (Probe::Certificate { path }, [_, _, "present"]) => {
+                let mut field = |name: &str| -> Result<String, String> {
+                    let line = reader.line()?;
+                    line.strip_prefix(name)
+                        .and_then(|rest| rest.strip_prefix('='))
+                        .map(str::to_string)
+                        .ok_or_else(|| format!("expected `{name}=` from openssl, got `{line}`"))
+                };
+                let certificate = CertificateState {
+                    subject: field("subject")?,
+                    issuer: field("issuer")?,
+                    not_after: field("notAfter")?,
+                };
+                state.certificates.insert(path.clone(), certificate);
             }
             (Probe::Crontab { .. }, [_, _, "absent"]) => {}
             (Probe::Crontab { user }, [_, _, "text", length]) => {

@@ -1,0 +1,90 @@
+//! `cron`: one entry of a user's crontab, marked by a `# f3s: NAME` line above it; every other
+//! line of the crontab is left as it is. An identical unmarked entry (installed by hand) is
+//! adopted by marking it rather than added twice.
+
+use crate::module::attrs::Attrs;
+use crate::names::NameKind;
+use crate::op::Op;
+use crate::probe::Probe;
+use crate::resource::{ContentChange, Decision, Kind, View, edit};
+use crate::sensitive::{Observed, Text};
+
+pub const ATTRIBUTES: &[&str] = &["user", "schedule", "command"];
+
+#[derive(Debug, Clone)]
+pub struct Cron {
+    pub name: String,
+    pub user: String,
+    /// The crontab line: schedule and command.
+    pub entry: String,
+}
+
+impl Cron {
+    pub fn parse(attrs: &mut Attrs) -> Option<(String, Self)> {
+        let name = attrs.required_string("cron");
+        let user = attrs
+            .name("user", NameKind::User)
+            .unwrap_or_else(|| "root".into());
+        let schedule = attrs.required_string("schedule");
+        let command = attrs.required_string("command");
+        let name = name?.value;
+        let entry = format!("{} {}", schedule?.value, command?.value);
+        Some((name.clone(), Self { name, user, entry }))
+    }
+
+    fn marker(&self) -> String {
+        format!("# f3s: {}", self.name)
+    }
+
+    /// The crontab with this entry in place, or `None` if it already is.
+    fn edited(&self, current: &str) -> Option<String> {
+        let marker = self.marker();
+        let mut lines = edit::lines(current);
+        match lines.iter().position(|line| *line == marker) {
+            Some(at) if lines.get(at + 1) == Some(&self.entry.as_str()) => return None,
+            Some(at) if at + 1 < lines.len() && !lines[at + 1].starts_with('#') => {
+                lines[at + 1] = &self.entry;
+            }
+            Some(at) => lines.insert(at + 1, &self.entry),
+            None => match lines.iter().position(|line| *line == self.entry) {
+                Some(at) => lines.insert(at, &marker),
+                None => lines.extend([marker.as_str(), self.entry.as_str()]),
+            },
+        }
+        Some(edit::join(&lines))
+    }
+}
+
+impl Kind for Cron {
+    fn probes(&self) -> Vec<Probe> {
+        vec![Probe::Crontab {
+            user: self.user.clone(),
+        }]
+    }
+
+    fn decide(&self, view: &View) -> Result<Decision, String> {
+        let current = view.state.crontabs.get(&self.user);
+        let text = match current {
+            None => "",
+            Some(Observed::Plain(text)) => text,
+            Some(_) => return Err(format!("{}'s crontab cannot be read", self.user)),
+        };
+        let Some(after) = self.edited(text) else {
+            return Ok(Decision::default());
+        };
+        Ok(Decision {
+            ops: vec![Op::WriteCrontab {
+                user: self.user.clone(),
+                content: Text::plain(after.clone()),
+            }],
+            changes: Vec::new(),
+            content: Some(ContentChange {
+                path: format!("crontab of {}", self.user),
+                before: current.cloned(),
+                after: Observed::Plain(after),
+            }),
+            creates: current.is_none(),
+            note: None,
+        })
+    }
+}

@@ -1,0 +1,270 @@
+//! `x509`: an RSA key and a certificate for it, self-signed (a CA) or signed by a CA on the
+//! same host. A key that exists is never replaced, and neither is a CA certificate whose
+//! subject differs (every client trusts it); a certificate close to expiry is renewed with its
+//! existing key, and the plan says why.
+
+use crate::compile_error::CompileError;
+use crate::compile_error_kind::CompileErrorKind;
+use crate::host_state::Ownership;
+use crate::module::attrs::{Attrs, Rendered};
+use crate::names::NameKind;
+use crate::op::{CertificateAuthority, Op};
+use crate::probe::{Probe, Reveal};
+use crate::resource::{AttributeChange, Claim, Decision, Implied, Kind, View};
+
+pub const ATTRIBUTES: &[&str] = &["key", "subject", "days", "bits", "ca", "renew_before_days"];
+
+#[derive(Debug, Clone)]
+pub struct X509 {
+    pub cert: String,
+    pub key: String,
+    /// As openssl's `-subj` takes it: `/C=US/.../CN=name`.
+    pub subject: String,
+    pub days: u32,
+    pub bits: u32,
+    /// The signing CA; `None` for a self-signed CA.
+    pub ca: Option<CertificateAuthority>,
+    pub renew_before_days: u32,
+}
+
+fn number(attrs: &mut Attrs, name: &str, default: u32, range: (u32, u32)) -> u32 {
+    let Some(Rendered { value, origin, .. }) = attrs.string(name) else {
+        return default;
+    };
+    match value.parse::<u32>() {
+        Ok(n) if (range.0..=range.1).contains(&n) => n,
+        _ => {
+            let kind = CompileErrorKind::WrongType {
+                expected: format!("a number from {} to {}", range.0, range.1),
+                found: format!("`{value}`"),
+            };
+            attrs
+                .errors
+                .push(CompileError::new(kind, &origin, "out of range"));
+            default
+        }
+    }
+}
+
+impl X509 {
+    pub fn parse(attrs: &mut Attrs) -> Option<(String, Self)> {
+        let cert = attrs.required_name("x509", NameKind::Path);
+        let key = attrs.required_name("key", NameKind::Path);
+        let subject = attrs.required_string("subject");
+        let days = number(attrs, "days", 3650, (1, 36500));
+        let bits = number(attrs, "bits", 4096, (2048, 16384));
+        let renew_before_days = number(attrs, "renew_before_days", 30, (0, 3650));
+        let ca = attrs.string_map("ca").and_then(|entries| {
+            let mut cert = None;
+            let mut key = None;
+            for (name, value) in entries {
+                match name.as_str() {
+                    "cert" => cert = attrs.checked(value, NameKind::Path),
+                    "key" => key = attrs.checked(value, NameKind::Path),
+                    _ => {
+                        let kind = CompileErrorKind::UnknownAttribute {
+                            kind: "x509 ca".into(),
+                            name,
+                            known: vec!["cert".into(), "key".into()],
+                        };
+                        attrs
+                            .errors
+                            .push(CompileError::new(kind, &value.origin, "unknown"));
+                    }
+                }
+            }
+            Some(CertificateAuthority {
+                cert: cert?,
+                key: key?,
+            })
+        });
+        let subject = subject?;
+        if !subject.value.starts_with('/') || !subject.value.contains("/CN=") {
+            let kind = CompileErrorKind::WrongType {
+                expected: "a subject like `/O=Org/CN=name`".into(),
+                found: format!("`{}`", subject.value),
+            };
+            attrs
+                .errors
+                .push(CompileError::new(kind, &subject.origin, "not a subject"));
+        }
+        let cert = cert?;
+        Some((
+            cert.clone(),
+            Self {
+                cert,
+                key: key?,
+                subject: subject.value,
+                days,
+                bits,
+                ca,
+                renew_before_days,
+            },
+        ))
+    }
+
+    fn issue(&self) -> Op {
+        Op::IssueCertificate {
+            cert: self.cert.clone(),
+            key: self.key.clone(),
+            subject: self.subject.clone(),
+            days: self.days,
+            ca: self.ca.clone(),
+        }
+    }
+
+    /// Why an existing certificate must be issued again, if it must.
+    fn reissue_reason(&self, view: &View) -> Result<Option<AttributeChange>, String> {
+        let Some(current) = view.state.certificates.get(&self.cert) else {
+            return Ok(None);
+        };
+        if current.subject != self.subject {
+            if self.ca.is_none() {
+                return Err(format!(
+                    "the CA certificate {} has subject {}, not {}; f3s never replaces a CA \
+                     (every client certificate depends on it). Fix the inventory, or move the \
+                     old CA away yourself",
+                    self.cert, current.subject, self.subject
+                ));
+            }
+            return Ok(Some(AttributeChange::new(
+                "subject",
+                &current.subject,
+                &self.subject,
+            )));
+        }
+        if let Some(ca) = &self.ca {
+            let issuer = view.state.certificates.get(&ca.cert).map(|c| &c.subject);
+            if issuer.is_some_and(|issuer| *issuer != current.issuer) {
+                return Ok(Some(AttributeChange::new(
+                    "issuer",
+                    &current.issuer,
+                    issuer.cloned().unwrap_or_default(),
+                )));
+            }
+        }
+        let expires = expiry_seconds(&current.not_after)
+            .ok_or_else(|| format!("cannot read the expiry date `{}`", current.not_after))?;
+        let renew_from = expires - i64::from(self.renew_before_days) * 86_400;
+        if view.now >= renew_from {
+            return Ok(Some(AttributeChange::new(
+                "not_after",
+                format!(
+                    "{} (renewed within {} days of expiry)",
+                    current.not_after, self.renew_before_days
+                ),
+                format!("{} days from now", self.days),
+            )));
+        }
+        Ok(None)
+    }
+}
+
+/// Seconds since the epoch of an ISO date as `openssl x509 -dateopt iso_8601` prints it.
+pub fn expiry_seconds(date: &str) -> Option<i64> {
+    let (day, time) = date.trim_end_matches('Z').split_once(' ')?;
+    let mut ymd = day.split('-').map(|p| p.parse::<i64>().ok());
+    let (y, m, d) = (ymd.next()??, ymd.next()??, ymd.next()??);
+    let mut hms = time.split(':').map(|p| p.parse::<i64>().ok());
+    let (h, min, s) = (hms.next()??, hms.next()??, hms.next()??);
+    // Days from civil (Howard Hinnant's algorithm).
+    let y = if m <= 2 { y - 1 } else { y };
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
+    let doy = (153 * ((m + 9) % 12) + 2) / 5 + d - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    let days = era * 146_097 + doe - 719_468;
+    Some(days * 86_400 + h * 3600 + min * 60 + s)
+}
+
+impl Kind for X509 {
+    fn probes(&self) -> Vec<Probe> {
+        let mut probes = vec![
+            Probe::Path {
+                path: self.key.clone(),
+                reveal: Reveal::DigestOnly,
+            },
+            Probe::Certificate {
+                path: self.cert.clone(),
+            },
+        ];
+        if let Some(ca) = &self.ca {
+            probes.push(Probe::Certificate {
+                path: ca.cert.clone(),
+            });
+        }
+        probes
+    }
+
+    fn decide(&self, view: &View) -> Result<Decision, String> {
+        let mut decision = Decision::default();
+        let has_key = view.state.files.contains_key(&self.key);
+        let has_cert = view.state.certificates.contains_key(&self.cert);
+        if !has_key {
+            if has_cert && self.ca.is_none() {
+                return Err(format!(
+                    "the CA certificate {} exists but its key {} does not; f3s will not make a \
+                     new CA over it. Restore the key, or move the old CA away yourself",
+                    self.cert, self.key
+                ));
+            }
+            decision.ops.push(Op::CreateKey {
+                path: self.key.clone(),
+                bits: self.bits,
+                ownership: Ownership {
+                    mode: "0600".into(),
+                    owner: "root".into(),
+                    group: view.os.root_group().into(),
+                },
+            });
+            decision.changes.push(AttributeChange::new(
+                "key",
+                "",
+                format!("RSA {}", self.bits),
+            ));
+        }
+        let reason = self.reissue_reason(view)?;
+        if !has_key || !has_cert || reason.is_some() {
+            decision.ops.push(self.issue());
+            decision.changes.extend(reason);
+            if !has_cert {
+                decision
+                    .changes
+                    .push(AttributeChange::new("subject", "", &self.subject));
+            }
+            decision.creates = !has_cert;
+        }
+        Ok(decision)
+    }
+
+    fn implied(&self) -> Vec<Implied> {
+        let mut implied = vec![Implied::ParentOf(self.cert.clone())];
+        if let Some(ca) = &self.ca {
+            implied.push(Implied::Local {
+                kind: "x509",
+                name: ca.cert.clone(),
+            });
+        }
+        implied
+    }
+
+    fn claim(&self) -> Option<Claim> {
+        Some(Claim::Whole(self.cert.clone()))
+    }
+
+    fn paths(&self) -> Vec<String> {
+        vec![self.cert.clone(), self.key.clone()]
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_openssl_iso_dates() {
+        assert_eq!(expiry_seconds("1970-01-01 00:00:00Z"), Some(0));
+        assert_eq!(expiry_seconds("2036-11-19 05:22:22Z"), Some(2_110_684_942));
+        assert_eq!(expiry_seconds("Nov 19 2036"), None);
+    }
+}
