@@ -219,14 +219,21 @@ impl<'a> Attrs<'a> {
         found
     }
 
-    /// A list of strings (a single string counts as a list of one), each rendered.
+    /// A list of strings (a single string counts as a list of one), each rendered. Written
+    /// as `"{{name}}"` where `name` is a list parameter, it is that list.
     pub fn list(&mut self, name: &str) -> Vec<Rendered> {
         let Some(value) = self.take(name) else {
             return Vec::new();
         };
         let origin = self.origin_of(value);
         match &value.value {
-            Value::String(text) => self.render(text, origin).into_iter().collect(),
+            Value::String(text) => match self.list_parameter(text) {
+                Some(items) => items
+                    .into_iter()
+                    .filter_map(|item| self.render(&item, origin.clone()))
+                    .collect(),
+                None => self.render(text, origin).into_iter().collect(),
+            },
             Value::Array(items) if items.iter().all(Value::is_string) => items
                 .iter()
                 .filter_map(|item| self.render(item.as_str().unwrap_or_default(), origin.clone()))
@@ -236,6 +243,20 @@ impl<'a> Attrs<'a> {
                 Vec::new()
             }
         }
+    }
+
+    /// The items of the list parameter `text` names, if it is exactly `{{name}}`.
+    fn list_parameter(&self, text: &str) -> Option<Vec<String>> {
+        let name = text.trim().strip_prefix("{{")?.strip_suffix("}}")?.trim();
+        let items = self.scope.context.get(name)?.as_array()?;
+        items
+            .iter()
+            .map(|item| match item {
+                Value::String(text) => Some(text.clone()),
+                Value::Number(number) => Some(number.to_string()),
+                _ => None,
+            })
+            .collect()
     }
 
     /// A mapping of strings (such as `source: { host: f0, path: ... }`), each rendered.

@@ -20,7 +20,8 @@ pub enum RunState {
 #[derive(Debug, Clone)]
 pub struct Service {
     pub name: String,
-    pub enabled: bool,
+    /// Enabled at boot, disabled, or left alone (`None`).
+    pub enabled: Option<bool>,
     pub running: RunState,
     pub refresh: Refresh,
 }
@@ -34,7 +35,12 @@ impl Service {
 
     /// The service `name` as the `enabled`, `state` and `refresh` attributes ask for it.
     pub fn with_state(attrs: &mut Attrs, name: String) -> Self {
-        let enabled = attrs.bool("enabled").unwrap_or(true);
+        // `ignore`: a unit started by something else (a timer's service) is left as it is.
+        let enabled = match attrs.choice("enabled", &["true", "false", "ignore"]) {
+            Some("ignore") => None,
+            Some("false") => Some(false),
+            _ => Some(true),
+        };
         let running = match attrs.choice("state", &["running", "stopped", "ignore"]) {
             Some("stopped") => RunState::Stopped,
             Some("ignore") => RunState::Ignore,
@@ -73,13 +79,15 @@ impl Kind for Service {
             .unwrap_or_default();
         let name = self.name.clone();
         let mut decision = Decision::default();
-        if current.enabled != self.enabled {
+        if let Some(enabled) = self.enabled
+            && current.enabled != enabled
+        {
             decision.changes.push(AttributeChange::new(
                 "enabled",
                 word(current.enabled, "yes", "no"),
-                word(self.enabled, "yes", "no"),
+                word(enabled, "yes", "no"),
             ));
-            decision.ops.push(if self.enabled {
+            decision.ops.push(if enabled {
                 Op::EnableService { name: name.clone() }
             } else {
                 Op::DisableService { name: name.clone() }

@@ -195,25 +195,42 @@ impl Drop for Lab {
     }
 }
 
-/// The script run in the host's new mount namespace: overlay root, stand-ins, users, sshd.
+/// The script run in the host's new mount namespace: overlay root, a private /dev with only
+/// the character devices a shell needs (plus the FreeBSD hosts' disks, plain files here),
+/// what a fresh install holds (tests/lab/bare), stand-ins, users, sshd.
 fn setup_script(dir: &Path, os: Os) -> String {
     let d = dir.display();
     let standins = match os {
         Os::Freebsd => {
             "cp /usr/bin/uname \"$R/usr/libexec/lab/real-uname\"; cp /usr/bin/stat \"$R/usr/libexec/lab/real-stat\"; \
              for t in uname stat lockf; do cp \"$S/freebsd/$t\" \"$R/usr/bin/$t\"; done; \
-             for t in sha256 sysrc service pkg; do cp \"$S/freebsd/$t\" \"$R/usr/sbin/$t\"; done; \
+             for t in sha256 sysrc service pkg fstyp gpart newfs mount zpool zfs kldstat kldload crontab; do \
+                 cp \"$S/freebsd/$t\" \"$R/usr/sbin/$t\"; done; \
              chroot \"$R\" groupadd wheel; chroot \"$R\" useradd -m -s /bin/sh -p '*' paul; \
-             echo 'permit nopass paul as root' > \"$R/etc/doas.conf\"; chmod 600 \"$R/etc/doas.conf\""
+             echo 'permit nopass paul as root' > \"$R/etc/doas.conf\"; chmod 600 \"$R/etc/doas.conf\"; \
+             touch \"$R/dev/ada0\" \"$R/dev/da0\" \"$R/dev/ada1\"; \
+             chroot \"$R\" /usr/sbin/zpool create -m /zroot zroot /dev/ada0 >/dev/null 2>&1 || true; \
+             chroot \"$R\" sh -c ': > /var/log/lab/calls.log'"
         }
-        Os::Rocky => "for t in rpm dnf systemctl; do cp \"$S/rocky/$t\" \"$R/usr/bin/$t\"; done",
+        Os::Rocky => {
+            "for t in rpm dnf systemctl; do cp \"$S/rocky/$t\" \"$R/usr/bin/$t\"; done; \
+             mkdir -p \"$R/usr/local/sbin\"; \
+             for t in findmnt mount; do cp \"$S/rocky/$t\" \"$R/usr/local/sbin/$t\"; done"
+        }
+    };
+    let bare = match os {
+        Os::Freebsd => "freebsd",
+        Os::Rocky => "rocky",
     };
     format!(
         "H={d}; R=$H/root; S={STANDINS}\n\
          mount -t overlay overlay -o lowerdir=/,upperdir=$H/upper,workdir=$H/work \"$R\"\n\
-         mount --rbind /dev \"$R/dev\"; mount -t proc proc \"$R/proc\"\n\
-         for m in run tmp root; do mount -t tmpfs tmpfs \"$R/$m\"; done\n\
+         mount -t proc proc \"$R/proc\"\n\
+         for m in dev run tmp root; do mount -t tmpfs tmpfs \"$R/$m\"; done\n\
+         for n in null zero full random urandom tty; do touch \"$R/dev/$n\"; mount --bind \"/dev/$n\" \"$R/dev/$n\"; done\n\
+         ln -s /proc/self/fd \"$R/dev/fd\"; for i in 0 1 2; do ln -s /proc/self/fd/$i \"$R/dev/$(echo stdin stdout stderr | cut -d ' ' -f $((i + 1)))\"; done\n\
          mkdir -p \"$R/run/sshd\" \"$R/var/log/lab\" \"$R/var/lib/lab/fail\" \"$R/var/lib/lab/slow\" \"$R/usr/libexec/lab\"\n\
+         cp -a \"$S/../bare/{bare}/.\" \"$R/\"\n\
          cp -a \"$H/files/.\" \"$R/\"\n\
          cp \"$S/common/lab-session\" \"$S/common/lab-hooks\" \"$R/usr/libexec/lab/\"\n\
          {standins}\n\
