@@ -138,7 +138,14 @@ impl Kind for Secret {
             return Ok(decision);
         }
         let ownership = self.wanted.for_new("0400", view.os);
-        let (op, after) = match copies.first() {
+        // Copy from a holder that has it now, or else from where it is generated in this
+        // plan (the graph orders that first); never from another copy still to be made.
+        let source = known.first().copied().or_else(|| {
+            copies
+                .iter()
+                .find(|(holder, _)| *holder == self.generate_on)
+        });
+        let (op, after) = match source {
             Some((holder, content)) => (
                 Op::CopyFile {
                     source_host: holder.to_string(),

@@ -19,7 +19,8 @@ impl Dialect for Rocky {
     }
 
     fn sha256(&self) -> &'static str {
-        "sha256sum | cut -d ' ' -f 1"
+        // Grouped, so a redirection of the whole reaches sha256sum.
+        "{ sha256sum | cut -d ' ' -f 1; }"
     }
 
     fn rc_get(&self, _name: &str) -> Option<String> {

@@ -1,0 +1,315 @@
+//! The real inventory (inventory/f3s.yml and modules/) converging six lab hosts from bare:
+//! keys, pools, encrypted datasets, replication, CARP, PKI, stunnel and the NFS clients.
+//! The lab hosts stand in for f0 f1 f2 (FreeBSD-like) and r0 r1 r2 (Rocky-like); only their
+//! addresses and connections differ from the real cluster's.
+
+mod common;
+mod lab;
+
+use std::path::{Path, PathBuf};
+use std::process::Output;
+
+use common::{stderr, stdout};
+use lab::{Lab, LabHost, Os};
+use serde_json::{Value, json};
+
+const ROOT: &str = env!("CARGO_MANIFEST_DIR");
+/// The lab's CARP password: obviously fake, and distinctive enough to search output for.
+const CARP_PASSWORD: &str = "lab-carp-pass-not-real-7f3a";
+const KEYS: [&str; 6] = [
+    "/keys/f0.lan.buetow.org:zdata.key",
+    "/keys/f1.lan.buetow.org:zdata.key",
+    "/keys/f2.lan.buetow.org:zdata.key",
+    "/keys/f0.lan.buetow.org:bhyve.key",
+    "/keys/f1.lan.buetow.org:bhyve.key",
+    "/keys/f2.lan.buetow.org:bhyve.key",
+];
+
+struct Cluster {
+    lab: Lab,
+    inventory: PathBuf,
+}
+
+/// inventory/f3s.yml with the lab's addresses and connections, as JSON (which is YAML).
+fn lab_inventory(lab: &Lab) -> String {
+    let text = std::fs::read_to_string(Path::new(ROOT).join("inventory/f3s.yml")).unwrap();
+    let mut inventory: Value = serde_saphyr::from_str(&text).expect("inventory/f3s.yml parses");
+    let secret = lab.dir().join("carp_password");
+    std::fs::write(&secret, format!("{CARP_PASSWORD}\n")).unwrap();
+    inventory["module_path"] = json!([format!("{ROOT}/modules")]);
+    inventory["secrets"]["carp_password"] = json!({ "file": secret });
+    for host in &lab.hosts {
+        let (user, become_method) = match host.os {
+            Os::Freebsd => ("paul", "doas"),
+            Os::Rocky => ("root", "none"),
+        };
+        let entry = &mut inventory["hosts"][&host.name];
+        entry["address"] = json!(host.address);
+        entry["connection"] = json!({
+            "port": host.port,
+            "user": user,
+            "become": become_method,
+            "identity_file": lab.key,
+            "known_hosts": lab.known_hosts,
+        });
+    }
+    serde_json::to_string_pretty(&inventory).unwrap()
+}
+
+impl Cluster {
+    fn start() -> Self {
+        let lab = Lab::start(&[
+            ("f0", Os::Freebsd),
+            ("f1", Os::Freebsd),
+            ("f2", Os::Freebsd),
+            ("r0", Os::Rocky),
+            ("r1", Os::Rocky),
+            ("r2", Os::Rocky),
+        ]);
+        let inventory = lab.dir().join("inventory.yml");
+        std::fs::write(&inventory, lab_inventory(&lab)).unwrap();
+        Cluster { lab, inventory }
+    }
+
+    fn f3s(&self, args: &[&str]) -> Output {
+        let mut full: Vec<&str> = vec![args[0], "-i", self.inventory.to_str().unwrap()];
+        full.extend_from_slice(&args[1..]);
+        common::f3s(&full)
+    }
+
+    fn host(&self, name: &str) -> &LabHost {
+        self.lab.host(name)
+    }
+
+    fn apply(&self) -> Output {
+        let output = self.f3s(&["apply", "--yes"]);
+        assert_code(&output, 0);
+        output
+    }
+
+    /// `zfs get` of one property, as the host's zfs reports it.
+    fn zfs_get(&self, host: &str, property: &str, dataset: &str) -> String {
+        let output = self.host(host).sh(&format!(
+            "zfs get -H -p -o property,value {property} {dataset}"
+        ));
+        let text = String::from_utf8_lossy(&output.stdout).into_owned();
+        text.trim()
+            .split_once('\t')
+            .map(|(_, value)| value.to_string())
+            .unwrap_or_else(|| panic!("no {property} of {dataset} on {host}: {text}"))
+    }
+}
+
+fn assert_code(output: &Output, code: i32) {
+    assert_eq!(
+        output.status.code(),
+        Some(code),
+        "stdout:\n{}\nstderr:\n{}",
+        stdout(output),
+        stderr(output)
+    );
+}
+
+fn sh_ok(host: &LabHost, script: &str) -> String {
+    let output = host.sh(script);
+    assert!(
+        output.status.success(),
+        "{script} on {}: {}{}",
+        host.name,
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
+#[test]
+fn bare_hosts_converge_in_one_apply_and_the_next_plan_is_empty() {
+    let cluster = Cluster::start();
+    let plan = cluster.f3s(&["plan", "--detailed-exitcode"]);
+    assert_code(&plan, 2);
+    cluster.apply();
+    let again = cluster.f3s(&["plan", "--detailed-exitcode"]);
+    assert_code(&again, 0);
+    assert!(stdout(&again).contains("No changes."), "{}", stdout(&again));
+
+    // The key files: the same 32 bytes on every holder, root's, readable by root only.
+    for key in KEYS {
+        let copies: Vec<Vec<u8>> = ["f0", "f1", "f2"]
+            .iter()
+            .map(|h| cluster.host(h).read(key).expect("key present"))
+            .collect();
+        assert_eq!(copies[0].len(), 32, "{key}");
+        assert!(copies.iter().all(|c| *c == copies[0]), "{key} differs");
+        for h in ["f0", "f1", "f2"] {
+            let owner = sh_ok(cluster.host(h), &format!("stat -f '%Lp %Su' '{key}'"));
+            assert_eq!(owner.trim(), "400 root", "{key} on {h}");
+        }
+    }
+    assert_ne!(
+        cluster.host("f0").read(KEYS[0]),
+        cluster.host("f0").read(KEYS[1]),
+        "each key is its own random bytes"
+    );
+
+    // Encrypted datasets with the host's own key; f0's NFS dataset writable.
+    assert_eq!(
+        cluster.zfs_get("f1", "keylocation", "zdata/enc"),
+        "file:///keys/f1.lan.buetow.org:zdata.key"
+    );
+    assert_eq!(
+        cluster.zfs_get("f0", "encryption", "zroot/bhyve"),
+        "aes-256-gcm"
+    );
+    assert_eq!(
+        cluster.zfs_get("f0", "mountpoint", "zdata/enc/nfsdata"),
+        "/data/nfs"
+    );
+    assert_eq!(
+        cluster.zfs_get("f0", "readonly", "zdata/enc/nfsdata"),
+        "off"
+    );
+    assert!(
+        cluster
+            .host("f0")
+            .read("/data/nfs/nfs.DO_NOT_REMOVE")
+            .is_some()
+    );
+    let mounts = sh_ok(cluster.host("f2"), "mount -p");
+    assert!(mounts.contains("/dev/da0\t\t/keys\t\tufs"), "{mounts}");
+
+    // r0's client certificate is signed by f0's CA, and its key is the certificate's.
+    let r0 = cluster.host("r0");
+    let verified = sh_ok(
+        r0,
+        "openssl verify -CAfile /etc/stunnel/ca-cert.pem /etc/stunnel/r0-cert.pem",
+    );
+    assert!(verified.contains(": OK"), "{verified}");
+    let cert_key = sh_ok(
+        r0,
+        "openssl x509 -noout -pubkey -in /etc/stunnel/r0-cert.pem",
+    );
+    let own_key = sh_ok(r0, "openssl pkey -pubout -in /etc/stunnel/r0-key.pem");
+    assert_eq!(cert_key, own_key);
+    assert_eq!(
+        cluster
+            .host("f0")
+            .read("/usr/local/etc/stunnel/ca/ca-cert.pem"),
+        r0.read("/etc/stunnel/ca-cert.pem")
+    );
+    let subject = sh_ok(
+        r0,
+        "openssl x509 -noout -subject -nameopt compat -in /etc/stunnel/r0-cert.pem",
+    );
+    assert_eq!(
+        subject.trim(),
+        "subject=/C=US/ST=State/L=City/O=F3S Storage/CN=r0.lan.buetow.org"
+    );
+    let fstab = r0.read_text("/etc/fstab").unwrap();
+    assert!(fstab.ends_with(
+        "127.0.0.1:/data/nfs/k3svolumes /data/nfs/k3svolumes nfs4 port=2323,_netdev 0 0\n"
+    ));
+    assert!(fstab.starts_with("/dev/mapper/rl-root"), "the rest is kept");
+    let crontab = sh_ok(cluster.host("f0"), "crontab -u root -l");
+    assert_eq!(
+        crontab,
+        "# f3s: carp-auto-failback\n* * * * * /usr/local/bin/carp-auto-failback.sh\n"
+    );
+}
+
+#[test]
+fn a_lost_key_copy_is_restored_and_differing_copies_stop_the_plan() {
+    let cluster = Cluster::start();
+    cluster.apply();
+    let key = KEYS[0];
+    let original = cluster.host("f0").read(key).unwrap();
+
+    sh_ok(cluster.host("f1"), &format!("rm '{key}'"));
+    let plan = stdout(&cluster.f3s(&["plan"]));
+    assert!(
+        plan.contains(&format!("copy f0:{key} to {key}")),
+        "restored from a holder: {plan}"
+    );
+    cluster.apply();
+    assert_eq!(cluster.host("f1").read(key).unwrap(), original);
+
+    sh_ok(
+        cluster.host("f2"),
+        &format!(
+            "chmod 600 '{key}' && printf 'x' | dd of='{key}' bs=1 seek=0 conv=notrunc 2>/dev/null && chmod 400 '{key}'"
+        ),
+    );
+    let changed = cluster.host("f2").read(key).unwrap();
+    assert_ne!(changed, original);
+    let plan = cluster.f3s(&["plan"]);
+    assert_code(&plan, 1);
+    let message = stderr(&plan);
+    assert!(message.contains("copies of"), "{message}");
+    assert!(message.contains("differ"), "{message}");
+    let apply = cluster.f3s(&["apply", "--yes"]);
+    assert_code(&apply, 1);
+    for (host, expected) in [("f0", &original), ("f1", &original), ("f2", &changed)] {
+        assert_eq!(
+            &cluster.host(host).read(key).unwrap(),
+            expected,
+            "nothing overwritten on {host}"
+        );
+    }
+}
+
+#[test]
+fn the_standby_replica_is_read_only_and_mounted_once_replicated() {
+    let cluster = Cluster::start();
+    cluster.apply();
+    let replica = "zdata/sink/f0/zdata/enc/nfsdata";
+    let plan = stdout(&cluster.f3s(&["plan"]));
+    assert!(plan.contains("created by replication"), "{plan}");
+    // What zrepl's first replication leaves on the sink: encrypted, key not loaded.
+    sh_ok(cluster.host("f1"), &format!("zfs lab-receive {replica}"));
+    cluster.apply();
+    assert_eq!(cluster.zfs_get("f1", "readonly", replica), "on");
+    assert_eq!(cluster.zfs_get("f1", "mountpoint", replica), "/data/nfs");
+    assert_eq!(cluster.zfs_get("f1", "mounted", replica), "yes");
+    assert_eq!(cluster.zfs_get("f1", "keystatus", replica), "available");
+    assert_eq!(
+        cluster.zfs_get("f0", "readonly", "zdata/enc/nfsdata"),
+        "off"
+    );
+    assert_code(&cluster.f3s(&["plan", "--detailed-exitcode"]), 0);
+}
+
+#[test]
+fn the_carp_password_appears_in_no_output_and_no_log() {
+    let cluster = Cluster::start();
+    let saved = cluster.lab.dir().join("saved.plan");
+    let mut outputs = vec![
+        cluster.f3s(&["plan"]),
+        cluster.f3s(&["plan", "--json"]),
+        cluster.f3s(&["plan", "-o", saved.to_str().unwrap()]),
+    ];
+    outputs.push(cluster.f3s(&["apply", "--yes", saved.to_str().unwrap()]));
+    outputs.push(cluster.f3s(&["facts", "f0"]));
+    let mut searched = Vec::new();
+    for output in &outputs {
+        searched.push(stdout(output));
+        searched.push(stderr(output));
+    }
+    searched.push(std::fs::read_to_string(&saved).unwrap());
+    for host in &cluster.lab.hosts {
+        searched.push(host.calls().join("\n"));
+        for log in ["/var/log/lab/sessions.log", "/var/log/messages"] {
+            searched.extend(host.read_text(log));
+        }
+    }
+    for text in &searched {
+        assert!(
+            !text.contains(CARP_PASSWORD),
+            "the password leaked:\n{text}"
+        );
+    }
+    assert!(searched.iter().any(|t| t.contains("(sensitive)")));
+    // It did reach rc.conf, where it belongs.
+    let rc_conf = cluster.host("f1").read_text("/etc/rc.conf").unwrap();
+    assert!(rc_conf.contains(&format!(
+        "ifconfig_re0_alias0=\"inet vhid 1 pass {CARP_PASSWORD} alias 192.168.1.138/32\""
+    )));
+}
