@@ -59,12 +59,6 @@ impl Zfs {
         ))
     }
 
-    fn encrypted(&self) -> bool {
-        self.properties
-            .get("encryption")
-            .is_some_and(|e| e != "off")
-    }
-
     fn parent(&self) -> Option<&str> {
         self.name.rsplit_once('/').map(|(parent, _)| parent)
     }
@@ -144,7 +138,8 @@ impl Kind for Zfs {
                 });
             }
         }
-        if self.encrypted() && value("keystatus") == Some("unavailable") {
+        // A key not loaded (a received replica, say) is loaded from the keylocation set above.
+        if value("keystatus") == Some("unavailable") {
             decision.changes.push(AttributeChange::new(
                 "keystatus",
                 "unavailable",
