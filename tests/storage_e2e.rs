@@ -313,3 +313,79 @@ fn the_carp_password_appears_in_no_output_and_no_log() {
         "ifconfig_re0_alias0=\"inet vhid 1 pass {CARP_PASSWORD} alias 192.168.1.138/32\""
     )));
 }
+
+/// A lab of f0 alone with the USB key store module.
+fn key_store_only() -> (Lab, PathBuf) {
+    let lab = Lab::start(&[("f0", Os::Freebsd)]);
+    let modules = |_: &LabHost| "    modules:\n      - module: keystore\n".to_string();
+    let yaml = format!(
+        "module_path: [{ROOT}/modules]\n{}",
+        lab.inventory_hosts(&modules)
+    );
+    let inventory = lab.dir().join("inventory.yml");
+    std::fs::write(&inventory, yaml).unwrap();
+    (lab, inventory)
+}
+
+#[test]
+fn newfs_over_a_filesystem_is_refused_until_allowed_by_name() {
+    let (lab, inventory) = key_store_only();
+    let f0 = lab.host("f0");
+    sh_ok(f0, "mkdir -p /var/lib/lab/devices && echo msdosfs > /var/lib/lab/devices/da0");
+    let inventory = inventory.to_str().unwrap();
+
+    let plan = common::f3s(&["plan", "-i", inventory]);
+    assert!(
+        stdout(&plan).contains("ufs:/dev/da0  DESTRUCTIVE"),
+        "{}",
+        stdout(&plan)
+    );
+    assert!(stdout(&plan).contains("msdosfs filesystem found by fstyp"));
+
+    let refused = common::f3s(&["apply", "-i", inventory, "--yes"]);
+    assert_code(&refused, 1);
+    assert!(
+        stderr(&refused).contains("--allow-destructive f0/ufs:/dev/da0"),
+        "says how to allow it: {}",
+        stderr(&refused)
+    );
+    assert!(!f0.calls().iter().any(|c| c.starts_with("newfs")));
+    assert_eq!(f0.read_text("/var/lib/lab/devices/da0").unwrap(), "msdosfs\n");
+
+    let allowed = common::f3s(&[
+        "apply",
+        "-i",
+        inventory,
+        "--yes",
+        "--allow-destructive",
+        "f0/ufs:/dev/da0",
+    ]);
+    assert_code(&allowed, 0);
+    assert_eq!(f0.read_text("/var/lib/lab/devices/da0").unwrap(), "ufs\n");
+    assert!(sh_ok(f0, "mount -p").contains("/dev/da0\t\t/keys\t\tufs"));
+}
+
+#[test]
+fn a_device_whose_content_cannot_be_read_counts_as_holding_data() {
+    let (lab, inventory) = key_store_only();
+    let f0 = lab.host("f0");
+    sh_ok(f0, "touch /var/lib/lab/fail/fstyp-da0");
+    let plan = common::f3s(&["plan", "-i", inventory.to_str().unwrap()]);
+    let text = stdout(&plan);
+    assert!(text.contains("ufs:/dev/da0  DESTRUCTIVE"), "{text}");
+    assert!(text.contains("cannot tell whether it is empty"), "{text}");
+}
+
+#[test]
+fn an_empty_device_is_formatted_without_being_named() {
+    let (lab, inventory) = key_store_only();
+    let plan = stdout(&common::f3s(&["plan", "-i", inventory.to_str().unwrap()]));
+    assert!(plan.contains("ufs:/dev/da0  create"), "{plan}");
+    assert!(plan.contains("run: newfs /dev/da0\n"), "{plan}");
+    let apply = common::f3s(&["apply", "-i", inventory.to_str().unwrap(), "--yes"]);
+    assert_code(&apply, 0);
+    assert_eq!(
+        lab.host("f0").read_text("/var/lib/lab/devices/da0").unwrap(),
+        "ufs\n"
+    );
+}
