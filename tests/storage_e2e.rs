@@ -9,13 +9,11 @@ mod lab;
 use std::path::{Path, PathBuf};
 use std::process::Output;
 
-use common::{stderr, stdout};
+use common::{LAB_CARP_PASSWORD as CARP_PASSWORD, stderr, stdout};
 use lab::{Lab, LabHost, Os};
 use serde_json::{Value, json};
 
 const ROOT: &str = env!("CARGO_MANIFEST_DIR");
-/// The lab's CARP password: obviously fake, and distinctive enough to search output for.
-const CARP_PASSWORD: &str = "lab-carp-pass-not-real-7f3a";
 const KEYS: [&str; 6] = [
     "/keys/f0.lan.buetow.org:zdata.key",
     "/keys/f1.lan.buetow.org:zdata.key",
@@ -331,7 +329,10 @@ fn key_store_only() -> (Lab, PathBuf) {
 fn newfs_over_a_filesystem_is_refused_until_allowed_by_name() {
     let (lab, inventory) = key_store_only();
     let f0 = lab.host("f0");
-    sh_ok(f0, "mkdir -p /var/lib/lab/devices && echo msdosfs > /var/lib/lab/devices/da0");
+    sh_ok(
+        f0,
+        "mkdir -p /var/lib/lab/devices && echo msdosfs > /var/lib/lab/devices/da0",
+    );
     let inventory = inventory.to_str().unwrap();
 
     let plan = common::f3s(&["plan", "-i", inventory]);
@@ -350,7 +351,10 @@ fn newfs_over_a_filesystem_is_refused_until_allowed_by_name() {
         stderr(&refused)
     );
     assert!(!f0.calls().iter().any(|c| c.starts_with("newfs")));
-    assert_eq!(f0.read_text("/var/lib/lab/devices/da0").unwrap(), "msdosfs\n");
+    assert_eq!(
+        f0.read_text("/var/lib/lab/devices/da0").unwrap(),
+        "msdosfs\n"
+    );
 
     let allowed = common::f3s(&[
         "apply",
@@ -385,7 +389,33 @@ fn an_empty_device_is_formatted_without_being_named() {
     let apply = common::f3s(&["apply", "-i", inventory.to_str().unwrap(), "--yes"]);
     assert_code(&apply, 0);
     assert_eq!(
-        lab.host("f0").read_text("/var/lib/lab/devices/da0").unwrap(),
+        lab.host("f0")
+            .read_text("/var/lib/lab/devices/da0")
+            .unwrap(),
         "ufs\n"
     );
+}
+
+/// Records the CI fixture states from the lab: every host bare, and converged (after the
+/// apply and zrepl's first replication). Run by hand when the inventory's probes change:
+///   cargo test --test storage_e2e -- --ignored record_fixture_states
+#[test]
+#[ignore = "writes examples/f3s-state; run by hand"]
+fn record_fixture_states() {
+    let cluster = Cluster::start();
+    let record = |situation: &str| {
+        let dir = Path::new(ROOT).join("examples/f3s-state").join(situation);
+        for host in &cluster.lab.hosts {
+            let output = cluster.f3s(&["facts", &host.name, "--save", dir.to_str().unwrap()]);
+            assert_code(&output, 0);
+        }
+    };
+    record("bare");
+    cluster.apply();
+    sh_ok(
+        cluster.host("f1"),
+        "zfs lab-receive zdata/sink/f0/zdata/enc/nfsdata",
+    );
+    cluster.apply();
+    record("converged");
 }

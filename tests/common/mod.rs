@@ -9,19 +9,35 @@ pub const EXAMPLE: &str = "examples/fixture/inventory.yml";
 pub const EXAMPLE_STATE: &str = "examples/fixture/state";
 pub const EXAMPLE_SECRET: &str = "examples/fixture/secrets/carp_password";
 
+/// The CARP password of the lab and of the recorded cluster states (examples/f3s-state):
+/// obviously fake, and distinctive enough to search output for.
+pub const LAB_CARP_PASSWORD: &str = "lab-carp-pass-not-real-7f3a";
+
 /// Runs `f3s` with `args` in the package root, colours off, no secret in the environment.
 pub fn f3s(args: &[&str]) -> Output {
     f3s_in(Path::new(env!("CARGO_MANIFEST_DIR")), args)
 }
 
 pub fn f3s_in(dir: &Path, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_f3s"))
+    command(dir, args).output().expect("f3s runs")
+}
+
+/// As `f3s`, with the lab's CARP password in the environment (as an admin would export it).
+pub fn f3s_with_lab_secret(args: &[&str]) -> Output {
+    command(Path::new(env!("CARGO_MANIFEST_DIR")), args)
+        .env("F3S_CARP_PASSWORD", LAB_CARP_PASSWORD)
+        .output()
+        .expect("f3s runs")
+}
+
+fn command(dir: &Path, args: &[&str]) -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_f3s"));
+    command
         .args(args)
         .current_dir(dir)
         .env("NO_COLOR", "1")
-        .env_remove("F3S_CARP_PASSWORD")
-        .output()
-        .expect("f3s runs")
+        .env_remove("F3S_CARP_PASSWORD");
+    command
 }
 
 pub fn stdout(output: &Output) -> String {
