@@ -88,3 +88,47 @@ impl Kind for Cron {
         })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn failback() -> Cron {
+        Cron {
+            name: "carp-auto-failback".into(),
+            user: "root".into(),
+            entry: "* * * * * /usr/local/bin/carp-auto-failback.sh".into(),
+        }
+    }
+
+    #[test]
+    fn adds_its_entry_and_keeps_the_rest() {
+        let edited = failback().edited("MAILTO=admin\n0 3 * * * /root/backup.sh\n");
+        assert_eq!(
+            edited.as_deref(),
+            Some(
+                "MAILTO=admin\n0 3 * * * /root/backup.sh\n# f3s: carp-auto-failback\n* * * * * /usr/local/bin/carp-auto-failback.sh\n"
+            )
+        );
+    }
+
+    #[test]
+    fn replaces_only_its_own_entry() {
+        let current = "# f3s: carp-auto-failback\n*/5 * * * * /old.sh\n0 3 * * * /root/backup.sh\n";
+        let edited = failback().edited(current).unwrap();
+        assert_eq!(
+            edited,
+            "# f3s: carp-auto-failback\n* * * * * /usr/local/bin/carp-auto-failback.sh\n0 3 * * * /root/backup.sh\n"
+        );
+        assert_eq!(failback().edited(&edited), None, "then it is in place");
+    }
+
+    #[test]
+    fn adopts_the_same_entry_installed_by_hand() {
+        let current = "* * * * * /usr/local/bin/carp-auto-failback.sh\n";
+        assert_eq!(
+            failback().edited(current).as_deref(),
+            Some("# f3s: carp-auto-failback\n* * * * * /usr/local/bin/carp-auto-failback.sh\n")
+        );
+    }
+}

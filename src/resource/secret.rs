@@ -202,3 +202,97 @@ impl Kind for Secret {
         Some(Claim::Whole(self.path.clone()))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::collections::{BTreeMap, BTreeSet};
+
+    use super::*;
+    use crate::host_state::{FileState, HostState};
+    use crate::inventory::host::OsFamily;
+
+    fn key(host: &str) -> Secret {
+        Secret {
+            path: "/keys/f0.lan.buetow.org:zdata.key".into(),
+            host: host.into(),
+            peers: ["f0", "f1", "f2"]
+                .into_iter()
+                .filter(|h| *h != host)
+                .map(String::from)
+                .collect(),
+            generate_on: "f0".into(),
+            size: 32,
+            wanted: Wanted::default(),
+        }
+    }
+
+    fn holding(bytes: &[u8]) -> HostState {
+        let mut state = HostState::default();
+        let file = FileState {
+            content: Observed::of(bytes, true),
+            mode: "0400".into(),
+            owner: "root".into(),
+            group: "wheel".into(),
+        };
+        state
+            .files
+            .insert("/keys/f0.lan.buetow.org:zdata.key".into(), file);
+        state
+    }
+
+    fn decide(secret: &Secret, hosts: &BTreeMap<String, HostState>) -> Result<Decision, String> {
+        let view = View {
+            os: OsFamily::Freebsd,
+            now: 0,
+            state: &hosts[&secret.host],
+            hosts,
+            pending: &BTreeSet::new(),
+        };
+        secret.decide(&view)
+    }
+
+    #[test]
+    fn generated_only_where_asked_when_no_copy_exists() {
+        let hosts: BTreeMap<String, HostState> = ["f0", "f1", "f2"]
+            .map(|h| (h.to_string(), HostState::default()))
+            .into();
+        let ops = decide(&key("f0"), &hosts).unwrap().ops;
+        assert!(matches!(ops[..], [Op::GenerateSecret { size: 32, .. }]));
+        assert!(decide(&key("f1"), &hosts).is_err(), "f1 waits for f0");
+    }
+
+    #[test]
+    fn a_missing_copy_is_copied_from_a_holder_never_generated() {
+        let hosts: BTreeMap<String, HostState> = [
+            ("f0".to_string(), HostState::default()),
+            ("f1".to_string(), HostState::default()),
+            ("f2".to_string(), holding(b"k")),
+        ]
+        .into();
+        let ops = decide(&key("f0"), &hosts).unwrap().ops;
+        match &ops[..] {
+            [
+                Op::CopyFile {
+                    source_host,
+                    create_only: true,
+                    ..
+                },
+            ] => assert_eq!(source_host, "f2"),
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn differing_copies_stop_the_plan() {
+        let hosts: BTreeMap<String, HostState> = [
+            ("f0".to_string(), holding(b"key-bytes-A")),
+            ("f1".to_string(), holding(b"key-bytes-A")),
+            ("f2".to_string(), holding(b"key-bytes-B")),
+        ]
+        .into();
+        let error = decide(&key("f1"), &hosts).unwrap_err();
+        assert!(error.contains("differ"), "{error}");
+        assert!(error.contains("f2"), "{error}");
+        assert!(!error.contains("key-bytes"), "only digests: {error}");
+    }
+}

@@ -268,3 +268,121 @@ mod tests {
         assert_eq!(expiry_seconds("Nov 19 2036"), None);
     }
 }
+
+#[cfg(test)]
+mod decisions {
+    use std::collections::{BTreeMap, BTreeSet};
+
+    use super::*;
+    use crate::host_state::{CertificateState, HostState};
+    use crate::inventory::host::OsFamily;
+    use crate::sensitive::Observed;
+
+    const CA_SUBJECT: &str = "/O=F3S Storage/CN=F3S Stunnel CA";
+
+    fn server() -> X509 {
+        X509 {
+            cert: "/etc/server-cert.pem".into(),
+            key: "/etc/server-key.pem".into(),
+            subject: "/O=F3S Storage/CN=f3s-storage-ha.lan".into(),
+            days: 3650,
+            bits: 4096,
+            ca: Some(CertificateAuthority {
+                cert: "/etc/ca-cert.pem".into(),
+                key: "/etc/ca-key.pem".into(),
+            }),
+            renew_before_days: 30,
+        }
+    }
+
+    fn issued(state: &mut HostState, cert: &str, subject: &str, not_after: &str) {
+        let certificate = CertificateState {
+            subject: subject.into(),
+            issuer: CA_SUBJECT.into(),
+            not_after: not_after.into(),
+        };
+        state.certificates.insert(cert.into(), certificate);
+    }
+
+    fn with_key(path: &str) -> HostState {
+        let mut state = HostState::default();
+        let file = crate::host_state::FileState {
+            content: Observed::of(b"key", true),
+            mode: "0600".into(),
+            owner: "root".into(),
+            group: "wheel".into(),
+        };
+        state.files.insert(path.into(), file);
+        state
+    }
+
+    fn decide(x509: &X509, state: HostState, now: &str) -> Result<Decision, String> {
+        let hosts = BTreeMap::from([("f0".to_string(), state)]);
+        let view = View {
+            os: OsFamily::Freebsd,
+            now: expiry_seconds(now).unwrap(),
+            state: &hosts["f0"],
+            hosts: &hosts,
+            pending: &BTreeSet::new(),
+        };
+        x509.decide(&view)
+    }
+
+    #[test]
+    fn a_certificate_near_expiry_is_renewed_with_its_key_and_the_plan_says_why() {
+        let mut state = with_key("/etc/server-key.pem");
+        issued(
+            &mut state,
+            "/etc/ca-cert.pem",
+            CA_SUBJECT,
+            "2035-01-01 00:00:00Z",
+        );
+        let subject = server().subject;
+        issued(
+            &mut state,
+            "/etc/server-cert.pem",
+            &subject,
+            "2026-12-01 00:00:00Z",
+        );
+        let far = decide(&server(), state.clone(), "2026-01-01 00:00:00Z").unwrap();
+        assert!(far.ops.is_empty());
+        let near = decide(&server(), state, "2026-11-22 00:00:00Z").unwrap();
+        assert!(
+            matches!(near.ops[..], [Op::IssueCertificate { .. }]),
+            "no new key"
+        );
+        assert!(near.changes[0].before.contains("renewed within 30 days"));
+    }
+
+    #[test]
+    fn a_ca_is_never_replaced() {
+        let ca = X509 {
+            cert: "/etc/ca-cert.pem".into(),
+            key: "/etc/ca-key.pem".into(),
+            subject: "/O=Other/CN=Another CA".into(),
+            ca: None,
+            ..server()
+        };
+        let mut state = with_key("/etc/ca-key.pem");
+        issued(
+            &mut state,
+            "/etc/ca-cert.pem",
+            CA_SUBJECT,
+            "2035-01-01 00:00:00Z",
+        );
+        let error = decide(&ca, state, "2026-01-01 00:00:00Z").unwrap_err();
+        assert!(error.contains("never replaces a CA"), "{error}");
+        let mut keyless = HostState::default();
+        issued(
+            &mut keyless,
+            "/etc/ca-cert.pem",
+            CA_SUBJECT,
+            "2035-01-01 00:00:00Z",
+        );
+        let subject_ok = X509 {
+            subject: CA_SUBJECT.into(),
+            ..ca
+        };
+        assert!(decide(&subject_ok, keyless, "2026-01-01 00:00:00Z").is_err());
+    }
+}
