@@ -9,7 +9,7 @@ use std::path::PathBuf;
 use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
-use common::{stderr, stdout};
+use common::{assert_code, stderr, stdout};
 use lab::{Lab, LabHost, Os};
 
 const ROOT: &str = env!("CARGO_MANIFEST_DIR");
@@ -63,16 +63,6 @@ impl Setup {
     fn host(&self, name: &str) -> &LabHost {
         self.lab.host(name)
     }
-}
-
-fn assert_code(output: &Output, code: i32) {
-    assert_eq!(
-        output.status.code(),
-        Some(code),
-        "stdout:\n{}\nstderr:\n{}",
-        stdout(output),
-        stderr(output)
-    );
 }
 
 fn wait_for(what: &str, mut ready: impl FnMut() -> bool) {

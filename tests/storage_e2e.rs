@@ -9,7 +9,7 @@ mod lab;
 use std::path::{Path, PathBuf};
 use std::process::Output;
 
-use common::{LAB_CARP_PASSWORD as CARP_PASSWORD, stderr, stdout};
+use common::{LAB_CARP_PASSWORD as CARP_PASSWORD, assert_code, stderr, stdout};
 use lab::{Lab, LabHost, Os};
 use serde_json::{Value, json};
 
@@ -96,16 +96,6 @@ impl Cluster {
             .map(|(_, value)| value.to_string())
             .unwrap_or_else(|| panic!("no {property} of {dataset} on {host}: {text}"))
     }
-}
-
-fn assert_code(output: &Output, code: i32) {
-    assert_eq!(
-        output.status.code(),
-        Some(code),
-        "stdout:\n{}\nstderr:\n{}",
-        stdout(output),
-        stderr(output)
-    );
 }
 
 fn sh_ok(host: &LabHost, script: &str) -> String {

@@ -2,6 +2,7 @@
 //! the host, typed, checked, and faults collected with their place. Attributes nobody read are
 //! reported as unknown, so a typo never silently does nothing.
 
+use std::ops::RangeInclusive;
 use std::path::Path;
 use std::sync::Arc;
 
@@ -127,6 +128,25 @@ impl<'a> Attrs<'a> {
             _ => {
                 self.wrong_type(value, "a string");
                 None
+            }
+        }
+    }
+
+    /// A whole number within `range`, `default` when not given (or after a fault).
+    pub fn number(&mut self, name: &str, default: u32, range: RangeInclusive<u32>) -> u32 {
+        let Some(Rendered { value, origin, .. }) = self.string(name) else {
+            return default;
+        };
+        match value.parse::<u32>() {
+            Ok(n) if range.contains(&n) => n,
+            _ => {
+                let kind = CompileErrorKind::WrongType {
+                    expected: format!("a number from {} to {}", range.start(), range.end()),
+                    found: format!("`{value}`"),
+                };
+                self.errors
+                    .push(CompileError::new(kind, &origin, "out of range"));
+                default
             }
         }
     }

@@ -3,8 +3,6 @@
 //! copied from a holder that has it; it is never regenerated while any copy exists, and
 //! copies that differ are an error for the admin, never something to "fix".
 
-use crate::compile_error::CompileError;
-use crate::compile_error_kind::CompileErrorKind;
 use crate::module::attrs::Attrs;
 use crate::names::NameKind;
 use crate::op::Op;
@@ -40,22 +38,7 @@ impl Secret {
             .name("generate_on", NameKind::HostName)
             .or_else(|| holders.first().cloned())
             .unwrap_or_else(|| host.to_string());
-        let size = match attrs.string("size") {
-            None => 32,
-            Some(size) => match size.value.parse::<usize>() {
-                Ok(size) if (1..=4096).contains(&size) => size,
-                _ => {
-                    let kind = CompileErrorKind::WrongType {
-                        expected: "a size in bytes from 1 to 4096".into(),
-                        found: format!("`{}`", size.value),
-                    };
-                    attrs
-                        .errors
-                        .push(CompileError::new(kind, &size.origin, "not a size"));
-                    32
-                }
-            },
-        };
+        let size = attrs.number("size", 32, 1..=4096) as usize;
         let wanted = Wanted::parse(attrs);
         let path = path?;
         let mut peers: Vec<String> = holders.into_iter().filter(|h| h != host).collect();

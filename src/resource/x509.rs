@@ -6,7 +6,7 @@
 use crate::compile_error::CompileError;
 use crate::compile_error_kind::CompileErrorKind;
 use crate::host_state::Ownership;
-use crate::module::attrs::{Attrs, Rendered};
+use crate::module::attrs::Attrs;
 use crate::names::NameKind;
 use crate::op::{CertificateAuthority, Op};
 use crate::probe::{Probe, Reveal};
@@ -27,33 +27,14 @@ pub struct X509 {
     pub renew_before_days: u32,
 }
 
-fn number(attrs: &mut Attrs, name: &str, default: u32, range: (u32, u32)) -> u32 {
-    let Some(Rendered { value, origin, .. }) = attrs.string(name) else {
-        return default;
-    };
-    match value.parse::<u32>() {
-        Ok(n) if (range.0..=range.1).contains(&n) => n,
-        _ => {
-            let kind = CompileErrorKind::WrongType {
-                expected: format!("a number from {} to {}", range.0, range.1),
-                found: format!("`{value}`"),
-            };
-            attrs
-                .errors
-                .push(CompileError::new(kind, &origin, "out of range"));
-            default
-        }
-    }
-}
-
 impl X509 {
     pub fn parse(attrs: &mut Attrs) -> Option<(String, Self)> {
         let cert = attrs.required_name("x509", NameKind::Path);
         let key = attrs.required_name("key", NameKind::Path);
         let subject = attrs.required_string("subject");
-        let days = number(attrs, "days", 3650, (1, 36500));
-        let bits = number(attrs, "bits", 4096, (2048, 16384));
-        let renew_before_days = number(attrs, "renew_before_days", 30, (0, 3650));
+        let days = attrs.number("days", 3650, 1..=36500);
+        let bits = attrs.number("bits", 4096, 2048..=16384);
+        let renew_before_days = attrs.number("renew_before_days", 30, 0..=3650);
         let ca = attrs.string_map("ca").and_then(|entries| {
             let mut cert = None;
             let mut key = None;

@@ -40,6 +40,17 @@ fn command(dir: &Path, args: &[&str]) -> Command {
     command
 }
 
+/// Asserts the exit code, showing both streams when it is not the expected one.
+pub fn assert_code(output: &Output, code: i32) {
+    assert_eq!(
+        output.status.code(),
+        Some(code),
+        "stdout:\n{}\nstderr:\n{}",
+        stdout(output),
+        stderr(output)
+    );
+}
+
 pub fn stdout(output: &Output) -> String {
     String::from_utf8_lossy(&output.stdout).into_owned()
 }
