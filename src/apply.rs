@@ -1,10 +1,13 @@
-//! Applying a plan: hosts in parallel (bounded), each host's resources one at a time in plan
-//! order, a resource starting once everything it depends on (on any host) has finished. A
-//! failed resource skips its dependents and nothing else. Refreshes planned for a notified
-//! service run as part of that service, after its notifier and before its dependents.
+//! Applying a plan: hosts in parallel (bounded), each host's resources in plan order, a
+//! resource starting once everything it depends on (on any host) has finished. A failed
+//! resource skips its dependents and nothing else. Refreshes planned for a notified service
+//! run as part of that service, after its notifier and before its dependents.
 //!
-//! Scheduling is per resource, not per host: the globally earliest unfinished resource is
-//! always ready, so a cross-host edge can never deadlock, whatever the parallelism.
+//! A host's resources travel in batches (`crate::batch`), one remote exec each: from the first
+//! ready resource on, as many as need nothing unfinished outside the batch. The host reports
+//! each resource as it ends, so another host waiting on one goes on at once. The globally
+//! earliest unfinished resource is always ready, so a cross-host edge can never deadlock,
+//! whatever the parallelism.
 
 use std::collections::{BTreeMap, VecDeque};
 use std::sync::{Condvar, Mutex};
@@ -12,6 +15,7 @@ use std::time::{Duration, Instant};
 
 use serde::Serialize;
 
+use crate::batch::{Batch, Unit, UnitOutcome};
 use crate::graph::ResourceGraph;
 use crate::inventory::Inventory;
 use crate::op::Op;
@@ -60,15 +64,33 @@ impl Report {
 }
 
 struct Job<'a> {
-    host: &'a str,
     index: usize,
     planned: &'a PlannedResource,
+}
+
+/// A job taken for a batch: to run (after the batch's earlier runnable jobs at these
+/// positions), or already decided (nothing to do, or skipped for a failed dependency).
+enum Taken<'a> {
+    Run(Job<'a>, Vec<usize>),
+    Decided(Job<'a>, Outcome),
 }
 
 struct Board<'a> {
     queues: BTreeMap<&'a str, VecDeque<Job<'a>>>,
     busy: Vec<&'a str>,
     done: BTreeMap<usize, Outcome>,
+}
+
+/// What every worker shares: the plan's jobs, and where finished ones are recorded.
+struct Shared<'a, 'p> {
+    inventory: &'a Inventory,
+    graph: &'a ResourceGraph,
+    transport: &'a dyn Transport,
+    progress: &'a dyn Progress,
+    in_plan: Vec<usize>,
+    board: Mutex<Board<'p>>,
+    changed: Condvar,
+    results: Mutex<Vec<(usize, Finished)>>,
 }
 
 pub fn apply(
@@ -88,144 +110,283 @@ pub fn apply(
             .filter_map(|planned| {
                 let index = graph.index_of(&planned.address)?;
                 in_plan.push(index);
-                Some(Job {
-                    host: &host.name,
-                    index,
-                    planned,
-                })
+                Some(Job { index, planned })
             })
             .collect();
         queues.insert(host.name.as_str(), jobs);
     }
-    let board = Mutex::new(Board {
-        queues,
-        busy: Vec::new(),
-        done: BTreeMap::new(),
-    });
-    let changed = Condvar::new();
-    let results = Mutex::new(Vec::new());
+    let shared = Shared {
+        inventory,
+        graph,
+        transport,
+        progress,
+        in_plan,
+        board: Mutex::new(Board {
+            queues,
+            busy: Vec::new(),
+            done: BTreeMap::new(),
+        }),
+        changed: Condvar::new(),
+        results: Mutex::new(Vec::new()),
+    };
     let workers = parallelism.clamp(1, plan.hosts.len().max(1));
     std::thread::scope(|scope| {
         for _ in 0..workers {
             scope.spawn(|| {
-                while let Some((job, blocked_by)) = next_job(&board, &changed, graph, &in_plan) {
-                    let started = Instant::now();
-                    let outcome = match blocked_by {
-                        Some(because) => Outcome::Skipped { because },
-                        None if job.planned.action == Action::Unchanged => Outcome::Unchanged,
-                        None => {
-                            progress.started(&job.planned.address);
-                            run(inventory, transport, job.host, job.planned)
-                        }
-                    };
-                    let finished = Finished {
-                        address: job.planned.address.clone(),
-                        outcome: outcome.clone(),
-                        took: started.elapsed(),
-                    };
-                    if outcome != Outcome::Unchanged {
-                        progress.finished(&finished);
-                    }
-                    results
-                        .lock()
-                        .unwrap_or_else(|p| p.into_inner())
-                        .push((job.index, finished));
-                    let mut board = board.lock().unwrap_or_else(|p| p.into_inner());
-                    board.busy.retain(|host| *host != job.host);
-                    board.done.insert(job.index, outcome);
-                    changed.notify_all();
+                while let Some((host, taken)) = shared.next_batch() {
+                    shared.run_batch(host, taken);
                 }
             });
         }
     });
-    let mut results = results.into_inner().unwrap_or_else(|p| p.into_inner());
-    let position = |index: usize| in_plan.iter().position(|i| *i == index);
+    let mut results = shared
+        .results
+        .into_inner()
+        .unwrap_or_else(|p| p.into_inner());
+    let position = |index: usize| shared.in_plan.iter().position(|i| *i == index);
     results.sort_by_key(|(index, _)| position(*index));
     Report {
         results: results.into_iter().map(|(_, finished)| finished).collect(),
     }
 }
 
-/// The next resource whose host is free and whose dependencies have all finished, and the
-/// failed dependency that makes it skip, if any. `None` when everything is done.
-fn next_job<'a>(
-    board: &Mutex<Board<'a>>,
-    changed: &Condvar,
-    graph: &ResourceGraph,
-    in_plan: &[usize],
-) -> Option<(Job<'a>, Option<String>)> {
-    let mut board = board.lock().unwrap_or_else(|p| p.into_inner());
-    loop {
-        if board.queues.values().all(VecDeque::is_empty) {
-            return None;
-        }
-        let ready = board.queues.iter().find_map(|(host, queue)| {
-            let job = queue.front()?;
-            if board.busy.contains(host) {
+impl<'a, 'p> Shared<'a, 'p> {
+    fn lock_board(&self) -> std::sync::MutexGuard<'_, Board<'p>> {
+        self.board.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// The next host whose first job is ready, with as many of its following jobs as can run
+    /// in the same batch: each job's dependencies have finished, or are earlier in the batch
+    /// on the same host. `None` when everything is done.
+    fn next_batch(&self) -> Option<(&'p str, Vec<Taken<'p>>)> {
+        let mut board = self.lock_board();
+        loop {
+            if board.queues.values().all(VecDeque::is_empty) {
                 return None;
             }
-            let mut blocked_by = None;
-            for dependency in graph
-                .dependencies(job.index)
-                .filter(|d| in_plan.contains(d))
-            {
-                match board.done.get(&dependency) {
-                    None => return None,
-                    Some(outcome) if outcome.blocks_dependents() => {
-                        blocked_by = Some(graph.resources[dependency].address.to_string());
-                    }
-                    Some(_) => {}
+            let ready = board
+                .queues
+                .iter()
+                .find(|(host, queue)| {
+                    !board.busy.contains(host)
+                        && queue
+                            .front()
+                            .is_some_and(|job| self.readiness(&board, job, &[]).is_some())
+                })
+                .map(|(host, _)| *host);
+            if let Some(host) = ready {
+                board.busy.push(host);
+                let taken = self.take_batch(&mut board, host);
+                return Some((host, taken));
+            }
+            board = self.changed.wait(board).unwrap_or_else(|p| p.into_inner());
+        }
+    }
+
+    /// Whether `job` can join a batch whose runnable jobs so far are `batch` (graph indices):
+    /// `None` if it must wait, else its positions in the batch to run after and the failed
+    /// dependency that makes it skip, if any.
+    fn readiness(
+        &self,
+        board: &Board,
+        job: &Job,
+        batch: &[usize],
+    ) -> Option<(Vec<usize>, Option<String>)> {
+        let mut after = Vec::new();
+        let mut blocked_by = None;
+        for dependency in self
+            .graph
+            .dependencies(job.index)
+            .filter(|d| self.in_plan.contains(d))
+        {
+            match board.done.get(&dependency) {
+                Some(outcome) if outcome.blocks_dependents() => {
+                    blocked_by = Some(self.graph.resources[dependency].address.to_string());
+                }
+                Some(_) => {}
+                None => after.push(batch.iter().position(|i| *i == dependency)?),
+            }
+        }
+        // A copy reads its source before the batch starts, so it waits for the batch before.
+        let copies = job
+            .planned
+            .operations
+            .iter()
+            .any(|op| matches!(op, Op::CopyFile { .. }));
+        (after.is_empty() || !copies).then_some((after, blocked_by))
+    }
+
+    fn take_batch(&self, board: &mut Board<'p>, host: &'p str) -> Vec<Taken<'p>> {
+        let mut taken = Vec::new();
+        let mut runnable = Vec::new();
+        while let Some(job) = board.queues.get(host).and_then(VecDeque::front) {
+            let Some((after, blocked_by)) = self.readiness(board, job, &runnable) else {
+                break;
+            };
+            let Some(job) = board.queues.get_mut(host).and_then(VecDeque::pop_front) else {
+                break;
+            };
+            let decided = match blocked_by {
+                Some(because) => Some(Outcome::Skipped { because }),
+                None if job.planned.action == Action::Unchanged => Some(Outcome::Unchanged),
+                None => None,
+            };
+            match decided {
+                Some(outcome) => {
+                    board.done.insert(job.index, outcome.clone());
+                    taken.push(Taken::Decided(job, outcome));
+                }
+                None => {
+                    runnable.push(job.index);
+                    taken.push(Taken::Run(job, after));
                 }
             }
-            Some((*host, blocked_by))
-        });
-        if let Some((host, blocked_by)) = ready {
-            let job = board.queues.get_mut(host).and_then(VecDeque::pop_front)?;
-            board.busy.push(host);
-            return Some((job, blocked_by));
         }
-        board = changed.wait(board).unwrap_or_else(|p| p.into_inner());
+        taken
     }
-}
 
-/// Runs a resource's operations in order; the first failure ends it.
-fn run(
-    inventory: &Inventory,
-    transport: &dyn Transport,
-    host: &str,
-    planned: &PlannedResource,
-) -> Outcome {
-    let Some(target) = inventory.host(host) else {
-        return Outcome::Failed {
-            error: format!("host `{host}` is not in the inventory"),
+    /// Records a job's outcome, and wakes whoever waits for it.
+    fn finish(&self, job: &Job, outcome: Outcome, took: Duration) {
+        let finished = Finished {
+            address: job.planned.address.clone(),
+            outcome: outcome.clone(),
+            took,
         };
-    };
-    for op in &planned.operations {
-        let result = match op {
-            Op::CopyFile {
-                source_host,
-                source_path,
-                path,
-                ownership,
-                create_only,
-            } => copy(inventory, transport, source_host, source_path).and_then(|content| {
-                let write = Op::WriteFile {
-                    path: path.clone(),
-                    content,
-                    ownership: ownership.clone(),
-                    create_only: *create_only,
-                };
-                transport.execute(target, &write)
-            }),
-            op => transport.execute(target, op),
-        };
-        if let Err(error) = result {
-            return Outcome::Failed {
-                error: error.to_string(),
+        if outcome != Outcome::Unchanged {
+            self.progress.finished(&finished);
+        }
+        self.results
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .push((job.index, finished));
+        self.lock_board().done.insert(job.index, outcome);
+        self.changed.notify_all();
+    }
+
+    /// Runs one host's batch, recording each job's outcome as the host reports it.
+    fn run_batch(&self, host: &'p str, taken: Vec<Taken<'p>>) {
+        let mut jobs = Vec::new();
+        let mut batch = Batch::default();
+        let mut rest = taken.into_iter();
+        for next in rest.by_ref() {
+            let (job, after) = match next {
+                Taken::Decided(job, outcome) => {
+                    self.finish(&job, outcome, Duration::ZERO);
+                    continue;
+                }
+                Taken::Run(job, after) => (job, after),
             };
+            match self.prepared_ops(host, job.planned) {
+                Ok(ops) => {
+                    batch.units.push(Unit { ops, after });
+                    jobs.push(job);
+                }
+                Err(error) => {
+                    self.finish(&job, Outcome::Failed { error }, Duration::ZERO);
+                    break;
+                }
+            }
+        }
+        // After a copy that could not be read, the rest goes back to wait for their turn.
+        let rest: Vec<Job> = rest
+            .filter_map(|taken| match taken {
+                Taken::Run(job, _) => Some(job),
+                Taken::Decided(job, outcome) => {
+                    self.finish(&job, outcome, Duration::ZERO);
+                    None
+                }
+            })
+            .collect();
+        if let Some(queue) = self.lock_board().queues.get_mut(host) {
+            for job in rest.into_iter().rev() {
+                queue.push_front(job);
+            }
+        }
+        if !jobs.is_empty() {
+            self.send(host, &jobs, &batch);
+        }
+        self.lock_board().busy.retain(|busy| *busy != host);
+        self.changed.notify_all();
+    }
+
+    fn send(&self, host: &str, jobs: &[Job], batch: &Batch) {
+        let Some(target) = self.inventory.host(host) else {
+            for job in jobs {
+                let error = format!("host `{host}` is not in the inventory");
+                self.finish(job, Outcome::Failed { error }, Duration::ZERO);
+            }
+            return;
+        };
+        for job in jobs {
+            self.progress.started(&job.planned.address);
+        }
+        let mut reported = vec![false; jobs.len()];
+        let mut last = Instant::now();
+        let result = self
+            .transport
+            .run_batch(target, batch, &mut |unit, outcome| {
+                let (Some(job), Some(seen)) = (jobs.get(unit), reported.get_mut(unit)) else {
+                    return;
+                };
+                *seen = true;
+                let outcome = match outcome {
+                    UnitOutcome::Done => Outcome::Done,
+                    UnitOutcome::Failed { op, error } => Outcome::Failed {
+                        error: match batch.units[unit].ops.get(op) {
+                            Some(op) => format!("{host}: {} failed: {error}", op.describe()),
+                            None => format!("{host}: {error}"),
+                        },
+                    },
+                    UnitOutcome::Skipped { because } => Outcome::Skipped {
+                        because: jobs
+                            .get(because)
+                            .map_or_else(String::new, |job| job.planned.address.to_string()),
+                    },
+                };
+                let now = Instant::now();
+                self.finish(job, outcome, now - last);
+                last = now;
+            });
+        if let Err(error) = result {
+            let error = error.to_string();
+            for (job, seen) in jobs.iter().zip(&reported) {
+                if !seen {
+                    let outcome = Outcome::Failed {
+                        error: error.clone(),
+                    };
+                    self.finish(job, outcome, last.elapsed());
+                }
+            }
         }
     }
-    Outcome::Done
+
+    /// The resource's operations as the host runs them: a copy becomes the write of the
+    /// bytes read from its source host.
+    fn prepared_ops(&self, host: &str, planned: &PlannedResource) -> Result<Vec<Op>, String> {
+        planned
+            .operations
+            .iter()
+            .map(|op| match op {
+                Op::CopyFile {
+                    source_host,
+                    source_path,
+                    path,
+                    ownership,
+                    create_only,
+                } => {
+                    let content = copy(self.inventory, self.transport, source_host, source_path)
+                        .map_err(|error| format!("{host}: {error}"))?;
+                    Ok(Op::WriteFile {
+                        path: path.clone(),
+                        content,
+                        ownership: ownership.clone(),
+                        create_only: *create_only,
+                    })
+                }
+                op => Ok(op.clone()),
+            })
+            .collect()
+    }
 }
 
 fn copy(

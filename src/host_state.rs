@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::inventory::host::OsFamily;
 use crate::op::Op;
-use crate::probe::{Probe, Reveal};
+use crate::probe::Probe;
 use crate::sensitive::{Digest, Observed};
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -144,9 +144,7 @@ impl HostState {
                 Probe::Path { path, reveal } => {
                     if let Some(file) = self.files.get(path) {
                         let mut file = file.clone();
-                        if *reveal == Reveal::DigestOnly {
-                            file.content = file.content.hidden();
-                        }
+                        file.content = reveal.apply_to(&file.content);
                         answer.files.insert(path.clone(), file);
                     }
                     if let Some(dir) = self.directories.get(path) {
@@ -155,11 +153,7 @@ impl HostState {
                 }
                 Probe::RcVar { name, reveal } => {
                     if let Some(value) = self.rc_conf.get(name) {
-                        let value = match reveal {
-                            Reveal::Text => value.clone(),
-                            Reveal::DigestOnly => value.hidden(),
-                        };
-                        answer.rc_conf.insert(name.clone(), value);
+                        answer.rc_conf.insert(name.clone(), reveal.apply_to(value));
                     }
                 }
                 Probe::Package { name } => {

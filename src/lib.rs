@@ -1,10 +1,12 @@
 //! f3s: a declarative convergence engine for the f3s storage cluster.
 //!
 //! Data flows one way: `inventory` (load) → `compile` (modules rendered into resources) →
-//! `graph` → `transport` (observe) → `resource` kinds (decide) → `plan` → `render`.
+//! `graph` → `transport` (observe) → `resource` kinds (decide) → `plan` → `render`, and
+//! `apply`, which sends each host its ready operations as a `batch`.
 
 pub mod apply;
 pub mod apply_error;
+pub mod batch;
 pub mod cli;
 pub mod compile;
 pub mod compile_error;

@@ -4,12 +4,46 @@
 
 use serde::Serialize;
 
+use crate::sensitive::{Digest, Observed};
+
 /// Whether a probe may bring back a value's text, or only its digest.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Reveal {
+    /// The text, always (an edit needs what is around it).
     Text,
+    /// The text only where the digest is not this one: a whole file's content is wanted for
+    /// its diff, and there is none to show when it already holds what it should.
+    TextUnless(Digest),
     DigestOnly,
+}
+
+impl Reveal {
+    /// What two resources probing the same thing both get: never more than either may see,
+    /// and the text whenever either needs it.
+    fn merge(&self, other: &Reveal) -> Reveal {
+        match (self, other) {
+            (Self::DigestOnly, _) | (_, Self::DigestOnly) => Self::DigestOnly,
+            (Self::TextUnless(a), Self::TextUnless(b)) if a == b => Self::TextUnless(a.clone()),
+            _ => Self::Text,
+        }
+    }
+
+    /// What a host holding `value` shows to a probe with this reveal.
+    pub fn apply_to(&self, value: &Observed) -> Observed {
+        match self {
+            Self::Text => value.clone(),
+            Self::TextUnless(digest)
+                if value.hidden()
+                    != (Observed::Hidden {
+                        sha256: digest.clone(),
+                    }) =>
+            {
+                value.clone()
+            }
+            _ => value.hidden(),
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize)]
@@ -42,8 +76,8 @@ pub enum Probe {
     Certificate { path: String },
 }
 
-/// Two probes of the same thing merge into one; the stricter `Reveal` wins, so a path any
-/// resource treats as secret is never read in clear.
+/// Two probes of the same thing merge into one; `DigestOnly` wins, so a path any resource
+/// treats as secret is never read in clear.
 pub fn merge(mut probes: Vec<Probe>) -> Vec<Probe> {
     probes.sort();
     let mut merged: Vec<Probe> = Vec::new();
@@ -57,7 +91,7 @@ pub fn merge(mut probes: Vec<Probe>) -> Vec<Probe> {
                     reveal: next,
                 },
             ) if last == path => {
-                *reveal = (*reveal).max(*next);
+                *reveal = reveal.merge(next);
             }
             (Some(last), _) if *last == probe => {}
             _ => merged.push(probe),
@@ -69,6 +103,16 @@ pub fn merge(mut probes: Vec<Probe>) -> Vec<Probe> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn merging_gives_text_to_whoever_needs_it_and_never_reveals_a_secret() {
+        let unless = |text: &[u8]| Reveal::TextUnless(Digest::of(text));
+        assert_eq!(unless(b"a").merge(&unless(b"a")), unless(b"a"));
+        assert_eq!(unless(b"a").merge(&unless(b"b")), Reveal::Text);
+        assert_eq!(unless(b"a").merge(&Reveal::Text), Reveal::Text);
+        assert_eq!(Reveal::Text.merge(&Reveal::DigestOnly), Reveal::DigestOnly);
+        assert_eq!(unless(b"a").merge(&Reveal::DigestOnly), Reveal::DigestOnly);
+    }
 
     #[test]
     fn merging_keeps_the_stricter_reveal() {

@@ -140,8 +140,9 @@ fn desired_exports() -> String {
 /// Stand-in calls that only read.
 const READ_ONLY: &[&str] = &[
     "uname -s",
-    "stat -f ",
+    "stat -L -f ",
     "sha256 -q",
+    "sha256 -r ",
     "sysrc -n ",
     "pkg query ",
     "rpm -q ",

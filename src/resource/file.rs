@@ -81,13 +81,14 @@ impl File {
         (given.is_empty() || spec.content.is_some()).then_some((path, spec))
     }
 
+    /// Only the digest of a secret; the text of anything else, where it differs from what it
+    /// should be (for the diff).
     fn reveal(&self) -> Reveal {
-        let sensitive = self.sensitive
-            || matches!(&self.content, Some(Content::Text(text)) if text.is_sensitive());
-        if sensitive {
-            Reveal::DigestOnly
-        } else {
-            Reveal::Text
+        match &self.content {
+            _ if self.sensitive => Reveal::DigestOnly,
+            Some(Content::Text(text)) if text.is_sensitive() => Reveal::DigestOnly,
+            Some(Content::Text(text)) => Reveal::TextUnless(text.digest()),
+            _ => Reveal::Text,
         }
     }
 

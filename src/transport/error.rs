@@ -66,11 +66,14 @@ pub enum TransportError {
         status: i32,
         stderr: String,
     },
-    #[error("{host}: connection failed during {what}: {message}")]
+    #[error("{host}: {cause}, while {what}")]
+    #[diagnostic(help(
+        "nothing was installed half-way (files are replaced whole); plan again to see where the host stands"
+    ))]
     Io {
         host: String,
         what: String,
-        message: String,
+        cause: String,
     },
     #[error("{host}: unreadable answer to the observation: {message}")]
     Protocol { host: String, message: String },
@@ -79,4 +82,37 @@ pub enum TransportError {
     Locked { host: String, holder: String },
     #[error("{host}: {message}")]
     Unsupported { host: String, message: String },
+}
+
+/// A failure of the SSH connection in words a person can act on, rather than libssh2's code.
+pub trait Worded {
+    fn worded(&self) -> String;
+}
+
+impl Worded for ssh2::Error {
+    fn worded(&self) -> String {
+        use ssh2::ErrorCode::Session;
+        // The codes are libssh2's LIBSSH2_ERROR_* (libssh2.h).
+        match self.code() {
+            Session(-7 | -13 | -26 | -43 | -45) => "the connection was closed by the host".into(),
+            Session(-9 | -30) => "the host did not answer in time (see --command-timeout)".into(),
+            Session(-21 | -22 | -32) => {
+                "the host refused to start a command on the connection (sshd's MaxSessions?)".into()
+            }
+            _ => format!("the SSH connection failed ({})", self.message()),
+        }
+    }
+}
+
+impl Worded for std::io::Error {
+    fn worded(&self) -> String {
+        use std::io::ErrorKind;
+        match self.kind() {
+            ErrorKind::TimedOut | ErrorKind::WouldBlock => {
+                "the host did not answer in time (see --command-timeout)".into()
+            }
+            ErrorKind::UnexpectedEof => "the connection ended before the answer did".into(),
+            _ => "the connection to the host was lost".into(),
+        }
+    }
 }

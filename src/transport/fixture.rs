@@ -6,11 +6,11 @@ use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::sync::Mutex;
 
+use crate::batch::{Batch, UnitOutcome};
 use crate::compile_error::CompileError;
 use crate::compile_error_kind::CompileErrorKind;
 use crate::host_state::HostState;
 use crate::inventory::host::Host;
-use crate::op::Op;
 use crate::probe::Probe;
 use crate::sensitive::Observed;
 use crate::source::Origin;
@@ -79,8 +79,21 @@ impl Transport for FixtureTransport {
         self.with_state(host, |state| state.answer(probes))
     }
 
-    fn execute(&self, host: &Host, op: &Op) -> Result<(), TransportError> {
-        self.with_state(host, |state| state.apply(op))
+    fn run_batch(
+        &self,
+        host: &Host,
+        batch: &Batch,
+        report: &mut dyn FnMut(usize, UnitOutcome),
+    ) -> Result<(), TransportError> {
+        self.with_state(host, |state| {
+            batch.run_each(
+                |op| {
+                    state.apply(op);
+                    Ok(())
+                },
+                report,
+            );
+        })
     }
 
     fn read_file(&self, host: &Host, path: &str) -> Result<Vec<u8>, TransportError> {

@@ -7,9 +7,9 @@ pub mod fixture;
 pub mod shell;
 pub mod ssh;
 
+use crate::batch::{Batch, UnitOutcome};
 use crate::host_state::HostState;
 use crate::inventory::host::Host;
-use crate::op::Op;
 use crate::probe::Probe;
 pub use error::TransportError;
 
@@ -17,8 +17,16 @@ pub trait Transport: Sync {
     /// Answers all of a host's probes at once (one round trip, where there is a wire).
     fn observe(&self, host: &Host, probes: &[Probe]) -> Result<HostState, TransportError>;
 
-    /// Runs one operation. `CopyFile` arrives here as the `WriteFile` apply made of it.
-    fn execute(&self, host: &Host, op: &Op) -> Result<(), TransportError>;
+    /// Runs a batch of a host's operations (one remote exec, where there is a wire), telling
+    /// `report` each unit's outcome as soon as it is known. An error means the batch was cut
+    /// short: units not reported did not finish. `CopyFile` arrives here as the `WriteFile`
+    /// apply made of it.
+    fn run_batch(
+        &self,
+        host: &Host,
+        batch: &Batch,
+        report: &mut dyn FnMut(usize, UnitOutcome),
+    ) -> Result<(), TransportError>;
 
     /// A file's bytes, for copying it to another host.
     fn read_file(&self, host: &Host, path: &str) -> Result<Vec<u8>, TransportError>;

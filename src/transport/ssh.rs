@@ -2,8 +2,9 @@
 //! reused for the whole run; host keys checked against known_hosts; `TCP_NODELAY` on the
 //! socket, since every observation and operation is a small request waiting on its answer.
 
+use std::cell::RefCell;
 use std::collections::HashMap;
-use std::io::{Read, Write};
+use std::io::{BufRead as _, BufReader, Read, Write};
 use std::net::{TcpStream, ToSocketAddrs};
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
@@ -12,11 +13,12 @@ use std::time::Duration;
 use base64::Engine as _;
 use ssh2::{Channel, CheckResult, HashType, KnownHostFileKind, Session};
 
+use crate::batch::{Batch, UnitOutcome};
 use crate::host_state::HostState;
 use crate::inventory::host::Host;
-use crate::op::Op;
 use crate::probe::Probe;
-use crate::transport::shell::{self, LOCK_HELD};
+use crate::transport::error::Worded;
+use crate::transport::shell::{self, BatchReadError, LOCK_HELD};
 use crate::transport::{Transport, TransportError};
 
 #[derive(Debug, Clone)]
@@ -44,11 +46,25 @@ struct Remote {
     lock: Option<Channel>,
 }
 
-/// The result of one remote command.
-struct Output {
-    stdout: Vec<u8>,
-    stderr: String,
+/// How a remote command ended.
+struct Exit {
     status: i32,
+    stderr: String,
+}
+
+impl Exit {
+    fn checked(self, host: &Host, what: &str) -> Result<(), TransportError> {
+        if self.status == 0 {
+            Ok(())
+        } else {
+            Err(TransportError::Command {
+                host: host.name.clone(),
+                what: what.to_string(),
+                status: self.status,
+                stderr: self.stderr,
+            })
+        }
+    }
 }
 
 #[derive(Default)]
@@ -173,27 +189,29 @@ impl SshTransport {
         }
     }
 
-    /// Runs a script with the host's privilege escalation, feeding it `stdin`.
-    fn run(
+    /// Runs `script` with the host's privilege escalation, sending it on stdin, and hands the
+    /// open channel to `read` for its output.
+    fn run_script<T>(
         &self,
         host: &Host,
         script: &str,
-        stdin: &[u8],
         what: &str,
-    ) -> Result<Output, TransportError> {
-        let command = shell::command_line(host.connection.become_method, script);
-        let io_error = |e: &dyn std::fmt::Display| TransportError::Io {
+        read: impl FnOnce(&mut Channel) -> Result<T, TransportError>,
+    ) -> Result<(T, Exit), TransportError> {
+        let command = shell::stdin_command_line(host.connection.become_method);
+        let io_error = |e: &dyn Worded| TransportError::Io {
             host: host.name.clone(),
             what: what.to_string(),
-            message: e.to_string(),
+            cause: e.worded(),
         };
         let result = self.with_remote(host, |remote| {
             let mut channel = remote.session.channel_session().map_err(|e| io_error(&e))?;
             channel.exec(&command).map_err(|e| io_error(&e))?;
-            channel.write_all(stdin).map_err(|e| io_error(&e))?;
+            channel
+                .write_all(script.as_bytes())
+                .map_err(|e| io_error(&e))?;
             channel.send_eof().map_err(|e| io_error(&e))?;
-            let mut stdout = Vec::new();
-            channel.read_to_end(&mut stdout).map_err(|e| io_error(&e))?;
+            let value = read(&mut channel)?;
             let mut stderr = String::new();
             channel
                 .stderr()
@@ -201,11 +219,13 @@ impl SshTransport {
                 .map_err(|e| io_error(&e))?;
             channel.wait_close().map_err(|e| io_error(&e))?;
             let status = channel.exit_status().map_err(|e| io_error(&e))?;
-            Ok(Output {
-                stdout,
-                stderr: stderr.trim_end().to_string(),
-                status,
-            })
+            Ok((
+                value,
+                Exit {
+                    status,
+                    stderr: stderr.trim_end().to_string(),
+                },
+            ))
         });
         if matches!(result, Err(TransportError::Io { .. })) {
             // A broken session is dropped, so the next use reconnects.
@@ -214,32 +234,27 @@ impl SshTransport {
         result
     }
 
-    fn forget(&self, host: &Host) {
-        let remotes = self.remotes.lock().unwrap_or_else(|p| p.into_inner());
-        if let Some(slot) = remotes.get(&host.name) {
-            *slot.lock().unwrap_or_else(|p| p.into_inner()) = None;
-        }
+    /// Runs a script and reads all it prints; fails unless it exits 0.
+    fn run_to_end(&self, host: &Host, script: &str, what: &str) -> Result<Vec<u8>, TransportError> {
+        let (stdout, exit) = self.run_script(host, script, what, |channel| {
+            let mut stdout = Vec::new();
+            channel
+                .read_to_end(&mut stdout)
+                .map_err(|e| TransportError::Io {
+                    host: host.name.clone(),
+                    what: what.to_string(),
+                    cause: e.worded(),
+                })?;
+            Ok(stdout)
+        })?;
+        exit.checked(host, what)?;
+        Ok(stdout)
     }
 
-    fn checked(&self, host: &Host, output: Output, what: &str) -> Result<Vec<u8>, TransportError> {
-        if output.status == 0 {
-            Ok(output.stdout)
-        } else {
-            Err(TransportError::Command {
-                host: host.name.clone(),
-                what: what.to_string(),
-                status: output.status,
-                stderr: output.stderr,
-            })
-        }
-    }
-}
-
-impl Transport for SshTransport {
-    fn observe(&self, host: &Host, probes: &[Probe]) -> Result<HostState, TransportError> {
-        let script = shell::observe_script(host.os, probes);
-        let output = self.run(host, &script, &[], "observation")?;
-        let stdout = self.checked(host, output, "observation")?;
+    /// One observation round trip.
+    fn observe_once(&self, host: &Host, probes: &[Probe]) -> Result<HostState, TransportError> {
+        let what = "observing the host";
+        let stdout = self.run_to_end(host, &shell::observe_script(host.os, probes), what)?;
         let expected = shell::dialect(host.os).kernel();
         let kernel = shell::observed_kernel(&stdout).unwrap_or("(no answer)");
         if kernel != expected {
@@ -249,39 +264,107 @@ impl Transport for SshTransport {
                 declared: format!("{} ({expected})", host.os),
             });
         }
-        let state = shell::parse_observation(host.os, probes, &stdout).map_err(|message| {
+        shell::parse_observation(host.os, probes, &stdout).map_err(|message| {
             TransportError::Protocol {
                 host: host.name.clone(),
                 message,
             }
-        })?;
+        })
+    }
+
+    fn forget(&self, host: &Host) {
+        let remotes = self.remotes.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(slot) = remotes.get(&host.name) {
+            *slot.lock().unwrap_or_else(|p| p.into_inner()) = None;
+        }
+    }
+}
+
+impl Transport for SshTransport {
+    /// One round trip, and a second only where a file's text is wanted for a diff.
+    fn observe(&self, host: &Host, probes: &[Probe]) -> Result<HostState, TransportError> {
+        let mut state = self.observe_once(host, probes)?;
+        let texts = shell::texts_to_fetch(probes, &state);
+        if !texts.is_empty() {
+            let fetched = self.observe_once(host, &texts)?;
+            state.files.extend(fetched.files);
+        }
         Ok(state)
     }
 
-    fn execute(&self, host: &Host, op: &Op) -> Result<(), TransportError> {
-        let what = op.describe();
-        let command =
-            shell::op_command(host.os, op).ok_or_else(|| TransportError::Unsupported {
+    fn run_batch(
+        &self,
+        host: &Host,
+        batch: &Batch,
+        report: &mut dyn FnMut(usize, UnitOutcome),
+    ) -> Result<(), TransportError> {
+        let script =
+            shell::batch_script(host.os, batch).map_err(|message| TransportError::Unsupported {
                 host: host.name.clone(),
-                message: format!("cannot {what} on {}", host.os),
+                message,
             })?;
-        let output = self.run(host, &command.script, &command.stdin, &what)?;
-        self.checked(host, output, &what).map(drop)
+        let what = match batch.units.len() {
+            1 => "applying 1 resource".to_string(),
+            n => format!("applying {n} resources"),
+        };
+        let io_error = |e: &std::io::Error| TransportError::Io {
+            host: host.name.clone(),
+            what: what.clone(),
+            cause: e.worded(),
+        };
+        let (read, exit) = self.run_script(host, &script, &what, |channel| {
+            let mut stdout = BufReader::new(channel);
+            let stdout = RefCell::new(&mut stdout);
+            Ok(shell::read_batch_output(
+                || {
+                    let mut line = Vec::new();
+                    match stdout.borrow_mut().read_until(b'\n', &mut line)? {
+                        0 => Ok(None),
+                        _ => {
+                            line.pop();
+                            Ok(Some(line))
+                        }
+                    }
+                },
+                |n| {
+                    let mut bytes = vec![0; n];
+                    stdout.borrow_mut().read_exact(&mut bytes)?;
+                    Ok(bytes)
+                },
+                report,
+            ))
+        })?;
+        match read {
+            Ok(()) => exit.checked(host, &what),
+            Err(BatchReadError::Io(e)) => Err(io_error(&e)),
+            Err(BatchReadError::Protocol(message)) => Err(TransportError::Command {
+                host: host.name.clone(),
+                what,
+                status: exit.status,
+                stderr: if exit.stderr.is_empty() {
+                    message
+                } else {
+                    exit.stderr
+                },
+            }),
+        }
     }
 
     fn read_file(&self, host: &Host, path: &str) -> Result<Vec<u8>, TransportError> {
-        let what = format!("reading {path}");
-        let output = self.run(host, &shell::read_script(host.os, path), &[], &what)?;
-        self.checked(host, output, &what)
+        self.run_to_end(
+            host,
+            &shell::read_script(host.os, path),
+            &format!("reading {path}"),
+        )
     }
 
     fn lock(&self, host: &Host, holder: &str) -> Result<(), TransportError> {
         let command =
             shell::command_line(host.connection.become_method, &shell::lock_script(host.os));
-        let io_error = |e: &dyn std::fmt::Display| TransportError::Io {
+        let io_error = |e: &dyn Worded| TransportError::Io {
             host: host.name.clone(),
             what: "taking the lock".into(),
-            message: e.to_string(),
+            cause: e.worded(),
         };
         self.with_remote(host, |remote| {
             let mut channel = remote.session.channel_session().map_err(|e| io_error(&e))?;

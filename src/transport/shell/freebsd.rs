@@ -13,12 +13,19 @@ impl Dialect for FreeBsd {
         "/sbin:/bin:/usr/sbin:/usr/bin:/usr/local/sbin:/usr/local/bin"
     }
 
-    fn stat(&self) -> &'static str {
-        "stat -f '%Lp %Su %Sg' \"$p\""
+    fn stat_files(&self) -> &'static str {
+        // stat(1): -L follows links; %HT words the type ("Regular File", "Directory"), %N is
+        // the name as given; a tab in the format passes through (usr.bin/stat/stat.c).
+        "stat -L -f '%Lp\t%Su\t%Sg\t%HT\t%z\t%N'"
     }
 
     fn sha256(&self) -> &'static str {
         "sha256 -q"
+    }
+
+    fn sha256_files(&self) -> &'static str {
+        // md5(1) -r: the digest, one space, the name (sbin/md5/md5.c, output_reverse).
+        "sha256 -r"
     }
 
     fn rc_get(&self, name: &str) -> Option<String> {

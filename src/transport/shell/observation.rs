@@ -1,14 +1,150 @@
-//! Reading what an observation script printed back into a `HostState`. The format is a line
-//! per answer (`P`ath, `R`c var, pac`K`age, `S`ervice), content length-prefixed, `U`name
-//! first and `E`nd last, so a truncated answer is noticed rather than misread.
+//! The observation protocol: one script answering every probe of a host, and the reading of
+//! what it prints back into a `HostState`. The script travels on stdin inside `{ … } </dev/null`
+//! (no size limit, read whole before it runs, no command can read the rest of it).
+//!
+//! Paths cost a fixed number of processes however many there are: one `stat` over all of them
+//! (through `xargs`), one digest command over all regular files, one `cat` over the files
+//! whose text is wanted. Its answer: `U`name first; then `F` and a stat line per existing
+//! path, `H` and a digest line per regular file, `T` and the wanted files' bytes back to back
+//! (their sizes are in the stat lines, and their digests check them), `P`; then a line per
+//! other probe (`R`c var, pac`K`age, `S`ervice, …, with its index); `E`nd last, so a
+//! truncated answer is noticed rather than misread.
 
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+
+use super::{Dialect, dialect, prologue, quote};
 use crate::host_state::{
     CertificateState, DeviceState, FileState, HostState, MountState, Ownership, ServiceState,
 };
 use crate::inventory::host::OsFamily;
-use crate::probe::Probe;
+use crate::probe::{Probe, Reveal};
 use crate::resource::ownership::normalize_mode;
 use crate::sensitive::{Digest, Observed};
+
+/// One script answering every probe; its output is read by `parse_observation`.
+pub fn observe_script(os: OsFamily, probes: &[Probe]) -> String {
+    let d = dialect(os);
+    let mut script = format!("{{\n{}\n", prologue(d));
+    // On a host of another OS, stop before running any command meant for this one.
+    let _ = writeln!(
+        script,
+        "k=$(uname -s); printf 'U %s\\n' \"$k\"; [ \"$k\" = {} ] || exit 0",
+        quote(d.kernel())
+    );
+    path_section(d, probes, &mut script);
+    for (i, probe) in probes.iter().enumerate() {
+        let fragment = match probe {
+            Probe::Path { .. } => continue,
+            Probe::RcVar { name, reveal } => match d.rc_get(name) {
+                None => format!("printf 'R {i} unsupported\\n'"),
+                Some(get) => {
+                    let found = match reveal {
+                        Reveal::DigestOnly => {
+                            format!(
+                                "printf 'R {i} digest %s\\n' \"$(printf %s \"$v\" | {})\"",
+                                d.sha256()
+                            )
+                        }
+                        _ => format!(
+                            "printf 'R {i} text %s\\n' \"$(($(printf %s \"$v\" | wc -c)))\"; printf '%s\\n' \"$v\""
+                        ),
+                    };
+                    format!(
+                        "if v=$({get} 2>/dev/null); then {found}; else printf 'R {i} unset\\n'; fi"
+                    )
+                }
+            },
+            Probe::Package { name } => format!(
+                "if v=$({} 2>/dev/null) && [ -n \"$v\" ]; then printf 'K {i} %s\\n' \"$v\"; else printf 'K {i} absent\\n'; fi",
+                d.package_version(name)
+            ),
+            Probe::Service { name } => format!(
+                "e=no; {} >/dev/null 2>&1 && e=yes; r=no; {} >/dev/null 2>&1 && r=yes; printf 'S {i} %s %s\\n' $e $r",
+                d.service_enabled(name),
+                d.service_running(name)
+            ),
+            Probe::Device { path } => format!(
+                "d={}; if [ -e \"$d\" ]; then printf 'D {i} %s\\n' \"$({})\"; else printf 'D {i} absent\\n'; fi",
+                quote(path),
+                d.device_content()
+            ),
+            Probe::Pool { name } => format!(
+                "if h=$(zpool list -H -o health {} 2>/dev/null); then printf 'Z {i} %s\\n' \"$h\"; else printf 'Z {i} absent\\n'; fi",
+                quote(name)
+            ),
+            Probe::Dataset { name, properties } => format!(
+                "if zfs list -H -o name {name} >/dev/null 2>&1; then printf 'Y {i} present\\n'; zfs get -H -p -o property,value {} {name}; printf 'Y {i} end\\n'; else printf 'Y {i} absent\\n'; fi",
+                quote(&properties.join(",")),
+                name = quote(name)
+            ),
+            Probe::Mount { path } => format!(
+                "m=$({}); if [ -n \"$m\" ]; then printf 'M {i} %s\\n' \"$m\"; else printf 'M {i} absent\\n'; fi",
+                d.mounted(path)
+            ),
+            Probe::KernelModule { name } => format!(
+                "l=no; {} >/dev/null 2>&1 && l=yes; printf 'L {i} %s\\n' $l",
+                d.module_loaded(name)
+            ),
+            Probe::Certificate { path } => format!(
+                "p={}; if [ -f \"$p\" ] && o=$(openssl x509 -noout -subject -issuer -enddate -nameopt compat -dateopt iso_8601 -in \"$p\" 2>/dev/null); then printf 'X {i} present\\n%s\\n' \"$o\"; else printf 'X {i} absent\\n'; fi",
+                quote(path)
+            ),
+            Probe::Crontab { user } => format!(
+                "if crontab -u {u} -l >/dev/null 2>&1; then printf 'C {i} text %s\\n' \"$(($(crontab -u {u} -l | wc -c)))\"; crontab -u {u} -l; printf '\\n'; else printf 'C {i} absent\\n'; fi",
+                u = quote(user)
+            ),
+        };
+        script.push_str(&fragment);
+        script.push('\n');
+    }
+    script.push_str("printf 'E\\n'\n} </dev/null\n");
+    script
+}
+
+/// The paths of `probes` that pass `wanted`, each quoted, as `for` loop words.
+fn path_words(probes: &[Probe], wanted: impl Fn(&Reveal) -> bool) -> String {
+    probes
+        .iter()
+        .filter_map(|probe| match probe {
+            Probe::Path { path, reveal } if wanted(reveal) => Some(quote(path)),
+            _ => None,
+        })
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+/// Stat lines for every existing path, digests of every regular file, and the bytes of the
+/// files whose text is wanted; each command runs once over all of them, fed NUL-separated
+/// names by the shell's own `test` and `printf`.
+fn path_section(d: &dyn Dialect, probes: &[Probe], script: &mut String) {
+    let all = path_words(probes, |_| true);
+    let text = path_words(probes, |reveal| *reveal == Reveal::Text);
+    let each = |words: &str, test: &str, command: &str| {
+        if words.is_empty() {
+            String::new()
+        } else {
+            format!(
+                "for p in {words}; do [ {test} \"$p\" ] && printf '%s\\0' \"$p\"; done | xargs -0 -r {command}\n"
+            )
+        }
+    };
+    script.push_str("printf 'F\\n'\n");
+    script.push_str(&each(
+        &all,
+        "-e",
+        &format!("{} 2>/dev/null", d.stat_files()),
+    ));
+    script.push_str("printf 'H\\n'\n");
+    script.push_str(&each(
+        &all,
+        "-f",
+        &format!("{} 2>/dev/null", d.sha256_files()),
+    ));
+    script.push_str("printf 'T\\n'\n");
+    script.push_str(&each(&text, "-f", "cat"));
+    script.push_str("printf '\\nP\\n'\n");
+}
 
 struct Reader<'a> {
     bytes: &'a [u8],
@@ -24,6 +160,16 @@ impl<'a> Reader<'a> {
             .ok_or("the answer ended early")?;
         self.at += end + 1;
         std::str::from_utf8(&rest[..end]).map_err(|_| "an answer line is not UTF-8".to_string())
+    }
+
+    /// The next `n` bytes.
+    fn bytes(&mut self, n: usize) -> Result<&'a [u8], String> {
+        let bytes = self
+            .bytes
+            .get(self.at..self.at + n)
+            .ok_or("the answer ended early")?;
+        self.at += n;
+        Ok(bytes)
     }
 
     /// `n` bytes of content and the newline after them.
@@ -65,6 +211,7 @@ pub fn parse_observation(
         os: Some(os),
         ..HostState::default()
     };
+    read_paths(&mut reader, probes, &mut state)?;
     loop {
         let line = reader.line()?;
         let fields: Vec<&str> = line.split(' ').collect();
@@ -79,36 +226,6 @@ pub fn parse_observation(
             .get(index)
             .ok_or_else(|| format!("answer to no probe: `{line}`"))?;
         match (probe, &fields[..]) {
-            (Probe::Path { path, .. }, [_, _, "file", mode, owner, group, how, value]) => {
-                let content = match *how {
-                    "text" => Observed::of(
-                        reader.content(value.parse().map_err(|_| "bad length")?)?,
-                        false,
-                    ),
-                    _ => digest(value)?,
-                };
-                state.files.insert(
-                    path.clone(),
-                    FileState {
-                        content,
-                        mode: normalize_mode(mode),
-                        owner: owner.to_string(),
-                        group: group.to_string(),
-                    },
-                );
-            }
-            (Probe::Path { path, .. }, [_, _, "dir", mode, owner, group]) => {
-                let ownership = Ownership {
-                    mode: normalize_mode(mode),
-                    owner: owner.to_string(),
-                    group: group.to_string(),
-                };
-                state.directories.insert(path.clone(), ownership);
-            }
-            (Probe::Path { .. }, [_, _, "absent"]) => {}
-            (Probe::Path { path, .. }, [_, _, "other"]) => {
-                return Err(format!("{path} is neither a file nor a directory"));
-            }
             (Probe::RcVar { name, .. }, [_, _, "text", length]) => {
                 let value = reader.content(length.parse().map_err(|_| "bad length")?)?;
                 state
@@ -214,10 +331,143 @@ pub fn parse_observation(
     }
 }
 
+/// What `stat` said of one path.
+struct Stat<'a> {
+    ownership: Ownership,
+    is_file: bool,
+    size: usize,
+    path: &'a str,
+}
+
+/// One stat line, `MODE\tOWNER\tGROUP\tTYPE\tSIZE\tNAME` (TYPE as GNU `%F` or FreeBSD `%HT`
+/// words it: "regular file", "Regular File", "directory", "Directory", …).
+fn stat_line(line: &str) -> Result<Stat<'_>, String> {
+    let fields: Vec<&str> = line.splitn(6, '\t').collect();
+    let [mode, owner, group, kind, size, path] = fields[..] else {
+        return Err(format!("unreadable stat line `{line}`"));
+    };
+    let kind = kind.to_ascii_lowercase();
+    if !kind.starts_with("regular") && kind != "directory" {
+        return Err(format!("{path} is neither a file nor a directory ({kind})"));
+    }
+    Ok(Stat {
+        ownership: Ownership {
+            mode: normalize_mode(mode),
+            owner: owner.to_string(),
+            group: group.to_string(),
+        },
+        is_file: kind.starts_with("regular"),
+        size: size
+            .parse()
+            .map_err(|_| format!("unreadable size in `{line}`"))?,
+        path,
+    })
+}
+
+/// One digest line, `HEX  NAME` (GNU sha256sum) or `HEX NAME` (FreeBSD `sha256 -r`).
+fn digest_line(line: &str) -> Result<(&str, Digest), String> {
+    let (hex, name) = line
+        .split_once(' ')
+        .ok_or_else(|| format!("unreadable digest line `{line}`"))?;
+    let digest = Digest::from_hex(hex).ok_or_else(|| format!("`{hex}` is not a sha256 digest"))?;
+    Ok((name.trim_start_matches([' ', '*']), digest))
+}
+
+/// The `F`/`H`/`T`/`P` sections: every path probe answered.
+fn read_paths(reader: &mut Reader, probes: &[Probe], state: &mut HostState) -> Result<(), String> {
+    expect(reader, "F")?;
+    let mut stats = BTreeMap::new();
+    loop {
+        let line = reader.line()?;
+        if line == "H" {
+            break;
+        }
+        let stat = stat_line(line)?;
+        stats.insert(stat.path, stat);
+    }
+    let mut digests = BTreeMap::new();
+    loop {
+        let line = reader.line()?;
+        if line == "T" {
+            break;
+        }
+        let (name, digest) = digest_line(line)?;
+        digests.insert(name, digest);
+    }
+    for probe in probes {
+        let Probe::Path { path, reveal } = probe else {
+            continue;
+        };
+        let Some(stat) = stats.get(path.as_str()) else {
+            continue;
+        };
+        if !stat.is_file {
+            state
+                .directories
+                .insert(path.clone(), stat.ownership.clone());
+            continue;
+        }
+        let digest = digests
+            .get(path.as_str())
+            .ok_or_else(|| format!("{path} could not be read"))?;
+        let content = match reveal {
+            Reveal::Text => {
+                let bytes = reader.bytes(stat.size)?;
+                if Digest::of(bytes) != *digest {
+                    return Err(format!("{path} changed while it was read; plan again"));
+                }
+                Observed::of(bytes, false)
+            }
+            _ => Observed::Hidden {
+                sha256: digest.clone(),
+            },
+        };
+        let ownership = &stat.ownership;
+        state.files.insert(
+            path.clone(),
+            FileState {
+                content,
+                mode: ownership.mode.clone(),
+                owner: ownership.owner.clone(),
+                group: ownership.group.clone(),
+            },
+        );
+    }
+    expect(reader, "")?;
+    expect(reader, "P")
+}
+
+fn expect(reader: &mut Reader, wanted: &str) -> Result<(), String> {
+    match reader.line()? {
+        line if line == wanted => Ok(()),
+        line => Err(format!("expected `{wanted}`, got `{line}`")),
+    }
+}
+
+/// The files whose text a second observation must fetch: asked for unless their digest is a
+/// given one, and it is not.
+pub fn texts_to_fetch(probes: &[Probe], state: &HostState) -> Vec<Probe> {
+    probes
+        .iter()
+        .filter_map(|probe| match probe {
+            Probe::Path {
+                path,
+                reveal: Reveal::TextUnless(expected),
+            } => match state.files.get(path).map(|file| &file.content) {
+                Some(Observed::Hidden { sha256 }) if sha256 != expected => Some(Probe::Path {
+                    path: path.clone(),
+                    reveal: Reveal::Text,
+                }),
+                _ => None,
+            },
+            _ => None,
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::probe::Reveal;
 
     #[test]
     fn reads_every_kind_of_answer() {
@@ -245,7 +495,14 @@ mod tests {
                 reveal: Reveal::Text,
             },
         ];
-        let answer = b"U FreeBSD\nP 0 file 644 root wheel text 6\nV4: /\n\nP 1 dir 755 root wheel\nR 2 text 3\nYES\nK 3 0.6.1\nS 4 yes no\nP 5 absent\nE\n";
+        let exports = "V4: /\n";
+        let hex = Digest::of(exports.as_bytes())
+            .to_string()
+            .replace("sha256:", "");
+        let answer = format!(
+            "U FreeBSD\nF\n644\troot\twheel\tRegular File\t6\t/etc/exports\n755\troot\twheel\tDirectory\t512\t/data\nH\n{hex} /etc/exports\nT\n{exports}\nP\nR 2 text 3\nYES\nK 3 0.6.1\nS 4 yes no\nE\n"
+        );
+        let answer = answer.as_bytes();
         assert_eq!(observed_kernel(answer), Some("FreeBSD"));
         let state = parse_observation(OsFamily::Freebsd, &probes, answer).unwrap();
         assert_eq!(
@@ -272,13 +529,78 @@ mod tests {
             name: "zrepl".into(),
         }];
         assert!(parse_observation(OsFamily::Rocky, &probes, b"U Linux\nK 0 1.0\n").is_err());
-        assert!(
-            parse_observation(
-                OsFamily::Rocky,
-                &probes,
-                b"U Linux\nP 0 file 644 root root text 99\nab\n"
+        let file = vec![Probe::Path {
+            path: "/f".into(),
+            reveal: Reveal::Text,
+        }];
+        let hex = Digest::of(b"ab").to_string().replace("sha256:", "");
+        let answer = |content: &str| {
+            format!(
+                "U Linux\nF\n644\troot\troot\tregular file\t2\t/f\nH\n{hex}  /f\nT\n{content}\nP\nE\n"
             )
-            .is_err()
+        };
+        assert!(parse_observation(OsFamily::Rocky, &file, answer("ab").as_bytes()).is_ok());
+        assert!(parse_observation(OsFamily::Rocky, &file, answer("a").as_bytes()).is_err());
+        let changed = parse_observation(OsFamily::Rocky, &file, answer("xy").as_bytes());
+        assert!(changed.unwrap_err().contains("changed while it was read"));
+    }
+
+    /// The script, run by this machine's `sh` and GNU tools (the Rocky dialect), over many
+    /// paths of every sort, reads back what is there.
+    #[test]
+    fn the_script_observes_many_paths_in_one_go() {
+        let dir = tempfile::tempdir().unwrap();
+        let at = |name: String| dir.path().join(name).display().to_string();
+        let mut probes = Vec::new();
+        for i in 0..3000 {
+            let path = at(format!("f{i}"));
+            std::fs::write(&path, format!("line {i}\n")).unwrap();
+            let reveal = match i % 3 {
+                0 => Reveal::Text,
+                1 => Reveal::DigestOnly,
+                _ => Reveal::TextUnless(Digest::of(b"something else")),
+            };
+            probes.push(Probe::Path { path, reveal });
+        }
+        std::fs::write(at("binary".into()), [0u8, 255, 10]).unwrap();
+        std::fs::create_dir(at("d".into())).unwrap();
+        for name in ["binary", "d", "absent"] {
+            probes.push(Probe::Path {
+                path: at(name.into()),
+                reveal: Reveal::Text,
+            });
+        }
+        let script = observe_script(OsFamily::Rocky, &probes);
+        assert!(script.len() > 128 * 1024, "bigger than one argument may be");
+        let mut child = std::process::Command::new("sh")
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        std::io::Write::write_all(&mut child.stdin.take().unwrap(), script.as_bytes()).unwrap();
+        let output = child.wait_with_output().unwrap();
+        let state = parse_observation(OsFamily::Rocky, &probes, &output.stdout).unwrap();
+        assert_eq!(
+            state.files[&at("f0".into())].content,
+            Observed::Plain("line 0\n".into())
         );
+        assert_eq!(
+            state.files[&at("f1".into())].content,
+            Observed::Hidden {
+                sha256: Digest::of(b"line 1\n")
+            }
+        );
+        assert_eq!(
+            texts_to_fetch(&probes, &state).len(),
+            1000,
+            "every TextUnless file differs from `something else`"
+        );
+        assert!(matches!(
+            state.files[&at("binary".into())].content,
+            Observed::Hidden { .. }
+        ));
+        assert!(state.directories.contains_key(&at("d".into())));
+        assert!(!state.files.contains_key(&at("absent".into())));
+        assert_eq!(state.files.len(), 3001);
     }
 }

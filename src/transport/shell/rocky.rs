@@ -14,13 +14,18 @@ impl Dialect for Rocky {
         "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
     }
 
-    fn stat(&self) -> &'static str {
-        "stat -c '%a %U %G' \"$p\""
+    fn stat_files(&self) -> &'static str {
+        // GNU stat: %F words the type ("regular file", "regular empty file", "directory").
+        "stat -L -c '%a\t%U\t%G\t%F\t%s\t%n'"
     }
 
     fn sha256(&self) -> &'static str {
         // Grouped, so a redirection of the whole reaches sha256sum.
         "{ sha256sum | cut -d ' ' -f 1; }"
+    }
+
+    fn sha256_files(&self) -> &'static str {
+        "sha256sum"
     }
 
     fn rc_get(&self, _name: &str) -> Option<String> {

@@ -1,0 +1,313 @@
+//! Each operation as a shell fragment, run inside a batch script (see `batch.rs`), which has set
+//! PATH, the locale and the umask already, and `$n` to a word unique to the operation. File content and secret values are written by the
+//! `printf` builtin from an escaped literal in the script itself, which travels on stdin: they
+//! never appear in a command line, and no process is started to hold them.
+
+use super::{Dialect, ServiceAction, dialect, quote};
+use crate::host_state::Ownership;
+use crate::inventory::host::OsFamily;
+use crate::op::{Op, Refresh};
+use crate::sensitive::Text;
+
+/// The fragment converging `op`; `None` where this OS has no such thing. `CopyFile` is not
+/// here: apply reads the source and hands over a `WriteFile`.
+pub fn op_script(os: OsFamily, op: &Op) -> Option<String> {
+    let d = dialect(os);
+    Some(match op {
+        Op::WriteFile {
+            path,
+            content,
+            ownership,
+            create_only,
+        } => install_file(
+            path,
+            &format!("{} >| \"$t\"", print_text(content)),
+            None,
+            ownership,
+            *create_only,
+        ),
+        Op::GenerateSecret {
+            path,
+            size,
+            ownership,
+        } => install_file(
+            path,
+            &format!("dd if=/dev/urandom of=\"$t\" bs={size} count=1 2>/dev/null"),
+            Some(*size),
+            ownership,
+            true,
+        ),
+        Op::CopyFile { .. } => return None,
+        Op::SetOwnership { path, ownership } => set_ownership(&quote(path), ownership),
+        Op::CreateDirectory { path, ownership } => format!(
+            "mkdir -p -m {} {} && {}",
+            quote(&ownership.mode),
+            quote(path),
+            chown(&quote(path), ownership)
+        ),
+        Op::RemovePath { path } => format!("rm -rf {}", quote(path)),
+        Op::SetRcVar { name, value } => {
+            // The value is read into `v` by the builtins, never as a word of the script.
+            let set = d.rc_set(name)?;
+            format!("v=$({}; printf x); v=${{v%x}}; {set}", print_text(value))
+        }
+        Op::InstallPackage { name } => d.install_package(name),
+        Op::EnableService { name } => d.service(name, ServiceAction::Enable),
+        Op::DisableService { name } => d.service(name, ServiceAction::Disable),
+        Op::StartService { name } => d.service(name, ServiceAction::Start),
+        Op::StopService { name } => d.service(name, ServiceAction::Stop),
+        Op::RefreshService { name, how } => d.service(
+            name,
+            match how {
+                Refresh::Restart => ServiceAction::Restart,
+                Refresh::Reload => ServiceAction::Reload,
+            },
+        ),
+        Op::NewFs { device, destroys } => format!(
+            "{}newfs {}",
+            still_empty(d, std::slice::from_ref(device), destroys),
+            quote(device)
+        ),
+        Op::CreatePool {
+            name,
+            devices,
+            mountpoint,
+            destroys,
+        } => format!(
+            "{}zpool create {}-m {} {} {}",
+            still_empty(d, devices, destroys),
+            if destroys.is_some() { "-f " } else { "" },
+            quote(mountpoint),
+            quote(name),
+            words(devices)
+        ),
+        Op::CreateDataset { name, properties } => {
+            let options: Vec<String> = properties
+                .iter()
+                .map(|(k, v)| format!("-o {}", quote(&format!("{k}={v}"))))
+                .collect();
+            format!("zfs create {} {}", options.join(" "), quote(name))
+        }
+        Op::SetDatasetProperty {
+            name,
+            property,
+            value,
+        } => format!(
+            "zfs set {} {}",
+            quote(&format!("{property}={value}")),
+            quote(name)
+        ),
+        Op::LoadKey { dataset } => format!("zfs load-key {}", quote(dataset)),
+        Op::MountDataset { dataset } => format!("zfs mount {}", quote(dataset)),
+        Op::Mount { path, .. } => format!("mount {}", quote(path)),
+        Op::LoadKernelModule { name } => d.load_module(name),
+        Op::WriteCrontab { user, content } => {
+            format!("{} | crontab -u {} -", print_text(content), quote(user))
+        }
+        Op::ReloadUnits => d.reload_units()?.to_string(),
+        Op::CreateKey {
+            path,
+            bits,
+            ownership,
+        } => install_file(
+            path,
+            &format!("openssl genrsa -out \"$t\" {bits} 2>/dev/null"),
+            None,
+            ownership,
+            true,
+        ),
+        Op::IssueCertificate {
+            cert,
+            key,
+            subject,
+            days,
+            ca,
+        } => {
+            let request = format!("-new -key {} -subj {}", quote(key), quote(subject));
+            let issue = match ca {
+                None => format!("openssl req -x509 {request} -days {days} -out \"$t\""),
+                Some(ca) => format!(
+                    "openssl req {request} | openssl x509 -req -days {days} -CA {} -CAkey {} -set_serial 0x$(openssl rand -hex 16) -out \"$t\"",
+                    quote(&ca.cert),
+                    quote(&ca.key)
+                ),
+            };
+            let ownership = Ownership {
+                mode: "0644".into(),
+                owner: "root".into(),
+                group: os.root_group().into(),
+            };
+            install_file(cert, &issue, None, &ownership, false)
+        }
+    })
+}
+
+/// A `printf` builtin call writing exactly the text's bytes; a sensitive one is written all
+/// in octal escapes, so not even the script holds it legibly.
+fn print_text(text: &Text) -> String {
+    print_bytes(text.expose(), text.is_sensitive())
+}
+
+/// A `printf` builtin call writing exactly `bytes` (any bytes, NUL included) to stdout: the
+/// format is single-quoted, with `%`, `\`, `'` and everything outside printable ASCII (or,
+/// with `all_octal`, every byte) as octal escapes, which POSIX printf decodes.
+pub fn print_bytes(bytes: &[u8], all_octal: bool) -> String {
+    let mut format = String::with_capacity(bytes.len() + 16);
+    format.push_str("printf '");
+    for &byte in bytes {
+        match byte {
+            _ if all_octal => format.push_str(&format!("\\{byte:03o}")),
+            b'%' => format.push_str("%%"),
+            b'\\' => format.push_str("\\\\"),
+            b'\'' => format.push_str("\\047"),
+            b' '..=b'~' => format.push(char::from(byte)),
+            other => format.push_str(&format!("\\{other:03o}")),
+        }
+    }
+    format.push('\'');
+    format
+}
+
+fn words(words: &[String]) -> String {
+    words.iter().map(|w| quote(w)).collect::<Vec<_>>().join(" ")
+}
+
+/// For a device the plan found empty, checks again right before writing over it, so a disk
+/// plugged in or formatted since the plan is never destroyed without being named.
+fn still_empty(d: &dyn Dialect, devices: &[String], destroys: &Option<String>) -> String {
+    if destroys.is_some() {
+        return String::new();
+    }
+    devices
+        .iter()
+        .map(|device| {
+            format!(
+                "d={}; [ \"$({})\" = empty ] || {{ echo \"$d is no longer empty; plan again\" >&2; exit 1; }}; ",
+                quote(device),
+                d.device_content()
+            )
+        })
+        .collect()
+}
+
+/// Creates a temporary file beside `path` (exclusively, with its final mode through the
+/// umask), fills it with `fill`, sets its owner, and renames it into place: a reader sees the
+/// old file or the new one, never part of one. A failed write (a full disk) fails `fill`
+/// and leaves nothing behind. `size`, where given, is checked too. `create_only` links instead
+/// of renaming, which fails where a file already is, so a key is never replaced.
+fn install_file(
+    path: &str,
+    fill: &str,
+    size: Option<usize>,
+    ownership: &Ownership,
+    create_only: bool,
+) -> String {
+    let complete = size
+        .map(|size| format!(" && [ $(($(wc -c < \"$t\"))) -eq {size} ]"))
+        .unwrap_or_default();
+    let dir = crate::names::parent_dir(path).unwrap_or("/");
+    let install = if create_only {
+        format!("ln \"$t\" {} && rm -f \"$t\"", quote(path))
+    } else {
+        format!("mv -f \"$t\" {}", quote(path))
+    };
+    format!(
+        "umask {}; set -C; t={}.$$.$n; : > \"$t\" || exit 1; {fill}{complete} && {} && {install} || {{ rm -f \"$t\"; exit 1; }}",
+        creation_umask(ownership),
+        quote(&format!("{dir}/.f3s")),
+        owned_as("\"$t\"", ownership),
+    )
+}
+
+/// The umask under which a new file gets `ownership.mode`, as far as creation can give one
+/// (never execute bits); owner-only for setuid, setgid or sticky modes, so nobody else can
+/// read the file before `chmod`.
+fn creation_umask(ownership: &Ownership) -> String {
+    match mode_of(ownership) {
+        Some(mode) if mode <= 0o777 => format!("{:03o}", 0o777 & !mode),
+        _ => "077".into(),
+    }
+}
+
+fn mode_of(ownership: &Ownership) -> Option<u32> {
+    u32::from_str_radix(&ownership.mode, 8).ok()
+}
+
+/// Gives a file created under `creation_umask` its owner and group (always: a new file's
+/// group is its directory's on FreeBSD), and its mode where the umask could not (a shell
+/// creates files 0666 at most).
+fn owned_as(target: &str, ownership: &Ownership) -> String {
+    match mode_of(ownership) {
+        Some(mode) if mode & !0o666 == 0 => chown(target, ownership),
+        _ => set_ownership(target, ownership),
+    }
+}
+
+fn chown(target: &str, ownership: &Ownership) -> String {
+    format!(
+        "chown {}:{} {target}",
+        quote(&ownership.owner),
+        quote(&ownership.group)
+    )
+}
+
+fn set_ownership(target: &str, ownership: &Ownership) -> String {
+    format!(
+        "{} && chmod {} {target}",
+        chown(target, ownership),
+        quote(&ownership.mode)
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::process::Command;
+
+    #[test]
+    fn printed_bytes_come_back_exactly_through_sh() {
+        let bytes: Vec<u8> = (0..=255u8).chain(*b"%s %% \\n '\"$(x)`y`").collect();
+        for all_octal in [false, true] {
+            let output = Command::new("sh")
+                .args(["-c", &print_bytes(&bytes, all_octal)])
+                .output()
+                .unwrap();
+            assert_eq!(output.stdout, bytes);
+        }
+    }
+
+    #[test]
+    fn secrets_are_in_the_script_on_stdin_never_in_a_command_line() {
+        let op = Op::SetRcVar {
+            name: "ifconfig_re0_alias0".into(),
+            value: Text::new("inet vhid 1 pass s3cret", true),
+        };
+        let script = op_script(OsFamily::Freebsd, &op).unwrap();
+        assert!(!script.contains("s3cret"), "escaped, not plain: {script}");
+        assert!(script.contains("printf '"));
+    }
+
+    #[test]
+    fn rocky_has_no_rc_conf() {
+        let op = Op::SetRcVar {
+            name: "x".into(),
+            value: Text::plain("y"),
+        };
+        assert!(op_script(OsFamily::Rocky, &op).is_none());
+    }
+
+    #[test]
+    fn new_files_get_their_mode_from_the_umask() {
+        let mode = |mode: &str| Ownership {
+            mode: mode.into(),
+            owner: "root".into(),
+            group: "wheel".into(),
+        };
+        assert_eq!(creation_umask(&mode("0644")), "133");
+        assert_eq!(creation_umask(&mode("0400")), "377");
+        assert_eq!(creation_umask(&mode("4755")), "077");
+        assert!(!owned_as("f", &mode("0644")).contains("chmod"));
+        assert!(owned_as("f", &mode("4755")).contains("chmod '4755'"));
+        assert!(owned_as("f", &mode("0755")).contains("chmod '0755'"));
+    }
+}
