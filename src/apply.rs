@@ -9,7 +9,7 @@
 //! earliest unfinished resource is always ready, so a cross-host edge can never deadlock,
 //! whatever the parallelism.
 
-use std::collections::{BTreeMap, VecDeque};
+use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::sync::{Condvar, Mutex};
 use std::time::{Duration, Instant};
 
@@ -87,7 +87,8 @@ struct Shared<'a, 'p> {
     graph: &'a ResourceGraph,
     transport: &'a dyn Transport,
     progress: &'a dyn Progress,
-    in_plan: Vec<usize>,
+    /// Each planned resource's graph index, with its position in the plan.
+    in_plan: HashMap<usize, usize>,
     board: Mutex<Board<'p>>,
     changed: Condvar,
     results: Mutex<Vec<(usize, Finished)>>,
@@ -102,14 +103,14 @@ pub fn apply(
     progress: &dyn Progress,
 ) -> Report {
     let mut queues = BTreeMap::new();
-    let mut in_plan = Vec::new();
+    let mut in_plan = HashMap::new();
     for host in &plan.hosts {
         let jobs: VecDeque<Job> = host
             .resources
             .iter()
             .filter_map(|planned| {
                 let index = graph.index_of(&planned.address)?;
-                in_plan.push(index);
+                in_plan.insert(index, in_plan.len());
                 Some(Job { index, planned })
             })
             .collect();
@@ -143,8 +144,7 @@ pub fn apply(
         .results
         .into_inner()
         .unwrap_or_else(|p| p.into_inner());
-    let position = |index: usize| shared.in_plan.iter().position(|i| *i == index);
-    results.sort_by_key(|(index, _)| position(*index));
+    results.sort_by_key(|(index, _)| shared.in_plan.get(index).copied());
     Report {
         results: results.into_iter().map(|(_, finished)| finished).collect(),
     }
@@ -171,7 +171,9 @@ impl<'a, 'p> Shared<'a, 'p> {
                     !board.busy.contains(host)
                         && queue
                             .front()
-                            .is_some_and(|job| self.readiness(&board, job, &[]).is_some())
+                            .is_some_and(|job| {
+                                self.readiness(&board, job, &HashMap::new()).is_some()
+                            })
                 })
                 .map(|(host, _)| *host);
             if let Some(host) = ready {
@@ -183,28 +185,28 @@ impl<'a, 'p> Shared<'a, 'p> {
         }
     }
 
-    /// Whether `job` can join a batch whose runnable jobs so far are `batch` (graph indices):
-    /// `None` if it must wait, else its positions in the batch to run after and the failed
-    /// dependency that makes it skip, if any.
+    /// Whether `job` can join a batch whose runnable jobs so far are `batch` (graph index to
+    /// position): `None` if it must wait, else its positions in the batch to run after and the
+    /// failed dependency that makes it skip, if any.
     fn readiness(
         &self,
         board: &Board,
         job: &Job,
-        batch: &[usize],
+        batch: &HashMap<usize, usize>,
     ) -> Option<(Vec<usize>, Option<String>)> {
         let mut after = Vec::new();
         let mut blocked_by = None;
         for dependency in self
             .graph
             .dependencies(job.index)
-            .filter(|d| self.in_plan.contains(d))
+            .filter(|d| self.in_plan.contains_key(d))
         {
             match board.done.get(&dependency) {
                 Some(outcome) if outcome.blocks_dependents() => {
                     blocked_by = Some(self.graph.resources[dependency].address.to_string());
                 }
                 Some(_) => {}
-                None => after.push(batch.iter().position(|i| *i == dependency)?),
+                None => after.push(*batch.get(&dependency)?),
             }
         }
         // A copy reads its source before the batch starts, so it waits for the batch before.
@@ -218,7 +220,7 @@ impl<'a, 'p> Shared<'a, 'p> {
 
     fn take_batch(&self, board: &mut Board<'p>, host: &'p str) -> Vec<Taken<'p>> {
         let mut taken = Vec::new();
-        let mut runnable = Vec::new();
+        let mut runnable = HashMap::new();
         while let Some(job) = board.queues.get(host).and_then(VecDeque::front) {
             let Some((after, blocked_by)) = self.readiness(board, job, &runnable) else {
                 break;
@@ -237,7 +239,7 @@ impl<'a, 'p> Shared<'a, 'p> {
                     taken.push(Taken::Decided(job, outcome));
                 }
                 None => {
-                    runnable.push(job.index);
+                    runnable.insert(job.index, runnable.len());
                     taken.push(Taken::Run(job, after));
                 }
             }

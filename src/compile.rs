@@ -1,6 +1,9 @@
 //! Compiling: every module a host gets, with its parameters bound (given < host var <
 //! default), rendered for that host into resources. All faults are collected, not just the first.
 
+use std::path::Path;
+
+use handlebars::Context;
 use serde_json::{Map, Value, json};
 
 use crate::compile_error::{CompileError, CompileErrors};
@@ -31,7 +34,7 @@ pub fn compile(inventory: &Inventory) -> Result<Vec<Resource>, CompileErrors> {
     let mut compiler = Compiler {
         renderer: &renderer,
         redactor: &redactor,
-        hosts: Value::Object(hosts),
+        context: Context::from(json!({ "hosts": hosts })),
         resources: Vec::new(),
         errors: Vec::new(),
     };
@@ -53,32 +56,35 @@ pub fn compile(inventory: &Inventory) -> Result<Vec<Resource>, CompileErrors> {
 struct Compiler<'a> {
     renderer: &'a Renderer,
     redactor: &'a Redactor,
-    hosts: Value,
+    /// The one rendering context: `hosts` for the whole run; `host`, the module's parameters
+    /// and `item` set in place for each module use and item, so nothing large is copied.
+    context: Context,
     resources: Vec<Resource>,
     errors: Vec<CompileError>,
 }
 
-impl Compiler<'_> {
+impl<'a> Compiler<'a> {
     fn module(&mut self, host: &Host, module_use: &ModuleUse, module: &Module) {
-        let base = json!({ "host": host.template_view(), "hosts": self.hosts });
-        let Some(params) = self.bind(host, module_use, module, &base) else {
-            return;
-        };
-        let mut context = params;
-        context.insert("host".into(), base["host"].clone());
-        context.insert("hosts".into(), self.hosts.clone());
-        let context = Value::Object(context);
-        let templates = module.templates();
-        let scope = RenderScope {
-            file: &module.file,
-            templates: &templates,
-            renderer: self.renderer,
-            context: &context,
-            redactor: self.redactor,
-        };
-        for declaration in &module.definition.resources {
-            self.resource(host, module, &scope, declaration);
+        let mut context = std::mem::replace(&mut self.context, Context::null());
+        set(&mut context, "host", Some(host.template_view()));
+        if let Some(params) = self.bind(host, module_use, module, &context) {
+            // `host`, `hosts` and `item` are the engine's: a parameter of that name is shadowed.
+            let params: Vec<(String, Value)> = params
+                .into_iter()
+                .filter(|(name, _)| !RESERVED.contains(&name.as_str()))
+                .collect();
+            for (name, value) in &params {
+                set(&mut context, name, Some(value.clone()));
+            }
+            let templates = module.templates();
+            for declaration in &module.definition.resources {
+                self.resource(host, module, &templates, &mut context, declaration);
+            }
+            for (name, _) in &params {
+                set(&mut context, name, None);
+            }
         }
+        self.context = context;
     }
 
     /// Parameter values for this host, checked and rendered; `None` after faults.
@@ -87,7 +93,7 @@ impl Compiler<'_> {
         host: &Host,
         module_use: &ModuleUse,
         module: &Module,
-        base: &Value,
+        base: &Context,
     ) -> Option<Map<String, Value>> {
         let declared = &module.definition.params;
         let known: Vec<String> = declared
@@ -145,7 +151,7 @@ impl Compiler<'_> {
     }
 
     /// Renders every string inside a parameter value (they may use `host` and `hosts`).
-    fn render_value(&mut self, value: &Value, origin: &Origin, context: &Value) -> Option<Value> {
+    fn render_value(&mut self, value: &Value, origin: &Origin, context: &Context) -> Option<Value> {
         Some(match value {
             Value::String(text) => match self.renderer.inline(text, origin, context) {
                 Ok(rendered) => Value::String(rendered),
@@ -172,19 +178,22 @@ impl Compiler<'_> {
     }
 
     /// A declaration becomes one resource, or one per item of its `for_each` list (a list
-    /// parameter's name, or a list written in place), each rendered with `item` bound.
+    /// parameter's name, or a list written in place), each rendered with `item` bound in the
+    /// module's context (set in place, so an item costs no copy of the context).
     fn resource(
         &mut self,
         host: &Host,
         module: &Module,
-        scope: &RenderScope,
+        templates: &Path,
+        context: &mut Context,
         declaration: &Declaration,
     ) {
         let Some(for_each) = declaration.value.get("for_each") else {
-            return self.resource_once(host, module, scope, declaration);
+            let scope = self.scope(module, templates, context);
+            return self.resource_once(host, module, &scope, declaration);
         };
         let items = match &for_each.value {
-            Value::String(name) => scope.context.get(name.as_str()).cloned(),
+            Value::String(name) => context.data().get(name.as_str()).cloned(),
             literal => Some(literal.clone()),
         };
         let Some(Value::Array(items)) = items else {
@@ -200,15 +209,28 @@ impl Compiler<'_> {
             return;
         };
         for item in items {
-            let mut context = scope.context.clone();
-            if let Value::Object(map) = &mut context {
-                map.insert("item".into(), item);
-            }
-            let scope = RenderScope {
-                context: &context,
-                ..*scope
-            };
+            set(context, "item", Some(item));
+            let scope = self.scope(module, templates, context);
             self.resource_once(host, module, &scope, declaration);
+        }
+        set(context, "item", None);
+    }
+
+    fn scope<'s>(
+        &self,
+        module: &'s Module,
+        templates: &'s Path,
+        context: &'s Context,
+    ) -> RenderScope<'s>
+    where
+        'a: 's,
+    {
+        RenderScope {
+            file: &module.file,
+            templates,
+            renderer: self.renderer,
+            context,
+            redactor: self.redactor,
         }
     }
 
@@ -325,6 +347,23 @@ impl Compiler<'_> {
                 },
             )
             .collect()
+    }
+}
+
+/// Names the engine binds in every context.
+const RESERVED: &[&str] = &["host", "hosts", "item"];
+
+/// Binds (or with `None`, unbinds) a top-level name of the context.
+fn set(context: &mut Context, name: &str, value: Option<Value>) {
+    if let Some(map) = context.data_mut().as_object_mut() {
+        match value {
+            Some(value) => {
+                map.insert(name.to_string(), value);
+            }
+            None => {
+                map.remove(name);
+            }
+        }
     }
 }
 

@@ -30,6 +30,7 @@ pub struct ResourceGraph {
     graph: DiGraph<usize, Edge>,
     /// Topological order; ties broken by declaration order.
     pub order: Vec<usize>,
+    index: HashMap<Address, usize>,
 }
 
 impl ResourceGraph {
@@ -68,11 +69,12 @@ impl ResourceGraph {
             resources,
             graph: builder.graph,
             order,
+            index: builder.index,
         })
     }
 
     pub fn index_of(&self, address: &Address) -> Option<usize> {
-        self.resources.iter().position(|r| r.address == *address)
+        self.index.get(address).copied()
     }
 
     /// What must finish before `i` starts, directly: what it requires or implies, and what

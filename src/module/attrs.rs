@@ -6,6 +6,7 @@ use std::ops::RangeInclusive;
 use std::path::Path;
 use std::sync::Arc;
 
+use handlebars::Context;
 use serde_json::Value;
 use serde_saphyr::Spanned;
 
@@ -37,7 +38,7 @@ pub struct RenderScope<'a> {
     pub file: &'a Arc<SourceFile>,
     pub templates: &'a Path,
     pub renderer: &'a Renderer,
-    pub context: &'a Value,
+    pub context: &'a Context,
     pub redactor: &'a Redactor,
 }
 
@@ -268,7 +269,7 @@ impl<'a> Attrs<'a> {
     /// The items of the list parameter `text` names, if it is exactly `{{name}}`.
     fn list_parameter(&self, text: &str) -> Option<Vec<String>> {
         let name = text.trim().strip_prefix("{{")?.strip_suffix("}}")?.trim();
-        let items = self.scope.context.get(name)?.as_array()?;
+        let items = self.scope.context.data().get(name)?.as_array()?;
         items
             .iter()
             .map(|item| match item {

@@ -1,12 +1,13 @@
 //! Handlebars rendering in strict mode with HTML escaping off: a variable with no value is an
 //! error that names the template, the line and the variable, never an empty string in a config.
+//! Rendering takes a `handlebars::Context` built once per scope: handing handlebars a plain
+//! value would copy it whole for every string rendered.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
-use handlebars::{Handlebars, RenderError, RenderErrorReason};
-use serde_json::Value;
+use handlebars::{Context, Handlebars, RenderError, RenderErrorReason};
 
 use crate::compile_error::CompileError;
 use crate::compile_error_kind::CompileErrorKind;
@@ -14,7 +15,9 @@ use crate::source::{Origin, SourceFile};
 use crate::yaml;
 
 pub struct Renderer {
-    registry: Handlebars<'static>,
+    /// Every template parsed so far, registered under its text (inline) or path (files), so
+    /// a string rendered for each of thousands of items is parsed once.
+    registry: Mutex<Handlebars<'static>>,
     /// Template files read so far, so each is read once however many hosts use it.
     files: Mutex<BTreeMap<PathBuf, Arc<SourceFile>>>,
 }
@@ -25,7 +28,7 @@ impl Default for Renderer {
         registry.set_strict_mode(true);
         registry.register_escape_fn(handlebars::no_escape);
         Self {
-            registry,
+            registry: Mutex::new(registry),
             files: Mutex::default(),
         }
     }
@@ -37,13 +40,12 @@ impl Renderer {
         &self,
         text: &str,
         origin: &Origin,
-        context: &Value,
+        context: &Context,
     ) -> Result<String, CompileError> {
         if !text.contains("{{") {
             return Ok(text.to_string());
         }
-        self.registry
-            .render_template(text, context)
+        self.render(&format!("inline:{text}"), text, context)
             .map_err(|error| {
                 fault(
                     &error,
@@ -58,7 +60,7 @@ impl Renderer {
     pub fn file(
         &self,
         path: &Path,
-        context: &Value,
+        context: &Context,
         used_at: &Origin,
     ) -> Result<String, CompileError> {
         let file = self.source(path).map_err(|error| CompileError {
@@ -66,8 +68,7 @@ impl Renderer {
             label: "used here".into(),
             ..error
         })?;
-        self.registry
-            .render_template(&file.text, context)
+        self.render(&format!("file:{}", path.display()), &file.text, context)
             .map_err(|error| {
                 let origin = match (error.line_no, error.column_no) {
                     (Some(line), Some(column)) => Origin::at_line(&file, line, column),
@@ -78,6 +79,21 @@ impl Renderer {
                 };
                 fault(&error, &file.name, &origin, Some(used_at))
             })
+    }
+
+    /// Renders the template `text`, parsed once and kept under `key`.
+    fn render(&self, key: &str, text: &str, context: &Context) -> Result<String, RenderError> {
+        let mut registry = self
+            .registry
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        if !registry.has_template(key) {
+            registry.register_template_string(key, text)?;
+        }
+        // Handlebars renders into an 8 KiB buffer; a name kept per resource must not keep it.
+        let mut rendered = registry.render_with_context(key, context)?;
+        rendered.shrink_to_fit();
+        Ok(rendered)
     }
 
     fn source(&self, path: &Path) -> Result<Arc<SourceFile>, CompileError> {

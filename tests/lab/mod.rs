@@ -10,6 +10,8 @@
 
 #![allow(dead_code)] // each test binary uses its own part of the lab
 
+pub mod workload;
+
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::net::{SocketAddr, TcpListener, TcpStream};
