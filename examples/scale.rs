@@ -1,0 +1,205 @@
+//! The scale benchmark (README, "Performance"): starts K sshd test hosts on loopback (the
+//! lab of tests/lab, Rocky-like), writes the scale workload with N resources per host, and
+//! times f3s beside the floor, a bare `ssh host true` to every host in parallel:
+//!
+//!   scripts/bench [--hosts 6,24] [--resources 80,800,4000] [--runs 5]
+//!
+//! For each K and N: the floor; `apply` to empty hosts (the workload removed before each
+//! run); a no-op `plan`. It prints median (min–max) seconds, the ratio to the floor, SSH
+//! sessions per host and f3s's peak RSS. A benchmark, not a test: it asserts nothing.
+
+#[path = "../tests/lab/mod.rs"]
+mod lab;
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use lab::{Lab, Os, workload};
+
+struct Options {
+    hosts: Vec<usize>,
+    resources: Vec<usize>,
+    runs: usize,
+    f3s: PathBuf,
+}
+
+/// One scenario's runs.
+#[derive(Default)]
+struct Sample {
+    seconds: Vec<f64>,
+    peak_rss_kib: i64,
+    sessions_per_host: f64,
+}
+
+impl Sample {
+    fn median(&self) -> f64 {
+        let mut sorted = self.seconds.clone();
+        sorted.sort_by(f64::total_cmp);
+        sorted.get(sorted.len() / 2).copied().unwrap_or(f64::NAN)
+    }
+
+    fn range(&self) -> String {
+        let min = self.seconds.iter().copied().fold(f64::INFINITY, f64::min);
+        let max = self.seconds.iter().copied().fold(0.0, f64::max);
+        format!("{:.3} ({min:.3}–{max:.3})", self.median())
+    }
+}
+
+fn main() {
+    let options = parse_args();
+    println!(
+        "f3s scale benchmark: {} run(s) each, median (min–max) seconds; floor = `ssh host true` to all hosts in parallel\n",
+        options.runs
+    );
+    println!(
+        "{:>4} {:>6}  {:<22} {:>24} {:>8} {:>7} {:>14} {:>10}",
+        "K", "N", "scenario", "f3s s", "floor s", "ratio", "execs/host", "peak RSS"
+    );
+    for &k in &options.hosts {
+        let names: Vec<String> = (1..=k).map(|i| format!("h{i:03}")).collect();
+        let specs: Vec<(&str, Os)> = names.iter().map(|n| (n.as_str(), Os::Rocky)).collect();
+        let lab = Lab::start(&specs);
+        for &n in &options.resources {
+            let dir = lab.dir().join(format!("n{n}"));
+            let inventory = workload::write(&dir, &lab, n);
+            let floor = floor(&lab, options.runs);
+            let apply = f3s_runs(&options, &lab, &inventory, &["apply", "--yes"], true);
+            let plan = f3s_runs(
+                &options,
+                &lab,
+                &inventory,
+                &["plan", "--detailed-exitcode"],
+                false,
+            );
+            for (scenario, sample) in [("apply to empty hosts", &apply), ("plan, nothing to do", &plan)]
+            {
+                println!(
+                    "{k:>4} {n:>6}  {scenario:<22} {:>24} {:>8.3} {:>6.2}x {:>14.1} {:>7.1} MB",
+                    sample.range(),
+                    floor.median(),
+                    sample.median() / floor.median(),
+                    sample.sessions_per_host,
+                    sample.peak_rss_kib as f64 / 1024.0
+                );
+            }
+        }
+    }
+}
+
+fn parse_args() -> Options {
+    let mut options = Options {
+        hosts: vec![6, 24],
+        resources: vec![80, 800, 4000],
+        runs: 5,
+        f3s: std::env::current_exe()
+            .ok()
+            .and_then(|exe| Some(exe.parent()?.parent()?.join("f3s")))
+            .unwrap_or_else(|| PathBuf::from("target/release/f3s")),
+    };
+    let mut args = std::env::args().skip(1);
+    while let Some(flag) = args.next() {
+        let value = args.next().unwrap_or_default();
+        let list = || -> Vec<usize> {
+            value
+                .split(',')
+                .map(|v| v.trim().parse().expect("a number"))
+                .collect()
+        };
+        match flag.as_str() {
+            "--hosts" => options.hosts = list(),
+            "--resources" => options.resources = list(),
+            "--runs" => options.runs = value.parse().expect("a number of runs"),
+            "--f3s" => options.f3s = PathBuf::from(value),
+            other => {
+                eprintln!(
+                    "unknown flag {other}; usage: scale [--hosts K,…] [--resources N,…] [--runs R] [--f3s PATH]"
+                );
+                std::process::exit(2);
+            }
+        }
+    }
+    assert!(
+        options.hosts.iter().all(|k| (1..=100).contains(k)),
+        "K from 1 to 100"
+    );
+    options
+}
+
+/// `ssh host true` to every host at once, `runs` times.
+fn floor(lab: &Lab, runs: usize) -> Sample {
+    let mut sample = Sample::default();
+    for _ in 0..runs {
+        let started = Instant::now();
+        let children: Vec<_> = lab
+            .hosts
+            .iter()
+            .map(|host| {
+                Command::new("ssh")
+                    .args(["-F", "/dev/null", "-o", "BatchMode=yes", "-i"])
+                    .arg(&lab.key)
+                    .arg("-o")
+                    .arg(format!("UserKnownHostsFile={}", lab.known_hosts.display()))
+                    .args(["-p", &host.port.to_string()])
+                    .arg(format!("root@{}", host.address))
+                    .arg("true")
+                    .stdin(Stdio::null())
+                    .spawn()
+                    .expect("ssh runs")
+            })
+            .collect();
+        for mut child in children {
+            assert!(child.wait().expect("ssh ends").success(), "ssh host true");
+        }
+        sample.seconds.push(started.elapsed().as_secs_f64());
+    }
+    sample
+}
+
+/// Runs f3s `runs` times; with `reset`, the workload is removed from every host first.
+fn f3s_runs(options: &Options, lab: &Lab, inventory: &Path, args: &[&str], reset: bool) -> Sample {
+    let mut sample = Sample::default();
+    let mut sessions = 0;
+    for _ in 0..options.runs {
+        if reset {
+            for host in &lab.hosts {
+                let removed = host.sh(&format!("rm -rf {}", workload::ROOT));
+                assert!(removed.status.success(), "reset {}", host.name);
+            }
+        }
+        let before: usize = lab.hosts.iter().map(|h| h.execs()).sum();
+        let (took, rss, code) = timed(
+            Command::new(&options.f3s)
+                .arg(args[0])
+                .arg("-i")
+                .arg(inventory)
+                .args(&args[1..])
+                .env("NO_COLOR", "1")
+                .stdout(Stdio::null()),
+        );
+        assert_eq!(code, 0, "f3s {args:?} succeeds");
+        sessions += lab.hosts.iter().map(|h| h.execs()).sum::<usize>() - before;
+        sample.seconds.push(took.as_secs_f64());
+        sample.peak_rss_kib = sample.peak_rss_kib.max(rss);
+    }
+    sample.sessions_per_host = sessions as f64 / (options.runs * lab.hosts.len()) as f64;
+    sample
+}
+
+/// Wall time, peak RSS (KiB, from wait4's rusage) and exit code of one command.
+fn timed(command: &mut Command) -> (Duration, i64, i32) {
+    let started = Instant::now();
+    let child = command.spawn().expect("the command starts");
+    let pid = i32::try_from(child.id()).expect("a pid");
+    let mut status = 0;
+    // SAFETY: rusage is plain data that wait4 fills in; the pid is our own child's.
+    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+    let waited = unsafe { libc::wait4(pid, &mut status, 0, &mut usage) };
+    assert_eq!(waited, pid, "wait4 reaps the child");
+    let code = if libc::WIFEXITED(status) {
+        libc::WEXITSTATUS(status)
+    } else {
+        -1
+    };
+    (started.elapsed(), usage.ru_maxrss, code)
+}
