@@ -72,8 +72,10 @@ fn main() {
                 &["plan", "--detailed-exitcode"],
                 false,
             );
-            for (scenario, sample) in [("apply to empty hosts", &apply), ("plan, nothing to do", &plan)]
-            {
+            for (scenario, sample) in [
+                ("apply to empty hosts", &apply),
+                ("plan, nothing to do", &plan),
+            ] {
                 println!(
                     "{k:>4} {n:>6}  {scenario:<22} {:>24} {:>8.3} {:>6.2}x {:>14.1} {:>7.1} MB",
                     sample.range(),
@@ -175,7 +177,11 @@ fn f3s_runs(options: &Options, lab: &Lab, inventory: &Path, args: &[&str], reset
                 .arg(inventory)
                 .args(&args[1..])
                 .env("NO_COLOR", "1")
-                .stdout(Stdio::null()),
+                .stdout(if std::env::var_os("F3S_BENCH_SHOW").is_some() {
+                    Stdio::inherit()
+                } else {
+                    Stdio::null()
+                }),
         );
         assert_eq!(code, 0, "f3s {args:?} succeeds");
         sessions += lab.hosts.iter().map(|h| h.execs()).sum::<usize>() - before;
@@ -188,6 +194,7 @@ fn f3s_runs(options: &Options, lab: &Lab, inventory: &Path, args: &[&str], reset
 
 /// Wall time, peak RSS (KiB, from wait4's rusage) and exit code of one command.
 fn timed(command: &mut Command) -> (Duration, i64, i32) {
+    let cpu_before = machine_cpu_seconds();
     let started = Instant::now();
     let child = command.spawn().expect("the command starts");
     let pid = i32::try_from(child.id()).expect("a pid");
@@ -201,5 +208,34 @@ fn timed(command: &mut Command) -> (Duration, i64, i32) {
     } else {
         -1
     };
+    if std::env::var_os("F3S_BENCH_SHOW").is_some() {
+        eprintln!(
+            "machine CPU {:.3} s, f3s CPU {:.3} s",
+            machine_cpu_seconds() - cpu_before,
+            usage.ru_utime.tv_sec as f64
+                + usage.ru_utime.tv_usec as f64 / 1e6
+                + usage.ru_stime.tv_sec as f64
+                + usage.ru_stime.tv_usec as f64 / 1e6
+        );
+    }
     (started.elapsed(), usage.ru_maxrss, code)
+}
+
+/// CPU seconds the whole machine has spent busy (/proc/stat: user, nice, system, irq,
+/// softirq, at 100 ticks a second).
+fn machine_cpu_seconds() -> f64 {
+    let stat = std::fs::read_to_string("/proc/stat").unwrap_or_default();
+    let ticks: Vec<f64> = stat
+        .lines()
+        .next()
+        .unwrap_or_default()
+        .split_whitespace()
+        .skip(1)
+        .filter_map(|t| t.parse().ok())
+        .collect();
+    [0, 1, 2, 5, 6]
+        .iter()
+        .filter_map(|i| ticks.get(*i))
+        .sum::<f64>()
+        / 100.0
 }

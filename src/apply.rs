@@ -169,11 +169,9 @@ impl<'a, 'p> Shared<'a, 'p> {
                 .iter()
                 .find(|(host, queue)| {
                     !board.busy.contains(host)
-                        && queue
-                            .front()
-                            .is_some_and(|job| {
-                                self.readiness(&board, job, &HashMap::new()).is_some()
-                            })
+                        && queue.front().is_some_and(|job| {
+                            self.readiness(&board, job, &HashMap::new()).is_some()
+                        })
                 })
                 .map(|(host, _)| *host);
             if let Some(host) = ready {
@@ -305,13 +303,13 @@ impl<'a, 'p> Shared<'a, 'p> {
             }
         }
         if !jobs.is_empty() {
-            self.send(host, &jobs, &batch);
+            self.send(host, &jobs, batch);
         }
         self.lock_board().busy.retain(|busy| *busy != host);
         self.changed.notify_all();
     }
 
-    fn send(&self, host: &str, jobs: &[Job], batch: &Batch) {
+    fn send(&self, host: &str, jobs: &[Job], mut batch: Batch) {
         let Some(target) = self.inventory.host(host) else {
             for job in jobs {
                 let error = format!("host `{host}` is not in the inventory");
@@ -322,15 +320,15 @@ impl<'a, 'p> Shared<'a, 'p> {
         for job in jobs {
             self.progress.started(&job.planned.address);
         }
+        let ends_as = batch.fold_rewrites();
         let mut reported = vec![false; jobs.len()];
         let mut last = Instant::now();
         let result = self
             .transport
-            .run_batch(target, batch, &mut |unit, outcome| {
-                let (Some(job), Some(seen)) = (jobs.get(unit), reported.get_mut(unit)) else {
-                    return;
-                };
-                *seen = true;
+            .run_batch(target, &batch, &mut |unit, outcome| {
+                if ends_as.get(unit) != Some(&unit) {
+                    return; // folded into a later unit: it ends as that one does
+                }
                 let outcome = match outcome {
                     UnitOutcome::Done => Outcome::Done,
                     UnitOutcome::Failed { op, error } => Outcome::Failed {
@@ -346,7 +344,12 @@ impl<'a, 'p> Shared<'a, 'p> {
                     },
                 };
                 let now = Instant::now();
-                self.finish(job, outcome, now - last);
+                for (i, job) in jobs.iter().enumerate() {
+                    if ends_as[i] == unit && !reported[i] {
+                        reported[i] = true;
+                        self.finish(job, outcome.clone(), now - last);
+                    }
+                }
                 last = now;
             });
         if let Err(error) = result {

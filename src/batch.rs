@@ -3,6 +3,8 @@
 //! (or in memory); its meaning is fixed here: units in order, a unit's operations in order
 //! until the first failure, and a unit skipped when a unit it needs did not succeed.
 
+use std::collections::HashMap;
+
 use crate::op::Op;
 
 #[derive(Debug, Clone)]
@@ -33,6 +35,67 @@ pub enum UnitOutcome {
 }
 
 impl Batch {
+    /// Folds whole-file rewrites of one path (a chain of line edits, each carrying the whole
+    /// file as it is after that edit) into the last of them, so a file edited a thousand times
+    /// is written once. Unit `i` folds into the next unit `j` rewriting the same path when `j`
+    /// depends on `i`, nothing between needs `i`, and whatever else `j` needs `i` needs too;
+    /// `i` then runs nothing and ends as `j` does. Returns, per unit, the unit it ends as.
+    pub fn fold_rewrites(&mut self) -> Vec<usize> {
+        let mut ends_as: Vec<usize> = (0..self.units.len()).collect();
+        let mut next_rewrite: HashMap<&str, usize> = HashMap::new();
+        let mut follows = vec![None; self.units.len()];
+        for (i, unit) in self.units.iter().enumerate().rev() {
+            if let Some(path) = rewritten_path(unit) {
+                follows[i] = next_rewrite.insert(path, i);
+            }
+        }
+        for (i, j) in follows.iter().enumerate() {
+            let Some(j) = *j else {
+                continue;
+            };
+            let mut needs_i = vec![false; j + 1];
+            needs_i[i] = true;
+            let between_free = (i + 1..j).all(|k| {
+                let depends = self.units[k].after.iter().any(|a| needs_i[*a]);
+                needs_i[k] = depends;
+                !depends
+            });
+            if !between_free || !self.units[j].after.contains(&i) {
+                continue;
+            }
+            let needed_by_i = self.closure(i);
+            if self.units[j]
+                .after
+                .iter()
+                .all(|a| *a == i || needed_by_i[*a])
+            {
+                ends_as[i] = j;
+            }
+        }
+        for i in 0..self.units.len() {
+            if ends_as[i] != i {
+                self.units[i].ops.clear();
+            }
+        }
+        // Follow chains to the unit that really writes.
+        for i in (0..ends_as.len()).rev() {
+            ends_as[i] = ends_as[ends_as[i]];
+        }
+        ends_as
+    }
+
+    /// Whether unit `i` depends on each unit, directly or not.
+    fn closure(&self, i: usize) -> Vec<bool> {
+        let mut found = vec![false; self.units.len()];
+        let mut pending = self.units[i].after.clone();
+        while let Some(unit) = pending.pop() {
+            if !std::mem::replace(&mut found[unit], true) {
+                pending.extend(&self.units[unit].after);
+            }
+        }
+        found
+    }
+
     /// Runs the batch one operation at a time through `run_op`, telling `report` each unit's
     /// outcome: the in-memory reading of what a remote batch script does.
     pub fn run_each(
@@ -61,6 +124,20 @@ impl Batch {
     }
 }
 
+/// The path a unit rewrites whole, when that is all it does.
+fn rewritten_path(unit: &Unit) -> Option<&str> {
+    match unit.ops.as_slice() {
+        [
+            Op::WriteFile {
+                path,
+                create_only: false,
+                ..
+            },
+        ] => Some(path),
+        _ => None,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -75,6 +152,45 @@ mod tests {
                 .collect(),
             after: after.to_vec(),
         }
+    }
+
+    fn write(path: &str, after: &[usize]) -> Unit {
+        Unit {
+            ops: vec![Op::WriteFile {
+                path: path.into(),
+                content: crate::sensitive::Text::plain(path),
+                ownership: crate::host_state::Ownership {
+                    mode: "0644".into(),
+                    owner: "root".into(),
+                    group: "root".into(),
+                },
+                create_only: false,
+            }],
+            after: after.to_vec(),
+        }
+    }
+
+    #[test]
+    fn a_chain_of_rewrites_is_written_once_unless_something_between_needs_it() {
+        let mut batch = Batch {
+            units: vec![
+                unit(&["/d"], &[]),
+                write("/d/f", &[0]),
+                write("/d/f", &[0, 1]),
+                write("/d/f", &[0, 2]),
+                unit(&["/x"], &[3]),
+                write("/d/f", &[0, 3]),
+                write("/d/g", &[0]),
+                write("/d/f", &[5, 6]),
+            ],
+        };
+        let ends_as = batch.fold_rewrites();
+        // 1 and 2 fold into 3; 3 is needed by 4 before 5, so it runs; 5 needs 6, which 5
+        // does not cover, so 7 cannot absorb 5 either.
+        assert_eq!(ends_as, [0, 3, 3, 3, 4, 5, 6, 7]);
+        assert!(batch.units[1].ops.is_empty() && batch.units[2].ops.is_empty());
+        assert_eq!(batch.units[3].ops.len(), 1);
+        assert_eq!(batch.units[5].ops.len(), 1);
     }
 
     #[test]

@@ -73,5 +73,9 @@ fn thousands_of_resources_per_host_apply_and_plan_in_a_few_execs() {
     let output = f3s(&inventory, &["plan", "--detailed-exitcode"]);
     assert_code(&output, 2);
     assert!(stdout(&output).contains("-drifted"), "{}", stdout(&output));
-    assert_eq!(execs(&lab)[1] - before[1], 2, "r0: observe, then fetch one text");
+    assert_eq!(
+        execs(&lab)[1] - before[1],
+        2,
+        "r0: observe, then fetch one text"
+    );
 }

@@ -2,7 +2,6 @@
 //! reused for the whole run; host keys checked against known_hosts; `TCP_NODELAY` on the
 //! socket, since every observation and operation is a small request waiting on its answer.
 
-use std::cell::RefCell;
 use std::collections::HashMap;
 use std::io::{BufRead as _, BufReader, Read, Write};
 use std::net::{TcpStream, ToSocketAddrs};
@@ -298,11 +297,13 @@ impl Transport for SshTransport {
         batch: &Batch,
         report: &mut dyn FnMut(usize, UnitOutcome),
     ) -> Result<(), TransportError> {
-        let script =
-            shell::batch_script(host.os, batch).map_err(|message| TransportError::Unsupported {
+        let nonce = marker_nonce();
+        let script = shell::batch_script(host.os, batch, &nonce).map_err(|message| {
+            TransportError::Unsupported {
                 host: host.name.clone(),
                 message,
-            })?;
+            }
+        })?;
         let what = match batch.units.len() {
             1 => "applying 1 resource".to_string(),
             n => format!("applying {n} resources"),
@@ -314,22 +315,17 @@ impl Transport for SshTransport {
         };
         let (read, exit) = self.run_script(host, &script, &what, |channel| {
             let mut stdout = BufReader::new(channel);
-            let stdout = RefCell::new(&mut stdout);
             Ok(shell::read_batch_output(
+                &nonce,
                 || {
                     let mut line = Vec::new();
-                    match stdout.borrow_mut().read_until(b'\n', &mut line)? {
+                    match stdout.read_until(b'\n', &mut line)? {
                         0 => Ok(None),
                         _ => {
                             line.pop();
                             Ok(Some(line))
                         }
                     }
-                },
-                |n| {
-                    let mut bytes = vec![0; n];
-                    stdout.borrow_mut().read_exact(&mut bytes)?;
-                    Ok(bytes)
                 },
                 report,
             ))
@@ -440,6 +436,19 @@ fn read_line(channel: &mut Channel) -> std::io::Result<String> {
         line.push(byte[0]);
     }
     Ok(String::from_utf8_lossy(&line).into_owned())
+}
+
+/// A fresh word for a batch's markers, so nothing an operation prints can pass for one.
+fn marker_nonce() -> String {
+    use std::hash::{BuildHasher as _, Hasher as _};
+    let mut hasher = std::collections::hash_map::RandomState::new().build_hasher();
+    hasher.write_u128(
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap_or_default()
+            .as_nanos(),
+    );
+    format!("{:016x}", hasher.finish())
 }
 
 fn default_known_hosts() -> PathBuf {

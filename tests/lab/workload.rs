@@ -50,7 +50,10 @@ pub fn write(dir: &Path, lab: &Lab, resources: usize) -> PathBuf {
     let files = resources / 2;
     let lines = resources.saturating_sub(dirs + 1 + files);
     let list = |items: Vec<String>| format!("[{}]", items.join(", "));
-    let mut yaml = format!("module_path: [{}]\ndefaults:\n  vars:\n", dir.join("modules").display());
+    let mut yaml = format!(
+        "module_path: [{}]\ndefaults:\n  vars:\n",
+        dir.join("modules").display()
+    );
     let _ = writeln!(yaml, "    root: {ROOT}");
     let _ = writeln!(
         yaml,

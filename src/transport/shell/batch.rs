@@ -3,9 +3,11 @@
 //! running any of it, so a connection cut while sending runs nothing, and no command can read
 //! the rest of the script as its input.
 //!
-//! It prints a line per unit as the unit ends: `D UNIT` done, `S UNIT BECAUSE` skipped,
-//! `F UNIT OP STATUS LENGTH` then that many bytes of the failed command's output and a
-//! newline; `E` at the end.
+//! Each operation is a shell function run in the batch's shell (a fork per operation costs
+//! more than most operations), its output (stdout and stderr) on stdout between two marker
+//! lines. A marker starts with \001 and a nonce the batch draws, so no output can forge one:
+//! `B UNIT OP` before an operation, `S UNIT OP STATUS` after it (on a line of its own), `D
+//! UNIT` when a unit is done, `K UNIT BECAUSE` when it is skipped, `E` at the end.
 
 use std::fmt::Write as _;
 
@@ -14,9 +16,13 @@ use super::{dialect, prologue};
 use crate::batch::{Batch, UnitOutcome};
 use crate::inventory::host::OsFamily;
 
-/// The script running `batch`, or the first operation this OS cannot run.
-pub fn batch_script(os: OsFamily, batch: &Batch) -> Result<String, String> {
-    let mut script = format!("{{\n{}\n", prologue(dialect(os)));
+/// The script running `batch`, with its markers' `nonce`, or the first operation this OS
+/// cannot run.
+pub fn batch_script(os: OsFamily, batch: &Batch, nonce: &str) -> Result<String, String> {
+    let mut script = format!(
+        "{{\n{}\nexec 2>&1; k='{nonce}'; m() {{ printf '\\001%s %s\\n' \"$k\" \"$*\"; }}\n",
+        prologue(dialect(os))
+    );
     for (index, unit) in batch.units.iter().enumerate() {
         let guard = if unit.after.is_empty() {
             "true".to_string()
@@ -30,66 +36,71 @@ pub fn batch_script(os: OsFamily, batch: &Batch) -> Result<String, String> {
                 op_script(os, op).ok_or_else(|| format!("cannot {} on {os}", op.describe()))?;
             let _ = writeln!(
                 script,
-                "[ $s = 0 ] && {{ n={index}.{number}; o=$( {{ {fragment}\n}} 2>&1 ); s=$?; [ $s = 0 ] || printf 'F {index} {number} %d %d\\n%s\\n' $s ${{#o}} \"$o\"; }}"
+                "[ $s = 0 ] && {{ f() {{ {fragment}\n}}; n={index}.{number}; m B {index} {number}; f </dev/null; s=$?; umask 022; set +C; echo; m S {index} {number} $s; }}"
             );
         }
-        let _ = writeln!(
-            script,
-            "[ $s = 0 ] && {{ u{index}=y; printf 'D {index}\\n'; }}"
-        );
+        let _ = writeln!(script, "[ $s = 0 ] && {{ u{index}=y; m D {index}; }}");
         let because = unit
             .after
             .iter()
             .map(|u| format!("[ \"$u{u}\" = y ] || b={u}; "))
             .collect::<String>();
-        let _ = writeln!(script, "else {because}printf 'S {index} %d\\n' $b; fi");
+        let _ = writeln!(script, "else {because}m K {index} $b; fi");
     }
-    script.push_str("printf 'E\\n'\n} </dev/null\n");
+    script.push_str("m E\n} </dev/null\n");
     Ok(script)
 }
 
-/// Reads a batch script's output as it arrives, telling `report` each unit's outcome; the
-/// result says whether the whole answer (up to `E`) came back.
+/// Reads a batch script's output line by line as it arrives, telling `report` each unit's
+/// outcome; the result says whether the whole answer (up to `E`) came back.
 pub fn read_batch_output(
+    nonce: &str,
     mut next_line: impl FnMut() -> std::io::Result<Option<Vec<u8>>>,
-    mut read_exact: impl FnMut(usize) -> std::io::Result<Vec<u8>>,
     report: &mut dyn FnMut(usize, UnitOutcome),
 ) -> Result<(), BatchReadError> {
+    let marker = format!("\u{1}{nonce} ");
+    let mut output = Vec::new();
     loop {
         let Some(line) = next_line().map_err(BatchReadError::Io)? else {
             return Err(BatchReadError::Protocol("the answer ended early".into()));
         };
-        let line = String::from_utf8_lossy(&line).into_owned();
-        let fields: Vec<&str> = line.split(' ').collect();
+        let Some(fields) = line.strip_prefix(marker.as_bytes()) else {
+            output.extend_from_slice(&line);
+            output.push(b'\n');
+            continue;
+        };
+        let fields = String::from_utf8_lossy(fields).into_owned();
+        let fields: Vec<&str> = fields.split(' ').collect();
         let number = |i: usize| -> Result<usize, BatchReadError> {
             fields
                 .get(i)
                 .and_then(|f| f.parse().ok())
-                .ok_or_else(|| BatchReadError::Protocol(format!("unreadable line `{line}`")))
+                .ok_or_else(|| BatchReadError::Protocol(format!("unreadable marker {fields:?}")))
         };
         match fields[0] {
             "E" => return Ok(()),
+            "B" => output.clear(),
             "D" => report(number(1)?, UnitOutcome::Done),
-            "S" => report(
+            "K" => report(
                 number(1)?,
                 UnitOutcome::Skipped {
                     because: number(2)?,
                 },
             ),
-            "F" => {
-                let (unit, op, status, length) = (number(1)?, number(2)?, number(3)?, number(4)?);
-                let mut output = read_exact(length + 1).map_err(BatchReadError::Io)?;
-                output.pop();
-                let output = String::from_utf8_lossy(&output);
-                let error = match output.trim() {
-                    "" => format!("exit status {status}"),
-                    words => format!("exit status {status}: {words}"),
-                };
-                report(unit, UnitOutcome::Failed { op, error });
+            "S" => {
+                let (unit, op, status) = (number(1)?, number(2)?, number(3)?);
+                if status != 0 {
+                    let words = String::from_utf8_lossy(&output);
+                    let error = match words.trim() {
+                        "" => format!("exit status {status}"),
+                        words => format!("exit status {status}: {words}"),
+                    };
+                    report(unit, UnitOutcome::Failed { op, error });
+                }
             }
-            _ => {
+            other => {
                 return Err(BatchReadError::Protocol(format!(
-                    "unexpected line `{line}`"
+                    "unexpected marker `{other}`"
                 )));
             }
         }
@@ -109,7 +120,9 @@ mod tests {
     use crate::host_state::Ownership;
     use crate::op::Op;
     use crate::sensitive::Text;
-    use std::io::{BufRead as _, Read as _};
+    use std::io::BufRead as _;
+
+    const NONCE: &str = "n0nce";
     use std::process::{Command, Stdio};
 
     /// Runs a batch script with the local `sh` (the operations are plain POSIX tools).
@@ -122,18 +135,13 @@ mod tests {
         std::io::Write::write_all(&mut child.stdin.take().unwrap(), script.as_bytes()).unwrap();
         let mut stdout = std::io::BufReader::new(child.stdout.take().unwrap());
         let mut outcomes = Vec::new();
-        let reader = std::cell::RefCell::new(&mut stdout);
         read_batch_output(
+            NONCE,
             || {
                 let mut line = Vec::new();
-                let n = reader.borrow_mut().read_until(b'\n', &mut line)?;
+                let n = stdout.read_until(b'\n', &mut line)?;
                 line.pop();
                 Ok((n > 0).then_some(line))
-            },
-            |n| {
-                let mut bytes = vec![0; n];
-                reader.borrow_mut().read_exact(&mut bytes)?;
-                Ok(bytes)
             },
             &mut |unit, outcome| outcomes.push((unit, outcome)),
         )
@@ -184,7 +192,7 @@ mod tests {
                 },
             ],
         };
-        let outcomes = run_locally(&batch_script(OsFamily::Rocky, &batch).unwrap());
+        let outcomes = run_locally(&batch_script(OsFamily::Rocky, &batch, NONCE).unwrap());
         assert_eq!(outcomes[0], (0, UnitOutcome::Done));
         assert!(
             matches!(&outcomes[1], (1, UnitOutcome::Failed { op: 0, error }) if error.contains("missing")),
@@ -224,7 +232,7 @@ mod tests {
                 after: vec![],
             }],
         };
-        let script = batch_script(OsFamily::Rocky, &batch).unwrap();
+        let script = batch_script(OsFamily::Rocky, &batch, NONCE).unwrap();
         let cut = &script[..script.len() - 20];
         let status = Command::new("sh")
             .args(["-c", cut])

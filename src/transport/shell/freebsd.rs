@@ -84,6 +84,12 @@ impl Dialect for FreeBsd {
         None
     }
 
+    fn created_root_owned(&self, _dir: &str) -> Option<String> {
+        // A new file's group is its directory's (open(2): "the group ID of the file is set to
+        // the group ID of the directory in which the file is created").
+        None
+    }
+
     fn with_lock(&self, file: &str, command: &str) -> String {
         format!("lockf -s -t 0 {} sh -c {}", quote(file), quote(command))
     }

@@ -1,5 +1,8 @@
-//! Each operation as a shell fragment, run inside a batch script (see `batch.rs`), which has set
-//! PATH, the locale and the umask already, and `$n` to a word unique to the operation. File content and secret values are written by the
+//! Each operation as a shell fragment: the body of a function a batch script (see `batch.rs`)
+//! calls, in the batch's own shell (no process of its own), so a fragment ends with `return`,
+//! never `exit`, and uses no special builtin (`:`) where a redirection may fail, which would end
+//! the whole shell. The batch has set PATH, the locale and the umask, and `$n` to a word
+//! unique to the operation; it restores the umask and `set +C` after each. File content and secret values are written by the
 //! `printf` builtin from an escaped literal in the script itself, which travels on stdin: they
 //! never appear in a command line, and no process is started to hold them.
 
@@ -20,6 +23,7 @@ pub fn op_script(os: OsFamily, op: &Op) -> Option<String> {
             ownership,
             create_only,
         } => install_file(
+            (d, os),
             path,
             &format!("{} >| \"$t\"", print_text(content)),
             None,
@@ -31,6 +35,7 @@ pub fn op_script(os: OsFamily, op: &Op) -> Option<String> {
             size,
             ownership,
         } => install_file(
+            (d, os),
             path,
             &format!("dd if=/dev/urandom of=\"$t\" bs={size} count=1 2>/dev/null"),
             Some(*size),
@@ -43,7 +48,7 @@ pub fn op_script(os: OsFamily, op: &Op) -> Option<String> {
             "mkdir -p -m {} {} && {}",
             quote(&ownership.mode),
             quote(path),
-            chown(&quote(path), ownership)
+            chown_unless_given(d, os, &quote(path), path, ownership)
         ),
         Op::RemovePath { path } => format!("rm -rf {}", quote(path)),
         Op::SetRcVar { name, value } => {
@@ -110,6 +115,7 @@ pub fn op_script(os: OsFamily, op: &Op) -> Option<String> {
             bits,
             ownership,
         } => install_file(
+            (d, os),
             path,
             &format!("openssl genrsa -out \"$t\" {bits} 2>/dev/null"),
             None,
@@ -137,7 +143,7 @@ pub fn op_script(os: OsFamily, op: &Op) -> Option<String> {
                 owner: "root".into(),
                 group: os.root_group().into(),
             };
-            install_file(cert, &issue, None, &ownership, false)
+            install_file((d, os), cert, &issue, None, &ownership, false)
         }
     })
 }
@@ -182,7 +188,7 @@ fn still_empty(d: &dyn Dialect, devices: &[String], destroys: &Option<String>) -
         .iter()
         .map(|device| {
             format!(
-                "d={}; [ \"$({})\" = empty ] || {{ echo \"$d is no longer empty; plan again\" >&2; exit 1; }}; ",
+                "d={}; [ \"$({})\" = empty ] || {{ echo \"$d is no longer empty; plan again\" >&2; return 1; }}; ",
                 quote(device),
                 d.device_content()
             )
@@ -196,6 +202,7 @@ fn still_empty(d: &dyn Dialect, devices: &[String], destroys: &Option<String>) -
 /// and leaves nothing behind. `size`, where given, is checked too. `create_only` links instead
 /// of renaming, which fails where a file already is, so a key is never replaced.
 fn install_file(
+    (d, os): (&dyn Dialect, OsFamily),
     path: &str,
     fill: &str,
     size: Option<usize>,
@@ -212,10 +219,10 @@ fn install_file(
         format!("mv -f \"$t\" {}", quote(path))
     };
     format!(
-        "umask {}; set -C; t={}.$$.$n; : > \"$t\" || exit 1; {fill}{complete} && {} && {install} || {{ rm -f \"$t\"; exit 1; }}",
+        "umask {}; set -C; t={}.$$.$n; true > \"$t\" || return 1; {fill}{complete} && {} && {install} || {{ rm -f \"$t\"; return 1; }}",
         creation_umask(ownership),
         quote(&format!("{dir}/.f3s")),
-        owned_as("\"$t\"", ownership),
+        owned_as((d, os), "\"$t\"", path, ownership),
     )
 }
 
@@ -233,13 +240,34 @@ fn mode_of(ownership: &Ownership) -> Option<u32> {
     u32::from_str_radix(&ownership.mode, 8).ok()
 }
 
-/// Gives a file created under `creation_umask` its owner and group (always: a new file's
-/// group is its directory's on FreeBSD), and its mode where the umask could not (a shell
-/// creates files 0666 at most).
-fn owned_as(target: &str, ownership: &Ownership) -> String {
+/// Gives a file created under `creation_umask` beside `path` its owner and group, and its
+/// mode where the umask could not (a shell creates files 0666 at most).
+fn owned_as(
+    (d, os): (&dyn Dialect, OsFamily),
+    target: &str,
+    path: &str,
+    ownership: &Ownership,
+) -> String {
     match mode_of(ownership) {
-        Some(mode) if mode & !0o666 == 0 => chown(target, ownership),
+        Some(mode) if mode & !0o666 == 0 => chown_unless_given(d, os, target, path, ownership),
         _ => set_ownership(target, ownership),
+    }
+}
+
+/// `chown`, unless root creating `path` gives it this owner and group already (the dialect
+/// knows when; a process saved per file is most of the cost of writing one).
+fn chown_unless_given(
+    d: &dyn Dialect,
+    os: OsFamily,
+    target: &str,
+    path: &str,
+    ownership: &Ownership,
+) -> String {
+    let dir = crate::names::parent_dir(path).unwrap_or("/");
+    let roots = ownership.owner == "root" && ownership.group == os.root_group();
+    match d.created_root_owned(dir) {
+        Some(test) if roots => format!("{{ {test} || {}; }}", chown(target, ownership)),
+        _ => chown(target, ownership),
     }
 }
 
@@ -306,8 +334,39 @@ mod tests {
         assert_eq!(creation_umask(&mode("0644")), "133");
         assert_eq!(creation_umask(&mode("0400")), "377");
         assert_eq!(creation_umask(&mode("4755")), "077");
-        assert!(!owned_as("f", &mode("0644")).contains("chmod"));
-        assert!(owned_as("f", &mode("4755")).contains("chmod '4755'"));
-        assert!(owned_as("f", &mode("0755")).contains("chmod '0755'"));
+        let owned = |mode: &Ownership| {
+            owned_as(
+                (dialect(OsFamily::Freebsd), OsFamily::Freebsd),
+                "f",
+                "/d/f",
+                mode,
+            )
+        };
+        assert!(!owned(&mode("0644")).contains("chmod"));
+        assert!(owned(&mode("4755")).contains("chmod '4755'"));
+        assert!(owned(&mode("0755")).contains("chmod '0755'"));
+    }
+
+    #[test]
+    fn root_files_skip_chown_only_where_the_dialect_knows_their_group() {
+        let root = |group: &str| Ownership {
+            mode: "0644".into(),
+            owner: "root".into(),
+            group: group.into(),
+        };
+        let rocky = (dialect(OsFamily::Rocky), OsFamily::Rocky);
+        let freebsd = (dialect(OsFamily::Freebsd), OsFamily::Freebsd);
+        assert_eq!(
+            owned_as(rocky, "f", "/etc/f", &root("root")),
+            "{ [ ! -g '/etc' ] || chown 'root':'root' f; }"
+        );
+        assert_eq!(
+            owned_as(rocky, "f", "/etc/f", &root("wheel")),
+            "chown 'root':'wheel' f"
+        );
+        assert_eq!(
+            owned_as(freebsd, "f", "/etc/f", &root("wheel")),
+            "chown 'root':'wheel' f"
+        );
     }
 }

@@ -80,6 +80,12 @@ impl Dialect for Rocky {
         Some("systemctl daemon-reload")
     }
 
+    fn created_root_owned(&self, dir: &str) -> Option<String> {
+        // A new file's group is the creator's, unless the directory is set-group-ID
+        // (open(2), "O_CREAT"), which the shell's own `test -g` tells.
+        Some(format!("[ ! -g {} ]", quote(dir)))
+    }
+
     fn with_lock(&self, file: &str, command: &str) -> String {
         format!("flock -n {} sh -c {}", quote(file), quote(command))
     }
