@@ -72,9 +72,9 @@ impl Batch {
                 ends_as[i] = j;
             }
         }
-        for i in 0..self.units.len() {
+        for (i, unit) in self.units.iter_mut().enumerate() {
             if ends_as[i] != i {
-                self.units[i].ops.clear();
+                unit.ops.clear();
             }
         }
         // Follow chains to the unit that really writes.
