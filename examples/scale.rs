@@ -193,6 +193,7 @@ fn f3s_runs(options: &Options, lab: &Lab, inventory: &Path, args: &[&str], reset
 }
 
 /// Wall time, peak RSS (KiB, from wait4's rusage) and exit code of one command.
+#[allow(clippy::zombie_processes)] // reaped by wait4 below, which also reports its rusage
 fn timed(command: &mut Command) -> (Duration, i64, i32) {
     let cpu_before = machine_cpu_seconds();
     let started = Instant::now();
