@@ -2,7 +2,7 @@
 //! lab of tests/lab, Rocky-like), writes the scale workload with N resources per host, and
 //! times f3s beside the floor, a bare `ssh host true` to every host in parallel:
 //!
-//!   scripts/bench [--hosts 6,24] [--resources 80,800,4000] [--runs 5]
+//!   scripts/bench [--hosts 6,24] [--resources 80,800,4000] [--runs 5] [--plan-only]
 //!
 //! For each K and N: the floor; `apply` to empty hosts (the workload removed before each
 //! run); a no-op `plan`. It prints median (min–max) seconds, the ratio to the floor, SSH
@@ -17,10 +17,13 @@ use std::time::{Duration, Instant};
 
 use lab::{Lab, Os, workload};
 
+#[derive(Clone)]
 struct Options {
     hosts: Vec<usize>,
     resources: Vec<usize>,
     runs: usize,
+    /// Time apply to empty hosts too (else one untimed apply prepares the no-op plan).
+    time_apply: bool,
     f3s: PathBuf,
 }
 
@@ -64,7 +67,16 @@ fn main() {
             let dir = lab.dir().join(format!("n{n}"));
             let inventory = workload::write(&dir, &lab, n);
             let floor = floor(&lab, options.runs);
-            let apply = f3s_runs(&options, &lab, &inventory, &["apply", "--yes"], true);
+            let apply = if options.time_apply {
+                f3s_runs(&options, &lab, &inventory, &["apply", "--yes"], true)
+            } else {
+                let once = Options {
+                    runs: 1,
+                    ..options.clone()
+                };
+                f3s_runs(&once, &lab, &inventory, &["apply", "--yes"], true);
+                Sample::default()
+            };
             let plan = f3s_runs(
                 &options,
                 &lab,
@@ -76,6 +88,9 @@ fn main() {
                 ("apply to empty hosts", &apply),
                 ("plan, nothing to do", &plan),
             ] {
+                if sample.seconds.is_empty() {
+                    continue;
+                }
                 println!(
                     "{k:>4} {n:>6}  {scenario:<22} {:>24} {:>8.3} {:>6.2}x {:>14.1} {:>7.1} MB",
                     sample.range(),
@@ -94,6 +109,7 @@ fn parse_args() -> Options {
         hosts: vec![6, 24],
         resources: vec![80, 800, 4000],
         runs: 5,
+        time_apply: true,
         f3s: std::env::current_exe()
             .ok()
             .and_then(|exe| Some(exe.parent()?.parent()?.join("f3s")))
@@ -101,7 +117,11 @@ fn parse_args() -> Options {
     };
     let mut args = std::env::args().skip(1);
     while let Some(flag) = args.next() {
-        let value = args.next().unwrap_or_default();
+        let value = if flag == "--plan-only" {
+            String::new()
+        } else {
+            args.next().unwrap_or_default()
+        };
         let list = || -> Vec<usize> {
             value
                 .split(',')
@@ -112,6 +132,10 @@ fn parse_args() -> Options {
             "--hosts" => options.hosts = list(),
             "--resources" => options.resources = list(),
             "--runs" => options.runs = value.parse().expect("a number of runs"),
+            "--plan-only" => {
+                options.time_apply = false;
+                continue;
+            }
             "--f3s" => options.f3s = PathBuf::from(value),
             other => {
                 eprintln!(

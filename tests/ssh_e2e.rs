@@ -286,6 +286,14 @@ fn a_dropped_connection_is_reported_and_the_next_apply_converges() {
     assert_code(&output, 1);
     let text = stdout(&output);
     assert!(text.contains("f0/service:devd: FAILED"), "{text}");
+    let failure = text
+        .lines()
+        .find(|line| line.contains("f0/service:devd: FAILED"))
+        .unwrap_or_default();
+    assert!(
+        failure.contains("f0: the connection") && !failure.contains("Session("),
+        "the cause in words, with the host: {failure}"
+    );
     assert!(
         text.contains("f0/file:/etc/exports: done"),
         "what completed is named: {text}"

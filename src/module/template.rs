@@ -9,6 +9,8 @@ use std::sync::{Arc, Mutex};
 
 use handlebars::{Context, Handlebars, RenderError, RenderErrorReason};
 
+use serde_json::Value;
+
 use crate::compile_error::CompileError;
 use crate::compile_error_kind::CompileErrorKind;
 use crate::source::{Origin, SourceFile};
@@ -83,6 +85,9 @@ impl Renderer {
 
     /// Renders the template `text`, parsed once and kept under `key`.
     fn render(&self, key: &str, text: &str, context: &Context) -> Result<String, RenderError> {
+        if let Some(rendered) = substitute(text, context.data()) {
+            return Ok(rendered);
+        }
         let mut registry = self
             .registry
             .lock()
@@ -90,10 +95,15 @@ impl Renderer {
         if !registry.has_template(key) {
             registry.register_template_string(key, text)?;
         }
-        // Handlebars renders into an 8 KiB buffer; a name kept per resource must not keep it.
-        let mut rendered = registry.render_with_context(key, context)?;
-        rendered.shrink_to_fit();
-        Ok(rendered)
+        // Into a buffer of our own: handlebars' own string output starts at 8 KiB, costly to
+        // allocate for every short name and wasteful to keep.
+        let mut rendered = Vec::new();
+        registry.render_with_context_to_write(key, context, &mut rendered)?;
+        String::from_utf8(rendered).map_err(|error| {
+            RenderError::from(RenderErrorReason::Other(format!(
+                "the template rendered bytes that are not UTF-8: {error}"
+            )))
+        })
     }
 
     fn source(&self, path: &Path) -> Result<Arc<SourceFile>, CompileError> {
@@ -108,6 +118,42 @@ impl Renderer {
         files.insert(path.to_path_buf(), Arc::clone(&file));
         Ok(file)
     }
+}
+
+/// The rendering of a template made only of text and `{{path.to.value}}` naming strings, as
+/// handlebars (strict, no escaping) renders it, done directly: most strings of a module are
+/// such, and rendered once per `for_each` item. `None` for anything else (helpers, blocks,
+/// whitespace control, escapes, a value that is not a string, a name not there), which
+/// handlebars then renders or reports.
+fn substitute(text: &str, data: &Value) -> Option<String> {
+    if text.contains("\\{{") {
+        return None;
+    }
+    let mut rendered = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(start) = rest.find("{{") {
+        rendered.push_str(&rest[..start]);
+        let after = &rest[start + 2..];
+        let end = after.find("}}")?;
+        let path = &after[..end];
+        let mut value = data;
+        for segment in path.split('.') {
+            let plain = segment
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-');
+            if segment.is_empty() || !plain || matches!(segment, "this" | "else") {
+                return None;
+            }
+            value = value.get(segment)?;
+        }
+        rendered.push_str(value.as_str()?);
+        rest = &after[end + 2..];
+    }
+    if rest.contains("}}") {
+        return None;
+    }
+    rendered.push_str(rest);
+    Some(rendered)
 }
 
 fn position(error: &RenderError) -> Option<(usize, usize)> {
@@ -147,5 +193,56 @@ fn fault(
     match used_at {
         Some(used_at) => error.with_also(used_at, "rendered for the resource"),
         None => error,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    /// Whatever the direct substitution renders, handlebars renders the same.
+    #[test]
+    fn direct_substitution_agrees_with_handlebars() {
+        let data = json!({
+            "root": "/srv", "item": "d1/f-2", "n": 3,
+            "host": { "name": "f0", "vars": { "a-b": "x{{y}}" } },
+        });
+        let renderer = Renderer::default();
+        let context = Context::from(data.clone());
+        for text in [
+            "{{root}}/{{item}}",
+            "plain",
+            "# {{item}} on {{host.name}}\n",
+            "{{host.vars.a-b}}",
+            "{{n}}",
+            "{{ root }}",
+            "{{{root}}}",
+            "\\{{root}}",
+            "{{this}}",
+            "a }} b",
+            "{{#if root}}x{{/if}}",
+        ] {
+            let direct = substitute(text, &data);
+            let by_handlebars = renderer
+                .registry
+                .lock()
+                .unwrap()
+                .render_template_with_context(text, &context)
+                .ok();
+            if let Some(direct) = direct {
+                assert_eq!(Some(direct), by_handlebars, "{text}");
+            }
+        }
+        assert_eq!(
+            substitute("{{root}}/{{item}}", &data).as_deref(),
+            Some("/srv/d1/f-2")
+        );
+        assert_eq!(substitute("{{n}}", &data), None, "numbers go to handlebars");
+        assert_eq!(
+            substitute("{{missing}}", &data),
+            None,
+            "so does what is missing"
+        );
     }
 }

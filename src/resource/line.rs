@@ -75,11 +75,14 @@ impl Line {
 
     /// The new text, or `None` when the file already is as wanted.
     pub fn edit(&self, current: Option<&str>) -> Option<String> {
-        let mut lines = edit::lines(current.unwrap_or(""));
+        let current = current.unwrap_or("");
+        if self.present && has_line(current, &self.text) {
+            // The common case, found by one substring search rather than splitting the file:
+            // a file with a thousand managed lines is checked a thousand times per plan.
+            return None;
+        }
+        let mut lines = edit::lines(current);
         if self.present {
-            if lines.contains(&self.text.as_str()) {
-                return None;
-            }
             match lines.iter().position(|line| self.is_target(line)) {
                 Some(index) => lines[index] = &self.text,
                 None => lines.push(&self.text),
@@ -93,6 +96,15 @@ impl Line {
         }
         Some(edit::join(&lines))
     }
+}
+
+/// Whether `text` holds `line` as a whole line (as `str::lines` splits it).
+fn has_line(text: &str, line: &str) -> bool {
+    text.match_indices(line).any(|(at, _)| {
+        let starts = at == 0 || text.as_bytes()[at - 1] == b'\n';
+        let rest = &text[at + line.len()..];
+        starts && (rest.is_empty() || rest.starts_with('\n') || rest.starts_with("\r\n"))
+    })
 }
 
 impl Kind for Line {
@@ -127,6 +139,16 @@ mod tests {
             pattern: pattern.map(|p| Regex::new(p).unwrap()),
             present,
         }
+    }
+
+    #[test]
+    fn whole_lines_only_count_as_present() {
+        assert!(has_line("a\nfoo\nb\n", "foo"));
+        assert!(has_line("foo", "foo"));
+        assert!(has_line("x\r\nfoo\r\n", "foo"));
+        assert!(!has_line("a\nfoobar\n", "foo"));
+        assert!(!has_line("a\nxfoo\n", "foo"));
+        assert!(has_line("xfoo\nfoo\n", "foo"));
     }
 
     #[test]

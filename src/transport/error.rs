@@ -116,3 +116,27 @@ impl Worded for std::io::Error {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn connection_failures_read_as_words_not_codes() {
+        let closed = ssh2::Error::from_errno(ssh2::ErrorCode::Session(-43));
+        assert_eq!(closed.worded(), "the connection was closed by the host");
+        let refused = ssh2::Error::from_errno(ssh2::ErrorCode::Session(-34));
+        assert!(!refused.worded().contains("-34"), "{}", refused.worded());
+        let timeout = std::io::Error::from(std::io::ErrorKind::TimedOut);
+        assert!(timeout.worded().contains("--command-timeout"));
+        let error = TransportError::Io {
+            host: "h01".into(),
+            what: "observing the host".into(),
+            cause: closed.worded(),
+        };
+        assert_eq!(
+            error.to_string(),
+            "h01: the connection was closed by the host, while observing the host"
+        );
+    }
+}

@@ -115,34 +115,34 @@ fn path_words(probes: &[Probe], wanted: impl Fn(&Reveal) -> bool) -> String {
 }
 
 /// Stat lines for every existing path, digests of every regular file, and the bytes of the
-/// files whose text is wanted; each command runs once over all of them, fed NUL-separated
-/// names by the shell's own `test` and `printf`.
+/// files whose text is wanted; each command runs once over all of them (`xargs` splits what
+/// is too long for one command line), fed NUL-separated names by the shell's `printf`. Only
+/// regular files are read (`test -f`): a FIFO at a managed path must not hang the plan.
 fn path_section(d: &dyn Dialect, probes: &[Probe], script: &mut String) {
     let all = path_words(probes, |_| true);
     let text = path_words(probes, |reveal| *reveal == Reveal::Text);
-    let each = |words: &str, test: &str, command: &str| {
+    let files = |words: &str, command: &str| {
         if words.is_empty() {
             String::new()
         } else {
             format!(
-                "for p in {words}; do [ {test} \"$p\" ] && printf '%s\\0' \"$p\"; done | xargs -0 -r {command}\n"
+                "for p in {words}; do [ -f \"$p\" ] && printf '%s\\0' \"$p\"; done | xargs -0 -r {command}\n"
             )
         }
     };
     script.push_str("printf 'F\\n'\n");
-    script.push_str(&each(
-        &all,
-        "-e",
-        &format!("{} 2>/dev/null", d.stat_files()),
-    ));
+    if !all.is_empty() {
+        // What does not exist is left out by stat itself (a warning on stderr).
+        let _ = writeln!(
+            script,
+            "printf '%s\\0' {all} | xargs -0 -r {} 2>/dev/null",
+            d.stat_files()
+        );
+    }
     script.push_str("printf 'H\\n'\n");
-    script.push_str(&each(
-        &all,
-        "-f",
-        &format!("{} 2>/dev/null", d.sha256_files()),
-    ));
+    script.push_str(&files(&all, &format!("{} 2>/dev/null", d.sha256_files())));
     script.push_str("printf 'T\\n'\n");
-    script.push_str(&each(&text, "-f", "cat"));
+    script.push_str(&files(&text, "cat"));
     script.push_str("printf '\\nP\\n'\n");
 }
 
