@@ -4,8 +4,8 @@
 //!
 //!   scripts/bench [--hosts 6,24] [--resources 80,800,4000] [--runs 5] [--plan-only]
 //!
-//! For each K and N: the floor; `apply` to empty hosts (the workload removed before each
-//! run); a no-op `plan`. It prints median (min–max) seconds, the ratio to the floor, SSH
+//! For each K and N: the floor; `check` (load and compile, no connection); `apply` to empty
+//! hosts (the workload removed before each run); a no-op `plan`. It prints median (min–max) seconds, the ratio to the floor, SSH
 //! sessions per host and f3s's peak RSS. A benchmark, not a test: it asserts nothing.
 
 #[path = "../tests/lab/mod.rs"]
@@ -67,6 +67,7 @@ fn main() {
             let dir = lab.dir().join(format!("n{n}"));
             let inventory = workload::write(&dir, &lab, n);
             let floor = floor(&lab, options.runs);
+            let check = f3s_runs(&options, &lab, &inventory, &["check"], false);
             let apply = if options.time_apply {
                 f3s_runs(&options, &lab, &inventory, &["apply", "--yes"], true)
             } else {
@@ -85,6 +86,7 @@ fn main() {
                 false,
             );
             for (scenario, sample) in [
+                ("check (no connection)", &check),
                 ("apply to empty hosts", &apply),
                 ("plan, nothing to do", &plan),
             ] {

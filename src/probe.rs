@@ -76,6 +76,23 @@ pub enum Probe {
     Certificate { path: String },
 }
 
+impl Probe {
+    /// The probe as `facts` asks it: a recording keeps a file's whole text, whatever it holds
+    /// (secrets stay digests).
+    pub fn for_recording(self) -> Probe {
+        match self {
+            Probe::Path {
+                path,
+                reveal: Reveal::TextUnless(_),
+            } => Probe::Path {
+                path,
+                reveal: Reveal::Text,
+            },
+            other => other,
+        }
+    }
+}
+
 /// Two probes of the same thing merge into one; `DigestOnly` wins, so a path any resource
 /// treats as secret is never read in clear.
 pub fn merge(mut probes: Vec<Probe>) -> Vec<Probe> {

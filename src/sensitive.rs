@@ -3,6 +3,7 @@
 //! digest in every format, so no code path can leak it by formatting it.
 
 use std::fmt;
+use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 use sha2::{Digest as _, Sha256};
@@ -37,24 +38,22 @@ impl fmt::Display for Digest {
 }
 
 /// A desired value: plain, or sensitive (then never shown, only its digest). Bytes, not
-/// text, so a copied key file arrives byte for byte.
+/// text, so a copied key file arrives byte for byte; shared, so the plan, a batch and a
+/// predicted state hold one copy of a file's content between them.
 #[derive(Clone, PartialEq, Eq)]
 pub struct Text {
-    value: Vec<u8>,
+    value: Arc<[u8]>,
     sensitive: bool,
 }
 
 impl Text {
     pub fn plain(value: impl Into<Vec<u8>>) -> Self {
-        Self {
-            value: value.into(),
-            sensitive: false,
-        }
+        Self::new(value, false)
     }
 
     pub fn new(value: impl Into<Vec<u8>>, sensitive: bool) -> Self {
         Self {
-            value: value.into(),
+            value: Arc::from(value.into()),
             sensitive,
         }
     }

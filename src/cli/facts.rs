@@ -10,6 +10,7 @@ use crate::cli::{Failure, InventoryArg, TransportArgs, load};
 use crate::compile_error::CompileError;
 use crate::compile_error_kind::CompileErrorKind;
 use crate::plan;
+use crate::probe::Probe;
 
 #[derive(Debug, Args)]
 pub struct FactsArgs {
@@ -35,9 +36,12 @@ pub fn run(args: FactsArgs) -> Result<ExitCode, Failure> {
         .into());
     };
     let everything: Vec<usize> = (0..loaded.graph.resources.len()).collect();
-    let probes = plan::probes_by_host(&loaded.inventory, &loaded.graph, &everything)
+    let probes: Vec<Probe> = plan::probes_by_host(&loaded.inventory, &loaded.graph, &everything)
         .remove(&host.name)
-        .unwrap_or_default();
+        .unwrap_or_default()
+        .into_iter()
+        .map(Probe::for_recording)
+        .collect();
     let transport = args.transport.transport();
     let state = transport.observe(host, &probes).map_err(|error| {
         Failure::new(vec![miette::Report::new(error)]).scrubbed(redactor.clone())
