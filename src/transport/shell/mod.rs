@@ -113,9 +113,13 @@ pub(crate) fn prologue(dialect: &dyn Dialect) -> String {
     )
 }
 
-/// Prints a file's bytes, for copying it to another host.
+/// Prints a file's bytes, for copying it to another host (sent on stdin, as every script).
 pub fn read_script(os: OsFamily, path: &str) -> String {
-    format!("{}; cat {}", prologue(dialect(os)), quote(path))
+    format!(
+        "{{\n{}\ncat {}\n}} </dev/null\n",
+        prologue(dialect(os)),
+        quote(path)
+    )
 }
 
 /// Where the apply lock lives, and the file naming its holder.
