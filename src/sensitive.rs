@@ -24,10 +24,12 @@ impl Digest {
             .then(|| Self(format!("sha256:{}", hex.to_ascii_lowercase())))
     }
 
-    /// The first eight hex digits: enough to tell two values apart in a plan.
+    /// The first eight hex digits: enough to tell two values apart in a plan. (A recorded
+    /// state may hold any text here; it is cut at a character, never inside one.)
     pub fn short(&self) -> &str {
         let hex = self.0.trim_start_matches("sha256:");
-        &hex[..hex.len().min(8)]
+        let end = hex.char_indices().nth(8).map_or(hex.len(), |(at, _)| at);
+        &hex[..end]
     }
 }
 
@@ -227,6 +229,12 @@ mod tests {
             "only the short digest: {json}"
         );
         assert!(json.contains("(sensitive) "));
+    }
+
+    #[test]
+    fn a_recorded_digest_of_any_text_never_panics() {
+        let digest: Digest = serde_json::from_str("\"sha256:ééééééééé\"").unwrap();
+        assert_eq!(digest.short(), "éééééééé");
     }
 
     #[test]
