@@ -352,8 +352,13 @@ impl<'a, 'p> Shared<'a, 'p> {
                 }
                 last = now;
             });
-        if let Err(error) = result {
-            let error = error.to_string();
+        // A unit with no outcome did not finish: the connection went, or its marker never came.
+        let missing = match result {
+            Ok(()) => format!("{host}: the host reported no outcome for it"),
+            Err(error) => error.to_string(),
+        };
+        {
+            let error = missing;
             for (job, seen) in jobs.iter().zip(&reported) {
                 if !seen {
                     let outcome = Outcome::Failed {

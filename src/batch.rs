@@ -41,20 +41,26 @@ impl Batch {
     /// depends on `i`, nothing between needs `i`, and whatever else `j` needs `i` needs too;
     /// `i` then runs nothing and ends as `j` does. Returns, per unit, the unit it ends as.
     pub fn fold_rewrites(&mut self) -> Vec<usize> {
-        let mut ends_as: Vec<usize> = (0..self.units.len()).collect();
+        let count = self.units.len();
+        let mut ends_as: Vec<usize> = (0..count).collect();
         let mut next_rewrite: HashMap<&str, usize> = HashMap::new();
-        let mut follows = vec![None; self.units.len()];
+        let mut follows = vec![None; count];
         for (i, unit) in self.units.iter().enumerate().rev() {
             if let Some(path) = rewritten_path(unit) {
                 follows[i] = next_rewrite.insert(path, i);
             }
         }
+        // The units folded into each unit so far: what needs them needs it too.
+        let mut folded_into: Vec<Vec<usize>> = vec![Vec::new(); count];
         for (i, j) in follows.iter().enumerate() {
             let Some(j) = *j else {
                 continue;
             };
             let mut needs_i = vec![false; j + 1];
             needs_i[i] = true;
+            for &member in &folded_into[i] {
+                needs_i[member] = true;
+            }
             let between_free = (i + 1..j).all(|k| {
                 let depends = self.units[k].after.iter().any(|a| needs_i[*a]);
                 needs_i[k] = depends;
@@ -70,16 +76,31 @@ impl Batch {
                 .all(|a| *a == i || needed_by_i[*a])
             {
                 ends_as[i] = j;
-            }
-        }
-        for (i, unit) in self.units.iter_mut().enumerate() {
-            if ends_as[i] != i {
-                unit.ops.clear();
+                let mut members = std::mem::take(&mut folded_into[i]);
+                members.push(i);
+                folded_into[j].extend(members);
             }
         }
         // Follow chains to the unit that really writes.
-        for i in (0..ends_as.len()).rev() {
+        for i in (0..count).rev() {
             ends_as[i] = ends_as[ends_as[i]];
+        }
+        // A folded unit runs nothing, and whatever needed it needs what it folded into.
+        for (k, unit) in self.units.iter_mut().enumerate() {
+            if ends_as[k] != k {
+                unit.ops.clear();
+                unit.after.clear();
+                continue;
+            }
+            let mut after: Vec<usize> = unit
+                .after
+                .iter()
+                .map(|a| ends_as[*a])
+                .filter(|a| *a != k)
+                .collect();
+            after.sort_unstable();
+            after.dedup();
+            unit.after = after;
         }
         ends_as
     }
@@ -191,6 +212,47 @@ mod tests {
         assert!(batch.units[1].ops.is_empty() && batch.units[2].ops.is_empty());
         assert_eq!(batch.units[3].ops.len(), 1);
         assert_eq!(batch.units[5].ops.len(), 1);
+    }
+
+    /// What needs a folded unit waits for, and fails with, the unit it folded into.
+    #[test]
+    fn what_needs_a_folded_rewrite_needs_the_write_that_carries_it() {
+        let mut batch = Batch {
+            units: vec![
+                write("/d/conf", &[]),
+                write("/d/conf", &[0]),
+                unit(&["/restart"], &[0]),
+            ],
+        };
+        // The restart comes after both edits, so the first folds into the second.
+        assert_eq!(batch.fold_rewrites(), [1, 1, 2]);
+        assert_eq!(batch.units[2].after, [1]);
+        let mut outcomes = Vec::new();
+        batch.run_each(
+            |op| match op {
+                Op::WriteFile { .. } => Err("disk full".into()),
+                _ => Ok(()),
+            },
+            &mut |index, outcome| outcomes.push((index, outcome)),
+        );
+        assert_eq!(outcomes[2], (2, UnitOutcome::Skipped { because: 1 }));
+    }
+
+    /// A chain A → B → C with S between B and C needing A: A's line must be written before S.
+    #[test]
+    fn a_chain_does_not_fold_past_what_needs_its_first_link() {
+        let mut batch = Batch {
+            units: vec![
+                write("/d/conf", &[]),
+                write("/d/conf", &[0]),
+                unit(&["/s"], &[0]),
+                write("/d/conf", &[1]),
+            ],
+        };
+        let ends_as = batch.fold_rewrites();
+        assert_eq!(ends_as[0], 1, "A folds into B");
+        assert_eq!(ends_as[1], 1, "B is written before S, which needs A's line");
+        assert_eq!(batch.units[2].after, [1]);
     }
 
     #[test]

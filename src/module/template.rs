@@ -136,6 +136,10 @@ fn substitute(text: &str, data: &Value) -> Option<String> {
         let after = &rest[start + 2..];
         let end = after.find("}}")?;
         let path = &after[..end];
+        // A lone name that is one of handlebars' helpers calls it rather than looking it up.
+        if BUILTIN_HELPERS.contains(&path) {
+            return None;
+        }
         let mut value = data;
         for segment in path.split('.') {
             let plain = segment
@@ -155,6 +159,12 @@ fn substitute(text: &str, data: &Value) -> Option<String> {
     rendered.push_str(rest);
     Some(rendered)
 }
+
+/// The helpers handlebars 6 registers by default (registry.rs `setup_builtins`).
+const BUILTIN_HELPERS: &[&str] = &[
+    "if", "unless", "each", "with", "lookup", "raw", "log", "eq", "ne", "gt", "gte", "lt", "lte",
+    "and", "or", "not", "len",
+];
 
 fn position(error: &RenderError) -> Option<(usize, usize)> {
     match error.reason() {
@@ -205,7 +215,7 @@ mod tests {
     #[test]
     fn direct_substitution_agrees_with_handlebars() {
         let data = json!({
-            "root": "/srv", "item": "d1/f-2", "n": 3,
+            "root": "/srv", "item": "d1/f-2", "n": 3, "log": "l", "raw": "r", "and": "a",
             "host": { "name": "f0", "vars": { "a-b": "x{{y}}" } },
         });
         let renderer = Renderer::default();
@@ -222,6 +232,9 @@ mod tests {
             "{{this}}",
             "a }} b",
             "{{#if root}}x{{/if}}",
+            "{{log}}",
+            "{{raw}}",
+            "{{and}}",
         ] {
             let direct = substitute(text, &data);
             let by_handlebars = renderer

@@ -298,12 +298,7 @@ impl Transport for SshTransport {
         report: &mut dyn FnMut(usize, UnitOutcome),
     ) -> Result<(), TransportError> {
         let nonce = marker_nonce();
-        let script = shell::batch_script(host.os, batch, &nonce).map_err(|message| {
-            TransportError::Unsupported {
-                host: host.name.clone(),
-                message,
-            }
-        })?;
+        let script = shell::batch_script(host.os, batch, &nonce);
         let what = match batch.units.len() {
             1 => "applying 1 resource".to_string(),
             n => format!("applying {n} resources"),

@@ -12,15 +12,14 @@
 use std::fmt::Write as _;
 
 use super::ops::op_script;
-use super::{dialect, prologue};
+use super::{dialect, prologue, quote};
 use crate::batch::{Batch, UnitOutcome};
 use crate::inventory::host::OsFamily;
 
-/// The script running `batch`, with its markers' `nonce`, or the first operation this OS
-/// cannot run.
-pub fn batch_script(os: OsFamily, batch: &Batch, nonce: &str) -> Result<String, String> {
+/// The script running `batch`, with its markers' `nonce`.
+pub fn batch_script(os: OsFamily, batch: &Batch, nonce: &str) -> String {
     let mut script = format!(
-        "{{\n{}\nexec 2>&1; k='{nonce}'; m() {{ printf '\\001%s %s\\n' \"$k\" \"$*\"; }}\n",
+        "{{\n{}\nexec 2>&1; k='{nonce}'; r=$(id -u); m() {{ printf '\\001%s %s\\n' \"$k\" \"$*\"; }}\n",
         prologue(dialect(os))
     );
     for (index, unit) in batch.units.iter().enumerate() {
@@ -32,8 +31,11 @@ pub fn batch_script(os: OsFamily, batch: &Batch, nonce: &str) -> Result<String, 
         };
         let _ = writeln!(script, "s=0; if {guard}; then");
         for (number, op) in unit.ops.iter().enumerate() {
-            let fragment =
-                op_script(os, op).ok_or_else(|| format!("cannot {} on {os}", op.describe()))?;
+            // What this OS cannot do fails its own unit, not the batch.
+            let fragment = op_script(os, op).unwrap_or_else(|| {
+                let why = format!("cannot {} on {os}", op.describe());
+                format!("echo {} >&2; return 1", quote(&why))
+            });
             let _ = writeln!(
                 script,
                 "[ $s = 0 ] && {{ f() {{ {fragment}\n}}; n={index}.{number}; m B {index} {number}; f </dev/null; s=$?; umask 022; set +C; echo; m S {index} {number} $s; }}"
@@ -48,7 +50,7 @@ pub fn batch_script(os: OsFamily, batch: &Batch, nonce: &str) -> Result<String, 
         let _ = writeln!(script, "else {because}m K {index} $b; fi");
     }
     script.push_str("m E\n} </dev/null\n");
-    Ok(script)
+    script
 }
 
 /// Reads a batch script's output line by line as it arrives, telling `report` each unit's
@@ -192,7 +194,7 @@ mod tests {
                 },
             ],
         };
-        let outcomes = run_locally(&batch_script(OsFamily::Rocky, &batch, NONCE).unwrap());
+        let outcomes = run_locally(&batch_script(OsFamily::Rocky, &batch, NONCE));
         assert_eq!(outcomes[0], (0, UnitOutcome::Done));
         assert!(
             matches!(&outcomes[1], (1, UnitOutcome::Failed { op: 0, error }) if error.contains("missing")),
@@ -232,7 +234,7 @@ mod tests {
                 after: vec![],
             }],
         };
-        let script = batch_script(OsFamily::Rocky, &batch, NONCE).unwrap();
+        let script = batch_script(OsFamily::Rocky, &batch, NONCE);
         let cut = &script[..script.len() - 20];
         let status = Command::new("sh")
             .args(["-c", cut])

@@ -46,8 +46,9 @@ pub trait Dialect {
     fn load_module(&self, name: &str) -> String;
     /// Makes the service manager reread unit files; `None` where there is none to tell.
     fn reload_units(&self) -> Option<&'static str>;
-    /// A test that holds when a file root creates in `dir` is owned by root and the root
-    /// group already; `None` where that cannot be known without asking.
+    /// A test (builtins only; `$r` is the batch's user id) that holds when a file created in
+    /// `dir` is owned by root and the root group already; `None` where that cannot be known
+    /// without asking.
     fn created_root_owned(&self, dir: &str) -> Option<String>;
     /// Runs `command` holding an exclusive, non-blocking lock on `file`.
     fn with_lock(&self, file: &str, command: &str) -> String;

@@ -1,8 +1,8 @@
 //! Each operation as a shell fragment: the body of a function a batch script (see `batch.rs`)
 //! calls, in the batch's own shell (no process of its own), so a fragment ends with `return`,
 //! never `exit`, and uses no special builtin (`:`) where a redirection may fail, which would end
-//! the whole shell. The batch has set PATH, the locale and the umask, and `$n` to a word
-//! unique to the operation; it restores the umask and `set +C` after each. File content and secret values are written by the
+//! the whole shell. The batch has set PATH, the locale and the umask, `$r` to its user id, and
+//! `$n` to a word unique to the operation; it restores the umask and `set +C` after each. File content and secret values are written by the
 //! `printf` builtin from an escaped literal in the script itself, which travels on stdin: they
 //! never appear in a command line, and no process is started to hold them.
 
@@ -44,11 +44,14 @@ pub fn op_script(os: OsFamily, op: &Op) -> Option<String> {
         ),
         Op::CopyFile { .. } => return None,
         Op::SetOwnership { path, ownership } => set_ownership(&quote(path), ownership),
+        // A directory made here gets its mode from mkdir; one that appeared since the plan
+        // is corrected whole.
         Op::CreateDirectory { path, ownership } => format!(
-            "mkdir -p -m {} {} && {}",
+            "if [ -d {p} ]; then {}; else mkdir -p -m {} {p} && {}; fi",
+            set_ownership(&quote(path), ownership),
             quote(&ownership.mode),
-            quote(path),
-            chown_unless_given(d, os, &quote(path), path, ownership)
+            chown_unless_given(d, os, &quote(path), path, ownership),
+            p = quote(path),
         ),
         Op::RemovePath { path } => format!("rm -rf {}", quote(path)),
         Op::SetRcVar { name, value } => {
@@ -197,7 +200,8 @@ fn still_empty(d: &dyn Dialect, devices: &[String], destroys: &Option<String>) -
 }
 
 /// Creates a temporary file beside `path` (exclusively, with its final mode through the
-/// umask), fills it with `fill`, sets its owner, and renames it into place: a reader sees the
+/// umask), gives it its owner while it is still empty (so no group ever reads content meant
+/// for another), fills it with `fill`, and renames it into place: a reader sees the
 /// old file or the new one, never part of one. A failed write (a full disk) fails `fill`
 /// and leaves nothing behind. `size`, where given, is checked too. `create_only` links instead
 /// of renaming, which fails where a file already is, so a key is never replaced.
@@ -219,7 +223,7 @@ fn install_file(
         format!("mv -f \"$t\" {}", quote(path))
     };
     format!(
-        "umask {}; set -C; t={}.$$.$n; true > \"$t\" || return 1; {fill}{complete} && {} && {install} || {{ rm -f \"$t\"; return 1; }}",
+        "umask {}; set -C; t={}.$$.$n; true > \"$t\" || return 1; {} && {fill}{complete} && {install} || {{ rm -f \"$t\"; return 1; }}",
         creation_umask(ownership),
         quote(&format!("{dir}/.f3s")),
         owned_as((d, os), "\"$t\"", path, ownership),
@@ -358,7 +362,7 @@ mod tests {
         let freebsd = (dialect(OsFamily::Freebsd), OsFamily::Freebsd);
         assert_eq!(
             owned_as(rocky, "f", "/etc/f", &root("root")),
-            "{ [ ! -g '/etc' ] || chown 'root':'root' f; }"
+            "{ [ \"$r\" = 0 ] && [ ! -g '/etc' ] || chown 'root':'root' f; }"
         );
         assert_eq!(
             owned_as(rocky, "f", "/etc/f", &root("wheel")),

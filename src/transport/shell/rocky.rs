@@ -81,9 +81,9 @@ impl Dialect for Rocky {
     }
 
     fn created_root_owned(&self, dir: &str) -> Option<String> {
-        // A new file's group is the creator's, unless the directory is set-group-ID
-        // (open(2), "O_CREAT"), which the shell's own `test -g` tells.
-        Some(format!("[ ! -g {} ]", quote(dir)))
+        // A new file's owner and group are the creator's (the batch's `$r` is its user id),
+        // unless the directory is set-group-ID (open(2), "O_CREAT"), which `test -g` tells.
+        Some(format!("[ \"$r\" = 0 ] && [ ! -g {} ]", quote(dir)))
     }
 
     fn with_lock(&self, file: &str, command: &str) -> String {
