@@ -192,8 +192,13 @@ mod tests {
                     ops: vec![write(at("d"), b"it's 100% \\ $(not run)\n")],
                     after: vec![0],
                 },
+                Unit {
+                    ops: vec![write(at("dir"), b"x")],
+                    after: vec![],
+                },
             ],
         };
+        std::fs::create_dir(at("dir")).unwrap();
         let outcomes = run_locally(&batch_script(OsFamily::Rocky, &batch, NONCE));
         assert_eq!(outcomes[0], (0, UnitOutcome::Done));
         assert!(
@@ -208,6 +213,14 @@ mod tests {
             b"it's 100% \\ $(not run)\n"
         );
         assert!(!std::path::Path::new(&at("never")).exists());
+        assert!(
+            matches!(&outcomes[4], (4, UnitOutcome::Failed { error, .. }) if error.contains("is a directory")),
+            "a directory in the file's place is an error: {outcomes:?}"
+        );
+        assert!(
+            std::fs::read_dir(at("dir")).unwrap().next().is_none(),
+            "nothing put inside it"
+        );
         assert!(!std::path::Path::new(&at("c")).exists());
         let leftovers: Vec<_> = std::fs::read_dir(dir.path())
             .unwrap()

@@ -217,10 +217,19 @@ fn install_file(
         .map(|size| format!(" && [ $(($(wc -c < \"$t\"))) -eq {size} ]"))
         .unwrap_or_default();
     let dir = crate::names::parent_dir(path).unwrap_or("/");
+    // mv and ln would put the file inside a directory that has taken the path's place.
+    let not_a_directory = format!(
+        "{{ [ ! -d {p} ] || {{ echo {} >&2; false; }}; }}",
+        quote(&format!("{path} is a directory")),
+        p = quote(path)
+    );
     let install = if create_only {
-        format!("ln \"$t\" {} && rm -f \"$t\"", quote(path))
+        format!(
+            "{not_a_directory} && ln \"$t\" {} && rm -f \"$t\"",
+            quote(path)
+        )
     } else {
-        format!("mv -f \"$t\" {}", quote(path))
+        format!("{not_a_directory} && mv -f \"$t\" {}", quote(path))
     };
     format!(
         "umask {}; set -C; t={}.$$.$n; true > \"$t\" || return 1; {} && {fill}{complete} && {install} || {{ rm -f \"$t\"; return 1; }}",
