@@ -353,19 +353,16 @@ impl<'a, 'p> Shared<'a, 'p> {
                 last = now;
             });
         // A unit with no outcome did not finish: the connection went, or its marker never came.
-        let missing = match result {
+        let error = match result {
             Ok(()) => format!("{host}: the host reported no outcome for it"),
             Err(error) => error.to_string(),
         };
-        {
-            let error = missing;
-            for (job, seen) in jobs.iter().zip(&reported) {
-                if !seen {
-                    let outcome = Outcome::Failed {
-                        error: error.clone(),
-                    };
-                    self.finish(job, outcome, last.elapsed());
-                }
+        for (job, seen) in jobs.iter().zip(&reported) {
+            if !seen {
+                let outcome = Outcome::Failed {
+                    error: error.clone(),
+                };
+                self.finish(job, outcome, last.elapsed());
             }
         }
     }

@@ -5,6 +5,7 @@ use miette::Diagnostic;
 use thiserror::Error;
 
 use crate::compile_error::CompileError;
+use crate::inventory::host::Host;
 
 #[derive(Debug, Error, Diagnostic)]
 pub enum TransportError {
@@ -82,6 +83,17 @@ pub enum TransportError {
     Locked { host: String, holder: String },
     #[error("{host}: {message}")]
     Unsupported { host: String, message: String },
+}
+
+impl TransportError {
+    /// The connection to `host` failed while doing `what`.
+    pub fn io(host: &Host, what: &str, cause: &dyn Worded) -> Self {
+        Self::Io {
+            host: host.name.clone(),
+            what: what.to_string(),
+            cause: cause.worded(),
+        }
+    }
 }
 
 /// A failure of the SSH connection in words a person can act on, rather than libssh2's code.

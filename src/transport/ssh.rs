@@ -198,11 +198,7 @@ impl SshTransport {
         read: impl FnOnce(&mut Channel) -> Result<T, TransportError>,
     ) -> Result<(T, Exit), TransportError> {
         let command = shell::stdin_command_line(host.connection.become_method);
-        let io_error = |e: &dyn Worded| TransportError::Io {
-            host: host.name.clone(),
-            what: what.to_string(),
-            cause: e.worded(),
-        };
+        let io_error = |e: &dyn Worded| TransportError::io(host, what, e);
         let result = self.with_remote(host, |remote| {
             let mut channel = remote.session.channel_session().map_err(|e| io_error(&e))?;
             channel.exec(&command).map_err(|e| io_error(&e))?;
@@ -239,11 +235,7 @@ impl SshTransport {
             let mut stdout = Vec::new();
             channel
                 .read_to_end(&mut stdout)
-                .map_err(|e| TransportError::Io {
-                    host: host.name.clone(),
-                    what: what.to_string(),
-                    cause: e.worded(),
-                })?;
+                .map_err(|e| TransportError::io(host, what, &e))?;
             Ok(stdout)
         })?;
         exit.checked(host, what)?;
@@ -303,11 +295,7 @@ impl Transport for SshTransport {
             1 => "applying 1 resource".to_string(),
             n => format!("applying {n} resources"),
         };
-        let io_error = |e: &std::io::Error| TransportError::Io {
-            host: host.name.clone(),
-            what: what.clone(),
-            cause: e.worded(),
-        };
+        let io_error = |e: &std::io::Error| TransportError::io(host, &what, e);
         let (read, exit) = self.run_script(host, &script, &what, |channel| {
             let mut stdout = BufReader::new(channel);
             Ok(shell::read_batch_output(
@@ -352,11 +340,7 @@ impl Transport for SshTransport {
     fn lock(&self, host: &Host, holder: &str) -> Result<(), TransportError> {
         let command =
             shell::command_line(host.connection.become_method, &shell::lock_script(host.os));
-        let io_error = |e: &dyn Worded| TransportError::Io {
-            host: host.name.clone(),
-            what: "taking the lock".into(),
-            cause: e.worded(),
-        };
+        let io_error = |e: &dyn Worded| TransportError::io(host, "taking the lock", e);
         self.with_remote(host, |remote| {
             let mut channel = remote.session.channel_session().map_err(|e| io_error(&e))?;
             channel.exec(&command).map_err(|e| io_error(&e))?;
