@@ -10,12 +10,12 @@ use crate::compile_error::{CompileError, CompileErrors};
 use crate::compile_error_kind::CompileErrorKind;
 use crate::inventory::Inventory;
 use crate::inventory::host::{Host, ModuleUse};
+use crate::inventory::secrets::Secrets;
 use crate::module::attrs::{Attrs, RenderScope};
 use crate::module::definition::{ParamFault, describe};
 use crate::module::template::Renderer;
 use crate::module::{Module, ModuleLibrary};
 use crate::resource::{Address, COMMON_ATTRIBUTES, KINDS, Reference, Resource, Spec};
-use crate::sensitive::Redactor;
 use crate::source::Origin;
 use crate::yaml::origin_of;
 
@@ -25,7 +25,6 @@ type Declaration = serde_saphyr::Spanned<crate::yaml::SpannedMap<serde_saphyr::S
 pub fn compile(inventory: &Inventory) -> Result<Vec<Resource>, CompileErrors> {
     let mut library = ModuleLibrary::new(inventory.module_path.clone());
     let renderer = Renderer::default();
-    let redactor = inventory.redactor();
     let hosts: Map<String, Value> = inventory
         .hosts
         .iter()
@@ -33,7 +32,7 @@ pub fn compile(inventory: &Inventory) -> Result<Vec<Resource>, CompileErrors> {
         .collect();
     let mut compiler = Compiler {
         renderer: &renderer,
-        redactor: &redactor,
+        secrets: &inventory.secrets,
         context: Context::from(json!({ "hosts": hosts })),
         resources: Vec::new(),
         errors: Vec::new(),
@@ -55,7 +54,7 @@ pub fn compile(inventory: &Inventory) -> Result<Vec<Resource>, CompileErrors> {
 
 struct Compiler<'a> {
     renderer: &'a Renderer,
-    redactor: &'a Redactor,
+    secrets: &'a Secrets,
     /// The one rendering context: `hosts` for the whole run; `host`, the module's parameters
     /// and `item` set in place for each module use and item, so nothing large is copied.
     context: Context,
@@ -114,17 +113,19 @@ impl<'a> Compiler<'a> {
         }
         let mut bound = Map::new();
         for (name, param) in declared.iter() {
+            // What the inventory gives is a value, taken as written; only a module's own
+            // default is a template (of `host` and `hosts`).
             let given = module_use
                 .params
                 .iter()
                 .find(|given| given.name == name.value)
-                .map(|given| (given.value.clone(), given.at.clone()));
+                .map(|given| (given.value.clone(), given.at.clone(), false));
             let from_var = || {
                 let value = host.vars.get(&name.value)?;
-                Some((value.clone(), host.var_origin(&name.value)?.clone()))
+                Some((value.clone(), host.var_origin(&name.value)?.clone(), false))
             };
-            let default = || Some((param.default.clone()?, origin_of(&module.file, name)));
-            let Some((value, origin)) = given.or_else(from_var).or_else(default) else {
+            let default = || Some((param.default.clone()?, origin_of(&module.file, name), true));
+            let Some((value, origin, template)) = given.or_else(from_var).or_else(default) else {
                 let kind = CompileErrorKind::MissingParameter {
                     module: module.name.clone(),
                     name: name.value.clone(),
@@ -137,8 +138,12 @@ impl<'a> Compiler<'a> {
                     .push(CompileError::new(kind, &module_use.origin, label));
                 continue;
             };
-            let Some(value) = self.render_value(&value, &origin, base) else {
-                continue;
+            let value = match template {
+                true => match self.render_value(&value, &origin, base) {
+                    Some(value) => value,
+                    None => continue,
+                },
+                false => value,
             };
             match param.param_type.check(&value) {
                 Ok(()) => {
@@ -150,7 +155,7 @@ impl<'a> Compiler<'a> {
         (self.errors.len() == before).then_some(bound)
     }
 
-    /// Renders every string inside a parameter value (they may use `host` and `hosts`).
+    /// Renders every string inside a default value (they may use `host` and `hosts`).
     fn render_value(&mut self, value: &Value, origin: &Origin, context: &Context) -> Option<Value> {
         Some(match value {
             Value::String(text) => match self.renderer.inline(text, origin, context) {
@@ -230,7 +235,7 @@ impl<'a> Compiler<'a> {
             templates,
             renderer: self.renderer,
             context,
-            redactor: self.redactor,
+            secrets: self.secrets,
         }
     }
 

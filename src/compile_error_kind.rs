@@ -61,6 +61,8 @@ pub enum CompileErrorKind {
     Cycle { members: Vec<String> },
     #[error("unknown secret `{name}`")]
     UnknownSecret { name: String, known: Vec<String> },
+    #[error("this {what} is rendered from a secret, and a {what} is shown in every plan and log")]
+    SecretInName { what: NameKind },
     #[error("secret `{name}` has no value: {reason}")]
     SecretUnavailable { name: String, reason: String },
     #[error("`{path}` has its whole content managed by `{owner}`, and `{other}` edits it too")]
@@ -116,6 +118,10 @@ impl CompileErrorKind {
             K::DuplicateResource { first, .. } => format!("first declared at {first}"),
             K::Cycle { .. } => "remove one of the `requires` or `notify` edges in the cycle".into(),
             K::UnknownSecret { known, .. } => format!("declared secrets: {}", list(known)),
+            K::SecretInName { .. } => {
+                "use the secret only in values f3s writes (content, rc.conf values), never in names"
+                    .into()
+            }
             K::SecretUnavailable { .. } => {
                 "provide it through the environment variable or file its declaration names".into()
             }

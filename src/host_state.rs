@@ -194,7 +194,18 @@ impl HostState {
         answer
     }
 
+    /// Whether anything in the state is hidden (recorded as a keyed fingerprint).
+    pub fn holds_hidden(&self) -> bool {
+        let hidden = |value: &Observed| {
+            matches!(value.hidden(), Observed::Hidden(_)) && value.plain().is_none()
+        };
+        self.files.values().any(|file| hidden(&file.content))
+            || self.rc_conf.values().any(hidden)
+            || self.crontabs.values().any(hidden)
+    }
+
     /// A stable digest of the state, for telling later whether a host drifted since a plan.
+    /// Hidden values enter it as their keyed fingerprints, so it is no oracle either.
     pub fn fingerprint(&self) -> Digest {
         let canonical = serde_json::to_vec(self).unwrap_or_default();
         Digest::of(&canonical)

@@ -36,6 +36,10 @@ pub struct HostPlan {
     pub address: String,
     /// Digest of the observed state, so `apply` can tell whether the host drifted since.
     pub observed: Digest,
+    /// Whether the observed state holds hidden values: then `observed` is only comparable
+    /// with a later run's under a persistent digest key.
+    #[serde(skip)]
+    pub observed_hidden: bool,
     /// In apply order.
     pub resources: Vec<PlannedResource>,
 }
@@ -146,6 +150,7 @@ pub fn plan(
             os: host.os,
             address: host.address.clone(),
             observed: observed[&host.name].fingerprint(),
+            observed_hidden: observed[&host.name].holds_hidden(),
             resources,
         });
     }
@@ -350,10 +355,11 @@ fn content_diff(content: ContentChange, changes: &mut Vec<AttributeChange>) -> O
         before,
         after,
     } = content;
-    match (&before, &after) {
-        (None | Some(Observed::Plain(_)), Observed::Plain(after)) => {
-            let before = before.as_ref().and_then(Observed::plain);
-            Some(diff::unified(&path, before, after))
+    // A side that may not be shown (hidden, holding a secret, not known yet) masks both.
+    match (before.as_ref().map(Observed::plain), after.plain()) {
+        (None, Some(shown_after)) => Some(diff::unified(&path, None, shown_after)),
+        (Some(Some(shown_before)), Some(shown_after)) => {
+            Some(diff::unified(&path, Some(shown_before), shown_after))
         }
         _ => {
             let before = before.map_or_else(|| "(absent)".to_string(), |b| b.summary());

@@ -15,6 +15,10 @@ pub enum Reveal {
     /// The text only where the digest is not this one: a whole file's content is wanted for
     /// its diff, and there is none to show when it already holds what it should.
     TextUnless(Digest),
+    /// Only the digest is needed (to compare a copy with its source, say). Asks nothing of
+    /// its own: another probe of the same thing decides what comes back.
+    Digest,
+    /// Never the text: the value is secret.
     DigestOnly,
 }
 
@@ -24,6 +28,7 @@ impl Reveal {
     fn merge(&self, other: &Reveal) -> Reveal {
         match (self, other) {
             (Self::DigestOnly, _) | (_, Self::DigestOnly) => Self::DigestOnly,
+            (Self::Digest, other) | (other, Self::Digest) => other.clone(),
             (Self::TextUnless(a), Self::TextUnless(b)) if a == b => Self::TextUnless(a.clone()),
             _ => Self::Text,
         }
@@ -33,14 +38,7 @@ impl Reveal {
     pub fn apply_to(&self, value: &Observed) -> Observed {
         match self {
             Self::Text => value.clone(),
-            Self::TextUnless(digest)
-                if value.hidden()
-                    != (Observed::Hidden {
-                        sha256: digest.clone(),
-                    }) =>
-            {
-                value.clone()
-            }
+            Self::TextUnless(digest) if !value.holds(digest) => value.clone(),
             _ => value.hidden(),
         }
     }
@@ -129,6 +127,9 @@ mod tests {
         assert_eq!(unless(b"a").merge(&Reveal::Text), Reveal::Text);
         assert_eq!(Reveal::Text.merge(&Reveal::DigestOnly), Reveal::DigestOnly);
         assert_eq!(unless(b"a").merge(&Reveal::DigestOnly), Reveal::DigestOnly);
+        assert_eq!(Reveal::Digest.merge(&Reveal::Text), Reveal::Text);
+        assert_eq!(unless(b"a").merge(&Reveal::Digest), unless(b"a"));
+        assert_eq!(Reveal::Digest.merge(&Reveal::Digest), Reveal::Digest);
     }
 
     #[test]

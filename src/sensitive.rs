@@ -1,14 +1,28 @@
-//! Values that may carry secret material, and the digests that stand in for them wherever
-//! f3s shows, stores or compares state. A sensitive value prints as `(sensitive)` plus a short
-//! digest in every format, so no code path can leak it by formatting it.
+//! Values that may carry secret material, and what stands in for them wherever f3s shows,
+//! stores or compares state. A sensitive value prints as `(sensitive)` plus a short keyed
+//! fingerprint in every format, so no code path can leak it by formatting it.
+//!
+//! The digest model: a host is asked for the sha256 of a secret's content, which stays in
+//! memory. Whatever is printed or recorded is a *fingerprint*: HMAC-SHA256, under the run's
+//! digest key, of that sha256. Without the key nobody can test a guess against a fingerprint.
+//! The key is the inventory's `digest_key` (kept with the admin's secrets, never printed);
+//! an inventory without one gets a fresh random key per run, so fingerprints still tell two
+//! values apart in one plan but nothing recorded under it can be compared later.
+//!
+//! The run's key and secret values are set once, after the inventory is loaded
+//! ([`install`]): they are needed by `Display` and `Serialize` impls deep inside plans,
+//! which have no other way to reach them.
 
 use std::fmt;
-use std::sync::Arc;
+use std::hash::{BuildHasher as _, Hasher as _};
+use std::sync::{Arc, RwLock};
 
-use serde::{Deserialize, Serialize};
+use hmac::{KeyInit as _, Mac as _};
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use sha2::{Digest as _, Sha256};
 
-/// `sha256:<hex>` of some content.
+/// `sha256:<hex>` of some content. Compared freely; printed only for content that is not
+/// secret.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(transparent)]
 pub struct Digest(String);
@@ -27,9 +41,7 @@ impl Digest {
     /// The first eight hex digits: enough to tell two values apart in a plan. (A recorded
     /// state may hold any text here; it is cut at a character, never inside one.)
     pub fn short(&self) -> &str {
-        let hex = self.0.trim_start_matches("sha256:");
-        let end = hex.char_indices().nth(8).map_or(hex.len(), |(at, _)| at);
-        &hex[..end]
+        first_eight(self.0.trim_start_matches("sha256:"))
     }
 }
 
@@ -39,7 +51,175 @@ impl fmt::Display for Digest {
     }
 }
 
-/// A desired value: plain, or sensitive (then never shown, only its digest). Bytes, not
+fn first_eight(hex: &str) -> &str {
+    let end = hex.char_indices().nth(8).map_or(hex.len(), |(at, _)| at);
+    &hex[..end]
+}
+
+/// `hmac-sha256:<hex>`: the keyed stand-in for a secret that may be printed and recorded.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(transparent)]
+pub struct Fingerprint(String);
+
+const FINGERPRINT_PREFIX: &str = "hmac-sha256:";
+
+impl Fingerprint {
+    /// The fingerprint of the content whose sha256 is `digest`, under the run's key.
+    pub fn of(digest: &Digest) -> Self {
+        Self::under(&run().key.bytes, digest)
+    }
+
+    fn under(key: &[u8], digest: &Digest) -> Self {
+        let mut mac =
+            hmac::Hmac::<Sha256>::new_from_slice(key).expect("HMAC takes a key of any length");
+        mac.update(digest.0.as_bytes());
+        Self(format!(
+            "{FINGERPRINT_PREFIX}{}",
+            hex::encode(mac.finalize().into_bytes())
+        ))
+    }
+
+    pub fn short(&self) -> &str {
+        first_eight(&self.0[FINGERPRINT_PREFIX.len()..])
+    }
+}
+
+impl<'de> Deserialize<'de> for Fingerprint {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let text = String::deserialize(deserializer)?;
+        match text.strip_prefix(FINGERPRINT_PREFIX) {
+            Some(hex) if hex.len() == 64 && hex.bytes().all(|b| b.is_ascii_hexdigit()) => Ok(Self(
+                format!("{FINGERPRINT_PREFIX}{}", hex.to_ascii_lowercase()),
+            )),
+            _ => Err(serde::de::Error::custom(format!(
+                "expected `{FINGERPRINT_PREFIX}` and 64 hex digits"
+            ))),
+        }
+    }
+}
+
+impl fmt::Display for Fingerprint {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// The key fingerprints are made under.
+struct DigestKey {
+    bytes: Vec<u8>,
+    /// Given by the admin (the same in every run), not drawn for this run alone.
+    persistent: bool,
+}
+
+impl DigestKey {
+    /// 256 bits drawn from the OS's randomness (std seeds `RandomState` from it).
+    fn random() -> Self {
+        let mut bytes = Vec::with_capacity(32);
+        for _ in 0..4 {
+            let mut hasher = std::collections::hash_map::RandomState::new().build_hasher();
+            hasher.write_u64(0);
+            bytes.extend_from_slice(&hasher.finish().to_le_bytes());
+        }
+        Self {
+            bytes,
+            persistent: false,
+        }
+    }
+}
+
+/// What the run knows about its secrets.
+struct Run {
+    key: Arc<DigestKey>,
+    /// Every secret value of the inventory, longest first.
+    secrets: Arc<Vec<String>>,
+}
+
+static RUN: RwLock<Option<Run>> = RwLock::new(None);
+
+fn run() -> Run {
+    let mut guard = RUN.write().unwrap_or_else(|poisoned| poisoned.into_inner());
+    let run = guard.get_or_insert_with(|| Run {
+        key: Arc::new(DigestKey::random()),
+        secrets: Arc::default(),
+    });
+    Run {
+        key: Arc::clone(&run.key),
+        secrets: Arc::clone(&run.secrets),
+    }
+}
+
+/// Sets the run's digest key (`None`: a random one, for this run only) and its secret values.
+pub fn install(digest_key: Option<&[u8]>, secrets: impl IntoIterator<Item = String>) {
+    let key = match digest_key {
+        Some(bytes) => DigestKey {
+            bytes: bytes.to_vec(),
+            persistent: true,
+        },
+        None => DigestKey::random(),
+    };
+    let mut secrets: Vec<String> = secrets.into_iter().filter(|s| !s.is_empty()).collect();
+    secrets.sort_by_key(|s| std::cmp::Reverse(s.len()));
+    *RUN.write().unwrap_or_else(|poisoned| poisoned.into_inner()) = Some(Run {
+        key: Arc::new(key),
+        secrets: Arc::new(secrets),
+    });
+}
+
+/// Whether fingerprints of this run can be compared with those of a later one.
+pub fn digest_key_is_persistent() -> bool {
+    run().key.persistent
+}
+
+/// Whether `text` holds the text of a secret of this run, or is private key material: then
+/// it is shown masked, whatever marked it (or failed to mark it) sensitive. A check on data
+/// before it is formatted, behind the sensitivity that follows the data from the inventory.
+pub fn holds_secret(text: &[u8]) -> bool {
+    is_key_material(text)
+        || run()
+            .secrets
+            .iter()
+            .any(|secret| contains(text, secret.as_bytes()))
+}
+
+/// Text quoted from a host or a tool (an error message, a command's output), or `None` when
+/// it holds a secret. Whole or not at all: masking part of it would spell the secret by
+/// where the mask lands.
+pub fn quotable(text: &str) -> Option<&str> {
+    (!holds_secret(text.as_bytes())).then_some(text)
+}
+
+fn contains(haystack: &[u8], needle: &[u8]) -> bool {
+    needle.is_empty()
+        || haystack
+            .windows(needle.len())
+            .any(|window| window == needle)
+}
+
+/// A PEM private key (`-----BEGIN … PRIVATE KEY-----`, RFC 7468 labels such as `RSA PRIVATE
+/// KEY`, `EC PRIVATE KEY`, `OPENSSH PRIVATE KEY`, `ENCRYPTED PRIVATE KEY`): never shown.
+pub fn is_key_material(text: &[u8]) -> bool {
+    const BEGIN: &[u8] = b"-----BEGIN ";
+    let mut rest = text;
+    while let Some(at) = rest.windows(BEGIN.len()).position(|w| w == BEGIN) {
+        let label = &rest[at + BEGIN.len()..];
+        let end = label
+            .windows(5)
+            .position(|w| w == b"-----")
+            .unwrap_or(label.len());
+        if contains(&label[..end.min(80)], b"PRIVATE KEY") {
+            return true;
+        }
+        rest = label;
+    }
+    false
+}
+
+/// How a masked value appears: `(sensitive)` and the short fingerprint.
+pub fn masked(fingerprint: &Fingerprint) -> String {
+    format!("(sensitive) {}", fingerprint.short())
+}
+
+/// A desired value: plain, or sensitive (then never shown, only its fingerprint). Bytes, not
 /// text, so a copied key file arrives byte for byte; shared, so the plan, a batch and a
 /// predicted state hold one copy of a file's content between them.
 #[derive(Clone, PartialEq, Eq)]
@@ -53,9 +233,12 @@ impl Text {
         Self::new(value, false)
     }
 
+    /// Private key material is sensitive whatever the caller says.
     pub fn new(value: impl Into<Vec<u8>>, sensitive: bool) -> Self {
+        let value: Vec<u8> = value.into();
+        let sensitive = sensitive || is_key_material(&value);
         Self {
-            value: Arc::from(value.into()),
+            value: Arc::from(value),
             sensitive,
         }
     }
@@ -73,11 +256,11 @@ impl Text {
         Digest::of(&self.value)
     }
 
-    /// How the value appears in a plan: masked when sensitive or not text.
+    /// How the value appears in a plan: masked when sensitive, holding a secret, or not text.
     pub fn shown(&self) -> String {
         match std::str::from_utf8(&self.value) {
-            Ok(text) if !self.sensitive => text.to_string(),
-            _ => masked(&self.digest()),
+            Ok(text) if !self.sensitive && !holds_secret(&self.value) => text.to_string(),
+            _ => masked(&Fingerprint::of(&self.digest())),
         }
     }
 }
@@ -88,41 +271,67 @@ impl fmt::Debug for Text {
     }
 }
 
-/// Serialized as shown: a plan or saved plan carries only the short digest of a secret,
-/// never enough to test guesses of a weak password against.
+/// Serialized as shown: a plan or saved plan carries only the short fingerprint of a secret.
 impl Serialize for Text {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         serializer.serialize_str(&self.shown())
     }
 }
 
-pub fn masked(digest: &Digest) -> String {
-    format!("(sensitive) {}", digest.short())
+/// What is known of a value f3s may not see: the sha256 a host gave for it (in memory only),
+/// or the fingerprint a recording keeps.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Hidden {
+    Sha256(Digest),
+    Recorded(Fingerprint),
 }
 
-/// A value as read from a host: the text itself, only its digest (for sensitive values), or,
-/// in a predicted state, not knowable until apply has run.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(untagged)]
+impl Hidden {
+    pub fn fingerprint(&self) -> Fingerprint {
+        match self {
+            Self::Sha256(digest) => Fingerprint::of(digest),
+            Self::Recorded(fingerprint) => fingerprint.clone(),
+        }
+    }
+
+    /// Whether this is the value whose sha256 is `digest`.
+    pub fn is(&self, digest: &Digest) -> bool {
+        match self {
+            Self::Sha256(own) => own == digest,
+            Self::Recorded(fingerprint) => *fingerprint == Fingerprint::of(digest),
+        }
+    }
+
+    fn same_as(&self, other: &Hidden) -> bool {
+        match (self, other) {
+            (Self::Sha256(a), Self::Sha256(b)) => a == b,
+            (a, b) => a.fingerprint() == b.fingerprint(),
+        }
+    }
+}
+
+/// A value as read from a host: the text itself, only what stands in for it (for sensitive
+/// values), or, in a predicted state, not knowable until apply has run.
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Observed {
     Plain(String),
-    Hidden {
-        sha256: Digest,
-    },
-    #[serde(skip)]
+    Hidden(Hidden),
     KnownAfterApply,
 }
 
 impl Observed {
-    /// What a host holding `value` shows: the text, or only the digest when `hide` is set
-    /// or the bytes are not text (a key file, say).
+    /// What a host holding `value` shows: the text, or only its digest when `hide` is set,
+    /// the bytes are not text (a key file, say) or are private key material.
     pub fn of(value: &[u8], hide: bool) -> Self {
         match std::str::from_utf8(value) {
-            Ok(text) if !hide => Self::Plain(text.to_string()),
-            _ => Self::Hidden {
-                sha256: Digest::of(value),
-            },
+            Ok(text) if !hide && !is_key_material(value) => Self::Plain(text.to_string()),
+            _ => Self::Hidden(Hidden::Sha256(Digest::of(value))),
         }
+    }
+
+    /// A value a host gave only the sha256 of.
+    pub fn digest(digest: Digest) -> Self {
+        Self::Hidden(Hidden::Sha256(digest))
     }
 
     pub fn from_text(text: &Text) -> Self {
@@ -133,83 +342,114 @@ impl Observed {
     pub fn matches(&self, desired: &Text) -> bool {
         match self {
             Self::Plain(value) => value.as_bytes() == desired.expose(),
-            Self::Hidden { sha256 } => *sha256 == desired.digest(),
+            Self::Hidden(hidden) => hidden.is(&desired.digest()),
             Self::KnownAfterApply => false,
         }
+    }
+
+    /// Whether this is the content whose sha256 is `digest`.
+    pub fn holds(&self, digest: &Digest) -> bool {
+        self.concealed().is_some_and(|hidden| hidden.is(digest))
     }
 
     /// Whether two observed values hold the same bytes, comparing digests if either is hidden.
     pub fn same_as(&self, other: &Observed) -> bool {
         match (self, other) {
             (Self::Plain(a), Self::Plain(b)) => a == b,
-            (Self::KnownAfterApply, _) | (_, Self::KnownAfterApply) => false,
-            (a, b) => a.hidden() == b.hidden(),
+            _ => match (self.concealed(), other.concealed()) {
+                (Some(a), Some(b)) => a.same_as(&b),
+                _ => false,
+            },
         }
     }
 
-    /// The same value with its text replaced by the digest, as secrets are recorded.
+    /// The same value with its text replaced by the digest, as secrets are observed.
     pub fn hidden(&self) -> Self {
+        self.concealed().map_or(Self::KnownAfterApply, Self::Hidden)
+    }
+
+    /// What stands in for the value when it is not shown; `None` when it is not known yet.
+    fn concealed(&self) -> Option<Hidden> {
         match self {
-            Self::Plain(value) => Self::of(value.as_bytes(), true),
-            other => other.clone(),
+            Self::Plain(value) => Some(Hidden::Sha256(Digest::of(value.as_bytes()))),
+            Self::Hidden(hidden) => Some(hidden.clone()),
+            Self::KnownAfterApply => None,
         }
     }
 
+    /// The text, where it may be shown (it holds no secret).
     pub fn plain(&self) -> Option<&str> {
         match self {
-            Self::Plain(value) => Some(value),
+            Self::Plain(value) if !holds_secret(value.as_bytes()) => Some(value),
             _ => None,
         }
     }
 
     /// A one-line stand-in for content that cannot be shown as a diff.
     pub fn summary(&self) -> String {
-        match self {
-            Self::Plain(value) => {
-                let digest = Digest::of(value.as_bytes());
-                format!(
-                    "sha256 {} ({} lines)",
-                    digest.short(),
-                    value.lines().count()
-                )
-            }
-            other => other.shown(),
+        match self.plain() {
+            Some(value) => format!(
+                "sha256 {} ({} lines)",
+                Digest::of(value.as_bytes()).short(),
+                value.lines().count()
+            ),
+            None => self.shown(),
         }
     }
 
     pub fn shown(&self) -> String {
-        match self {
-            Self::Plain(value) => value.clone(),
-            Self::Hidden { sha256 } => masked(sha256),
-            Self::KnownAfterApply => "(known after apply)".into(),
+        match (self.plain(), self.concealed()) {
+            (Some(value), _) => value.to_string(),
+            (None, Some(hidden)) => masked(&hidden.fingerprint()),
+            (None, None) => "(known after apply)".into(),
         }
     }
 }
 
-/// Scrubs secret values out of any text f3s prints: the last line of defence behind the types
-/// above, for messages that quote what a host or a template said.
-#[derive(Debug, Default, Clone)]
-pub struct Redactor {
-    secrets: Vec<String>,
+/// Recorded as the text, or `hmac: <fingerprint>`: a plain sha256 of a secret would let
+/// anyone holding the recording test guesses offline.
+impl Serialize for Observed {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        #[derive(Serialize)]
+        struct Keyed<'a> {
+            hmac: &'a Fingerprint,
+        }
+        match (self.plain(), self.concealed()) {
+            (Some(value), _) => serializer.serialize_str(value),
+            (None, Some(hidden)) => Keyed {
+                hmac: &hidden.fingerprint(),
+            }
+            .serialize(serializer),
+            (None, None) => Err(serde::ser::Error::custom(
+                "a value known only after apply cannot be recorded",
+            )),
+        }
+    }
 }
 
-impl Redactor {
-    pub fn new(secrets: impl IntoIterator<Item = String>) -> Self {
-        let mut secrets: Vec<String> = secrets.into_iter().filter(|s| !s.is_empty()).collect();
-        // Longest first, so a secret that contains another is scrubbed whole.
-        secrets.sort_by_key(|s| std::cmp::Reverse(s.len()));
-        Self { secrets }
-    }
-
-    pub fn scrub(&self, text: &str) -> String {
-        self.secrets.iter().fold(text.to_string(), |text, secret| {
-            text.replace(secret, &masked(&Digest::of(secret.as_bytes())))
-        })
-    }
-
-    /// Whether `text` contains any secret: a rendered value that does is sensitive.
-    pub fn reveals_secret(&self, text: &str) -> bool {
-        self.secrets.iter().any(|secret| text.contains(secret))
+impl<'de> Deserialize<'de> for Observed {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        #[derive(Deserialize)]
+        #[serde(untagged)]
+        enum Recorded {
+            Plain(String),
+            Keyed {
+                hmac: Fingerprint,
+            },
+            Unkeyed {
+                #[serde(rename = "sha256")]
+                _sha256: serde::de::IgnoredAny,
+            },
+        }
+        match Recorded::deserialize(deserializer)? {
+            Recorded::Plain(value) => Ok(Self::Plain(value)),
+            Recorded::Keyed { hmac } => Ok(Self::Hidden(Hidden::Recorded(hmac))),
+            Recorded::Unkeyed { .. } => Err(serde::de::Error::custom(
+                "a plain `sha256` of a hidden value lets anyone test guesses of it offline; \
+                 record the host again with `f3s facts --save` (it keeps `hmac` fingerprints \
+                 under the inventory's digest_key)",
+            )),
+        }
     }
 }
 
@@ -217,39 +457,88 @@ impl Redactor {
 mod tests {
     use super::*;
 
+    /// Every test of this module runs under one fixed key, whatever the order.
+    fn with_test_key() {
+        install(Some(b"test-digest-key-not-real"), ["s3cr3t".to_string()]);
+    }
+
     #[test]
-    fn sensitive_text_never_formats_its_value() {
+    fn sensitive_text_never_formats_its_value_or_its_plain_digest() {
+        with_test_key();
         let secret = Text::new("testpass", true);
         assert!(!format!("{secret:?}").contains("testpass"));
-        assert!(!secret.shown().contains("testpass"));
         let json = serde_json::to_string(&secret).unwrap();
         assert!(!json.contains("testpass"), "{json}");
-        assert!(
-            !json.contains(&secret.digest().to_string()),
-            "only the short digest: {json}"
-        );
+        let plain = secret.digest().to_string();
+        assert!(!json.contains(&plain[7..15]), "no plain sha256: {json}");
         assert!(json.contains("(sensitive) "));
+        assert!(json.contains(Fingerprint::of(&secret.digest()).short()));
+    }
+
+    #[test]
+    fn a_fingerprint_depends_on_the_key() {
+        with_test_key();
+        let digest = Digest::of(b"testpass");
+        let under_test_key = Fingerprint::of(&digest);
+        assert!(
+            !under_test_key
+                .to_string()
+                .contains(&digest.to_string()[7..])
+        );
+        assert_eq!(
+            under_test_key,
+            Fingerprint::under(b"test-digest-key-not-real", &digest)
+        );
+        assert_ne!(Fingerprint::under(b"another key", &digest), under_test_key);
     }
 
     #[test]
     fn a_recorded_digest_of_any_text_never_panics() {
         let digest: Digest = serde_json::from_str("\"sha256:ééééééééé\"").unwrap();
         assert_eq!(digest.short(), "éééééééé");
+        let junk: Result<Fingerprint, _> = serde_json::from_str("\"hmac-sha256:éé\"");
+        assert!(junk.is_err());
     }
 
     #[test]
-    fn hidden_observations_compare_by_digest() {
+    fn hidden_observations_compare_by_digest_or_fingerprint() {
+        with_test_key();
         let secret = Text::new("testpass", true);
         assert!(Observed::of(b"testpass", true).matches(&secret));
         assert!(!Observed::of(b"other", true).matches(&secret));
         assert!(!Observed::KnownAfterApply.matches(&secret));
+        let recorded: Observed =
+            serde_json::from_str(&serde_json::to_string(&Observed::from_text(&secret)).unwrap())
+                .unwrap();
+        assert!(matches!(recorded, Observed::Hidden(Hidden::Recorded(_))));
+        assert!(recorded.matches(&secret));
+        assert!(recorded.same_as(&Observed::of(b"testpass", true)));
+        assert!(!recorded.same_as(&Observed::of(b"other", true)));
     }
 
     #[test]
-    fn redactor_scrubs_every_occurrence() {
-        let redactor = Redactor::new(["s3cr3t".to_string()]);
-        let scrubbed = redactor.scrub("pass s3cr3t alias s3cr3t");
-        assert!(!scrubbed.contains("s3cr3t"));
-        assert_eq!(scrubbed.matches("(sensitive)").count(), 2);
+    fn a_recording_with_a_plain_sha256_is_refused() {
+        let hex = "0".repeat(64);
+        let error = serde_json::from_str::<Observed>(&format!("{{\"sha256\": \"sha256:{hex}\"}}"))
+            .unwrap_err();
+        assert!(error.to_string().contains("offline"), "{error}");
+    }
+
+    #[test]
+    fn text_holding_a_secret_or_a_private_key_is_never_shown() {
+        with_test_key();
+        let line = Observed::Plain("ifconfig_re0=\"pass s3cr3t\"\n".into());
+        assert_eq!(line.plain(), None);
+        assert!(!line.shown().contains("s3cr3t"));
+        assert!(!serde_json::to_string(&line).unwrap().contains("s3cr3t"));
+        let key = "-----BEGIN OPENSSH PRIVATE KEY-----\nAAAA\n-----END OPENSSH PRIVATE KEY-----\n";
+        assert!(Text::plain(key).is_sensitive());
+        assert!(matches!(
+            Observed::of(key.as_bytes(), false),
+            Observed::Hidden(_)
+        ));
+        assert!(!is_key_material(b"-----BEGIN CERTIFICATE-----\n"));
+        assert_eq!(quotable("no such file"), Some("no such file"));
+        assert_eq!(quotable("bad value s3cr3t"), None);
     }
 }

@@ -33,6 +33,7 @@ impl Setup {
         let yaml = format!(
             "module_path: [{ROOT}/examples/fixture/modules, {ROOT}/modules]\n\
              secrets:\n  carp_password:\n    file: {ROOT}/examples/fixture/secrets/carp_password\n\
+             digest_key:\n  file: {ROOT}/examples/fixture/secrets/digest_key\n\
              defaults:\n  vars:\n    domain: lan.buetow.org\n    vip: 192.168.1.138\n    carp_password: {{ secret: carp_password }}\n  \
              modules:\n    - module: vip_hosts\n{}",
             lab.inventory_hosts(&modules)
@@ -425,8 +426,8 @@ fn facts_record_a_host_so_a_plan_from_the_recording_matches_the_live_one() {
     let facts = std::fs::read_to_string(format!("{recorded}/f0.yml")).unwrap();
     assert!(facts.contains("os: freebsd"), "{facts}");
     assert!(
-        facts.contains("ifconfig_re0_alias0:\n    sha256: sha256:"),
-        "secrets as digests: {facts}"
+        facts.contains("ifconfig_re0_alias0:\n    hmac: hmac-sha256:"),
+        "secrets as keyed fingerprints: {facts}"
     );
     assert!(!facts.contains(&common::example_secret()));
     let live = setup.f3s(&["plan", "--json"]);

@@ -9,7 +9,7 @@ mod lab;
 use std::path::{Path, PathBuf};
 use std::process::Output;
 
-use common::{LAB_CARP_PASSWORD as CARP_PASSWORD, assert_code, stderr, stdout};
+use common::{LAB_CARP_PASSWORD as CARP_PASSWORD, LAB_DIGEST_KEY, assert_code, stderr, stdout};
 use lab::{Lab, LabHost, Os};
 use serde_json::{Value, json};
 
@@ -36,6 +36,9 @@ fn lab_inventory(lab: &Lab) -> String {
     std::fs::write(&secret, format!("{CARP_PASSWORD}\n")).unwrap();
     inventory["module_path"] = json!([format!("{ROOT}/modules")]);
     inventory["secrets"]["carp_password"] = json!({ "file": secret });
+    let digest_key = lab.dir().join("digest_key");
+    std::fs::write(&digest_key, format!("{LAB_DIGEST_KEY}\n")).unwrap();
+    inventory["digest_key"] = json!({ "file": digest_key });
     for host in &lab.hosts {
         let (user, become_method) = match host.os {
             Os::Freebsd => ("paul", "doas"),

@@ -37,7 +37,6 @@ pub struct ApplyArgs {
 
 pub fn run(args: ApplyArgs) -> Result<ExitCode, Failure> {
     let loaded = load(&args.inventory)?;
-    let redactor = loaded.inventory.redactor();
     let selected = args.scope.select(&loaded)?;
     let transport = args.transport.transport();
     let hosts: Vec<&Host> = loaded
@@ -67,7 +66,7 @@ pub fn run(args: ApplyArgs) -> Result<ExitCode, Failure> {
     for host in locked {
         transport.unlock(host);
     }
-    outcome.map_err(|failure| failure.scrubbed(redactor))
+    outcome
 }
 
 fn converge(
@@ -76,13 +75,12 @@ fn converge(
     selected: &[bool],
     transport: &dyn Transport,
 ) -> Result<ExitCode, Failure> {
-    let redactor = loaded.inventory.redactor();
     let plan = plan::plan(&loaded.inventory, &loaded.graph, selected, transport)?;
     if let Some(path) = &args.planfile {
-        check_saved(path, &plan, &redactor)?;
+        check_saved(path, &plan)?;
     }
     let color = render::stdout_color();
-    print!("{}", redactor.scrub(&render::text::render(&plan, color)));
+    print!("{}", render::text::render(&plan, color));
     if !plan.has_changes() {
         return Ok(ExitCode::SUCCESS);
     }
@@ -100,7 +98,7 @@ fn converge(
     if !args.yes {
         confirm(&plan)?;
     }
-    let progress = render::progress::Lines::new(color, redactor.clone());
+    let progress = render::progress::Lines::new(color);
     let report = apply::apply(
         &loaded.inventory,
         &loaded.graph,
@@ -109,10 +107,7 @@ fn converge(
         args.parallelism,
         &progress,
     );
-    print!(
-        "{}",
-        redactor.scrub(&render::progress::summary(&report, color))
-    );
+    print!("{}", render::progress::summary(&report, color));
     Ok(if report.succeeded() {
         ExitCode::SUCCESS
     } else {
@@ -125,17 +120,13 @@ fn refusal(error: ApplyError) -> Failure {
 }
 
 /// A saved plan is applied only if planning now gives exactly it again.
-fn check_saved(
-    path: &std::path::Path,
-    plan: &Plan,
-    redactor: &crate::sensitive::Redactor,
-) -> Result<(), Failure> {
+fn check_saved(path: &std::path::Path, plan: &Plan) -> Result<(), Failure> {
     let saved = std::fs::read_to_string(path).map_err(|e| {
         refusal(ApplyError::UnreadablePlan {
             message: format!("{}: {e}", path.display()),
         })
     })?;
-    let fresh = redactor.scrub(&render::json::render(plan));
+    let fresh = render::json::render(plan);
     if saved == fresh {
         return Ok(());
     }

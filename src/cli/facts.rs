@@ -1,5 +1,5 @@
 //! `f3s facts`: a host's observed state, in the recorded-state format that `--state` reads,
-//! so a real host can be recorded for dry runs in CI. Secrets appear as digests only.
+//! so a real host can be recorded for dry runs in CI. Secrets appear as keyed fingerprints only.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -27,7 +27,6 @@ pub struct FactsArgs {
 
 pub fn run(args: FactsArgs) -> Result<ExitCode, Failure> {
     let loaded = load(&args.inventory)?;
-    let redactor = loaded.inventory.redactor();
     let Some(host) = loaded.inventory.host(&args.host) else {
         return Err(CompileError::unplaced(CompileErrorKind::UnknownHost {
             name: args.host.clone(),
@@ -43,16 +42,15 @@ pub fn run(args: FactsArgs) -> Result<ExitCode, Failure> {
         .map(Probe::for_recording)
         .collect();
     let transport = args.transport.transport();
-    let state = transport.observe(host, &probes).map_err(|error| {
-        Failure::new(vec![miette::Report::new(error)]).scrubbed(redactor.clone())
-    })?;
+    let state = transport
+        .observe(host, &probes)
+        .map_err(|error| Failure::new(vec![miette::Report::new(error)]))?;
+    if args.save.is_some() {
+        crate::cli::require_persistent_key(state.holds_hidden(), "record the host")?;
+    }
     let yaml =
         serde_saphyr::to_string(&state).map_err(|e| Failure::new(vec![miette::miette!("{e}")]))?;
-    let text = format!(
-        "# Observed by `f3s facts {}`.\n{}",
-        host.name,
-        redactor.scrub(&yaml)
-    );
+    let text = format!("# Observed by `f3s facts {}`.\n{yaml}", host.name);
     match args.save {
         Some(dir) => {
             std::fs::create_dir_all(&dir)?;

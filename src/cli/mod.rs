@@ -17,7 +17,6 @@ use crate::compile;
 use crate::compile_error::CompileErrors;
 use crate::graph::ResourceGraph;
 use crate::inventory::Inventory;
-use crate::sensitive::Redactor;
 use crate::transport::Transport;
 use crate::transport::fixture::FixtureTransport;
 use crate::transport::ssh::{SshOptions, SshTransport};
@@ -124,7 +123,7 @@ impl ScopeArgs {
     /// `selected[i]` says whether resource `i` is in scope.
     fn select(&self, loaded: &Loaded) -> Result<Vec<bool>, Failure> {
         crate::selection::select(&loaded.graph, &loaded.inventory, &self.host, &self.target)
-            .map_err(|errors| Failure::from(errors).scrubbed(loaded.inventory.redactor()))
+            .map_err(Failure::from)
     }
 }
 
@@ -136,39 +135,53 @@ struct Loaded {
 
 fn load(arg: &InventoryArg) -> Result<Loaded, Failure> {
     let inventory = Inventory::load(&arg.inventory)?;
-    let scrub = |errors: CompileErrors| Failure::from(errors).scrubbed(inventory.redactor());
-    let resources = compile::compile(&inventory).map_err(scrub)?;
-    let graph = ResourceGraph::build(resources, &inventory).map_err(scrub)?;
+    inventory.install_secrets();
+    let resources = compile::compile(&inventory)?;
+    let graph = ResourceGraph::build(resources, &inventory)?;
     Ok(Loaded { inventory, graph })
 }
 
-/// Diagnostics to print on the way out, with any secret in their text scrubbed.
+/// Refuses to record `what` (a saved plan, a host's state) holding hidden values under a key
+/// drawn for this run alone: it could never be compared again.
+fn require_persistent_key(holds_hidden: bool, what: &str) -> Result<(), Failure> {
+    if !holds_hidden || crate::sensitive::digest_key_is_persistent() {
+        return Ok(());
+    }
+    Err(Failure::new(vec![miette::miette!(
+        help = "declare `digest_key: {{ env: F3S_DIGEST_KEY, file: secrets/digest_key }}` in the inventory, its value a random string kept with your secrets (e.g. `head -c 32 /dev/urandom | base64`); see README, \"Secrets\"",
+        "cannot {what}: it holds hidden values, and the inventory declares no `digest_key` to fingerprint them with"
+    )]))
+}
+
+/// Diagnostics to print on the way out.
 pub struct Failure {
     reports: Vec<miette::Report>,
-    redactor: Redactor,
 }
 
 impl Failure {
     fn new(reports: Vec<miette::Report>) -> Self {
-        Self {
-            reports,
-            redactor: Redactor::default(),
-        }
-    }
-
-    fn scrubbed(mut self, redactor: Redactor) -> Self {
-        self.redactor = redactor;
-        self
+        Self { reports }
     }
 
     fn report(&self) {
         let count = self.reports.len();
         for report in &self.reports {
-            eprintln!("{}", self.redactor.scrub(&format!("{report:?}")));
+            eprintln!("{}", shown(report));
         }
         if count > 1 {
             eprintln!("{count} errors");
         }
+    }
+}
+
+/// A diagnostic as printed, or, when its words quote a secret (a host's message may), a note
+/// that it is withheld. Checked on the unwrapped text, before miette wraps it to the terminal.
+fn shown(report: &miette::Report) -> String {
+    let mut words = String::new();
+    let _ = miette::NarratableReportHandler::new().render_report(&mut words, report.as_ref());
+    match crate::sensitive::quotable(&words) {
+        Some(_) => format!("{report:?}"),
+        None => "Error: (this message is withheld: it quotes a secret)".into(),
     }
 }
 

@@ -31,7 +31,6 @@ pub struct PlanArgs {
 
 pub fn run(args: PlanArgs) -> Result<ExitCode, Failure> {
     let loaded = load(&args.inventory)?;
-    let redactor = loaded.inventory.redactor();
     let selected = args.scope.select(&loaded)?;
     let transport = args.transport.transport();
     let plan = plan::plan(
@@ -40,16 +39,18 @@ pub fn run(args: PlanArgs) -> Result<ExitCode, Failure> {
         &selected,
         transport.as_ref(),
     )
-    .map_err(|errors| Failure::from(errors).scrubbed(redactor.clone()))?;
+    .map_err(Failure::from)?;
     let shown = if args.json {
         render::json::render(&plan)
     } else {
         render::text::render(&plan, render::stdout_color())
     };
     if let Some(out) = &args.out {
-        std::fs::write(out, redactor.scrub(&render::json::render(&plan)))?;
+        let hidden = plan.hosts.iter().any(|host| host.observed_hidden);
+        super::require_persistent_key(hidden, "save a plan")?;
+        std::fs::write(out, render::json::render(&plan))?;
     }
-    std::io::stdout().write_all(redactor.scrub(&shown).as_bytes())?;
+    std::io::stdout().write_all(shown.as_bytes())?;
     Ok(if args.detailed_exitcode && plan.has_changes() {
         ExitCode::from(2)
     } else {

@@ -14,7 +14,6 @@ use serde_saphyr::Spanned;
 use crate::compile_error::{CompileError, CompileErrors};
 use crate::compile_error_kind::CompileErrorKind;
 use crate::names::NameKind;
-use crate::sensitive::Redactor;
 use crate::source::{Origin, SourceFile};
 use crate::yaml::{self, SpannedMap, origin_of};
 use host::{Connection, GivenParam, Host, ModuleUse};
@@ -30,6 +29,8 @@ pub struct Inventory {
     /// In file order.
     pub hosts: Vec<Host>,
     pub secrets: Secrets,
+    /// The key of every fingerprint printed or recorded, if the inventory declares one.
+    pub digest_key: Option<String>,
 }
 
 impl Inventory {
@@ -45,6 +46,18 @@ impl Inventory {
         };
         let hosts = loader.hosts(&raw);
         let module_path = module_path(&raw, &base);
+        let digest_key = raw.digest_key.as_ref().and_then(|declared| {
+            let origin = origin_of(&file, declared);
+            let declared = &declared.value;
+            secrets::read_digest_key(
+                declared.env.clone(),
+                declared.file.as_deref(),
+                &base,
+                &origin,
+            )
+            .map_err(|error| loader.errors.push(error))
+            .ok()
+        });
         let Loader {
             secrets, errors, ..
         } = loader;
@@ -57,6 +70,7 @@ impl Inventory {
             module_path,
             hosts,
             secrets,
+            digest_key,
         })
     }
 
@@ -68,9 +82,12 @@ impl Inventory {
         self.hosts.iter().map(|host| host.name.clone()).collect()
     }
 
-    /// Scrubs every secret read so far out of text bound for the terminal or a file.
-    pub fn redactor(&self) -> Redactor {
-        Redactor::new(self.secrets.values().cloned())
+    /// Makes this inventory's digest key and secrets the run's (see `crate::sensitive`).
+    pub fn install_secrets(&self) {
+        crate::sensitive::install(
+            self.digest_key.as_deref().map(str::as_bytes),
+            self.secrets.values().cloned(),
+        );
     }
 }
 
@@ -197,13 +214,18 @@ impl Loader<'_> {
                     origins.retain(|(var, _)| *var != name.value);
                     origins.push((name.value.clone(), origin));
                 }
-                Err(error) => self.errors.push(error),
+                Err(error) => self.errors.extend(error),
             }
         }
     }
 
-    /// Replaces every `{ secret: NAME }` in a value by the secret's value.
-    fn resolve_secrets(&mut self, value: &Value, origin: &Origin) -> Result<Value, CompileError> {
+    /// Replaces every `{ secret: NAME }` in a value by the secret's token. `Err(None)` when
+    /// the fault was reported already.
+    fn resolve_secrets(
+        &mut self,
+        value: &Value,
+        origin: &Origin,
+    ) -> Result<Value, Option<CompileError>> {
         Ok(match value {
             Value::Object(map) => match (map.len(), map.get("secret")) {
                 (1, Some(Value::String(name))) => {
@@ -212,7 +234,7 @@ impl Loader<'_> {
                 _ => Value::Object(
                     map.iter()
                         .map(|(key, inner)| Ok((key.clone(), self.resolve_secrets(inner, origin)?)))
-                        .collect::<Result<_, CompileError>>()?,
+                        .collect::<Result<_, Option<CompileError>>>()?,
                 ),
             },
             Value::Array(items) => Value::Array(
@@ -237,7 +259,7 @@ impl Loader<'_> {
                     key: origin_of(self.file, name),
                     at: origin,
                 }),
-                Err(error) => self.errors.push(error),
+                Err(error) => self.errors.extend(error),
             }
         }
         let origin = origin_of(self.file, &module_use.module);

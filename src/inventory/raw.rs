@@ -15,6 +15,9 @@ pub struct RawInventory {
     pub module_path: Vec<Spanned<String>>,
     #[serde(default)]
     pub secrets: SpannedMap<Spanned<RawSecret>>,
+    /// The key of the fingerprints f3s prints and records, declared like a secret.
+    #[serde(default)]
+    pub digest_key: Option<Spanned<RawSecret>>,
     #[serde(default)]
     pub defaults: RawDefaults,
     #[serde(default)]

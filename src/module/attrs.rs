@@ -12,10 +12,11 @@ use serde_saphyr::Spanned;
 
 use crate::compile_error::CompileError;
 use crate::compile_error_kind::CompileErrorKind;
+use crate::inventory::secrets::Secrets;
 use crate::module::definition::describe;
 use crate::module::template::Renderer;
 use crate::names::NameKind;
-use crate::sensitive::{Redactor, Text};
+use crate::sensitive::Text;
 use crate::source::{Origin, SourceFile};
 use crate::yaml::{SpannedMap, origin_of};
 
@@ -31,6 +32,14 @@ impl Rendered {
     pub fn text(&self) -> Text {
         Text::new(self.value.clone(), self.sensitive)
     }
+
+    /// The value as a fault message may quote it: never a sensitive one.
+    pub fn quoted(&self) -> String {
+        match self.sensitive {
+            true => "(sensitive)".into(),
+            false => format!("`{}`", self.value),
+        }
+    }
 }
 
 /// What an attribute reader needs from the module and host it renders for.
@@ -39,7 +48,8 @@ pub struct RenderScope<'a> {
     pub templates: &'a Path,
     pub renderer: &'a Renderer,
     pub context: &'a Context,
-    pub redactor: &'a Redactor,
+    /// Puts secrets back into what was rendered with their tokens.
+    pub secrets: &'a Secrets,
 }
 
 pub struct Attrs<'a> {
@@ -106,15 +116,21 @@ impl<'a> Attrs<'a> {
             .renderer
             .inline(text, &origin, self.scope.context)
         {
-            Ok(value) => Some(Rendered {
-                sensitive: self.scope.redactor.reveals_secret(&value),
-                value,
-                origin,
-            }),
+            Ok(rendered) => Some(self.revealed(&rendered, origin)),
             Err(error) => {
                 self.errors.push(error);
                 None
             }
+        }
+    }
+
+    /// A rendered text with its secrets put back (then it is sensitive).
+    fn revealed(&self, rendered: &str, origin: Origin) -> Rendered {
+        let revealed = self.scope.secrets.reveal(rendered);
+        Rendered {
+            value: revealed.value,
+            sensitive: revealed.sensitive,
+            origin,
         }
     }
 
@@ -135,7 +151,12 @@ impl<'a> Attrs<'a> {
 
     /// A whole number within `range`, `default` when not given (or after a fault).
     pub fn number(&mut self, name: &str, default: u32, range: RangeInclusive<u32>) -> u32 {
-        let Some(Rendered { value, origin, .. }) = self.string(name) else {
+        let Some(Rendered {
+            value,
+            origin,
+            sensitive,
+        }) = self.string(name)
+        else {
             return default;
         };
         match value.parse::<u32>() {
@@ -143,7 +164,12 @@ impl<'a> Attrs<'a> {
             _ => {
                 let kind = CompileErrorKind::WrongType {
                     expected: format!("a number from {} to {}", range.start(), range.end()),
-                    found: format!("`{value}`"),
+                    found: Rendered {
+                        value,
+                        sensitive,
+                        origin: origin.clone(),
+                    }
+                    .quoted(),
                 };
                 self.errors
                     .push(CompileError::new(kind, &origin, "out of range"));
@@ -181,6 +207,16 @@ impl<'a> Attrs<'a> {
     }
 
     pub fn checked(&mut self, rendered: Rendered, rule: NameKind) -> Option<String> {
+        if rendered.sensitive {
+            // A name is printed in every plan, graph and log line: it cannot hold a secret.
+            let kind = CompileErrorKind::SecretInName { what: rule };
+            self.errors.push(CompileError::new(
+                kind,
+                &rendered.origin,
+                "rendered from a secret",
+            ));
+            return None;
+        }
         match rule.check(&rendered.value) {
             Ok(()) => Some(rendered.value),
             Err(reason) => {
@@ -229,7 +265,7 @@ impl<'a> Attrs<'a> {
         if found.is_none() {
             let kind = CompileErrorKind::WrongType {
                 expected: format!("one of {}", choices.join(", ")),
-                found: format!("`{}`", rendered.value),
+                found: rendered.quoted(),
             };
             self.errors.push(CompileError::new(
                 kind,
@@ -249,9 +285,10 @@ impl<'a> Attrs<'a> {
         let origin = self.origin_of(value);
         match &value.value {
             Value::String(text) => match self.list_parameter(text) {
+                // The items are values: taken as they are, never rendered again.
                 Some(items) => items
                     .into_iter()
-                    .filter_map(|item| self.render(&item, origin.clone()))
+                    .map(|item| self.revealed(&item, origin.clone()))
                     .collect(),
                 None => self.render(text, origin).into_iter().collect(),
             },
@@ -310,11 +347,7 @@ impl<'a> Attrs<'a> {
             .renderer
             .file(&path, self.scope.context, &file_name.origin)
         {
-            Ok(value) => Some(Rendered {
-                sensitive: self.scope.redactor.reveals_secret(&value),
-                value,
-                origin: file_name.origin,
-            }),
+            Ok(rendered) => Some(self.revealed(&rendered, file_name.origin)),
             Err(error) => {
                 self.errors.push(error);
                 None

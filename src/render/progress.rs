@@ -11,22 +11,20 @@ use crate::resource::Address;
 pub struct Lines {
     pub color: bool,
     out: Mutex<()>,
-    redactor: crate::sensitive::Redactor,
 }
 
 impl Lines {
-    pub fn new(color: bool, redactor: crate::sensitive::Redactor) -> Self {
+    pub fn new(color: bool) -> Self {
         Self {
             color,
             out: Mutex::new(()),
-            redactor,
         }
     }
 
     fn print(&self, line: &str) {
         let _guard = self.out.lock().unwrap_or_else(|p| p.into_inner());
         let mut stdout = std::io::stdout().lock();
-        let _ = writeln!(stdout, "{}", self.redactor.scrub(line));
+        let _ = writeln!(stdout, "{line}");
         let _ = stdout.flush();
     }
 }
@@ -43,7 +41,12 @@ fn describe(outcome: &Outcome) -> (&'static str, String) {
     match outcome {
         Outcome::Done => ("32", "done".into()),
         Outcome::Unchanged => ("2", "unchanged".into()),
-        Outcome::Failed { error } => ("31;1", format!("FAILED: {error}")),
+        Outcome::Failed { error } => {
+            // The words are a host's: they may quote what the operation wrote.
+            let error = crate::sensitive::quotable(error)
+                .unwrap_or("(the host's message is withheld: it quotes a secret)");
+            ("31;1", format!("FAILED: {error}"))
+        }
         Outcome::Skipped { because } => ("33", format!("skipped: {because} did not converge")),
     }
 }

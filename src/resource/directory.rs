@@ -29,7 +29,7 @@ impl Kind for Directory {
         // The content of a file in the way is not needed, only that it is there.
         vec![Probe::Path {
             path: self.path.clone(),
-            reveal: Reveal::DigestOnly,
+            reveal: Reveal::Digest,
         }]
     }
 

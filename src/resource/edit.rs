@@ -24,7 +24,7 @@ pub fn decide(
     let text = match current.map(|file| &file.content) {
         None => None,
         Some(Observed::Plain(text)) => Some(text.as_str()),
-        Some(Observed::Hidden { .. }) => {
+        Some(Observed::Hidden(_)) => {
             return Err(format!("{path} is sensitive; edit it as a whole `file`"));
         }
         Some(Observed::KnownAfterApply) => {

@@ -81,11 +81,14 @@ impl File {
         (given.is_empty() || spec.content.is_some()).then_some((path, spec))
     }
 
-    /// Only the digest of a secret; the text of anything else, where it differs from what it
-    /// should be (for the diff).
+    /// Only the digest of a secret; of a copy, only the digest too (it is compared, never
+    /// shown: it is another host's file, which f3s cannot know to be harmless, such as a key
+    /// file a module forgot to mark); the text of anything else, where it differs from what
+    /// it should be (for the diff).
     fn reveal(&self) -> Reveal {
         match &self.content {
             _ if self.sensitive => Reveal::DigestOnly,
+            Some(Content::Copy { .. }) => Reveal::Digest,
             Some(Content::Text(text)) if text.is_sensitive() => Reveal::DigestOnly,
             Some(Content::Text(text)) => Reveal::TextUnless(text.digest()),
             _ => Reveal::Text,
@@ -103,7 +106,7 @@ impl File {
                 } else {
                     let source = view.hosts.get(host).and_then(|state| state.files.get(path));
                     match source {
-                        Some(file) => Some(file.content.clone()),
+                        Some(file) => Some(file.content.hidden()),
                         None => {
                             return Err(format!(
                                 "the source {host}:{path} does not exist, and nothing in this plan creates it"

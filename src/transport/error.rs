@@ -1,5 +1,5 @@
 //! What can go wrong reading from or writing to a host, each with what to do about it.
-//! Messages may quote a host's stderr; the CLI scrubs secrets from them before printing.
+//! Messages may quote a host's stderr; the CLI withholds any that quotes a secret.
 
 use miette::Diagnostic;
 use thiserror::Error;

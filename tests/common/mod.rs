@@ -13,6 +13,9 @@ pub const EXAMPLE_SECRET: &str = "examples/fixture/secrets/carp_password";
 /// obviously fake, and distinctive enough to search output for.
 pub const LAB_CARP_PASSWORD: &str = "lab-carp-pass-not-real-7f3a";
 
+/// The digest key the recorded cluster states (examples/f3s-state) were fingerprinted with.
+pub const LAB_DIGEST_KEY: &str = "lab-digest-key-not-real-5c1d";
+
 /// Runs `f3s` with `args` in the package root, colours off, no secret in the environment.
 pub fn f3s(args: &[&str]) -> Output {
     f3s_in(Path::new(env!("CARGO_MANIFEST_DIR")), args)
@@ -26,6 +29,7 @@ pub fn f3s_in(dir: &Path, args: &[&str]) -> Output {
 pub fn f3s_with_lab_secret(args: &[&str]) -> Output {
     command(Path::new(env!("CARGO_MANIFEST_DIR")), args)
         .env("F3S_CARP_PASSWORD", LAB_CARP_PASSWORD)
+        .env("F3S_DIGEST_KEY", LAB_DIGEST_KEY)
         .output()
         .expect("f3s runs")
 }
@@ -36,7 +40,8 @@ fn command(dir: &Path, args: &[&str]) -> Command {
         .args(args)
         .current_dir(dir)
         .env("NO_COLOR", "1")
-        .env_remove("F3S_CARP_PASSWORD");
+        .env_remove("F3S_CARP_PASSWORD")
+        .env_remove("F3S_DIGEST_KEY");
     command
 }
 

@@ -40,7 +40,7 @@ pub fn observe_script(os: OsFamily, probes: &[Probe]) -> String {
                 None => format!("printf 'R {i} unsupported\\n'"),
                 Some(get) => {
                     let found = match reveal {
-                        Reveal::DigestOnly => {
+                        Reveal::DigestOnly | Reveal::Digest => {
                             format!(
                                 "printf 'R {i} digest %s\\n' \"$(printf %s \"$v\" | {})\"",
                                 d.sha256()
@@ -186,7 +186,7 @@ impl<'a> Reader<'a> {
 
 fn digest(hex: &str) -> Result<Observed, String> {
     let sha256 = Digest::from_hex(hex).ok_or_else(|| format!("`{hex}` is not a sha256 digest"))?;
-    Ok(Observed::Hidden { sha256 })
+    Ok(Observed::digest(sha256))
 }
 
 /// The kernel name (`uname -s`) an observation starts with; the script stops after it on a
@@ -418,9 +418,7 @@ fn read_paths(reader: &mut Reader, probes: &[Probe], state: &mut HostState) -> R
                 }
                 Observed::of(bytes, false)
             }
-            _ => Observed::Hidden {
-                sha256: digest.clone(),
-            },
+            _ => Observed::digest(digest.clone()),
         };
         let ownership = &stat.ownership;
         state.files.insert(
@@ -454,7 +452,7 @@ pub fn texts_to_fetch(probes: &[Probe], state: &HostState) -> Vec<Probe> {
                 path,
                 reveal: Reveal::TextUnless(expected),
             } => match state.files.get(path).map(|file| &file.content) {
-                Some(Observed::Hidden { sha256 }) if sha256 != expected => Some(Probe::Path {
+                Some(Observed::Hidden(hidden)) if !hidden.is(expected) => Some(Probe::Path {
                     path: path.clone(),
                     reveal: Reveal::Text,
                 }),
@@ -586,9 +584,7 @@ mod tests {
         );
         assert_eq!(
             state.files[&at("f1".into())].content,
-            Observed::Hidden {
-                sha256: Digest::of(b"line 1\n")
-            }
+            Observed::digest(Digest::of(b"line 1\n"))
         );
         assert_eq!(
             texts_to_fetch(&probes, &state).len(),
@@ -597,7 +593,7 @@ mod tests {
         );
         assert!(matches!(
             state.files[&at("binary".into())].content,
-            Observed::Hidden { .. }
+            Observed::Hidden(_)
         ));
         assert!(state.directories.contains_key(&at("d".into())));
         assert!(!state.files.contains_key(&at("absent".into())));
