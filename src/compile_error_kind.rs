@@ -61,8 +61,10 @@ pub enum CompileErrorKind {
     Cycle { members: Vec<String> },
     #[error("unknown secret `{name}`")]
     UnknownSecret { name: String, known: Vec<String> },
-    #[error("this {what} is rendered from a secret, and a {what} is shown in every plan and log")]
-    SecretInName { what: NameKind },
+    #[error(
+        "`{attribute}` of `{kind}` is rendered from a secret, and it is shown in plans and logs"
+    )]
+    SecretInAttribute { kind: String, attribute: String },
     #[error("secret `{name}` has no value: {reason}")]
     SecretUnavailable { name: String, reason: String },
     #[error("`{path}` has its whole content managed by `{owner}`, and `{other}` edits it too")]
@@ -118,9 +120,8 @@ impl CompileErrorKind {
             K::DuplicateResource { first, .. } => format!("first declared at {first}"),
             K::Cycle { .. } => "remove one of the `requires` or `notify` edges in the cycle".into(),
             K::UnknownSecret { known, .. } => format!("declared secrets: {}", list(known)),
-            K::SecretInName { .. } => {
-                "use the secret only in values f3s writes (content, rc.conf values), never in names"
-                    .into()
+            K::SecretInAttribute { .. } => {
+                "a secret may go only where f3s never shows it: a file's, block's or unit's content, an rc.conf value, a line's text, a cron command".into()
             }
             K::SecretUnavailable { .. } => {
                 "provide it through the environment variable or file its declaration names".into()

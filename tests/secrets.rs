@@ -304,7 +304,7 @@ fn no_error_shows_a_secret() {
             Some(
                 "params:\n  carp_password: {}\nresources:\n  - service: devd\n    refresh: \"{{carp_password}}\"\n",
             ),
-            "one of",
+            "rendered from a secret",
         ),
     ];
     for (index, (module, expected)) in broken_modules.iter().enumerate() {
@@ -428,4 +428,36 @@ fn a_short_secret_leaves_the_output_intact() {
     let plan: serde_json::Value = serde_json::from_str(&common::stdout(&output)).unwrap();
     assert_eq!(plan["format_version"], 1);
     assert_eq!(plan["inventory"], "inventory.yml");
+}
+
+/// An empty secret, or one of only whitespace, is refused at its declaration's line; one of
+/// two lines is refused where a single line is wanted, at that attribute's line.
+#[test]
+fn unusable_secrets_are_diagnostics_at_their_lines() {
+    let dir = workspace(None);
+    let inventory = std::fs::read_to_string(dir.path().join("inventory.yml")).unwrap();
+    let declared = 1 + inventory
+        .lines()
+        .position(|line| line == "  carp_password:")
+        .unwrap();
+    for blank in ["", " \t "] {
+        let output = f3s(dir.path(), blank, &["check", "-i", "inventory.yml"], None);
+        common::assert_code(&output, 1);
+        let stderr = common::stderr(&output);
+        assert!(
+            stderr.contains(&format!("[inventory.yml:{declared}:")),
+            "{stderr}"
+        );
+        assert!(
+            stderr.contains("is empty") || stderr.contains("only whitespace"),
+            "{stderr}"
+        );
+    }
+    let output = f3s(dir.path(), MULTI_LINE, &["check", "-i", "inventory.yml"], None);
+    common::assert_code(&output, 1);
+    let stderr = common::stderr(&output);
+    assert!(
+        stderr.contains("[modules/leaky/module.yml:12:"),
+        "the line's text: {stderr}"
+    );
 }

@@ -110,13 +110,14 @@ impl<'a> Attrs<'a> {
         ));
     }
 
-    fn render(&mut self, text: &str, origin: Origin) -> Option<Rendered> {
+    /// Renders the value of attribute `attribute`.
+    fn render(&mut self, attribute: &str, text: &str, origin: Origin) -> Option<Rendered> {
         match self
             .scope
             .renderer
             .inline(text, &origin, self.scope.context)
         {
-            Ok(rendered) => Some(self.revealed(&rendered, origin)),
+            Ok(rendered) => self.revealed(attribute, &rendered, origin),
             Err(error) => {
                 self.errors.push(error);
                 None
@@ -124,14 +125,25 @@ impl<'a> Attrs<'a> {
         }
     }
 
-    /// A rendered text with its secrets put back (then it is sensitive).
-    fn revealed(&self, rendered: &str, origin: Origin) -> Rendered {
+    /// A rendered text with its secrets put back (then it is sensitive). Only an attribute
+    /// whose value f3s never shows may hold a secret: anything else (a name, a path, a mode, a
+    /// property) is printed in plans, graphs and logs, so a secret in it is a fault here.
+    fn revealed(&mut self, attribute: &str, rendered: &str, origin: Origin) -> Option<Rendered> {
         let revealed = self.scope.secrets.reveal(rendered);
-        Rendered {
+        if revealed.sensitive && !may_hold_secret(self.kind, attribute) {
+            let kind = CompileErrorKind::SecretInAttribute {
+                kind: self.kind.into(),
+                attribute: attribute.into(),
+            };
+            self.errors
+                .push(CompileError::new(kind, &origin, "rendered from a secret"));
+            return None;
+        }
+        Some(Rendered {
             value: revealed.value,
             sensitive: revealed.sensitive,
             origin,
-        }
+        })
     }
 
     /// A scalar attribute, rendered. Numbers and booleans read as their text.
@@ -139,9 +151,9 @@ impl<'a> Attrs<'a> {
         let value = self.take(name)?;
         let origin = self.origin_of(value);
         match &value.value {
-            Value::String(text) => self.render(text, origin),
-            Value::Number(number) => self.render(&number.to_string(), origin),
-            Value::Bool(flag) => self.render(&flag.to_string(), origin),
+            Value::String(text) => self.render(name, text, origin),
+            Value::Number(number) => self.render(name, &number.to_string(), origin),
+            Value::Bool(flag) => self.render(name, &flag.to_string(), origin),
             _ => {
                 self.wrong_type(value, "a string");
                 None
@@ -207,16 +219,6 @@ impl<'a> Attrs<'a> {
     }
 
     pub fn checked(&mut self, rendered: Rendered, rule: NameKind) -> Option<String> {
-        if rendered.sensitive {
-            // A name is printed in every plan, graph and log line: it cannot hold a secret.
-            let kind = CompileErrorKind::SecretInName { what: rule };
-            self.errors.push(CompileError::new(
-                kind,
-                &rendered.origin,
-                "rendered from a secret",
-            ));
-            return None;
-        }
         match rule.check(&rendered.value) {
             Ok(()) => Some(rendered.value),
             Err(reason) => {
@@ -288,13 +290,15 @@ impl<'a> Attrs<'a> {
                 // The items are values: taken as they are, never rendered again.
                 Some(items) => items
                     .into_iter()
-                    .map(|item| self.revealed(&item, origin.clone()))
+                    .filter_map(|item| self.revealed(name, &item, origin.clone()))
                     .collect(),
-                None => self.render(text, origin).into_iter().collect(),
+                None => self.render(name, text, origin).into_iter().collect(),
             },
             Value::Array(items) if items.iter().all(Value::is_string) => items
                 .iter()
-                .filter_map(|item| self.render(item.as_str().unwrap_or_default(), origin.clone()))
+                .filter_map(|item| {
+                    self.render(name, item.as_str().unwrap_or_default(), origin.clone())
+                })
                 .collect(),
             _ => {
                 self.wrong_type(value, "a list of strings");
@@ -326,7 +330,7 @@ impl<'a> Attrs<'a> {
                 map.iter()
                     .filter_map(|(key, item)| {
                         let rendered =
-                            self.render(item.as_str().unwrap_or_default(), origin.clone())?;
+                            self.render(name, item.as_str().unwrap_or_default(), origin.clone())?;
                         Some((key.clone(), rendered))
                     })
                     .collect(),
@@ -347,7 +351,7 @@ impl<'a> Attrs<'a> {
             .renderer
             .file(&path, self.scope.context, &file_name.origin)
         {
-            Ok(rendered) => Some(self.revealed(&rendered, file_name.origin)),
+            Ok(rendered) => self.revealed("content", &rendered, file_name.origin),
             Err(error) => {
                 self.errors.push(error);
                 None
@@ -373,4 +377,16 @@ impl<'a> Attrs<'a> {
         }
         self.errors
     }
+}
+
+/// The attributes whose values f3s writes but never shows (a plan shows them masked): the
+/// only places a secret may go. A template's rendered text counts as `content`.
+fn may_hold_secret(kind: &str, attribute: &str) -> bool {
+    matches!(
+        (kind, attribute),
+        ("file" | "block" | "systemd", "content")
+            | ("sysrc", "value")
+            | ("line", "text")
+            | ("cron", "command")
+    )
 }
