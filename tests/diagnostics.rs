@@ -284,3 +284,49 @@ fn missing_secret_names_its_declaration() {
     case.fails_with(&[("inventory.yml:2", "secret `pw` has no value")]);
     assert!(case.path().join("inventory.yml").exists());
 }
+
+/// A module's default may only use `host` and `hosts`: one that refers to a parameter (its
+/// own, say) is a diagnostic at the default, never a loop or an empty string.
+#[test]
+fn a_default_that_refers_to_itself() {
+    Case::new(&with_module("m"))
+        .module(
+            "m",
+            "
+params:
+  motd:
+    default: \"{{motd}}!\"
+resources:
+  - file: /etc/motd
+    content: \"{{motd}}\"
+",
+        )
+        .fails_with(&[("module.yml:2", "uses `motd`, which has no value here")]);
+}
+
+/// What the inventory gives is a value: a var that looks like a template (even one naming
+/// itself) arrives as written, never rendered.
+#[test]
+fn an_inventory_value_is_never_rendered() {
+    let case = Case::new(&with_param("motd", "\"{{host.vars.motd}} {{motd}}\""))
+        .module(
+            "m",
+            "
+params:
+  motd: {}
+resources:
+  - file: /etc/motd
+    content: \"{{motd}}\"
+",
+        )
+        .file("state/f0.yml", "os: freebsd\n");
+    let output = f3s_in(
+        case.path(),
+        &["plan", "-i", "inventory.yml", "--state", "state"],
+    );
+    let text = common::stdout(&output) + &stderr(&output);
+    assert!(
+        text.contains("+{{host.vars.motd}} {{motd}}"),
+        "the value as written:\n{text}"
+    );
+}

@@ -453,7 +453,12 @@ fn unusable_secrets_are_diagnostics_at_their_lines() {
             "{stderr}"
         );
     }
-    let output = f3s(dir.path(), MULTI_LINE, &["check", "-i", "inventory.yml"], None);
+    let output = f3s(
+        dir.path(),
+        MULTI_LINE,
+        &["check", "-i", "inventory.yml"],
+        None,
+    );
     common::assert_code(&output, 1);
     let stderr = common::stderr(&output);
     assert!(
