@@ -96,3 +96,23 @@ pub fn summary(report: &Report, color: bool) -> String {
     );
     out
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_hosts_message_quoting_a_secret_is_withheld_whole() {
+        crate::sensitive::install(Some(b"test-digest-key-not-real"), ["s3cr3t".to_string()]);
+        let failed = |error: &str| {
+            describe(&Outcome::Failed {
+                error: error.into(),
+            })
+            .1
+        };
+        assert_eq!(failed("no such file"), "FAILED: no such file");
+        let withheld = failed("sysrc: bad value `pass s3cr3t`");
+        assert!(!withheld.contains("s3cr3t") && !withheld.contains("sysrc"));
+        assert!(withheld.contains("withheld"));
+    }
+}
