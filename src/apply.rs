@@ -29,13 +29,22 @@ use crate::transport::{Transport, TransportError};
 pub enum Outcome {
     Done,
     Unchanged,
-    Failed { error: String },
-    Skipped { because: String },
+    Failed {
+        error: String,
+    },
+    Skipped {
+        because: String,
+    },
+    /// The run was interrupted before it started.
+    NotStarted,
 }
 
 impl Outcome {
     fn blocks_dependents(&self) -> bool {
-        matches!(self, Self::Failed { .. } | Self::Skipped { .. })
+        matches!(
+            self,
+            Self::Failed { .. } | Self::Skipped { .. } | Self::NotStarted
+        )
     }
 }
 
@@ -161,6 +170,9 @@ impl<'a, 'p> Shared<'a, 'p> {
     fn next_batch(&self) -> Option<(&'p str, Vec<Taken<'p>>)> {
         let mut board = self.lock_board();
         loop {
+            if crate::interrupt::requested() {
+                self.abandon(&mut board);
+            }
             if board.queues.values().all(VecDeque::is_empty) {
                 return None;
             }
@@ -179,8 +191,32 @@ impl<'a, 'p> Shared<'a, 'p> {
                 let taken = self.take_batch(&mut board, host);
                 return Some((host, taken));
             }
-            board = self.changed.wait(board).unwrap_or_else(|p| p.into_inner());
+            // Woken by a finished job, or after a while to notice an interrupt.
+            board = self
+                .changed
+                .wait_timeout(board, Duration::from_millis(100))
+                .unwrap_or_else(|p| p.into_inner())
+                .0;
         }
+    }
+
+    /// After an interrupt: every job not yet started is recorded as such.
+    fn abandon(&self, board: &mut Board<'p>) {
+        let mut results = self.results.lock().unwrap_or_else(|p| p.into_inner());
+        for queue in board.queues.values_mut() {
+            for job in queue.drain(..) {
+                board.done.insert(job.index, Outcome::NotStarted);
+                results.push((
+                    job.index,
+                    Finished {
+                        address: job.planned.address.clone(),
+                        outcome: Outcome::NotStarted,
+                        took: Duration::ZERO,
+                    },
+                ));
+            }
+        }
+        self.changed.notify_all();
     }
 
     /// Whether `job` can join a batch whose runnable jobs so far are `batch` (graph index to

@@ -14,6 +14,7 @@ pub mod compile_error_kind;
 pub mod diff;
 pub mod graph;
 pub mod host_state;
+pub mod interrupt;
 pub mod inventory;
 pub mod module;
 pub mod names;

@@ -19,5 +19,6 @@ fn main() -> ExitCode {
         )
     }))
     .ok();
+    f3s::interrupt::install();
     f3s::cli::Cli::parse().run()
 }

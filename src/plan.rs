@@ -16,7 +16,7 @@ use crate::plan_error::PlanError;
 use crate::probe::{self, Probe};
 use crate::resource::{Address, AttributeChange, ContentChange, Decision, View};
 use crate::sensitive::{Digest, Observed};
-use crate::transport::Transport;
+use crate::transport::{Transport, TransportError};
 
 /// Version of the JSON plan format; bumped on any incompatible change.
 pub const FORMAT_VERSION: u32 = 1;
@@ -26,7 +26,30 @@ pub struct Plan {
     pub format_version: u32,
     pub inventory: String,
     pub hosts: Vec<HostPlan>,
+    /// Hosts that could not be reached, locked or observed: nothing is planned for them.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub unreached: Vec<Unreached>,
+    /// Resources of reachable hosts left out because they depend on an unreached host.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub skipped: Vec<SkippedResource>,
     pub summary: Summary,
+}
+
+#[derive(Debug, Serialize)]
+pub struct Unreached {
+    pub host: String,
+    /// Why, in words (the error names the host and what failed).
+    pub error: String,
+    /// The same, as the diagnostic to report.
+    #[serde(skip)]
+    pub cause: TransportError,
+}
+
+#[derive(Debug, Serialize)]
+pub struct SkippedResource {
+    pub address: Address,
+    /// The unreached host it depends on.
+    pub because: String,
 }
 
 #[derive(Debug, Serialize)]
@@ -90,6 +113,11 @@ pub struct Summary {
 }
 
 impl Plan {
+    /// Whether every host in scope was reached (else the run fails, after doing the rest).
+    pub fn is_complete(&self) -> bool {
+        self.unreached.is_empty()
+    }
+
     pub fn has_changes(&self) -> bool {
         self.summary
             != Summary {
@@ -99,19 +127,30 @@ impl Plan {
     }
 }
 
+/// Plans the resources `selected`. A host in `unreached` (it could not be locked, say), or one
+/// that cannot be observed, is left out with everything that depends on it; the rest is
+/// planned all the same.
 pub fn plan(
     inventory: &Inventory,
     graph: &ResourceGraph,
     selected: &[bool],
     transport: &dyn Transport,
+    mut unreached: BTreeMap<String, TransportError>,
 ) -> Result<Plan, Vec<PlanError>> {
-    let in_scope: Vec<usize> = graph
+    let selected_order: Vec<usize> = graph
         .order
         .iter()
         .copied()
         .filter(|&i| selected[i])
         .collect();
-    let observed = observe(inventory, graph, &in_scope, transport)?;
+    let reachable: Vec<usize> = selected_order
+        .iter()
+        .copied()
+        .filter(|&i| !unreached.contains_key(&graph.resources[i].address.host))
+        .collect();
+    let (observed, failures) = observe(inventory, graph, &reachable, transport);
+    unreached.extend(failures);
+    let (in_scope, skipped) = reachable_part(graph, &selected_order, &unreached);
     let now = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| d.as_secs() as i64);
@@ -158,8 +197,61 @@ pub fn plan(
         format_version: FORMAT_VERSION,
         inventory: inventory.path.display().to_string(),
         hosts,
+        unreached: unreached
+            .into_iter()
+            .map(|(host, cause)| Unreached {
+                host,
+                error: cause.to_string(),
+                cause,
+            })
+            .collect(),
+        skipped,
         summary,
     })
+}
+
+/// The resources (in order) that can be planned with `unreached` hosts out of reach: none
+/// on those hosts, and none that depends on one (through an edge, or a copy's source),
+/// directly or not. The latter are returned as skipped.
+fn reachable_part(
+    graph: &ResourceGraph,
+    order: &[usize],
+    unreached: &BTreeMap<String, TransportError>,
+) -> (Vec<usize>, Vec<SkippedResource>) {
+    let mut blocked: BTreeMap<usize, String> = BTreeMap::new();
+    let mut in_scope = Vec::new();
+    let mut skipped = Vec::new();
+    for &i in order {
+        let resource = &graph.resources[i];
+        let host = &resource.address.host;
+        if unreached.contains_key(host) {
+            blocked.insert(i, host.clone());
+            continue;
+        }
+        let through_edge = graph
+            .dependencies(i)
+            .find_map(|dependency| blocked.get(&dependency).cloned());
+        let through_copy = || {
+            resource
+                .spec
+                .kind()
+                .remote_probes()
+                .into_iter()
+                .map(|(source, _)| source)
+                .find(|source| unreached.contains_key(source))
+        };
+        match through_edge.or_else(through_copy) {
+            Some(because) => {
+                blocked.insert(i, because.clone());
+                skipped.push(SkippedResource {
+                    address: resource.address.clone(),
+                    because,
+                });
+            }
+            None => in_scope.push(i),
+        }
+    }
+    (in_scope, skipped)
 }
 
 /// What to ask each host: the probes of the resources in scope on it, and of copies elsewhere
@@ -189,13 +281,17 @@ pub fn probes_by_host(
         .collect()
 }
 
-/// Every host's probes, asked of the transport in parallel, one observation per host.
+/// Every host's probes, asked of the transport in parallel, one observation per host; the
+/// states of the hosts that answered, and why the others did not.
 fn observe(
     inventory: &Inventory,
     graph: &ResourceGraph,
     in_scope: &[usize],
     transport: &dyn Transport,
-) -> Result<BTreeMap<String, HostState>, Vec<PlanError>> {
+) -> (
+    BTreeMap<String, HostState>,
+    BTreeMap<String, TransportError>,
+) {
     let mut probes = probes_by_host(inventory, graph, in_scope);
     let jobs: Vec<(&Host, Vec<Probe>)> = inventory
         .hosts
@@ -215,20 +311,18 @@ fn observe(
             .collect()
     });
     let mut states = BTreeMap::new();
-    let mut errors = Vec::new();
+    let mut failures = BTreeMap::new();
     for (host, answer) in answers {
         match answer {
             Ok(state) => {
                 states.insert(host, state);
             }
-            Err(error) => errors.push(PlanError::from(error)),
+            Err(error) => {
+                failures.insert(host, error);
+            }
         }
     }
-    if errors.is_empty() {
-        Ok(states)
-    } else {
-        Err(errors)
-    }
+    (states, failures)
 }
 
 struct Walk<'a> {

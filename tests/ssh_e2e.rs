@@ -308,6 +308,185 @@ fn a_dropped_connection_is_reported_and_the_next_apply_converges() {
     );
 }
 
+/// The lock holds for the whole apply: when the connection holding it breaks, f3s applies
+/// nothing more to that host and takes its lock again, so a second apply stays refused until
+/// the first ends.
+#[test]
+fn a_lock_lost_with_its_connection_is_taken_again_and_the_host_stopped() {
+    let setup = Setup::new();
+    let f0 = setup.host("f0");
+    let r0 = setup.host("r0");
+    f0.sh("touch /var/lib/lab/slow/service-start-devd");
+    // r0 keeps the first apply running after f0's connection is gone.
+    r0.sh("touch /var/lib/lab/slow/dnf-install-stunnel");
+    let first = setup.spawn(&["apply", "--yes"]);
+    wait_for("devd to start and stunnel to install", || {
+        f0.calls().iter().any(|c| c == "service devd start")
+            && r0
+                .calls()
+                .iter()
+                .any(|c| c.starts_with("dnf") && c.contains("stunnel"))
+    });
+    f0.drop_connections();
+    f0.sh("rm /var/lib/lab/slow/service-start-devd");
+    let f0_changes = f0.changes();
+    wait_for("the first apply to hold f0's lock again", || {
+        let second = setup.f3s(&["apply", "--yes", "--host", "f0"]);
+        second.status.code() == Some(1) && stderr(&second).contains("locked by another apply")
+    });
+    assert_eq!(
+        f0.changes(),
+        f0_changes,
+        "nothing is written to f0 after its lock was lost"
+    );
+    r0.sh("rm /var/lib/lab/slow/dnf-install-stunnel");
+    let output = first.wait_with_output().unwrap();
+    assert_code(&output, 1);
+    let text = stdout(&output);
+    assert!(
+        text.contains("f0/service:devd: FAILED: f0: the connection"),
+        "{text}"
+    );
+    assert!(
+        text.contains("r0/package:stunnel: done"),
+        "r0 goes on: {text}"
+    );
+    assert_eq!(leftover_temp_files(f0), "", "no half-written file");
+    assert_code(&setup.f3s(&["apply", "--yes", "--host", "f0"]), 0);
+    assert_code(
+        &setup.f3s(&["plan", "--detailed-exitcode", "--host", "f0"]),
+        0,
+    );
+}
+
+/// A host that is down is named and skipped with what depends on it; the others plan and
+/// apply, and the run exits 1.
+#[test]
+fn an_unreachable_host_is_reported_and_the_others_converge() {
+    let setup = Setup::new();
+    setup.host("r0").stop();
+    let plan = setup.f3s(&["plan"]);
+    assert_code(&plan, 1);
+    let text = stdout(&plan);
+    assert!(text.contains("f0  freebsd"), "f0 is planned: {text}");
+    assert!(text.contains("Not reached"), "{text}");
+    assert!(text.contains("r0: cannot connect to"), "{text}");
+    assert!(
+        stderr(&plan).contains("r0: cannot connect to"),
+        "{}",
+        stderr(&plan)
+    );
+    let apply = setup.f3s(&["apply", "--yes"]);
+    assert_code(&apply, 1);
+    let text = stdout(&apply);
+    assert!(text.contains("f0/file:/etc/exports: done"), "{text}");
+    assert!(
+        text.contains("not reached  r0: cannot connect to"),
+        "{text}"
+    );
+    assert!(text.contains("1 host(s) not reached"), "{text}");
+    assert_code(
+        &setup.f3s(&["plan", "--detailed-exitcode", "--host", "f0"]),
+        0,
+    );
+}
+
+/// Ctrl-C during an apply: what is under way finishes, nothing new starts, the summary says
+/// which is which, the lock is freed and the exit code is 130.
+#[test]
+fn an_interrupt_stops_new_work_and_reports_what_was_done() {
+    let setup = Setup::new();
+    // r0 gets a file that waits for f0's devd, so it is not started while devd runs.
+    let modules = setup.lab.dir().join("modules");
+    std::fs::create_dir_all(modules.join("after_devd")).unwrap();
+    std::fs::write(
+        modules.join("after_devd/module.yml"),
+        "resources:\n  - file: /etc/after-devd\n    content: x\n    requires: f0/service:devd\n",
+    )
+    .unwrap();
+    let inventory = std::fs::read_to_string(&setup.inventory).unwrap();
+    let inventory = inventory
+        .replacen(
+            "module_path: [",
+            &format!("module_path: [{}, ", modules.display()),
+            1,
+        )
+        .replacen(
+            "      - module: nfs_client\n",
+            "      - module: nfs_client\n      - module: after_devd\n",
+            1,
+        );
+    std::fs::write(&setup.inventory, inventory).unwrap();
+    let f0 = setup.host("f0");
+    f0.sh("touch /var/lib/lab/slow/service-start-devd");
+    let apply = setup.spawn(&["apply", "--yes"]);
+    wait_for("devd to start", || {
+        f0.calls().iter().any(|c| c == "service devd start")
+    });
+    // Our own child, by its PID.
+    let status = Command::new("kill")
+        .args(["-INT", &apply.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    std::thread::sleep(Duration::from_millis(300));
+    f0.sh("rm /var/lib/lab/slow/service-start-devd");
+    let output = apply.wait_with_output().unwrap();
+    let text = stdout(&output);
+    assert_eq!(
+        output.status.code(),
+        Some(130),
+        "{text}\n{}",
+        stderr(&output)
+    );
+    assert!(
+        stderr(&output).contains("Interrupted"),
+        "{}",
+        stderr(&output)
+    );
+    assert!(
+        text.contains("f0/service:devd: done"),
+        "under way, finished: {text}"
+    );
+    assert!(text.contains("Apply summary"), "{text}");
+    assert!(
+        text.contains("r0/file:/etc/after-devd  not started: interrupted"),
+        "{text}"
+    );
+    assert!(text.contains("1 not started (interrupted)"), "{text}");
+    assert_eq!(setup.host("r0").read_text("/etc/after-devd"), None);
+    assert_eq!(leftover_temp_files(f0), "", "no half-written file");
+    assert_code(&setup.f3s(&["apply", "--yes"]), 0);
+}
+
+/// A second Ctrl-C does not wait: f3s exits at once, and the lock goes with its connection.
+#[test]
+fn a_second_interrupt_exits_at_once() {
+    let setup = Setup::new();
+    let f0 = setup.host("f0");
+    f0.sh("touch /var/lib/lab/slow/service-start-devd");
+    let mut apply = setup.spawn(&["apply", "--yes", "--host", "f0"]);
+    wait_for("devd to start", || {
+        f0.calls().iter().any(|c| c == "service devd start")
+    });
+    for _ in 0..2 {
+        // Our own child, by its PID.
+        let status = Command::new("kill")
+            .args(["-INT", &apply.id().to_string()])
+            .status()
+            .unwrap();
+        assert!(status.success());
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    // devd is still starting (its stand-in waits), yet f3s ends.
+    wait_for("f3s to exit", || apply.try_wait().unwrap().is_some());
+    let output = apply.wait_with_output().unwrap();
+    assert_eq!(output.status.code(), Some(130));
+    assert!(!stdout(&output).contains("Apply summary"));
+    f0.sh("rm /var/lib/lab/slow/service-start-devd");
+    assert_code(&setup.f3s(&["apply", "--yes", "--host", "f0"]), 0);
+}
+
 #[test]
 fn a_failing_command_skips_its_dependents_only() {
     let setup = Setup::new();

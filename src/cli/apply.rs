@@ -1,5 +1,6 @@
 //! `f3s apply`: lock the hosts, observe, show the plan, confirm, converge, report.
 
+use std::collections::BTreeMap;
 use std::io::{BufRead as _, IsTerminal as _, Write as _};
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -50,19 +51,18 @@ pub fn run(args: ApplyArgs) -> Result<ExitCode, Failure> {
         .collect();
     let holder = holder();
     let mut locked = Vec::new();
-    let mut outcome = Ok(ExitCode::SUCCESS);
+    let mut unreached = BTreeMap::new();
+    // A host that cannot be locked (down, refusing its key, held by another apply) is left
+    // out with what depends on it; the others go on.
     for host in &hosts {
         match transport.lock(host, &holder) {
             Ok(()) => locked.push(*host),
             Err(error) => {
-                outcome = Err(Failure::new(vec![miette::Report::new(error)]));
-                break;
+                unreached.insert(host.name.clone(), error);
             }
         }
     }
-    if outcome.is_ok() {
-        outcome = converge(&args, &loaded, &selected, transport.as_ref());
-    }
+    let outcome = converge(&args, &loaded, &selected, transport.as_ref(), unreached);
     for host in locked {
         transport.unlock(host);
     }
@@ -74,14 +74,22 @@ fn converge(
     loaded: &Loaded,
     selected: &[bool],
     transport: &dyn Transport,
+    unreached: BTreeMap<String, crate::transport::TransportError>,
 ) -> Result<ExitCode, Failure> {
-    let plan = plan::plan(&loaded.inventory, &loaded.graph, selected, transport)?;
+    let plan = plan::plan(
+        &loaded.inventory,
+        &loaded.graph,
+        selected,
+        transport,
+        unreached,
+    )?;
     if let Some(path) = &args.planfile {
         check_saved(path, &plan)?;
     }
     let color = render::stdout_color();
     print!("{}", render::text::render(&plan, color));
     if !plan.has_changes() {
+        super::unreached_failure(plan)?;
         return Ok(ExitCode::SUCCESS);
     }
     let refused: Vec<String> = plan
@@ -99,6 +107,7 @@ fn converge(
         confirm(&plan)?;
     }
     let progress = render::progress::Lines::new(color);
+    let applying = crate::interrupt::Applying::start();
     let report = apply::apply(
         &loaded.inventory,
         &loaded.graph,
@@ -107,7 +116,12 @@ fn converge(
         args.parallelism,
         &progress,
     );
-    print!("{}", render::progress::summary(&report, color));
+    print!("{}", render::progress::summary(&report, &plan, color));
+    drop(applying);
+    if crate::interrupt::requested() {
+        return Ok(ExitCode::from(crate::interrupt::EXIT_CODE));
+    }
+    super::unreached_failure(plan)?;
     Ok(if report.succeeded() {
         ExitCode::SUCCESS
     } else {

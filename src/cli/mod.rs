@@ -153,6 +153,20 @@ fn require_persistent_key(holds_hidden: bool, what: &str) -> Result<(), Failure>
     )]))
 }
 
+/// After the plan of the rest was shown (or applied): the run fails if a host was not
+/// reached, with why for each.
+fn unreached_failure(plan: crate::plan::Plan) -> Result<(), Failure> {
+    if plan.is_complete() {
+        return Ok(());
+    }
+    Err(Failure::new(
+        plan.unreached
+            .into_iter()
+            .map(|unreached| miette::Report::new(unreached.cause))
+            .collect(),
+    ))
+}
+
 /// Diagnostics to print on the way out.
 pub struct Failure {
     reports: Vec<miette::Report>,

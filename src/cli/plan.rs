@@ -1,5 +1,6 @@
 //! `f3s plan`: observe, decide, print; with `-o` also save the plan for a later apply.
 
+use std::collections::BTreeMap;
 use std::io::Write as _;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -38,6 +39,7 @@ pub fn run(args: PlanArgs) -> Result<ExitCode, Failure> {
         &loaded.graph,
         &selected,
         transport.as_ref(),
+        BTreeMap::new(),
     )
     .map_err(Failure::from)?;
     let shown = if args.json {
@@ -51,7 +53,9 @@ pub fn run(args: PlanArgs) -> Result<ExitCode, Failure> {
         std::fs::write(out, render::json::render(&plan))?;
     }
     std::io::stdout().write_all(shown.as_bytes())?;
-    Ok(if args.detailed_exitcode && plan.has_changes() {
+    let changes = plan.has_changes();
+    super::unreached_failure(plan)?;
+    Ok(if args.detailed_exitcode && changes {
         ExitCode::from(2)
     } else {
         ExitCode::SUCCESS

@@ -6,6 +6,7 @@ use std::io::Write as _;
 use std::sync::Mutex;
 
 use crate::apply::{Finished, Outcome, Progress, Report};
+use crate::plan::Plan;
 use crate::resource::Address;
 
 pub struct Lines {
@@ -48,6 +49,7 @@ fn describe(outcome: &Outcome) -> (&'static str, String) {
             ("31;1", format!("FAILED: {error}"))
         }
         Outcome::Skipped { because } => ("33", format!("skipped: {because} did not converge")),
+        Outcome::NotStarted => ("33", "not started: interrupted".into()),
     }
 }
 
@@ -67,15 +69,16 @@ impl Progress for Lines {
     }
 }
 
-pub fn summary(report: &Report, color: bool) -> String {
+pub fn summary(report: &Report, plan: &Plan, color: bool) -> String {
     let mut out = String::from("\nApply summary\n");
-    let mut counts = [0usize; 4];
+    let mut counts = [0usize; 5];
     for finished in &report.results {
         let slot = match finished.outcome {
             Outcome::Done => 0,
             Outcome::Failed { .. } => 1,
             Outcome::Skipped { .. } => 2,
             Outcome::Unchanged => 3,
+            Outcome::NotStarted => 4,
         };
         counts[slot] += 1;
         if finished.outcome != Outcome::Unchanged {
@@ -89,11 +92,34 @@ pub fn summary(report: &Report, color: bool) -> String {
             );
         }
     }
-    let _ = writeln!(
-        out,
-        "Apply: {} done, {} failed, {} skipped, {} unchanged.",
-        counts[0], counts[1], counts[2], counts[3]
+    for unreached in &plan.unreached {
+        let _ = writeln!(
+            out,
+            "  not reached  {}",
+            paint(color, "31;1", &unreached.error)
+        );
+    }
+    for skipped in &plan.skipped {
+        let _ = writeln!(
+            out,
+            "  skipped  {}: depends on {}, not reached",
+            skipped.address, skipped.because
+        );
+    }
+    let mut line = format!(
+        "Apply: {} done, {} failed, {} skipped, {} unchanged",
+        counts[0],
+        counts[1],
+        counts[2] + plan.skipped.len(),
+        counts[3],
     );
+    if counts[4] > 0 {
+        let _ = write!(line, ", {} not started (interrupted)", counts[4]);
+    }
+    if !plan.unreached.is_empty() {
+        let _ = write!(line, "; {} host(s) not reached", plan.unreached.len());
+    }
+    let _ = writeln!(out, "{line}.");
     out
 }
 

@@ -67,6 +67,7 @@ pub fn render(plan: &Plan, color: bool) -> String {
             paint.paint("2", &format!("= {unchanged} {note}"))
         );
     }
+    unreached_lines(&mut out, plan, &paint);
     let summary = &plan.summary;
     let mut line = format!(
         "Plan: {} to create, {} to change, {} to refresh, {} destructive, {} unchanged.",
@@ -82,6 +83,32 @@ pub fn render(plan: &Plan, color: bool) -> String {
     }
     let _ = writeln!(out, "{}", paint.paint("1", &line));
     out
+}
+
+/// The hosts left out, why, and what elsewhere was left out with them.
+fn unreached_lines(out: &mut String, plan: &Plan, paint: &Paint) {
+    if plan.is_complete() {
+        return;
+    }
+    let _ = writeln!(
+        out,
+        "{}",
+        paint.paint(
+            "31;1",
+            "Not reached (nothing planned for these hosts, nor for what depends on them):"
+        )
+    );
+    for unreached in &plan.unreached {
+        let _ = writeln!(out, "  {}", unreached.error);
+    }
+    for skipped in &plan.skipped {
+        let _ = writeln!(
+            out,
+            "  skipped {}: depends on {}",
+            skipped.address, skipped.because
+        );
+    }
+    out.push('\n');
 }
 
 fn resource_lines(out: &mut String, resource: &PlannedResource, paint: &Paint) {

@@ -76,6 +76,11 @@ pub enum TransportError {
         what: String,
         cause: String,
     },
+    #[error("{host}: stopped for this run: the connection holding its lock broke ({cause})")]
+    #[diagnostic(help(
+        "another apply may have changed the host meanwhile, so f3s applies nothing more to it; it holds the lock again until this run ends. Run apply again"
+    ))]
+    Stopped { host: String, cause: String },
     #[error("{host}: unreadable answer to the observation: {message}")]
     Protocol { host: String, message: String },
     #[error("{host} is locked by another apply: {holder}")]

@@ -70,14 +70,54 @@ impl Exit {
 pub struct SshTransport {
     options: SshOptions,
     remotes: Mutex<HashMap<String, Arc<Mutex<Option<Remote>>>>>,
+    /// Who holds the lock of each host this run locked: to take it again after a reconnect.
+    holders: Mutex<HashMap<String, String>>,
+    /// Hosts whose lock was lost with their connection: nothing more runs on them.
+    stopped: Mutex<HashMap<String, String>>,
 }
 
 impl SshTransport {
     pub fn new(options: SshOptions) -> Self {
         Self {
             options,
-            remotes: Mutex::default(),
+            ..Self::default()
         }
+    }
+
+    /// Refuses to work on a host whose lock was lost mid-apply.
+    fn check_not_stopped(&self, host: &Host) -> Result<(), TransportError> {
+        let stopped = self.stopped.lock().unwrap_or_else(|p| p.into_inner());
+        match stopped.get(&host.name) {
+            Some(cause) => Err(TransportError::Stopped {
+                host: host.name.clone(),
+                cause: cause.clone(),
+            }),
+            None => Ok(()),
+        }
+    }
+
+    /// After the connection holding `host`'s lock broke: the lock went with it, and another
+    /// apply could have taken it and changed the host since it was observed. So the host is
+    /// stopped for the rest of the run, and its lock taken again (on a new connection) so no
+    /// other apply starts on it before this one ends, as the lock promises.
+    fn lost_connection(&self, host: &Host, cause: &TransportError) {
+        self.forget(host);
+        let holder = self
+            .holders
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(&host.name)
+            .cloned();
+        let Some(holder) = holder else {
+            return;
+        };
+        self.stopped
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(host.name.clone(), cause.to_string());
+        // Best effort: if it fails (the host is gone, or another apply took the lock), the
+        // host stays stopped all the same.
+        let _ = self.take_lock(host, &holder);
     }
 
     /// Runs `f` with the host's session, connecting first if need be.
@@ -119,7 +159,7 @@ impl SshTransport {
         session.set_timeout(millis(self.options.connect_timeout));
         session.handshake().map_err(|e| TransportError::Handshake {
             host: host.name.clone(),
-            message: e.to_string(),
+            message: e.worded(),
         })?;
         self.check_host_key(&session, host)?;
         authenticate(&session, host)?;
@@ -197,6 +237,7 @@ impl SshTransport {
         what: &str,
         read: impl FnOnce(&mut Channel) -> Result<T, TransportError>,
     ) -> Result<(T, Exit), TransportError> {
+        self.check_not_stopped(host)?;
         let command = shell::stdin_command_line(host.connection.become_method);
         let io_error = |e: &dyn Worded| TransportError::io(host, what, e);
         let result = self.with_remote(host, |remote| {
@@ -222,9 +263,8 @@ impl SshTransport {
                 },
             ))
         });
-        if matches!(result, Err(TransportError::Io { .. })) {
-            // A broken session is dropped, so the next use reconnects.
-            self.forget(host);
+        if let Err(error @ TransportError::Io { .. }) = &result {
+            self.lost_connection(host, error);
         }
         result
     }
@@ -338,6 +378,32 @@ impl Transport for SshTransport {
     }
 
     fn lock(&self, host: &Host, holder: &str) -> Result<(), TransportError> {
+        self.take_lock(host, holder)?;
+        self.holders
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(host.name.clone(), holder.to_string());
+        Ok(())
+    }
+
+    fn unlock(&self, host: &Host) {
+        self.holders
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .remove(&host.name);
+        let _ = self.with_remote(host, |remote| {
+            if let Some(mut channel) = remote.lock.take() {
+                let _ = channel.send_eof();
+                let _ = channel.wait_close();
+            }
+            Ok(())
+        });
+    }
+}
+
+impl SshTransport {
+    /// Takes `host`'s lock on its current connection (opening one if need be).
+    fn take_lock(&self, host: &Host, holder: &str) -> Result<(), TransportError> {
         let command =
             shell::command_line(host.connection.become_method, &shell::lock_script(host.os));
         let io_error = |e: &dyn Worded| TransportError::io(host, "taking the lock", e);
@@ -377,16 +443,6 @@ impl Transport for SshTransport {
                 }
             })
         })
-    }
-
-    fn unlock(&self, host: &Host) {
-        let _ = self.with_remote(host, |remote| {
-            if let Some(mut channel) = remote.lock.take() {
-                let _ = channel.send_eof();
-                let _ = channel.wait_close();
-            }
-            Ok(())
-        });
     }
 }
 

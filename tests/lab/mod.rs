@@ -330,6 +330,14 @@ impl LabHost {
         changes
     }
 
+    /// Stops the host's sshd (the lab's own process, by its PID), as a host that went down:
+    /// connections are refused from now on.
+    pub fn stop(&self) {
+        let _ = Command::new("kill")
+            .args(["-KILL", &self.pid().to_string()])
+            .status();
+    }
+
     /// Drops every live connection to the host, as a pulled cable would: every process under
     /// this host's sshd (sessions and what they run) is killed, the server itself stays.
     pub fn drop_connections(&self) {
