@@ -49,6 +49,9 @@ pub enum CompileErrorKind {
         value: String,
         reason: String,
     },
+    /// Never holds the value itself: it may be a secret.
+    #[error("rc.conf variable `{name}` cannot be set to this value: {reason}")]
+    UnwritableRcValue { name: String, reason: String },
     #[error("template `{template}` uses `{variable}`, which has no value here")]
     MissingTemplateVariable { template: String, variable: String },
     #[error("template `{template}` does not render: {message}")]
@@ -110,6 +113,9 @@ impl CompileErrorKind {
             }
             K::WrongType { .. } => "change the value to the expected type".into(),
             K::InvalidName { what, .. } => what.rule().into(),
+            K::UnwritableRcValue { .. } => {
+                "an rc.conf value is one line without control characters (tab aside); f3s escapes the rest".into()
+            }
             K::MissingTemplateVariable { .. } => {
                 "declare it as a module parameter or a host var, or use `{{#if}}` around it".into()
             }

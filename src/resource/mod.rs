@@ -15,7 +15,7 @@ pub mod ownership;
 mod package;
 mod secret;
 pub mod service;
-mod sysrc;
+pub mod sysrc;
 mod systemd;
 mod ufs;
 mod x509;

@@ -1,6 +1,11 @@
-//! `sysrc`: one variable of FreeBSD's /etc/rc.conf, set as `sysrc NAME=VALUE` would.
+//! `sysrc`: one variable of FreeBSD's rc.conf, set where `sysrc NAME=VALUE` would set it. The
+//! value is checked here, at its line, for what no rc.conf can carry (see `unwritable`); the
+//! FreeBSD dialect writes the rest so that sh reads back exactly this value when it sources
+//! rc.conf at boot.
 
-use crate::module::attrs::Attrs;
+use crate::compile_error::CompileError;
+use crate::compile_error_kind::CompileErrorKind;
+use crate::module::attrs::{Attrs, Rendered};
 use crate::names::NameKind;
 use crate::op::Op;
 use crate::probe::{Probe, Reveal};
@@ -20,14 +25,84 @@ impl Sysrc {
         let name = attrs.required_name("sysrc", NameKind::RcVar);
         let value = attrs.required_string("value");
         let name = name?;
+        let value = value?;
+        if let Some(fault) = unwritable(value.value.as_bytes()) {
+            attrs.errors.push(unwritable_error(&name, &value, fault));
+            return None;
+        }
         Some((
             name.clone(),
             Self {
                 name,
-                value: value?.text(),
+                value: value.text(),
             },
         ))
     }
+}
+
+/// What keeps a value out of rc.conf.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Unwritable {
+    /// A shell variable cannot hold a NUL byte, so no file sh sources can give one.
+    Nul,
+    /// rc.conf is edited line by line (by sysrc(8) and by f3s), and `$(sysrc -n NAME)` drops
+    /// a trailing one, so a value read back would not be the value written.
+    LineBreak,
+    /// Readable back, but no rc.conf setting takes one, and a terminal showing rc.conf would
+    /// act on it: almost surely a mistake (a carriage return from a secret file edited on
+    /// Windows, say), reported rather than written.
+    Control,
+    /// `-n` or `-e` alone: `sysrc -n` up to FreeBSD 14 prints the value with sh's `echo`
+    /// (usr.sbin/bsdconfig/share/sysrc.subr, f_sysrc_get: `eval echo '"${'"$1"'}"'`), which
+    /// takes either for an option (bin/sh/bltin/echo.c), so it reads back as empty.
+    EchoOption,
+}
+
+impl Unwritable {
+    pub fn reason(self) -> &'static str {
+        match self {
+            Self::Nul => "it holds a NUL byte, which no shell variable can hold",
+            Self::LineBreak => {
+                "it holds a line break; rc.conf is edited line by line and `sysrc -n` drops a trailing one"
+            }
+            Self::Control => {
+                "it holds a control character (only tab is taken), which no rc.conf setting expects"
+            }
+            Self::EchoOption => {
+                "`sysrc -n` prints it with sh's echo, which takes `-n` or `-e` alone for an option"
+            }
+        }
+    }
+}
+
+/// Why `value` cannot be an rc.conf value f3s writes, if it cannot. Everything else can: the
+/// FreeBSD dialect escapes what sh would interpret.
+pub fn unwritable(value: &[u8]) -> Option<Unwritable> {
+    if value == b"-n" || value == b"-e" {
+        return Some(Unwritable::EchoOption);
+    }
+    value.iter().find_map(|&byte| match byte {
+        0 => Some(Unwritable::Nul),
+        b'\n' => Some(Unwritable::LineBreak),
+        b'\t' => None,
+        0x01..=0x1f | 0x7f => Some(Unwritable::Control),
+        _ => None,
+    })
+}
+
+/// The diagnostic at the value's line; it names the variable and the kind of fault, and shows
+/// the value only when it is not sensitive.
+fn unwritable_error(name: &str, value: &Rendered, fault: Unwritable) -> CompileError {
+    let label = if value.sensitive {
+        "renders to a value that is (sensitive)".to_string()
+    } else {
+        format!("renders to {:?}", value.value)
+    };
+    let kind = CompileErrorKind::UnwritableRcValue {
+        name: name.to_string(),
+        reason: fault.reason().to_string(),
+    };
+    CompileError::new(kind, &value.origin, label)
 }
 
 impl Kind for Sysrc {
@@ -59,5 +134,33 @@ impl Kind for Sysrc {
             creates: current.is_none(),
             note: None,
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_what_cannot_read_back_or_is_surely_a_mistake_is_refused() {
+        for fine in [
+            "pa$$w0rd",
+            "$(touch /tmp/x)",
+            "`id`",
+            "a \"b\" \\ 'c'",
+            "tab\there",
+            "ünïcödé",
+            "",
+            "-n -e",
+        ] {
+            assert_eq!(unwritable(fine.as_bytes()), None, "{fine:?}");
+        }
+        assert_eq!(unwritable(b"a\0b"), Some(Unwritable::Nul));
+        assert_eq!(unwritable(b"a\nb"), Some(Unwritable::LineBreak));
+        assert_eq!(unwritable(b"pass\r"), Some(Unwritable::Control));
+        assert_eq!(unwritable(b"\x1b[2J"), Some(Unwritable::Control));
+        assert_eq!(unwritable(b"\x7f"), Some(Unwritable::Control));
+        assert_eq!(unwritable(b"-n"), Some(Unwritable::EchoOption));
+        assert_eq!(unwritable(b"-e"), Some(Unwritable::EchoOption));
     }
 }

@@ -1,6 +1,10 @@
-//! FreeBSD's spelling of the commands f3s runs: stat -f, sha256, sysrc, pkg, service, lockf.
+//! FreeBSD's spelling of the commands f3s runs: stat -f, sha256, sysrc, pkg, service, lockf;
+//! and the rc.conf edit, which f3s does itself (see `set_rc_var`).
 
+use super::ops::print_bytes;
 use super::{Dialect, ServiceAction, quote};
+use crate::resource::sysrc::unwritable;
+use crate::sensitive::Text;
 
 pub struct FreeBsd;
 
@@ -29,14 +33,15 @@ impl Dialect for FreeBsd {
     }
 
     fn rc_get(&self, name: &str) -> Option<String> {
+        // sysrc sources /etc/defaults/rc.conf and then every file of rc_conf_files in a
+        // subshell and prints the variable as sh sees it: escapes are undone, exactly as at
+        // boot (usr.sbin/sysrc/sysrc.subr and usr.sbin/bsdconfig/share/sysrc.subr,
+        // f_sysrc_get); it fails for a variable that is not set ("unknown variable").
         Some(format!("sysrc -n {}", quote(name)))
     }
 
-    fn rc_set(&self, name: &str) -> Option<String> {
-        Some(format!(
-            "sysrc {}\"$v\" >/dev/null",
-            quote(&format!("{name}="))
-        ))
+    fn rc_set(&self, name: &str, value: &Text) -> Option<String> {
+        Some(set_rc_var(RC_CONF_FILES, name, value))
     }
 
     fn package_version(&self, name: &str) -> String {
@@ -92,5 +97,473 @@ impl Dialect for FreeBsd {
 
     fn with_lock(&self, file: &str, command: &str) -> String {
         format!("lockf -s -t 0 {} sh -c {}", quote(file), quote(command))
+    }
+}
+
+/// The files rc(8) sources after /etc/defaults/rc.conf, in order: the default
+/// `rc_conf_files` (libexec/rc/rc.conf, installed as /etc/defaults/rc.conf). A host that sets
+/// its own `rc_conf_files` is not followed: f3s edits these two.
+pub(super) const RC_CONF_FILES: &[&str] = &["/etc/rc.conf", "/etc/rc.conf.local"];
+
+/// `value` as the right-hand side of an rc.conf assignment: in double quotes, as sysrc(8)
+/// writes (`NAME="VALUE"`), with a backslash before each of the four characters sh still
+/// interprets inside double quotes (`$`, `` ` ``, `"`, `\`; POSIX sh, "Double-Quotes"), so
+/// sourcing the file gives back every byte as written and runs nothing. sysrc itself escapes
+/// nothing (f_sysrc_set writes `$varname="$new_value"` as given), which is why f3s does not
+/// hand it the value.
+pub(super) fn rc_quoted(value: &[u8]) -> Vec<u8> {
+    let mut quoted = Vec::with_capacity(value.len() + 2);
+    quoted.push(b'"');
+    for &byte in value {
+        if matches!(byte, b'$' | b'`' | b'"' | b'\\') {
+            quoted.push(b'\\');
+        }
+        quoted.push(byte);
+    }
+    quoted.push(b'"');
+    quoted
+}
+
+/// The fragment setting rc.conf variable `name` to `value` in `files` (rc_conf_files, in
+/// order; a parameter so a test can point it at files of its own), with shell builtins and
+/// the value never in any command line: `sysrc NAME=VALUE` would put the value (the CARP
+/// password) in the process list of the host for anyone running `ps`, and sysrc does not
+/// escape it (see `rc_quoted`). One path for every value, secret or not.
+///
+/// It follows f_sysrc_set (usr.sbin/sysrc/sysrc.subr): the variable is changed in the last
+/// of `files` that assigns it (a line matching `^[[:space:]]*NAME=`), else in the first; in
+/// that file only its last assignment is changed, keeping what follows the old value on its
+/// line (a comment, say); an assignment whose old value cannot be told apart from what
+/// follows it (sysrc gives up on one starting with `` ` ``, `$` or `\`; f3s also on
+/// expansions inside double quotes and on quotes or operators inside a bare word) is left
+/// as it is and the new one appended, where it wins when sh reads the file. The new file is
+/// written beside the old one, with its mode and owner (`cp -p`), checked with `sh -n` as
+/// sysrc checks its result, and renamed into place.
+pub(super) fn set_rc_var(files: &[&str], name: &str, value: &Text) -> String {
+    if let Some(fault) = unwritable(value.expose()) {
+        // Refused at load time already; this holds for an operation from anywhere else.
+        let why = format!("cannot set rc.conf {name}: {}", fault.reason());
+        return format!("echo {} >&2; return 1", quote(&why));
+    }
+    let first = quote(files.first().copied().unwrap_or("/etc/rc.conf"));
+    let reversed: Vec<String> = files.iter().rev().map(|file| quote(file)).collect();
+    let assignment = quote(&format!("{name}="));
+    let value = print_bytes(&rc_quoted(value.expose()), value.is_sensitive());
+    [
+        // `v`: the quoted value, printed by the printf builtin into a subshell's output.
+        format!("v=$({value}; printf x); v=${{v%x}}"),
+        // Where the last assignment is: the last file that has one, and its line number.
+        "file=; last=0".into(),
+        format!("for c in {}; do", reversed.join(" ")),
+        "  [ -f \"$c\" ] || continue; num=0".into(),
+        "  while IFS= read -r line || [ -n \"$line\" ]; do num=$((num + 1))".into(),
+        format!("    case ${{line#\"${{line%%[![:space:]]*}}\"}} in {assignment}*) last=$num ;; esac"),
+        "  done < \"$c\"".into(),
+        "  [ \"$last\" = 0 ] || { file=$c; break; }".into(),
+        "done".into(),
+        format!("[ -n \"$file\" ] || file={first}"),
+        "[ ! -d \"$file\" ] || { echo \"$file is a directory\" >&2; return 1; }".into(),
+        "t=${file%/*}/.f3s.$$.$n; set -C; true > \"$t\" || return 1".into(),
+        "{ [ ! -e \"$file\" ] || cp -p \"$file\" \"$t\"; } && {".into(),
+        "  num=0; put=".into(),
+        "  [ ! -e \"$file\" ] || while IFS= read -r line || [ -n \"$line\" ]; do num=$((num + 1))".into(),
+        "    if [ \"$num\" = \"$last\" ]; then".into(),
+        // Where the old value ends: `ok` when it is one word f3s can delimit, `rest` what
+        // follows it, kept when it is nothing, blanks (a comment) or `;`.
+        format!("      rest=${{line#*{assignment}}}; ok="),
+        "      case $rest in".into(),
+        "        \\\"*) body=${rest#?}".into(),
+        "          while [ -n \"$body\" ]; do ch=${body%\"${body#?}\"}; body=${body#?}".into(),
+        "            case $ch in '\"') ok=y; rest=$body; break ;; '\\') [ -n \"$body\" ] || break; body=${body#?} ;; '$'|'`') break ;; esac".into(),
+        "          done ;;".into(),
+        "        \\'*) body=${rest#?}; case $body in *\\'*) ok=y; rest=${body#*\\'} ;; esac ;;".into(),
+        "        *) word=${rest%%[[:space:];]*}; rest=${rest#\"$word\"}".into(),
+        "          case $word in *\\\"*|*\\'*|*\\\\*|*\\$*|*\\`*|*\\(*|*\\)*|*\\<*|*\\>*|*\\&*|*\\|*) ;; *) ok=y ;; esac ;;".into(),
+        "      esac".into(),
+        "      case $rest in ''|[[:space:]]*|\\;*) ;; *) ok= ;; esac".into(),
+        format!("      [ -z \"$ok\" ] || {{ pre=${{line%%{assignment}*}}; printf '%s%s%s%s\\n' \"$pre\" {assignment} \"$v\" \"$rest\"; put=y; continue; }}"),
+        "    fi".into(),
+        "    printf '%s\\n' \"$line\"".into(),
+        "  done < \"$file\"".into(),
+        format!("  [ -n \"$put\" ] || printf '%s%s\\n' {assignment} \"$v\""),
+        // sh's own complaint is not shown: it may quote a word of the file, which holds secrets.
+        "} >| \"$t\" && { sh -n \"$t\" 2>/dev/null || { echo \"not changing $file: it would not parse as sh (sh -n)\" >&2; false; }; } && mv -f \"$t\" \"$file\" || { rm -f \"$t\"; return 1; }".into(),
+    ]
+    .join("\n")
+}
+
+#[cfg(test)]
+mod tests {
+    //! The rc.conf edit run by the local `sh` (dash here; FreeBSD's sh is POSIX too) against
+    //! files of a temporary directory, and read back as rc(8) reads them: by sourcing.
+    use super::*;
+    use crate::inventory::host::OsFamily;
+    use crate::op::Op;
+    use std::io::Write as _;
+    use std::os::unix::fs::{MetadataExt as _, PermissionsExt as _};
+    use std::path::{Path, PathBuf};
+    use std::process::{Command, Output, Stdio};
+
+    const NAME: &str = "ifconfig_re0_alias0";
+
+    struct Host {
+        dir: tempfile::TempDir,
+    }
+
+    impl Host {
+        fn new(rc_conf: Option<&str>, rc_conf_local: Option<&str>) -> Self {
+            let host = Self {
+                dir: tempfile::tempdir().unwrap(),
+            };
+            for (path, content) in [(host.rc_conf(), rc_conf), (host.local(), rc_conf_local)] {
+                if let Some(content) = content {
+                    std::fs::write(path, content).unwrap();
+                }
+            }
+            host
+        }
+
+        fn rc_conf(&self) -> PathBuf {
+            self.dir.path().join("rc.conf")
+        }
+
+        fn local(&self) -> PathBuf {
+            self.dir.path().join("rc.conf.local")
+        }
+
+        fn marker(&self) -> PathBuf {
+            self.dir.path().join("ran")
+        }
+
+        fn files(&self) -> [String; 2] {
+            [self.rc_conf(), self.local()].map(|p| p.display().to_string())
+        }
+
+        /// The fragment as a batch runs it: a function in a shell reading its script on stdin.
+        fn script(&self, value: &Text) -> String {
+            let files = self.files();
+            let files: Vec<&str> = files.iter().map(String::as_str).collect();
+            format!(
+                "f() {{ {}\n}}; n=0.0; f </dev/null\n",
+                set_rc_var(&files, NAME, value)
+            )
+        }
+
+        fn set(&self, value: &Text) -> Output {
+            run_on_stdin(Command::new("sh").arg("-s"), &self.script(value))
+        }
+
+        /// What sh has in `name` after sourcing the files as rc(8) does (source_rc_confs in
+        /// libexec/rc/rc.conf: each of rc_conf_files that is readable, in order), with a
+        /// variable in the environment that an unescaped `$HOSTILE` would expand.
+        fn read_back(&self, name: &str) -> Vec<u8> {
+            let [rc_conf, local] = self.files();
+            let output = Command::new("sh")
+                .args([
+                    "-c",
+                    "for f in \"$1\" \"$2\"; do [ -r \"$f\" ] && . \"$f\"; done; eval \"printf %s \\\"\\${$3}\\\"\"",
+                    "sh",
+                    &rc_conf,
+                    &local,
+                    name,
+                ])
+                .env("HOSTILE", "expanded")
+                .current_dir(self.dir.path())
+                .output()
+                .unwrap();
+            assert!(output.status.success(), "{output:?}");
+            output.stdout
+        }
+
+        fn text(&self, path: &Path) -> String {
+            std::fs::read_to_string(path).unwrap_or_default()
+        }
+    }
+
+    fn run_on_stdin(command: &mut Command, script: &str) -> Output {
+        let mut child = command
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(script.as_bytes())
+            .unwrap();
+        child.wait_with_output().unwrap()
+    }
+
+    /// Values that sh would run, expand, split, glob or cut short if written unescaped.
+    fn hostile(marker: &Path) -> Vec<String> {
+        let m = marker.display();
+        [
+            "pa$$w0rd",
+            "inet vhid 1 pass pa$$w0rd alias 192.168.1.138/32",
+            "$(touch MARKER)",
+            "`touch MARKER`",
+            "\"; touch MARKER; x=\"",
+            "'; touch MARKER; x='",
+            "a\"b",
+            "\"",
+            "\\",
+            "trailing backslash\\",
+            "\\\\double",
+            "\\n\\t\\047 %s %% \\c",
+            "it's",
+            "'",
+            "$HOSTILE",
+            "${HOSTILE:-y}",
+            "${x:-y}",
+            "$",
+            "a$",
+            "ünïcödé ✓ 日本",
+            "  spaces  around  ",
+            "# not a comment",
+            "a;b & c | d > e < f",
+            "* ? [a-z] ~ ~root",
+            "",
+            "tab\tinside",
+            "-n -e",
+            "a'b\"c$d`e\\f",
+            "NAME=x",
+            "\\\"",
+            "\\$(touch MARKER)",
+        ]
+        .iter()
+        .map(|v| v.replace("MARKER", &m.to_string()))
+        .collect()
+    }
+
+    /// rc.conf as hosts have it before f3s sets NAME: absent, without NAME, with NAME in each
+    /// form sysrc and people write, in rc.conf.local, with no final newline.
+    fn starting_points() -> Vec<(Option<String>, Option<String>)> {
+        let around = |line: &str| {
+            Some(format!(
+                "# rc.conf\nhostname=\"lab\"\n{line}\nkeep=\"kept\" # after\n"
+            ))
+        };
+        vec![
+            (None, None),
+            (Some("hostname=\"lab\"\nkeep=\"kept\"\n".into()), None),
+            (around(&format!("{NAME}=\"old\"")), None),
+            (around(&format!("  {NAME}='old' # comment kept")), None),
+            (around(&format!("{NAME}=old;other=\"x\"")), None),
+            (around(&format!("{NAME}= # empty")), None),
+            (around(&format!("{NAME}=\"a \\\"q\\\" b\"")), None),
+            (around(&format!("{NAME}=\"$(echo old)\"")), None),
+            (around(&format!("{NAME}=$(echo old)")), None),
+            (
+                around(&format!("{NAME}=\"first\"\n{NAME}=\"second\"")),
+                None,
+            ),
+            (
+                around(&format!("{NAME}=\"in rc.conf\"")),
+                Some(format!("{NAME}=\"old\" # local\n")),
+            ),
+            (Some(format!("keep=\"kept\"\n{NAME}=\"old\"")), None),
+            (Some("keep=\"kept\"".into()), None),
+        ]
+    }
+
+    #[test]
+    fn every_value_reads_back_exactly_through_sh_and_nothing_runs() {
+        for (rc_conf, local) in starting_points() {
+            for sensitive in [false, true] {
+                let host = Host::new(rc_conf.as_deref(), local.as_deref());
+                for value in hostile(&host.marker()) {
+                    let text = Text::new(value.clone(), sensitive);
+                    let output = host.set(&text);
+                    let conf = host.text(&host.rc_conf());
+                    assert!(
+                        output.status.success(),
+                        "{value:?} from {rc_conf:?}: {output:?}\n{conf}"
+                    );
+                    assert_eq!(
+                        String::from_utf8_lossy(&host.read_back(NAME)),
+                        value,
+                        "from {rc_conf:?} / {local:?}:\n{conf}\n{}",
+                        host.text(&host.local())
+                    );
+                    assert!(!host.marker().exists(), "{value:?} ran");
+                    if rc_conf.as_deref().is_some_and(|c| c.contains("keep=")) {
+                        assert_eq!(host.read_back("keep"), b"kept", "{conf}");
+                    }
+                }
+                if rc_conf.as_deref().is_some_and(|c| c.contains("other=")) {
+                    assert_eq!(host.read_back("other"), b"x");
+                }
+                if rc_conf
+                    .as_deref()
+                    .is_some_and(|c| c.contains("comment kept"))
+                {
+                    let conf = host.text(&host.rc_conf());
+                    assert!(conf.contains("\" # comment kept\n"), "{conf}");
+                }
+                let leftovers: Vec<_> = std::fs::read_dir(host.dir.path())
+                    .unwrap()
+                    .flatten()
+                    .filter(|e| e.file_name().to_string_lossy().starts_with(".f3s."))
+                    .collect();
+                assert!(leftovers.is_empty(), "{leftovers:?}");
+            }
+        }
+    }
+
+    #[test]
+    fn a_value_f3s_wrote_is_replaced_in_place_not_appended_again() {
+        for (rc_conf, local) in starting_points() {
+            let host = Host::new(rc_conf.as_deref(), local.as_deref());
+            for value in hostile(&host.marker()) {
+                assert!(host.set(&Text::plain(value)).status.success());
+            }
+            let lines = |path: &Path| {
+                host.text(path)
+                    .lines()
+                    .filter(|l| l.trim_start().starts_with(&format!("{NAME}=")))
+                    .count()
+            };
+            let before = lines(&host.rc_conf()) + lines(&host.local());
+            for value in hostile(&host.marker()) {
+                assert!(host.set(&Text::plain(value)).status.success());
+            }
+            assert_eq!(
+                lines(&host.rc_conf()) + lines(&host.local()),
+                before,
+                "from {rc_conf:?}:\n{}",
+                host.text(&host.rc_conf())
+            );
+        }
+    }
+
+    #[test]
+    fn the_file_assigning_it_last_is_edited_like_sysrc_does() {
+        let host = Host::new(
+            Some(&format!("{NAME}=\"in rc.conf\"\nkeep=\"kept\"\n")),
+            Some(&format!("a=1\n{NAME}=\"old\" # local\nb=2\n")),
+        );
+        assert!(host.set(&Text::plain("new")).status.success());
+        assert_eq!(
+            host.text(&host.rc_conf()),
+            format!("{NAME}=\"in rc.conf\"\nkeep=\"kept\"\n")
+        );
+        assert_eq!(
+            host.text(&host.local()),
+            format!("a=1\n{NAME}=\"new\" # local\nb=2\n")
+        );
+
+        let host = Host::new(Some("a=1\n"), None);
+        assert!(host.set(&Text::plain("x")).status.success());
+        assert!(!host.local().exists(), "not made where it was not");
+        assert_eq!(host.text(&host.rc_conf()), format!("a=1\n{NAME}=\"x\"\n"));
+
+        // An old value sysrc would not touch stays, and the new assignment after it wins.
+        let host = Host::new(Some(&format!("{NAME}=`echo old` # c\nz=1\n")), None);
+        assert!(host.set(&Text::plain("y")).status.success());
+        assert_eq!(
+            host.text(&host.rc_conf()),
+            format!("{NAME}=`echo old` # c\nz=1\n{NAME}=\"y\"\n")
+        );
+    }
+
+    #[test]
+    fn mode_and_owner_are_kept_and_a_file_that_does_not_parse_is_not_replaced() {
+        let host = Host::new(Some("a=1\n"), None);
+        let rc_conf = host.rc_conf();
+        std::fs::set_permissions(&rc_conf, std::fs::Permissions::from_mode(0o640)).unwrap();
+        let (uid, gid) = (12345, 23456);
+        let as_root = std::os::unix::fs::chown(&rc_conf, Some(uid), Some(gid)).is_ok();
+        assert!(host.set(&Text::plain("v")).status.success());
+        let meta = std::fs::metadata(&rc_conf).unwrap();
+        assert_eq!(meta.mode() & 0o7777, 0o640);
+        if as_root {
+            assert_eq!((meta.uid(), meta.gid()), (uid, gid));
+        }
+
+        let broken = "if true; then\na=1\n";
+        let host = Host::new(Some(broken), None);
+        let output = host.set(&Text::plain("v"));
+        assert!(!output.status.success());
+        assert!(String::from_utf8_lossy(&output.stderr).contains("would not parse"));
+        assert_eq!(host.text(&host.rc_conf()), broken);
+        assert!(
+            std::fs::read_dir(host.dir.path())
+                .unwrap()
+                .flatten()
+                .all(|e| !e.file_name().to_string_lossy().starts_with(".f3s."))
+        );
+    }
+
+    #[test]
+    fn a_value_that_cannot_be_written_fails_its_operation_and_writes_nothing() {
+        let host = Host::new(Some("a=1\n"), None);
+        for value in ["two\nLINES", "nul\0BYTES", "-n"] {
+            let output = host.set(&Text::new(value, true));
+            assert!(!output.status.success());
+            let said = String::from_utf8_lossy(&output.stderr);
+            assert!(
+                said.contains(&format!("cannot set rc.conf {NAME}")),
+                "{said}"
+            );
+            assert!(!said.contains("LINES") && !said.contains("BYTES"), "{said}");
+        }
+        assert_eq!(host.text(&host.rc_conf()), "a=1\n");
+    }
+
+    /// Every exec of the edit, traced by strace(1): no argument of any holds the secret, in
+    /// any form (plain or as written to rc.conf).
+    #[test]
+    fn the_value_is_in_no_command_line() {
+        let host = Host::new(Some(&format!("{NAME}=\"old\"\n")), None);
+        let secret = "s3cr3t-Pa$$-w0rd";
+        let trace = host.dir.path().join("trace");
+        for sensitive in [true, false] {
+            let output = run_on_stdin(
+                Command::new("strace")
+                    .args(["-f", "-qq", "-s", "100000", "-e", "trace=execve,execveat"])
+                    .arg("-o")
+                    .arg(&trace)
+                    .args(["sh", "-s"]),
+                &host.script(&Text::new(secret, sensitive)),
+            );
+            assert!(output.status.success(), "strace runs the edit: {output:?}");
+            assert_eq!(host.read_back(NAME), secret.as_bytes());
+            let execs = std::fs::read_to_string(&trace).unwrap();
+            for needle in ["\"cp\"", "\"mv\"", "\"sh\", \"-n\""] {
+                assert!(execs.contains(needle), "the trace saw {needle}:\n{execs}");
+            }
+            for form in [
+                secret.to_string(),
+                "s3cr3t-Pa\\$\\$-w0rd".into(),
+                "s3cr3t".into(),
+            ] {
+                assert!(!execs.contains(&form), "{form} in a command line:\n{execs}");
+            }
+        }
+    }
+
+    #[test]
+    fn an_operation_edits_the_hosts_rc_conf_files_with_this_code() {
+        let value = Text::new("pa$$w0rd", true);
+        let op = Op::SetRcVar {
+            name: NAME.into(),
+            value: value.clone(),
+        };
+        let script = super::super::ops::op_script(OsFamily::Freebsd, &op).unwrap();
+        assert_eq!(script, set_rc_var(RC_CONF_FILES, NAME, &value));
+        assert!(script.contains("for c in '/etc/rc.conf.local' '/etc/rc.conf'; do"));
+        assert!(
+            !script.contains("sysrc"),
+            "sysrc would need the value as an argument"
+        );
+        assert!(!script.contains("pa$$w0rd"));
+    }
+
+    #[test]
+    fn quoting_escapes_what_double_quotes_leave_to_sh() {
+        assert_eq!(rc_quoted(b"YES"), b"\"YES\"");
+        assert_eq!(rc_quoted(b"a$b`c\"d\\e'f"), b"\"a\\$b\\`c\\\"d\\\\e'f\"");
     }
 }

@@ -13,6 +13,7 @@ mod ops;
 mod rocky;
 
 use crate::inventory::host::{Become, OsFamily};
+use crate::sensitive::Text;
 pub use batch::{BatchReadError, batch_script, read_batch_output};
 pub use observation::{observe_script, observed_kernel, parse_observation, texts_to_fetch};
 
@@ -30,8 +31,9 @@ pub trait Dialect {
     fn sha256_files(&self) -> &'static str;
     /// Prints the value of an rc.conf variable, failing when unset; `None` if the family has none.
     fn rc_get(&self, name: &str) -> Option<String>;
-    /// Sets an rc.conf variable to the value in "$v".
-    fn rc_set(&self, name: &str) -> Option<String>;
+    /// Sets an rc.conf variable so that sh, sourcing rc.conf, reads back exactly `value`,
+    /// which appears in no command line; `None` if the family has no rc.conf.
+    fn rc_set(&self, name: &str, value: &Text) -> Option<String>;
     /// Prints the installed version of a package, failing when absent.
     fn package_version(&self, name: &str) -> String;
     fn install_package(&self, name: &str) -> String;

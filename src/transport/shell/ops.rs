@@ -54,11 +54,7 @@ pub fn op_script(os: OsFamily, op: &Op) -> Option<String> {
             p = quote(path),
         ),
         Op::RemovePath { path } => format!("rm -rf {}", quote(path)),
-        Op::SetRcVar { name, value } => {
-            // The value is read into `v` by the builtins, never as a word of the script.
-            let set = d.rc_set(name)?;
-            format!("v=$({}; printf x); v=${{v%x}}; {set}", print_text(value))
-        }
+        Op::SetRcVar { name, value } => d.rc_set(name, value)?,
         Op::InstallPackage { name } => d.install_package(name),
         Op::EnableService { name } => d.service(name, ServiceAction::Enable),
         Op::DisableService { name } => d.service(name, ServiceAction::Disable),

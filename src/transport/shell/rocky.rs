@@ -2,6 +2,7 @@
 //! flock. Rocky has no rc.conf.
 
 use super::{Dialect, ServiceAction, quote};
+use crate::sensitive::Text;
 
 pub struct Rocky;
 
@@ -32,7 +33,7 @@ impl Dialect for Rocky {
         None
     }
 
-    fn rc_set(&self, _name: &str) -> Option<String> {
+    fn rc_set(&self, _name: &str, _value: &Text) -> Option<String> {
         None
     }
 
