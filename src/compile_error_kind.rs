@@ -4,6 +4,7 @@
 use thiserror::Error;
 
 use crate::names::NameKind;
+use crate::values::ValueKind;
 
 #[derive(Debug, Clone, Error, PartialEq, Eq)]
 pub enum CompileErrorKind {
@@ -43,7 +44,7 @@ pub enum CompileErrorKind {
     },
     #[error("expected {expected}, found {found}")]
     WrongType { expected: String, found: String },
-    #[error("invalid {what} `{value}`: {reason}")]
+    #[error("invalid {what} `{}`: {reason}", printable(value))]
     InvalidName {
         what: NameKind,
         value: String,
@@ -52,6 +53,11 @@ pub enum CompileErrorKind {
     /// Never holds the value itself: it may be a secret.
     #[error("rc.conf variable `{name}` cannot be set to this value: {reason}")]
     UnwritableRcValue { name: String, reason: String },
+    /// The value itself is in the label (or `(sensitive)` there), not in the message.
+    #[error("invalid {what}: {reason}")]
+    InvalidValue { what: ValueKind, reason: String },
+    #[error("the block's content holds one of its own marker lines")]
+    MarkerInContent,
     #[error("template `{template}` uses `{variable}`, which has no value here")]
     MissingTemplateVariable { template: String, variable: String },
     #[error("template `{template}` does not render: {message}")]
@@ -116,6 +122,10 @@ impl CompileErrorKind {
             K::UnwritableRcValue { .. } => {
                 "an rc.conf value is one line without control characters (tab aside); f3s escapes the rest".into()
             }
+            K::InvalidValue { what, .. } => what.rule().into(),
+            K::MarkerInContent => {
+                "a block lies between `COMMENT BEGIN f3s NAME` and `COMMENT END f3s NAME` lines: rename the block or change its `comment`".into()
+            }
             K::MissingTemplateVariable { .. } => {
                 "declare it as a module parameter or a host var, or use `{{#if}}` around it".into()
             }
@@ -142,6 +152,21 @@ impl CompileErrorKind {
         };
         Some(text)
     }
+}
+
+/// A rejected name as the terminal may print it: control characters (a newline, an escape
+/// sequence) are what made it invalid, and are shown escaped rather than acted on.
+fn printable(value: &str) -> String {
+    value
+        .chars()
+        .map(|c| {
+            if c.is_control() {
+                c.escape_default().to_string()
+            } else {
+                c.to_string()
+            }
+        })
+        .collect()
 }
 
 fn list(items: &[String]) -> String {

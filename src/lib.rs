@@ -28,4 +28,5 @@ pub mod selection;
 pub mod sensitive;
 pub mod source;
 pub mod transport;
+pub mod values;
 pub mod yaml;

@@ -14,6 +14,7 @@ pub enum NameKind {
     RcVar,
     User,
     HostName,
+    Address,
     Mode,
 }
 
@@ -27,6 +28,7 @@ impl fmt::Display for NameKind {
             Self::RcVar => "rc.conf variable name",
             Self::User => "user or group name",
             Self::HostName => "host name",
+            Self::Address => "host address",
             Self::Mode => "file mode",
         })
     }
@@ -37,7 +39,7 @@ impl NameKind {
     pub fn rule(self) -> &'static str {
         match self {
             Self::Path => {
-                "a path is absolute and uses only letters, digits and . _ - + @ : , = / (no `..`)"
+                "a path is absolute, written one way only (no `//`, `.` or `..` parts, no trailing `/`), and uses only letters, digits and . _ - + @ : , = /"
             }
             Self::Dataset => {
                 "a dataset is pool/child/...: each part starts with a letter or digit and uses only letters, digits and _ - . :"
@@ -54,6 +56,9 @@ impl NameKind {
             }
             Self::HostName => {
                 "a host name starts with a letter or digit and uses only letters, digits, - and ."
+            }
+            Self::Address => {
+                "an address is an IPv4 or IPv6 address, or a DNS name: dot-separated labels of letters, digits and -, none starting or ending with -"
             }
             Self::Mode => "a mode is an octal string such as \"0644\" (quote it in YAML)",
         }
@@ -75,6 +80,7 @@ impl NameKind {
             Self::RcVar => check_rc_var(value),
             Self::User => check_user(value),
             Self::HostName => check_word(value, "-."),
+            Self::Address => check_address(value),
             Self::Mode => check_mode(value),
         }
     }
@@ -90,8 +96,23 @@ fn check_path(value: &str) -> Result<(), String> {
     {
         return Err(format!("it contains `{bad}`"));
     }
-    if value.split('/').any(|part| part == "..") {
-        return Err("it contains `..`".into());
+    // One file, one spelling: `/etc//exports`, `/etc/./exports` and `/etc/exports/` name
+    // `/etc/exports` too, and two resources managing one file under two names would fight
+    // over it (and miss each other's implied edges). `..` could also leave a directory
+    // through a symbolic link. So only the plain spelling is accepted.
+    if value == "/" {
+        return Ok(());
+    }
+    if value.ends_with('/') {
+        return Err("it ends with `/`".into());
+    }
+    for part in value.split('/').skip(1) {
+        match part {
+            "" => return Err("it contains `//`".into()),
+            "." => return Err("it contains a `.` part".into()),
+            ".." => return Err("it contains `..`".into()),
+            _ => {}
+        }
     }
     Ok(())
 }
@@ -155,6 +176,33 @@ fn check_user(value: &str) -> Result<(), String> {
     }
 }
 
+/// ssh2 resolves the address and libssh2 looks it up in known_hosts; anything but an IP
+/// literal or a DNS name (RFC 1123 labels) is a mistake, and one starting with `-` would be an
+/// option to any `ssh` command line it reached.
+fn check_address(value: &str) -> Result<(), String> {
+    if value.parse::<std::net::IpAddr>().is_ok() {
+        return Ok(());
+    }
+    if value.len() > 253 {
+        return Err("it is longer than 253 characters".into());
+    }
+    for label in value.split('.') {
+        if label.is_empty() {
+            return Err("it has an empty label".into());
+        }
+        if label.starts_with('-') || label.ends_with('-') {
+            return Err(format!("label `{label}` starts or ends with `-`"));
+        }
+        if let Some(bad) = label
+            .chars()
+            .find(|c| !c.is_ascii_alphanumeric() && *c != '-')
+        {
+            return Err(format!("it contains `{bad}`"));
+        }
+    }
+    Ok(())
+}
+
 fn check_mode(value: &str) -> Result<(), String> {
     let octal =
         value.len() >= 3 && value.len() <= 4 && value.chars().all(|c| ('0'..='7').contains(&c));
@@ -198,6 +246,46 @@ mod tests {
             Err("it contains `..`".into())
         );
         assert!(NameKind::Path.check("/a/$(id)").is_err());
+        assert!(NameKind::Path.check("/").is_ok());
+    }
+
+    #[test]
+    fn paths_have_one_spelling() {
+        assert_eq!(
+            NameKind::Path.check("/etc//exports"),
+            Err("it contains `//`".into())
+        );
+        assert_eq!(
+            NameKind::Path.check("/etc/./exports"),
+            Err("it contains a `.` part".into())
+        );
+        assert_eq!(
+            NameKind::Path.check("/etc/exports/"),
+            Err("it ends with `/`".into())
+        );
+        assert_eq!(
+            NameKind::Path.check("/etc/.."),
+            Err("it contains `..`".into())
+        );
+        assert!(NameKind::Path.check("/etc/.hidden/..x").is_ok());
+    }
+
+    #[test]
+    fn addresses_are_ip_literals_or_dns_names() {
+        for good in [
+            "192.168.1.130",
+            "127.0.0.2",
+            "::1",
+            "fe80::1",
+            "f0.lan.buetow.org",
+        ] {
+            assert!(NameKind::Address.check(good).is_ok(), "{good}");
+        }
+        assert!(NameKind::Address.check("-oProxyCommand=id").is_err());
+        assert!(NameKind::Address.check("f0 -p 2222").is_err());
+        assert!(NameKind::Address.check("f0..lan").is_err());
+        assert!(NameKind::Address.check("[::1]").is_err());
+        assert!(NameKind::Address.check("f0\n").is_err());
     }
 
     #[test]

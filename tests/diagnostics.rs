@@ -3,62 +3,7 @@
 
 mod common;
 
-use std::path::Path;
-
-use common::{f3s_in, stderr};
-
-/// A throwaway inventory directory: `inventory.yml` plus modules under `modules/`.
-struct Case {
-    dir: tempfile::TempDir,
-}
-
-const HOSTS: &str = "
-hosts:
-  f0:
-    os: freebsd
-    address: 192.168.1.130
-";
-
-impl Case {
-    fn new(inventory: &str) -> Self {
-        let case = Self {
-            dir: tempfile::tempdir().unwrap(),
-        };
-        case.file("inventory.yml", inventory)
-    }
-
-    fn file(self, path: &str, text: &str) -> Self {
-        let path = self.dir.path().join(path);
-        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
-        std::fs::write(path, text.trim_start()).unwrap();
-        self
-    }
-
-    fn module(self, name: &str, text: &str) -> Self {
-        self.file(&format!("modules/{name}/module.yml"), text)
-    }
-
-    /// Runs `f3s check` and asserts it fails with each `(file:line, message)`.
-    fn fails_with(&self, expected: &[(&str, &str)]) -> String {
-        let output = f3s_in(self.dir.path(), &["check", "-i", "inventory.yml"]);
-        let err = stderr(&output);
-        assert_eq!(
-            output.status.code(),
-            Some(1),
-            "exit code 1 expected:\n{err}"
-        );
-        assert!(!err.contains("panicked"), "no panic:\n{err}");
-        for (place, message) in expected {
-            assert!(err.contains(&format!("{place}:")), "names {place}:\n{err}");
-            assert!(err.contains(message), "says {message:?}:\n{err}");
-        }
-        err
-    }
-
-    fn path(&self) -> &Path {
-        self.dir.path()
-    }
-}
+use common::{Case, HOSTS, f3s_in, stderr};
 
 fn with_module(module: &str) -> String {
     format!("{HOSTS}    modules:\n      - module: {module}\n")

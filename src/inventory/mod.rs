@@ -125,6 +125,7 @@ impl Loader<'_> {
                 origin,
             );
         }
+        self.check_connection(&raw.defaults.connection);
         let known: Vec<String> = raw
             .hosts
             .iter()
@@ -160,6 +161,8 @@ impl Loader<'_> {
         body: &raw::RawHost,
     ) -> Option<Host> {
         let valid = self.check_name(NameKind::HostName, name);
+        self.check_name(NameKind::Address, &body.address);
+        self.check_connection(&body.connection);
         let groups: Vec<_> = raw
             .groups
             .iter()
@@ -282,6 +285,28 @@ impl Loader<'_> {
         }
     }
 
+    /// Checks what a `connection:` block sets, where it is written (once for `defaults`).
+    /// The user travels to sshd in the protocol, never through a shell, but a user name that
+    /// cannot exist is a typo or an attack either way.
+    fn check_connection(&mut self, connection: &RawConnection) {
+        if let Some(port) = &connection.port
+            && port.value == 0
+        {
+            let kind = CompileErrorKind::WrongType {
+                expected: "a port from 1 to 65535".into(),
+                found: "0".into(),
+            };
+            self.errors.push(CompileError::new(
+                kind,
+                &origin_of(self.file, port),
+                "no TCP connection goes to port 0",
+            ));
+        }
+        if let Some(user) = &connection.user {
+            self.check_name(NameKind::User, user);
+        }
+    }
+
     fn check_name(&mut self, kind: NameKind, name: &Spanned<String>) -> bool {
         match kind.check(&name.value) {
             Ok(()) => true,
@@ -306,7 +331,11 @@ fn connection(defaults: &RawConnection, host: &RawConnection, base: &Path) -> Co
     let pick =
         |field: fn(&RawConnection) -> Option<String>| field(host).or_else(|| field(defaults));
     Connection {
-        port: host.port.or(defaults.port).unwrap_or(22),
+        port: host
+            .port
+            .as_ref()
+            .or(defaults.port.as_ref())
+            .map_or(22, |port| port.value),
         user: pick(|c| c.user.as_ref().map(|u| u.value.clone())).unwrap_or_else(|| "root".into()),
         become_method: host
             .become_method

@@ -72,7 +72,7 @@ pub struct RawHost {
 #[derive(Debug, Default, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RawConnection {
-    pub port: Option<u16>,
+    pub port: Option<Spanned<u16>>,
     pub user: Option<Spanned<String>>,
     #[serde(rename = "become")]
     pub become_method: Option<Become>,

@@ -345,6 +345,7 @@ impl<'a> Attrs<'a> {
     /// A template file of the module, rendered for the host.
     pub fn template(&mut self, name: &str) -> Option<Rendered> {
         let file_name = self.string(name)?;
+        crate::values::checked(self, file_name.clone(), crate::values::ValueKind::Template)?;
         let path = self.scope.templates.join(&file_name.value);
         match self
             .scope

@@ -1,10 +1,13 @@
 //! `block`: a managed block of lines between marker comments (as the devd.conf notify
 //! snippet needs), replaced in place when it differs and appended when missing.
 
+use crate::compile_error::CompileError;
+use crate::compile_error_kind::CompileErrorKind;
 use crate::module::attrs::Attrs;
 use crate::names::NameKind;
 use crate::probe::Probe;
 use crate::resource::{Claim, Decision, Implied, Kind, View, edit};
+use crate::values::{self, ValueKind};
 
 pub const ATTRIBUTES: &[&str] = &["path", "content", "template", "comment"];
 
@@ -19,26 +22,41 @@ pub struct Block {
 
 impl Block {
     pub fn parse(attrs: &mut Attrs) -> Option<(String, Self)> {
-        let name = attrs.required_string("block");
+        let name = attrs
+            .required_string("block")
+            .and_then(|name| values::checked(attrs, name, ValueKind::Label));
         let path = attrs.required_name("path", NameKind::Path);
         let content = if attrs.has("template") {
             attrs.template("template")
         } else {
             attrs.required_string("content")
         };
-        let comment = attrs
-            .string("comment")
-            .map_or_else(|| "#".into(), |c| c.value);
-        let name = name?.value;
-        Some((
-            name.clone(),
-            Self {
-                name,
-                path: path?,
-                content: content?.value,
-                comment,
-            },
-        ))
+        let comment = match attrs.string("comment") {
+            Some(given) => values::checked(attrs, given, ValueKind::CommentMarker),
+            None => Some("#".into()),
+        };
+        let (name, comment, content) = (name?, comment?, content?);
+        let block = Self {
+            name,
+            path: path?,
+            content: content.value,
+            comment,
+        };
+        // A content line equal to a marker would end (or restart) the block when the file is
+        // read back, and every run would append the block again.
+        let (begin, end) = block.markers();
+        if block
+            .content
+            .lines()
+            .any(|line| line == begin || line == end)
+        {
+            let kind = CompileErrorKind::MarkerInContent;
+            attrs
+                .errors
+                .push(CompileError::new(kind, &content.origin, "this content"));
+            return None;
+        }
+        Some((block.name.clone(), block))
     }
 
     fn markers(&self) -> (String, String) {

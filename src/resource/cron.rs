@@ -8,6 +8,7 @@ use crate::op::Op;
 use crate::probe::Probe;
 use crate::resource::{ContentChange, Decision, Kind, View, edit};
 use crate::sensitive::{Observed, Text};
+use crate::values::{self, ValueKind};
 
 pub const ATTRIBUTES: &[&str] = &["user", "schedule", "command"];
 
@@ -15,20 +16,26 @@ pub const ATTRIBUTES: &[&str] = &["user", "schedule", "command"];
 pub struct Cron {
     pub name: String,
     pub user: String,
-    /// The crontab line: schedule and command.
+    /// The crontab line: schedule and command, `%` escaped.
     pub entry: String,
 }
 
 impl Cron {
     pub fn parse(attrs: &mut Attrs) -> Option<(String, Self)> {
-        let name = attrs.required_string("cron");
+        let name = attrs
+            .required_string("cron")
+            .and_then(|name| values::checked(attrs, name, ValueKind::Label));
         let user = attrs
             .name("user", NameKind::User)
             .unwrap_or_else(|| "root".into());
-        let schedule = attrs.required_string("schedule");
-        let command = attrs.required_string("command");
-        let name = name?.value;
-        let entry = format!("{} {}", schedule?.value, command?.value);
+        let schedule = attrs
+            .required_string("schedule")
+            .and_then(|schedule| values::checked(attrs, schedule, ValueKind::CronSchedule));
+        let command = attrs
+            .required_string("command")
+            .and_then(|command| values::checked(attrs, command, ValueKind::CronCommand));
+        let name = name?;
+        let entry = format!("{} {}", schedule?, crontab_command(&command?));
         Some((name.clone(), Self { name, user, entry }))
     }
 
@@ -53,6 +60,14 @@ impl Cron {
         }
         Some(edit::join(&lines))
     }
+}
+
+/// A checked command as its crontab line carries it. Cron ends the command at the first
+/// unescaped `%` and sends the rest to its stdin (crontab(5)); FreeBSD's cron
+/// (usr.sbin/cron/cron/do_command.c) and cronie (src/do_command.c) both turn `\%` back into
+/// `%`. The check refused the `\%` and `\\` that the two would read differently.
+fn crontab_command(command: &str) -> String {
+    command.replace('%', "\\%")
 }
 
 impl Kind for Cron {
@@ -121,6 +136,12 @@ mod tests {
             "# f3s: carp-auto-failback\n* * * * * /usr/local/bin/carp-auto-failback.sh\n0 3 * * * /root/backup.sh\n"
         );
         assert_eq!(failback().edited(&edited), None, "then it is in place");
+    }
+
+    #[test]
+    fn percent_signs_reach_the_command_not_its_stdin() {
+        assert_eq!(crontab_command("date +%F"), "date +\\%F");
+        assert_eq!(crontab_command("/bin/x"), "/bin/x");
     }
 
     #[test]

@@ -9,6 +9,7 @@ use crate::module::attrs::Attrs;
 use crate::names::NameKind;
 use crate::probe::Probe;
 use crate::resource::{Claim, Decision, Implied, Kind, View, edit};
+use crate::values::{self, ValueKind};
 
 pub const ATTRIBUTES: &[&str] = &["path", "text", "match", "state"];
 
@@ -23,9 +24,13 @@ pub struct Line {
 
 impl Line {
     pub fn parse(attrs: &mut Attrs) -> Option<(String, Self)> {
-        let name = attrs.required_string("line");
+        let name = attrs
+            .required_string("line")
+            .and_then(|name| values::checked(attrs, name, ValueKind::Label));
         let path = attrs.required_name("path", NameKind::Path);
-        let text = attrs.required_string("text");
+        let text = attrs
+            .required_string("text")
+            .and_then(|text| values::checked(attrs, text, ValueKind::LineText));
         let pattern = attrs
             .string("match")
             .and_then(|pattern| match Regex::new(&pattern.value) {
@@ -42,23 +47,11 @@ impl Line {
                 }
             });
         let present = attrs.choice("state", &["present", "absent"]) != Some("absent");
-        if let Some(text) = &text
-            && text.value.contains('\n')
-        {
-            let kind = CompileErrorKind::WrongType {
-                expected: "a single line".into(),
-                found: "several lines (use a `block`)".into(),
-            };
-            attrs
-                .errors
-                .push(CompileError::new(kind, &text.origin, "more than one line"));
-            return None;
-        }
         Some((
-            name?.value,
+            name?,
             Self {
                 path: path?,
-                text: text?.value,
+                text: text?,
                 pattern,
                 present,
             },

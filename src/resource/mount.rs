@@ -6,6 +6,7 @@ use crate::names::NameKind;
 use crate::op::Op;
 use crate::probe::Probe;
 use crate::resource::{AttributeChange, Claim, Decision, Implied, Kind, View, edit};
+use crate::values::{self, ValueKind};
 
 pub const ATTRIBUTES: &[&str] = &["device", "fstype", "options", "dump", "pass", "mounted"];
 
@@ -16,7 +17,8 @@ pub struct Mount {
     pub path: String,
     pub device: String,
     pub fstype: String,
-    /// The fstab line, fields separated by single spaces as the seed writes them.
+    /// The fstab line, fields separated by single spaces as the seed writes them. Every field
+    /// was checked to hold no blank or escape, so the line splits back into the same six.
     pub entry: String,
     pub mounted: bool,
 }
@@ -24,13 +26,24 @@ pub struct Mount {
 impl Mount {
     pub fn parse(attrs: &mut Attrs) -> Option<(String, Self)> {
         let path = attrs.required_name("mount", NameKind::Path);
-        let device = attrs.required_string("device");
-        let fstype = attrs.required_string("fstype");
-        let options = attrs.string("options").map_or("rw".into(), |o| o.value);
-        let dump = attrs.string("dump").map_or("0".into(), |d| d.value);
-        let pass = attrs.string("pass").map_or("0".into(), |p| p.value);
+        let device = attrs
+            .required_string("device")
+            .and_then(|device| values::checked(attrs, device, ValueKind::FstabDevice));
+        let fstype = attrs
+            .required_string("fstype")
+            .and_then(|fstype| values::checked(attrs, fstype, ValueKind::FstabField));
+        // A field that fails its check leaves the resource out (the fault is reported), so
+        // the defaults below never stand in for a rejected value.
+        let mut field = |name: &str, kind: ValueKind, default: &str| match attrs.string(name) {
+            Some(given) => values::checked(attrs, given, kind),
+            None => Some(default.to_string()),
+        };
+        let options = field("options", ValueKind::FstabField, "rw");
+        let dump = field("dump", ValueKind::FstabNumber, "0");
+        let pass = field("pass", ValueKind::FstabNumber, "0");
         let mounted = attrs.bool("mounted").unwrap_or(true);
-        let (path, device, fstype) = (path?, device?.value, fstype?.value);
+        let (path, device, fstype) = (path?, device?, fstype?);
+        let (options, dump, pass) = (options?, dump?, pass?);
         let entry = format!("{device} {path} {fstype} {options} {dump} {pass}");
         Some((
             path.clone(),

@@ -11,6 +11,7 @@ use crate::names::NameKind;
 use crate::op::{CertificateAuthority, Op};
 use crate::probe::{Probe, Reveal};
 use crate::resource::{AttributeChange, Claim, Decision, Implied, Kind, View};
+use crate::values::{self, ValueKind};
 
 pub const ATTRIBUTES: &[&str] = &["key", "subject", "days", "bits", "ca", "renew_before_days"];
 
@@ -31,7 +32,9 @@ impl X509 {
     pub fn parse(attrs: &mut Attrs) -> Option<(String, Self)> {
         let cert = attrs.required_name("x509", NameKind::Path);
         let key = attrs.required_name("key", NameKind::Path);
-        let subject = attrs.required_string("subject");
+        let subject = attrs
+            .required_string("subject")
+            .and_then(|subject| values::checked(attrs, subject, ValueKind::X509Subject));
         let days = attrs.number("days", 3650, 1..=36500);
         let bits = attrs.number("bits", 4096, 2048..=16384);
         let renew_before_days = attrs.number("renew_before_days", 30, 0..=3650);
@@ -60,22 +63,13 @@ impl X509 {
             })
         });
         let subject = subject?;
-        if !subject.value.starts_with('/') || !subject.value.contains("/CN=") {
-            let kind = CompileErrorKind::WrongType {
-                expected: "a subject like `/O=Org/CN=name`".into(),
-                found: format!("`{}`", subject.value),
-            };
-            attrs
-                .errors
-                .push(CompileError::new(kind, &subject.origin, "not a subject"));
-        }
         let cert = cert?;
         Some((
             cert.clone(),
             Self {
                 cert,
                 key: key?,
-                subject: subject.value,
+                subject,
                 days,
                 bits,
                 ca,

@@ -10,6 +10,7 @@ use crate::names::NameKind;
 use crate::op::Op;
 use crate::probe::Probe;
 use crate::resource::{AttributeChange, Decision, Implied, Kind, View};
+use crate::values::{self, ValueKind};
 
 pub const ATTRIBUTES: &[&str] = &[
     "encryption",
@@ -36,14 +37,21 @@ pub struct Zfs {
 impl Zfs {
     pub fn parse(attrs: &mut Attrs) -> Option<(String, Self)> {
         let name = attrs.required_name("zfs", NameKind::Dataset);
+        // A property that fails its check is reported, which keeps the resource out.
         let mut properties = BTreeMap::new();
         for key in ["encryption", "keyformat", "keylocation"] {
-            if let Some(value) = attrs.string(key) {
-                properties.insert(key.to_string(), value.value);
+            let value = attrs.string(key);
+            if let Some(value) = value.and_then(|v| values::checked(attrs, v, value_kind(key))) {
+                properties.insert(key.to_string(), value);
             }
         }
         for (key, value) in attrs.string_map("properties").unwrap_or_default() {
-            properties.insert(key, value.value);
+            // The key is written as is (never rendered); it points at the mapping.
+            if let Some(error) = values::fault(ValueKind::ZfsProperty, &key, false, &value.origin) {
+                attrs.errors.push(error);
+            } else if let Some(value) = values::checked(attrs, value, value_kind(&key)) {
+                properties.insert(key, value);
+            }
         }
         let mounted = attrs.bool("mounted").unwrap_or(true);
         let create = attrs.bool("create").unwrap_or(true);
@@ -61,6 +69,15 @@ impl Zfs {
 
     fn parent(&self) -> Option<&str> {
         self.name.rsplit_once('/').map(|(parent, _)| parent)
+    }
+}
+
+/// The rule a property's value follows: paths where ZFS takes paths, one line everywhere.
+fn value_kind(property: &str) -> ValueKind {
+    match property {
+        "mountpoint" => ValueKind::ZfsMountpoint,
+        "keylocation" => ValueKind::ZfsKeylocation,
+        _ => ValueKind::ZfsValue,
     }
 }
 
