@@ -395,6 +395,12 @@ fn an_unreachable_host_is_reported_and_the_others_converge() {
 /// which is which, the lock is freed and the exit code is 130.
 #[test]
 fn an_interrupt_stops_new_work_and_reports_what_was_done() {
+    for signal in ["-INT", "-TERM"] {
+        interrupted_apply(signal);
+    }
+}
+
+fn interrupted_apply(signal: &str) {
     let setup = Setup::new();
     // r0 gets a file that waits for f0's devd, so it is not started while devd runs.
     let modules = setup.lab.dir().join("modules");
@@ -425,7 +431,7 @@ fn an_interrupt_stops_new_work_and_reports_what_was_done() {
     });
     // Our own child, by its PID.
     let status = Command::new("kill")
-        .args(["-INT", &apply.id().to_string()])
+        .args([signal, &apply.id().to_string()])
         .status()
         .unwrap();
     assert!(status.success());
