@@ -22,6 +22,7 @@ pub mod op;
 pub mod plan;
 pub mod plan_error;
 pub mod probe;
+pub mod random;
 pub mod render;
 pub mod resource;
 pub mod selection;

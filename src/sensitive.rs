@@ -14,7 +14,6 @@
 //! which have no other way to reach them.
 
 use std::fmt;
-use std::hash::{BuildHasher as _, Hasher as _};
 use std::sync::{Arc, RwLock};
 
 use hmac::{KeyInit as _, Mac as _};
@@ -112,16 +111,10 @@ struct DigestKey {
 }
 
 impl DigestKey {
-    /// 256 bits drawn from the OS's randomness (std seeds `RandomState` from it).
+    /// 256 random bits, for this run alone.
     fn random() -> Self {
-        let mut bytes = Vec::with_capacity(32);
-        for _ in 0..4 {
-            let mut hasher = std::collections::hash_map::RandomState::new().build_hasher();
-            hasher.write_u64(0);
-            bytes.extend_from_slice(&hasher.finish().to_le_bytes());
-        }
         Self {
-            bytes,
+            bytes: crate::random::bytes(32),
             persistent: false,
         }
     }

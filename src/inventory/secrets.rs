@@ -35,7 +35,7 @@ impl Default for Secrets {
         Self {
             declared: BTreeMap::new(),
             resolved: BTreeMap::new(),
-            nonce: nonce(),
+            nonce: crate::random::word(16),
         }
     }
 }
@@ -161,17 +161,6 @@ pub fn read_digest_key(
         ));
     }
     Ok(key)
-}
-
-/// A fresh word for this run's tokens, from the OS's randomness (std seeds `RandomState`).
-fn nonce() -> String {
-    use std::hash::{BuildHasher as _, Hasher as _};
-    let draw = || {
-        let mut hasher = std::collections::hash_map::RandomState::new().build_hasher();
-        hasher.write_u8(0);
-        hasher.finish()
-    };
-    format!("{:016x}{:016x}", draw(), draw())
 }
 
 /// The value of a declaration; an empty one, or one of only whitespace, is a fault (an unset

@@ -329,7 +329,8 @@ impl Transport for SshTransport {
         batch: &Batch,
         report: &mut dyn FnMut(usize, UnitOutcome),
     ) -> Result<(), TransportError> {
-        let nonce = marker_nonce();
+        // A fresh word for the markers, so nothing an operation prints can pass for one.
+        let nonce = crate::random::word(8);
         let script = shell::batch_script(host.os, batch, &nonce);
         let what = match batch.units.len() {
             1 => "applying 1 resource".to_string(),
@@ -471,19 +472,6 @@ fn read_line(channel: &mut Channel) -> std::io::Result<String> {
         line.push(byte[0]);
     }
     Ok(String::from_utf8_lossy(&line).into_owned())
-}
-
-/// A fresh word for a batch's markers, so nothing an operation prints can pass for one.
-fn marker_nonce() -> String {
-    use std::hash::{BuildHasher as _, Hasher as _};
-    let mut hasher = std::collections::hash_map::RandomState::new().build_hasher();
-    hasher.write_u128(
-        std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .unwrap_or_default()
-            .as_nanos(),
-    );
-    format!("{:016x}", hasher.finish())
 }
 
 fn default_known_hosts() -> PathBuf {
