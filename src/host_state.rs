@@ -196,9 +196,8 @@ impl HostState {
 
     /// Whether anything in the state is hidden (recorded as a keyed fingerprint).
     pub fn holds_hidden(&self) -> bool {
-        let hidden = |value: &Observed| {
-            matches!(value.hidden(), Observed::Hidden(_)) && value.plain().is_none()
-        };
+        let hidden =
+            |value: &Observed| value.plain().is_none() && *value != Observed::KnownAfterApply;
         self.files.values().any(|file| hidden(&file.content))
             || self.rc_conf.values().any(hidden)
             || self.crontabs.values().any(hidden)

@@ -42,7 +42,7 @@ enum Command {
     Plan(plan::PlanArgs),
     /// Converge the hosts: observe, show the plan, confirm, then apply it in dependency order.
     Apply(apply::ApplyArgs),
-    /// Print a host's observed state in the recorded-state format (secrets as digests).
+    /// Print a host's observed state in the recorded-state format (secrets as keyed fingerprints).
     Facts(facts::FactsArgs),
     /// Load the inventory, compile every module and build the graph; no connection.
     Check(check::CheckArgs),
@@ -148,7 +148,7 @@ fn require_persistent_key(holds_hidden: bool, what: &str) -> Result<(), Failure>
         return Ok(());
     }
     Err(Failure::new(vec![miette::miette!(
-        help = "declare `digest_key: {{ env: F3S_DIGEST_KEY, file: secrets/digest_key }}` in the inventory, its value a random string kept with your secrets (e.g. `head -c 32 /dev/urandom | base64`); see README, \"Secrets\"",
+        help = "declare `digest_key: {{ env: F3S_DIGEST_KEY, file: secrets/digest_key }}` in the inventory, its value a random string kept with your secrets (e.g. `head -c 32 /dev/urandom | base64`); see README, \"Secrets and fingerprints\"",
         "cannot {what}: it holds hidden values, and the inventory declares no `digest_key` to fingerprint them with"
     )]))
 }
