@@ -295,6 +295,7 @@ impl<'a> Compiler<'a> {
         let parsed = Spec::parse(kind, &mut attrs, &host.name);
         let requires = self.references(&mut attrs, "requires", host);
         let notify = self.references(&mut attrs, "notify", host);
+        let needs_secret = attrs.needs_secret.clone();
         let known: Vec<&str> = attributes
             .iter()
             .chain(COMMON_ATTRIBUTES)
@@ -325,6 +326,7 @@ impl<'a> Compiler<'a> {
             origin,
             requires,
             notify,
+            needs_secret,
         });
     }
 

@@ -29,7 +29,8 @@ pub struct Plan {
     /// Hosts that could not be reached, locked or observed: nothing is planned for them.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub unreached: Vec<Unreached>,
-    /// Resources of reachable hosts left out because they depend on an unreached host.
+    /// Resources left out because they depend on an unreached host, or need a secret that has
+    /// no value in this run (directly or through what they depend on).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub skipped: Vec<SkippedResource>,
     pub summary: Summary,
@@ -48,8 +49,26 @@ pub struct Unreached {
 #[derive(Debug, Serialize)]
 pub struct SkippedResource {
     pub address: Address,
-    /// The unreached host it depends on.
-    pub because: String,
+    pub because: Blocker,
+}
+
+/// Why a resource cannot be planned in this run.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Blocker {
+    /// It is on, or depends on, a host that was not reached.
+    UnreachedHost(String),
+    /// Its values (or those of what it depends on) are rendered from a secret without a value.
+    MissingSecret(String),
+}
+
+impl std::fmt::Display for Blocker {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::UnreachedHost(host) => write!(f, "depends on {host}, not reached"),
+            Self::MissingSecret(name) => write!(f, "needs secret `{name}`, which has no value"),
+        }
+    }
 }
 
 #[derive(Debug, Serialize)]
@@ -116,6 +135,17 @@ impl Plan {
     /// Whether every host in scope was reached (else the run fails, after doing the rest).
     pub fn is_complete(&self) -> bool {
         self.unreached.is_empty()
+    }
+
+    /// The secrets without a value that left resources out of this plan.
+    pub fn missing_secrets(&self) -> BTreeSet<&str> {
+        self.skipped
+            .iter()
+            .filter_map(|skipped| match &skipped.because {
+                Blocker::MissingSecret(name) => Some(name.as_str()),
+                Blocker::UnreachedHost(_) => None,
+            })
+            .collect()
     }
 
     pub fn has_changes(&self) -> bool {
@@ -210,27 +240,30 @@ pub fn plan(
     })
 }
 
-/// The resources (in order) that can be planned with `unreached` hosts out of reach: none
-/// on those hosts, and none that depends on one (through an edge, or a copy's source),
-/// directly or not. The latter are returned as skipped.
+/// The resources (in order) that can be planned: none on an `unreached` host, none needing a
+/// secret without a value, and none that depends on either (through an edge, or a copy's
+/// source), directly or not. Those on reached hosts are returned as skipped, with why.
 fn reachable_part(
     graph: &ResourceGraph,
     order: &[usize],
     unreached: &BTreeMap<String, TransportError>,
 ) -> (Vec<usize>, Vec<SkippedResource>) {
-    let mut blocked: BTreeMap<usize, String> = BTreeMap::new();
+    let mut blocked: BTreeMap<usize, Blocker> = BTreeMap::new();
     let mut in_scope = Vec::new();
     let mut skipped = Vec::new();
     for &i in order {
         let resource = &graph.resources[i];
         let host = &resource.address.host;
         if unreached.contains_key(host) {
-            blocked.insert(i, host.clone());
+            blocked.insert(i, Blocker::UnreachedHost(host.clone()));
             continue;
         }
-        let through_edge = graph
-            .dependencies(i)
-            .find_map(|dependency| blocked.get(&dependency).cloned());
+        let own = || resource.needs_secret.clone().map(Blocker::MissingSecret);
+        let through_edge = || {
+            graph
+                .dependencies(i)
+                .find_map(|dependency| blocked.get(&dependency).cloned())
+        };
         let through_copy = || {
             resource
                 .spec
@@ -239,8 +272,9 @@ fn reachable_part(
                 .into_iter()
                 .map(|(source, _)| source)
                 .find(|source| unreached.contains_key(source))
+                .map(Blocker::UnreachedHost)
         };
-        match through_edge.or_else(through_copy) {
+        match own().or_else(through_edge).or_else(through_copy) {
             Some(because) => {
                 blocked.insert(i, because.clone());
                 skipped.push(SkippedResource {

@@ -221,15 +221,6 @@ resources:
     assert!(err.contains("3 errors"), "{err}");
 }
 
-#[test]
-fn missing_secret_names_its_declaration() {
-    let case = Case::new(&format!(
-        "secrets:\n  pw:\n    env: F3S_TEST_UNSET_SECRET\n    file: nowhere\ndefaults:\n  vars:\n    password: {{ secret: pw }}\n{HOSTS}"
-    ));
-    case.fails_with(&[("inventory.yml:2", "secret `pw` has no value")]);
-    assert!(case.path().join("inventory.yml").exists());
-}
-
 /// A module's default may only use `host` and `hosts`: one that refers to a parameter (its
 /// own, say) is a diagnostic at the default, never a loop or an empty string.
 #[test]

@@ -339,22 +339,68 @@ fn no_error_shows_a_secret() {
     }
 }
 
-/// One missing secret is one error, however many hosts refer to it.
+/// A secret without a value leaves out only what is rendered from it (and what depends on
+/// that): check and graph pass, plan shows the rest and names the secret, apply converges the
+/// rest and fails with one error at the secret's declaration, however many hosts use it.
 #[test]
-fn a_missing_secret_is_reported_once() {
+fn a_secret_without_a_value_leaves_out_only_what_needs_it() {
     let dir = workspace(None);
     std::fs::remove_file(dir.path().join("secrets/carp_password")).unwrap();
-    let output = Command::new(env!("CARGO_BIN_EXE_f3s"))
-        .args(["check", "-i", "inventory.yml"])
-        .current_dir(dir.path())
-        .env("NO_COLOR", "1")
-        .env_remove("F3S_CARP_PASSWORD")
-        .output()
+    let declared = 1 + std::fs::read_to_string(dir.path().join("inventory.yml"))
+        .unwrap()
+        .lines()
+        .position(|line| line == "  carp_password:")
         .unwrap();
-    common::assert_code(&output, 1);
-    let stderr = common::stderr(&output);
-    assert_eq!(stderr.matches("has no value").count(), 1, "{stderr}");
-    assert!(!stderr.contains("errors"), "{stderr}");
+    let run = |args: &[&str]| {
+        Command::new(env!("CARGO_BIN_EXE_f3s"))
+            .args(args)
+            .current_dir(dir.path())
+            .env("NO_COLOR", "1")
+            .env_remove("F3S_CARP_PASSWORD")
+            .env_remove("F3S_DIGEST_KEY")
+            .output()
+            .unwrap()
+    };
+    for command in ["check", "graph"] {
+        let output = run(&[command, "-i", "inventory.yml"]);
+        common::assert_code(&output, 0);
+    }
+    let check = run(&["check", "-i", "inventory.yml"]);
+    assert_eq!(
+        common::stderr(&check)
+            .matches("secret `carp_password` has no value")
+            .count(),
+        1,
+        "{}",
+        common::stderr(&check)
+    );
+    let plan = run(&["plan", "-i", "inventory.yml", "--state", "state"]);
+    common::assert_code(&plan, 0);
+    let text = common::stdout(&plan);
+    for left_out in [
+        "f0/sysrc:ifconfig_re0_alias0: needs secret `carp_password`",
+        "f1/sysrc:ifconfig_re0_alias0: needs secret `carp_password`",
+        "f0/file:/etc/leaky/inline.conf: needs secret `carp_password`",
+    ] {
+        assert!(text.contains(left_out), "{left_out}:\n{text}");
+    }
+    assert!(
+        text.contains("~ file:/etc/exports"),
+        "the rest is planned:\n{text}"
+    );
+    let apply = run(&["apply", "-i", "inventory.yml", "--state", "state", "--yes"]);
+    common::assert_code(&apply, 1);
+    assert!(common::stdout(&apply).contains("f0/file:/etc/exports: done"));
+    let stderr = common::stderr(&apply);
+    assert_eq!(
+        stderr.matches("declared here").count(),
+        1,
+        "one error: {stderr}"
+    );
+    assert!(
+        stderr.contains(&format!("[inventory.yml:{declared}:")),
+        "{stderr}"
+    );
 }
 
 /// Recordings keep keyed fingerprints only, and a saved plan or recording needs a key that

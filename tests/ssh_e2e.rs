@@ -369,7 +369,7 @@ fn an_unreachable_host_is_reported_and_the_others_converge() {
     assert_code(&plan, 1);
     let text = stdout(&plan);
     assert!(text.contains("f0  freebsd"), "f0 is planned: {text}");
-    assert!(text.contains("Not reached"), "{text}");
+    assert!(text.contains("Not planned"), "{text}");
     assert!(text.contains("r0: cannot connect to"), "{text}");
     assert!(
         stderr(&plan).contains("r0: cannot connect to"),

@@ -37,7 +37,8 @@ pub struct ApplyArgs {
 }
 
 pub fn run(args: ApplyArgs) -> Result<ExitCode, Failure> {
-    let loaded = load(&args.inventory)?;
+    let loaded = load(&args.inventory)?.with_digest_key()?;
+    super::note_missing_secrets(&loaded.inventory);
     let selected = args.scope.select(&loaded)?;
     let transport = args.transport.transport();
     let hosts: Vec<&Host> = loaded
@@ -89,6 +90,7 @@ fn converge(
     let color = render::stdout_color();
     print!("{}", render::text::render(&plan, color));
     if !plan.has_changes() {
+        super::missing_secrets_failure(&loaded.inventory, &plan)?;
         super::unreached_failure(plan)?;
         return Ok(ExitCode::SUCCESS);
     }
@@ -121,6 +123,7 @@ fn converge(
     if crate::interrupt::requested() {
         return Ok(ExitCode::from(crate::interrupt::EXIT_CODE));
     }
+    super::missing_secrets_failure(&loaded.inventory, &plan)?;
     super::unreached_failure(plan)?;
     Ok(if report.succeeded() {
         ExitCode::SUCCESS

@@ -26,7 +26,7 @@ pub struct FactsArgs {
 }
 
 pub fn run(args: FactsArgs) -> Result<ExitCode, Failure> {
-    let loaded = load(&args.inventory)?;
+    let loaded = load(&args.inventory)?.with_digest_key()?;
     let Some(host) = loaded.inventory.host(&args.host) else {
         return Err(CompileError::unplaced(CompileErrorKind::UnknownHost {
             name: args.host.clone(),

@@ -141,6 +141,46 @@ fn load(arg: &InventoryArg) -> Result<Loaded, Failure> {
     Ok(Loaded { inventory, graph })
 }
 
+impl Loaded {
+    /// For what shows or records fingerprints: a declared digest key must have its value
+    /// (a secret without one only leaves out what needs it).
+    fn with_digest_key(mut self) -> Result<Self, Failure> {
+        match std::mem::replace(&mut self.inventory.digest_key, Ok(None)) {
+            Err(error) => Err(error.into()),
+            key => {
+                self.inventory.digest_key = key;
+                Ok(self)
+            }
+        }
+    }
+}
+
+/// Says which secrets have no value in this run, and so what a plan leaves out.
+fn note_missing_secrets(inventory: &Inventory) {
+    for missing in inventory.secrets.unavailable() {
+        eprintln!(
+            "note: secret `{}` has no value ({}); what is rendered from it is left out of plans",
+            missing.name, missing.reason
+        );
+    }
+}
+
+/// An apply that left out resources for want of a secret's value did not converge them.
+fn missing_secrets_failure(inventory: &Inventory, plan: &crate::plan::Plan) -> Result<(), Failure> {
+    let missing = plan.missing_secrets();
+    let errors: Vec<_> = inventory
+        .secrets
+        .unavailable()
+        .iter()
+        .filter(|secret| missing.contains(secret.name))
+        .map(|secret| miette::Report::new(secret.error()))
+        .collect();
+    match errors.is_empty() {
+        true => Ok(()),
+        false => Err(Failure::new(errors)),
+    }
+}
+
 /// Refuses to record `what` (a saved plan, a host's state) holding hidden values under a key
 /// drawn for this run alone: it could never be compared again.
 fn require_persistent_key(holds_hidden: bool, what: &str) -> Result<(), Failure> {

@@ -31,7 +31,8 @@ pub struct PlanArgs {
 }
 
 pub fn run(args: PlanArgs) -> Result<ExitCode, Failure> {
-    let loaded = load(&args.inventory)?;
+    let loaded = load(&args.inventory)?.with_digest_key()?;
+    super::note_missing_secrets(&loaded.inventory);
     let selected = args.scope.select(&loaded)?;
     let transport = args.transport.transport();
     let plan = plan::plan(

@@ -29,8 +29,9 @@ pub struct Inventory {
     /// In file order.
     pub hosts: Vec<Host>,
     pub secrets: Secrets,
-    /// The key of every fingerprint printed or recorded, if the inventory declares one.
-    pub digest_key: Option<String>,
+    /// The key of every fingerprint printed or recorded, if the inventory declares one; why
+    /// it has no value, if it has none (only what plans or records needs it).
+    pub digest_key: Result<Option<String>, CompileError>,
 }
 
 impl Inventory {
@@ -46,18 +47,20 @@ impl Inventory {
         };
         let hosts = loader.hosts(&raw);
         let module_path = module_path(&raw, &base);
-        let digest_key = raw.digest_key.as_ref().and_then(|declared| {
-            let origin = origin_of(&file, declared);
-            let declared = &declared.value;
-            secrets::read_digest_key(
-                declared.env.clone(),
-                declared.file.as_deref(),
-                &base,
-                &origin,
-            )
-            .map_err(|error| loader.errors.push(error))
-            .ok()
-        });
+        let digest_key = raw
+            .digest_key
+            .as_ref()
+            .map(|declared| {
+                let origin = origin_of(&file, declared);
+                let declared = &declared.value;
+                secrets::read_digest_key(
+                    declared.env.clone(),
+                    declared.file.as_deref(),
+                    &base,
+                    &origin,
+                )
+            })
+            .transpose();
         let Loader {
             secrets, errors, ..
         } = loader;
@@ -82,12 +85,11 @@ impl Inventory {
         self.hosts.iter().map(|host| host.name.clone()).collect()
     }
 
-    /// Makes this inventory's digest key and secrets the run's (see `crate::sensitive`).
+    /// Makes this inventory's digest key (a random one if it has none) and secrets the run's
+    /// (see `crate::sensitive`).
     pub fn install_secrets(&self) {
-        crate::sensitive::install(
-            self.digest_key.as_deref().map(str::as_bytes),
-            self.secrets.values().cloned(),
-        );
+        let key = self.digest_key.as_ref().ok().and_then(Option::as_deref);
+        crate::sensitive::install(key.map(str::as_bytes), self.secrets.values().cloned());
     }
 }
 

@@ -6,8 +6,11 @@
 //! render tokens like any text; [`Secrets::reveal`] then swaps each token in a rendered value
 //! for the secret and marks the value sensitive. So sensitivity follows the data, and a
 //! secret is never itself read as a template: it arrives exactly as written.
+//!
+//! A declared secret without a value is not an error here: compiling and graphing need no
+//! value, and a plan leaves out only what is rendered from it (`Revealed::missing`).
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
 use crate::compile_error::CompileError;
@@ -24,9 +27,10 @@ struct Declaration {
 #[derive(Debug)]
 pub struct Secrets {
     declared: BTreeMap<String, Declaration>,
-    /// By name: the value, or `None` once its absence has been reported (once, however many
-    /// hosts refer to it).
-    resolved: BTreeMap<String, Option<String>>,
+    /// By name: the value, or why there is none.
+    resolved: BTreeMap<String, Result<String, String>>,
+    /// Undeclared names already reported (once, however many hosts refer to them).
+    unknown: BTreeSet<String>,
     nonce: String,
 }
 
@@ -35,6 +39,7 @@ impl Default for Secrets {
         Self {
             declared: BTreeMap::new(),
             resolved: BTreeMap::new(),
+            unknown: BTreeSet::new(),
             nonce: crate::random::word(16),
         }
     }
@@ -46,6 +51,29 @@ pub struct Revealed {
     pub value: String,
     /// Whether any secret went into it.
     pub sensitive: bool,
+    /// A secret it needs that has no value: then `value` holds a stand-in, never to be used.
+    pub missing: Option<String>,
+}
+
+/// A declared secret without a value.
+#[derive(Debug)]
+pub struct Unavailable<'a> {
+    pub name: &'a str,
+    pub reason: &'a str,
+    pub origin: &'a Origin,
+}
+
+impl Unavailable<'_> {
+    pub fn error(&self) -> CompileError {
+        CompileError::new(
+            CompileErrorKind::SecretUnavailable {
+                name: self.name.to_string(),
+                reason: self.reason.to_string(),
+            },
+            self.origin,
+            "declared here",
+        )
+    }
 }
 
 impl Secrets {
@@ -67,61 +95,92 @@ impl Secrets {
         );
     }
 
-    /// The token standing for secret `name`, referenced at `reference`. `Err(None)` when the
-    /// secret's fault was already reported.
+    /// The token standing for secret `name`, referenced at `reference`; its value is read
+    /// now (a missing one shows where it is used). `Err(None)` when an undeclared name was
+    /// reported already.
     pub fn resolve(
         &mut self,
         name: &str,
         reference: &Origin,
     ) -> Result<String, Option<CompileError>> {
-        match self.resolved.get(name) {
-            Some(Some(_)) => return Ok(self.token(name)),
-            Some(None) => return Err(None),
-            None => {}
-        }
         let Some(declaration) = self.declared.get(name) else {
+            if !self.unknown.insert(name.to_string()) {
+                return Err(None);
+            }
             let kind = CompileErrorKind::UnknownSecret {
                 name: name.to_string(),
                 known: self.declared.keys().cloned().collect(),
             };
             return Err(Some(CompileError::new(kind, reference, "no such secret")));
         };
-        let value = read(declaration).map_err(|reason| {
-            CompileError::new(
-                CompileErrorKind::SecretUnavailable {
+        if !self.resolved.contains_key(name) {
+            let value = read_raw(declaration);
+            // A value that is there but unusable is a mistake to report (once); one that is
+            // not there only leaves out what needs it.
+            if let Some(reason) = value.as_deref().ok().and_then(unusable) {
+                self.resolved.insert(name.to_string(), Err(reason.clone()));
+                let kind = CompileErrorKind::SecretUnavailable {
                     name: name.to_string(),
                     reason,
-                },
-                &declaration.origin,
-                "declared here",
-            )
-        });
+                };
+                return Err(Some(CompileError::new(
+                    kind,
+                    &declaration.origin,
+                    "declared here",
+                )));
+            }
+            self.resolved.insert(name.to_string(), value);
+        }
+        Ok(self.token(name))
+    }
+
+    /// The declared secrets referenced but without a value.
+    pub fn unavailable(&self) -> Vec<Unavailable<'_>> {
         self.resolved
-            .insert(name.to_string(), value.as_ref().ok().cloned());
-        value.map(|_| self.token(name)).map_err(Some)
+            .iter()
+            .filter_map(|(name, value)| {
+                Some(Unavailable {
+                    name,
+                    reason: value.as_ref().err()?,
+                    origin: &self.declared.get(name)?.origin,
+                })
+            })
+            .collect()
     }
 
     fn token(&self, name: &str) -> String {
         format!("\u{27e6}secret {name} {}\u{27e7}", self.nonce)
     }
 
-    /// `text` with every token replaced by its secret.
+    /// `text` with every token replaced by its secret (or, for a secret without a value, a
+    /// stand-in naming it).
     pub fn reveal(&self, text: &str) -> Revealed {
         if !text.contains(&self.nonce) {
             return Revealed {
                 value: text.to_string(),
                 sensitive: false,
+                missing: None,
             };
         }
         let mut value = text.to_string();
+        let mut missing = None;
         for (name, secret) in &self.resolved {
-            if let Some(secret) = secret {
-                value = value.replace(&self.token(name), secret);
+            let token = self.token(name);
+            if !value.contains(&token) {
+                continue;
+            }
+            match secret {
+                Ok(secret) => value = value.replace(&token, secret),
+                Err(_) => {
+                    value = value.replace(&token, &format!("(secret {name})"));
+                    missing.get_or_insert_with(|| name.clone());
+                }
             }
         }
         Revealed {
             value,
             sensitive: true,
+            missing,
         }
     }
 
@@ -167,13 +226,19 @@ pub fn read_digest_key(
 /// password is not a password).
 fn read(declaration: &Declaration) -> Result<String, String> {
     let value = read_raw(declaration)?;
-    if value.trim().is_empty() {
-        return Err(match value.is_empty() {
-            true => "it is empty".into(),
-            false => "it is only whitespace".into(),
-        });
+    match unusable(&value) {
+        Some(reason) => Err(reason),
+        None => Ok(value),
     }
-    Ok(value)
+}
+
+/// Why a value given for a secret cannot be one.
+fn unusable(value: &str) -> Option<String> {
+    match (value.is_empty(), value.trim().is_empty()) {
+        (true, _) => Some("it is empty".into()),
+        (false, true) => Some("it is only whitespace".into()),
+        _ => None,
+    }
 }
 
 fn read_raw(declaration: &Declaration) -> Result<String, String> {
@@ -229,14 +294,26 @@ mod tests {
     }
 
     #[test]
-    fn a_missing_secret_is_reported_once_and_an_empty_one_is_refused() {
+    fn a_secret_without_a_value_is_named_where_it_is_needed() {
         let (mut secrets, origin) = secrets_with("p", "F3S_TEST_SECRET_UNSET");
-        assert!(matches!(secrets.resolve("p", &origin), Err(Some(_))));
-        assert!(matches!(secrets.resolve("p", &origin), Err(None)));
+        let token = secrets.resolve("p", &origin).unwrap();
+        let revealed = secrets.reveal(&format!("pass {token}"));
+        assert_eq!(revealed.missing.as_deref(), Some("p"));
+        assert_eq!(revealed.value, "pass (secret p)");
+        let unavailable = secrets.unavailable();
+        assert_eq!(unavailable.len(), 1);
+        assert!(unavailable[0].reason.contains("F3S_TEST_SECRET_UNSET"));
+        assert!(matches!(secrets.resolve("nope", &origin), Err(Some(_))));
+        assert!(matches!(secrets.resolve("nope", &origin), Err(None)));
+    }
+
+    #[test]
+    fn an_empty_secret_is_reported_once() {
         // SAFETY: the variable name is this test's own.
         unsafe { std::env::set_var("F3S_TEST_SECRET_BLANK", " \t") };
         let (mut secrets, origin) = secrets_with("q", "F3S_TEST_SECRET_BLANK");
         let error = secrets.resolve("q", &origin).unwrap_err().unwrap();
         assert!(error.to_string().contains("whitespace"), "{error}");
+        assert!(secrets.resolve("q", &origin).is_ok());
     }
 }

@@ -60,6 +60,8 @@ pub struct Attrs<'a> {
     pub origin: Origin,
     used: Vec<String>,
     pub errors: Vec<CompileError>,
+    /// A secret some value needs that has no value in this run.
+    pub needs_secret: Option<String>,
 }
 
 impl<'a> Attrs<'a> {
@@ -76,6 +78,7 @@ impl<'a> Attrs<'a> {
             origin,
             used: Vec::new(),
             errors: Vec::new(),
+            needs_secret: None,
         }
     }
 
@@ -138,6 +141,9 @@ impl<'a> Attrs<'a> {
             self.errors
                 .push(CompileError::new(kind, &origin, "rendered from a secret"));
             return None;
+        }
+        if let Some(secret) = revealed.missing {
+            self.needs_secret.get_or_insert(secret);
         }
         Some(Rendered {
             value: revealed.value,

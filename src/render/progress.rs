@@ -100,11 +100,7 @@ pub fn summary(report: &Report, plan: &Plan, color: bool) -> String {
         );
     }
     for skipped in &plan.skipped {
-        let _ = writeln!(
-            out,
-            "  skipped  {}: depends on {}, not reached",
-            skipped.address, skipped.because
-        );
+        let _ = writeln!(out, "  skipped  {}: {}", skipped.address, skipped.because);
     }
     let mut line = format!(
         "Apply: {} done, {} failed, {} skipped, {} unchanged",

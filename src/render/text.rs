@@ -87,7 +87,7 @@ pub fn render(plan: &Plan, color: bool) -> String {
 
 /// The hosts left out, why, and what elsewhere was left out with them.
 fn unreached_lines(out: &mut String, plan: &Plan, paint: &Paint) {
-    if plan.is_complete() {
+    if plan.is_complete() && plan.skipped.is_empty() {
         return;
     }
     let _ = writeln!(
@@ -95,18 +95,14 @@ fn unreached_lines(out: &mut String, plan: &Plan, paint: &Paint) {
         "{}",
         paint.paint(
             "31;1",
-            "Not reached (nothing planned for these hosts, nor for what depends on them):"
+            "Not planned (hosts not reached, values not known, and what depends on them):"
         )
     );
     for unreached in &plan.unreached {
         let _ = writeln!(out, "  {}", unreached.error);
     }
     for skipped in &plan.skipped {
-        let _ = writeln!(
-            out,
-            "  skipped {}: depends on {}",
-            skipped.address, skipped.because
-        );
+        let _ = writeln!(out, "  ? {}: {}", skipped.address, skipped.because);
     }
     out.push('\n');
 }

@@ -269,6 +269,9 @@ pub struct Resource {
     pub origin: Origin,
     pub requires: Vec<Reference>,
     pub notify: Vec<Reference>,
+    /// A secret this resource's values need that has no value in this run: it is compiled
+    /// (for `check` and `graph`) but never planned.
+    pub needs_secret: Option<String>,
 }
 
 /// A `requires` or `notify` entry, resolved to an address, with its place.
