@@ -108,16 +108,25 @@ fn converge(
     if !args.yes {
         confirm(&plan)?;
     }
-    let progress = render::progress::Lines::new(color);
     let applying = crate::interrupt::Applying::start();
-    let report = apply::apply(
-        &loaded.inventory,
-        &loaded.graph,
-        &plan,
-        transport,
-        args.parallelism,
-        &progress,
-    );
+    let run = |progress: &dyn apply::Progress| {
+        apply::apply(
+            &loaded.inventory,
+            &loaded.graph,
+            &plan,
+            transport,
+            args.parallelism,
+            progress,
+        )
+    };
+    let report = if render::live::wanted() {
+        let live = render::live::Live::new(&plan);
+        let report = run(&live);
+        live.finish();
+        report
+    } else {
+        run(&render::progress::Lines::new(color))
+    };
     print!("{}", render::progress::summary(&report, &plan, color));
     drop(applying);
     if crate::interrupt::requested() {

@@ -1,6 +1,7 @@
 //! Turning a plan into what people and programs read. Rendering never decides anything.
 
 pub mod json;
+pub mod live;
 pub mod progress;
 pub mod text;
 

@@ -38,7 +38,8 @@ fn paint(color: bool, code: &str, text: &str) -> String {
     }
 }
 
-fn describe(outcome: &Outcome) -> (&'static str, String) {
+/// An outcome's colour code and words.
+pub fn describe(outcome: &Outcome) -> (&'static str, String) {
     match outcome {
         Outcome::Done => ("32", "done".into()),
         Outcome::Unchanged => ("2", "unchanged".into()),

@@ -1,0 +1,96 @@
+//! The live view of an apply on a terminal: a line per host with what runs there now, how
+//! many of its changes are done of how many, and the time since it began, redrawn in place
+//! (indicatif). A failure is printed above the lines, so it stays in the scrollback. Off a
+//! terminal, under `NO_COLOR` or in CI, apply prints `progress::Lines` instead: one plain line
+//! per resource, which a log keeps whole.
+
+use std::collections::BTreeMap;
+use std::io::IsTerminal as _;
+
+use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
+
+use crate::apply::{Finished, Outcome, Progress};
+use crate::plan::{Action, Plan};
+use crate::resource::Address;
+
+/// Whether apply shows the live view: on a terminal that is not dumb, without `NO_COLOR`,
+/// and not in CI (which sets `CI`), where redrawn lines would garble the log.
+pub fn wanted() -> bool {
+    let set = |name: &str| std::env::var_os(name).is_some_and(|value| !value.is_empty());
+    std::io::stdout().is_terminal()
+        && !set("NO_COLOR")
+        && !set("CI")
+        && std::env::var("TERM").map_or(true, |term| term != "dumb")
+}
+
+pub struct Live {
+    multi: MultiProgress,
+    /// One line per host, by host name.
+    hosts: BTreeMap<String, ProgressBar>,
+}
+
+impl Live {
+    /// A line for each host of `plan` with something to change.
+    pub fn new(plan: &Plan) -> Self {
+        let multi = MultiProgress::with_draw_target(ProgressDrawTarget::stdout());
+        let style = ProgressStyle::with_template(
+            "{prefix:>10.bold} [{bar:24}] {pos:>4}/{len:<4} {elapsed:>4} {wide_msg}",
+        )
+        .expect("the template is valid")
+        .progress_chars("=> ");
+        let width = plan.hosts.iter().map(|host| host.name.len()).max();
+        let hosts = plan
+            .hosts
+            .iter()
+            .filter_map(|host| {
+                let changes = host
+                    .resources
+                    .iter()
+                    .filter(|resource| resource.action != Action::Unchanged)
+                    .count();
+                (changes > 0).then(|| {
+                    let bar = multi.add(ProgressBar::new(changes as u64));
+                    bar.set_style(style.clone());
+                    bar.set_prefix(format!("{:>1$}", host.name, width.unwrap_or(0)));
+                    bar.set_message("waiting");
+                    (host.name.clone(), bar)
+                })
+            })
+            .collect();
+        Self { multi, hosts }
+    }
+
+    /// Leaves each host's line in its final state, above the summary.
+    pub fn finish(&self) {
+        for bar in self.hosts.values() {
+            if !bar.is_finished() {
+                bar.abandon_with_message("stopped");
+            }
+        }
+    }
+}
+
+impl Progress for Live {
+    fn started(&self, address: &Address) {
+        if let Some(bar) = self.hosts.get(&address.host) {
+            bar.set_message(format!("applying {}", address.local()));
+        }
+    }
+
+    fn finished(&self, finished: &Finished) {
+        let Some(bar) = self.hosts.get(&finished.address.host) else {
+            return;
+        };
+        bar.inc(1);
+        if matches!(
+            finished.outcome,
+            Outcome::Failed { .. } | Outcome::Skipped { .. }
+        ) {
+            let (_, words) = super::progress::describe(&finished.outcome);
+            let _ = self.multi.println(format!("{}: {words}", finished.address));
+        }
+        if bar.position() >= bar.length().unwrap_or(0) {
+            bar.finish_with_message("done");
+        }
+    }
+}
