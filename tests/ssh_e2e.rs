@@ -265,6 +265,13 @@ fn unknown_and_changed_host_keys_are_refused() {
             "says what to do: {err}"
         );
     }
+    // A host refusing its key does not stop the others: r0 is applied, f0 named.
+    let apply = setup.f3s(&["apply", "--yes"]);
+    assert_code(&apply, 1);
+    let text = stdout(&apply);
+    assert!(text.contains("r0/line:vip-name: done"), "{text}");
+    assert!(text.contains("not reached  f0: HOST KEY CHANGED"), "{text}");
+    assert!(stderr(&apply).contains("f0: HOST KEY CHANGED"));
 }
 
 fn leftover_temp_files(host: &LabHost) -> String {
