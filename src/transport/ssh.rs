@@ -154,7 +154,7 @@ impl SshTransport {
             .map_err(|e| connect_error(e.to_string()))?;
         tcp.set_nodelay(true)
             .map_err(|e| connect_error(e.to_string()))?;
-        let mut session = Session::new().map_err(|e| connect_error(e.to_string()))?;
+        let mut session = Session::new().map_err(|e| connect_error(e.message().to_string()))?;
         session.set_tcp_stream(tcp);
         session.set_timeout(millis(self.options.connect_timeout));
         session.handshake().map_err(|e| TransportError::Handshake {
@@ -196,11 +196,11 @@ impl SshTransport {
             .unwrap_or_default();
         let mut known = session
             .known_hosts()
-            .map_err(|e| file_error(e.to_string()))?;
+            .map_err(|e| file_error(e.message().to_string()))?;
         if known_hosts.exists() {
             known
                 .read_file(&known_hosts, KnownHostFileKind::OpenSSH)
-                .map_err(|e| file_error(e.to_string()))?;
+                .map_err(|e| file_error(e.message().to_string()))?;
         }
         match known.check_port(&host.address, host.connection.port, key) {
             CheckResult::Match => Ok(()),
@@ -217,7 +217,7 @@ impl SshTransport {
                 known
                     .add(&entry, key, "added by f3s", key_type.into())
                     .and_then(|()| known.write_file(&known_hosts, KnownHostFileKind::OpenSSH))
-                    .map_err(|e| file_error(e.to_string()))
+                    .map_err(|e| file_error(e.message().to_string()))
             }
             CheckResult::NotFound => Err(TransportError::UnknownHostKey {
                 host: host.name.clone(),
@@ -456,7 +456,8 @@ fn authenticate(session: &Session, host: &Host) -> Result<(), TransportError> {
     match result {
         Ok(()) if session.authenticated() => Ok(()),
         Ok(()) => Err("the server did not accept the key".to_string()),
-        Err(e) => Err(e.to_string()),
+        // libssh2's own words, without its error code.
+        Err(e) => Err(e.message().to_string()),
     }
     .map_err(|message| TransportError::Auth {
         host: host.name.clone(),
