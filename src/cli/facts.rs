@@ -27,7 +27,7 @@ pub struct FactsArgs {
     hosts: Vec<String>,
     /// Hosts to observe, as --host (`f3s facts f0` is `f3s facts --host f0`).
     #[arg(value_name = "HOST")]
-    named: Vec<String>,
+    host: Vec<String>,
     /// Write DIR/HOST.yml for each host instead of printing (the layout `--state DIR` reads).
     #[arg(long, value_name = "DIR")]
     save: Option<PathBuf>,
@@ -36,7 +36,7 @@ pub struct FactsArgs {
 pub fn run(args: FactsArgs) -> Result<ExitCode, Failure> {
     let loaded = load(&args.inventory)?;
     let inventory = &loaded.inventory;
-    let names: Vec<String> = args.hosts.into_iter().chain(args.named).collect();
+    let names: Vec<String> = args.hosts.into_iter().chain(args.host).collect();
     let unknown = crate::selection::unknown_hosts(inventory, &names);
     if !unknown.is_empty() {
         return Err(CompileErrors(unknown).into());

@@ -3,8 +3,10 @@
 
 mod apply;
 mod check;
+mod completions;
 mod facts;
 mod graph;
+mod man;
 mod plan;
 
 use std::path::PathBuf;
@@ -55,6 +57,18 @@ enum Command {
     Check(check::CheckArgs),
     /// Print the resource graph as Graphviz DOT.
     Graph(graph::GraphArgs),
+    /// Print the completion script for a shell (bash, zsh, fish, elvish, powershell).
+    ///
+    /// Load it for this shell with `source <(f3s completions bash)`, or install it where the
+    /// shell looks, e.g. `f3s completions bash > /etc/bash_completion.d/f3s`, `f3s
+    /// completions zsh > /usr/local/share/zsh/site-functions/_f3s`, `f3s completions fish >
+    /// ~/.config/fish/completions/f3s.fish`.
+    Completions(completions::CompletionsArgs),
+    /// Write the manual pages (f3s.1, f3s-plan.1 and one per command) into a directory.
+    ///
+    /// One page per command, as git has them: `man f3s` lists the commands, `man f3s-plan`
+    /// gives one command's options. E.g. `f3s man /usr/local/share/man/man1`.
+    Man(man::ManArgs),
 }
 
 #[derive(Debug, Args)]
@@ -77,6 +91,8 @@ impl Cli {
             Command::Facts(args) => facts::run(args),
             Command::Check(args) => check::run(args),
             Command::Graph(args) => graph::run(args),
+            Command::Completions(args) => completions::run(args),
+            Command::Man(args) => man::run(args),
         };
         result.unwrap_or_else(|failure| {
             failure.report();
