@@ -178,7 +178,8 @@ pub fn plan(
         .copied()
         .filter(|&i| !unreached.contains_key(&graph.resources[i].address.host))
         .collect();
-    let (observed, failures) = observe(inventory, graph, &reachable, transport);
+    let probes = probes_by_host(inventory, graph, &reachable);
+    let (observed, failures) = observe(inventory, probes, transport);
     unreached.extend(failures);
     let (in_scope, skipped) = reachable_part(graph, &selected_order, &unreached);
     let now = std::time::SystemTime::now()
@@ -315,18 +316,17 @@ pub fn probes_by_host(
         .collect()
 }
 
-/// Every host's probes, asked of the transport in parallel, one observation per host; the
-/// states of the hosts that answered, and why the others did not.
-fn observe(
+/// Each host's probes (hosts not in `probes` are left alone), asked of the transport in
+/// parallel, one observation per host; the states of the hosts that answered, and why the
+/// others did not.
+pub fn observe(
     inventory: &Inventory,
-    graph: &ResourceGraph,
-    in_scope: &[usize],
+    mut probes: BTreeMap<String, Vec<Probe>>,
     transport: &dyn Transport,
 ) -> (
     BTreeMap<String, HostState>,
     BTreeMap<String, TransportError>,
 ) {
-    let mut probes = probes_by_host(inventory, graph, in_scope);
     let jobs: Vec<(&Host, Vec<Probe>)> = inventory
         .hosts
         .iter()

@@ -7,6 +7,20 @@ use crate::graph::ResourceGraph;
 use crate::inventory::Inventory;
 use crate::resource::Address;
 
+/// An error for each of `hosts` that the inventory does not declare.
+pub fn unknown_hosts(inventory: &Inventory, hosts: &[String]) -> Vec<CompileError> {
+    hosts
+        .iter()
+        .filter(|host| inventory.host(host).is_none())
+        .map(|host| {
+            CompileError::unplaced(CompileErrorKind::UnknownHost {
+                name: host.clone(),
+                known: inventory.host_names(),
+            })
+        })
+        .collect()
+}
+
 /// `selected[i]` says whether resource `i` is in scope.
 pub fn select(
     graph: &ResourceGraph,
@@ -14,15 +28,7 @@ pub fn select(
     hosts: &[String],
     targets: &[String],
 ) -> Result<Vec<bool>, CompileErrors> {
-    let mut errors = Vec::new();
-    for host in hosts {
-        if inventory.host(host).is_none() {
-            errors.push(CompileError::unplaced(CompileErrorKind::UnknownHost {
-                name: host.clone(),
-                known: inventory.host_names(),
-            }));
-        }
-    }
+    let mut errors = unknown_hosts(inventory, hosts);
     let mut wanted: Vec<usize> = Vec::new();
     for target in targets {
         match Address::parse(target, None).and_then(|address| graph.index_of(&address)) {

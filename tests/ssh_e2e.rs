@@ -600,7 +600,7 @@ fn apply_refuses_without_yes_when_not_on_a_terminal() {
 }
 
 #[test]
-fn facts_record_a_host_so_a_plan_from_the_recording_matches_the_live_one() {
+fn facts_record_every_host_in_one_command_so_a_plan_from_them_matches_the_live_one() {
     let setup = Setup::new();
     assert_code(&setup.f3s(&["apply", "--yes", "--host", "f0"]), 0);
     assert!(
@@ -612,9 +612,10 @@ fn facts_record_a_host_so_a_plan_from_the_recording_matches_the_live_one() {
     );
     let recorded = setup.lab.dir().join("recorded");
     let recorded = recorded.to_str().unwrap();
-    for host in ["f0", "r0"] {
-        assert_code(&setup.f3s(&["facts", host, "--save", recorded]), 0);
-    }
+    // Every host of the inventory, in one command.
+    assert_code(&setup.f3s(&["facts", "--save", recorded]), 0);
+    let r0 = std::fs::read_to_string(format!("{recorded}/r0.yml")).unwrap();
+    assert!(r0.contains("os: rocky"), "{r0}");
     let facts = std::fs::read_to_string(format!("{recorded}/f0.yml")).unwrap();
     assert!(facts.contains("os: freebsd"), "{facts}");
     assert!(
@@ -626,6 +627,28 @@ fn facts_record_a_host_so_a_plan_from_the_recording_matches_the_live_one() {
     let replayed = setup.f3s(&["plan", "--json", "--state", recorded]);
     assert_code(&replayed, 0);
     assert_eq!(stdout(&live), stdout(&replayed));
+}
+
+#[test]
+fn facts_record_the_hosts_reached_and_name_the_one_that_is_down() {
+    let setup = Setup::new();
+    setup.host("r0").stop();
+    let recorded = setup.lab.dir().join("recorded");
+    let saved = setup.f3s(&["facts", "--save", recorded.to_str().unwrap()]);
+    assert_code(&saved, 1);
+    assert!(
+        stderr(&saved).contains("r0: cannot connect to"),
+        "{}",
+        stderr(&saved)
+    );
+    let f0 = std::fs::read_to_string(recorded.join("f0.yml")).unwrap();
+    assert!(f0.contains("os: freebsd"), "{f0}");
+    assert!(!recorded.join("r0.yml").exists());
+
+    let printed = setup.f3s(&["facts", "--host", "f0,r0"]);
+    assert_code(&printed, 1);
+    assert_eq!(stdout(&printed), f0);
+    assert!(stderr(&printed).contains("r0: cannot connect to"));
 }
 
 #[test]

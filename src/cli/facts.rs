@@ -1,14 +1,18 @@
-//! `f3s facts`: a host's observed state, in the recorded-state format that `--state` reads,
-//! so a real host can be recorded for dry runs in CI. Secrets appear as keyed fingerprints only.
+//! `f3s facts`: the observed state of hosts (all of the inventory's, or those named), in the
+//! recorded-state format that `--state` reads, so a live cluster is recorded for dry runs in
+//! CI with one command. Secrets appear as keyed fingerprints only.
 
+use std::collections::BTreeMap;
+use std::io::Write as _;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::Args;
 
 use crate::cli::{Failure, InventoryArg, TransportArgs, load};
-use crate::compile_error::CompileError;
-use crate::compile_error_kind::CompileErrorKind;
+use crate::compile_error::CompileErrors;
+use crate::host_state::HostState;
+use crate::inventory::host::Host;
 use crate::plan;
 use crate::probe::Probe;
 
@@ -18,45 +22,86 @@ pub struct FactsArgs {
     inventory: InventoryArg,
     #[command(flatten)]
     transport: TransportArgs,
-    /// The host to observe.
-    host: String,
-    /// Write DIR/HOST.yml instead of printing.
+    /// Only these hosts (comma-separated); all of the inventory's when no host is named.
+    #[arg(long = "host", value_name = "HOST", value_delimiter = ',')]
+    hosts: Vec<String>,
+    /// Hosts to observe, as --host (`f3s facts f0` is `f3s facts --host f0`).
+    #[arg(value_name = "HOST")]
+    host: Vec<String>,
+    /// Write DIR/HOST.yml for each host instead of printing (the layout `--state DIR` reads).
     #[arg(long, value_name = "DIR")]
     save: Option<PathBuf>,
 }
 
 pub fn run(args: FactsArgs) -> Result<ExitCode, Failure> {
     let loaded = load(&args.inventory)?.with_digest_key()?;
-    let Some(host) = loaded.inventory.host(&args.host) else {
-        return Err(CompileError::unplaced(CompileErrorKind::UnknownHost {
-            name: args.host.clone(),
-            known: loaded.inventory.host_names(),
-        })
-        .into());
-    };
+    let inventory = &loaded.inventory;
+    let names: Vec<String> = args.hosts.into_iter().chain(args.host).collect();
+    let unknown = crate::selection::unknown_hosts(inventory, &names);
+    if !unknown.is_empty() {
+        return Err(CompileErrors(unknown).into());
+    }
+    let hosts: Vec<&Host> = inventory
+        .hosts
+        .iter()
+        .filter(|host| names.is_empty() || names.contains(&host.name))
+        .collect();
     let everything: Vec<usize> = (0..loaded.graph.resources.len()).collect();
-    let probes: Vec<Probe> = plan::probes_by_host(&loaded.inventory, &loaded.graph, &everything)
-        .remove(&host.name)
-        .unwrap_or_default()
-        .into_iter()
-        .map(Probe::for_recording)
+    let mut probes = plan::probes_by_host(inventory, &loaded.graph, &everything);
+    // A host with no resources is still observed: its recording says what OS it runs.
+    let recording_probes: BTreeMap<String, Vec<Probe>> = hosts
+        .iter()
+        .map(|host| {
+            let probes = probes.remove(&host.name).unwrap_or_default();
+            let probes = probes.into_iter().map(Probe::for_recording).collect();
+            (host.name.clone(), probes)
+        })
         .collect();
     let transport = args.transport.transport();
-    let state = transport
-        .observe(host, &probes)
-        .map_err(|error| Failure::new(vec![miette::Report::new(error)]))?;
-    if args.save.is_some() {
-        crate::cli::require_persistent_key(state.holds_hidden(), "record the host")?;
-    }
-    let yaml =
-        serde_saphyr::to_string(&state).map_err(|e| Failure::new(vec![miette::miette!("{e}")]))?;
-    let text = format!("# Observed by `f3s facts {}`.\n{yaml}", host.name);
-    match args.save {
-        Some(dir) => {
-            std::fs::create_dir_all(&dir)?;
-            std::fs::write(dir.join(format!("{}.yml", host.name)), text)?;
+    let (states, unreached) = plan::observe(inventory, recording_probes, transport.as_ref());
+
+    let mut refused = Vec::new();
+    let mut documents = Vec::new();
+    for host in &hosts {
+        let Some(state) = states.get(&host.name) else {
+            continue;
+        };
+        if args.save.is_some() {
+            let what = format!("record {}", host.name);
+            if let Err(refusal) = super::require_persistent_key(state.holds_hidden(), &what) {
+                refused.extend(refusal.reports);
+                continue;
+            }
         }
-        None => print!("{text}"),
+        documents.push((host, recording(host, state)?));
+    }
+    match &args.save {
+        Some(dir) => {
+            std::fs::create_dir_all(dir)?;
+            for (host, text) in documents {
+                std::fs::write(dir.join(format!("{}.yml", host.name)), text)?;
+            }
+        }
+        None => {
+            let texts: Vec<String> = documents.into_iter().map(|(_, text)| text).collect();
+            std::io::stdout().write_all(texts.join("---\n").as_bytes())?;
+        }
+    }
+    // The hosts not recorded, after those that were.
+    let mut reports = match super::unreached_hosts(unreached.into_values()) {
+        Ok(()) => Vec::new(),
+        Err(failure) => failure.reports,
+    };
+    reports.extend(refused);
+    if !reports.is_empty() {
+        return Err(Failure::new(reports));
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// A host's state as one YAML document, headed by the command that records it again.
+fn recording(host: &Host, state: &HostState) -> Result<String, Failure> {
+    let yaml =
+        serde_saphyr::to_string(state).map_err(|e| Failure::new(vec![miette::miette!("{e}")]))?;
+    Ok(format!("# Observed by `f3s facts {}`.\n{yaml}", host.name))
 }

@@ -3,8 +3,10 @@
 
 mod apply;
 mod check;
+mod completions;
 mod facts;
 mod graph;
+mod man;
 mod plan;
 
 use std::path::PathBuf;
@@ -17,9 +19,9 @@ use crate::compile;
 use crate::compile_error::CompileErrors;
 use crate::graph::ResourceGraph;
 use crate::inventory::Inventory;
-use crate::transport::Transport;
 use crate::transport::fixture::FixtureTransport;
 use crate::transport::ssh::{SshOptions, SshTransport};
+use crate::transport::{Transport, TransportError};
 
 #[derive(Debug, Parser)]
 #[command(
@@ -42,12 +44,31 @@ enum Command {
     Plan(plan::PlanArgs),
     /// Converge the hosts: observe, show the plan, confirm, then apply it in dependency order.
     Apply(apply::ApplyArgs),
-    /// Print a host's observed state in the recorded-state format (secrets as keyed fingerprints).
+    /// Print or save hosts' observed state in the recorded-state format (secrets as keyed
+    /// fingerprints).
+    ///
+    /// Observes every host of the inventory, or those named (--host or HOST), in parallel, and
+    /// prints each host's state as a YAML document headed by a comment naming it, documents
+    /// separated by `---`; with --save it writes DIR/HOST.yml for each instead, the layout
+    /// `--state DIR` reads. A host that cannot be reached is named on stderr and the run exits
+    /// 1, after the others were printed or saved.
     Facts(facts::FactsArgs),
     /// Load the inventory, compile every module and build the graph; no connection.
     Check(check::CheckArgs),
     /// Print the resource graph as Graphviz DOT.
     Graph(graph::GraphArgs),
+    /// Print the completion script for a shell (bash, zsh, fish, elvish, powershell).
+    ///
+    /// Load it for this shell with `source <(f3s completions bash)`, or install it where the
+    /// shell looks, e.g. `f3s completions bash > /etc/bash_completion.d/f3s`, `f3s
+    /// completions zsh > /usr/local/share/zsh/site-functions/_f3s`, `f3s completions fish >
+    /// ~/.config/fish/completions/f3s.fish`.
+    Completions(completions::CompletionsArgs),
+    /// Write the manual pages (f3s.1, f3s-plan.1 and one per command) into a directory.
+    ///
+    /// One page per command, as git has them: `man f3s` lists the commands, `man f3s-plan`
+    /// gives one command's options. E.g. `f3s man /usr/local/share/man/man1`.
+    Man(man::ManArgs),
 }
 
 #[derive(Debug, Args)]
@@ -70,6 +91,8 @@ impl Cli {
             Command::Facts(args) => facts::run(args),
             Command::Check(args) => check::run(args),
             Command::Graph(args) => graph::run(args),
+            Command::Completions(args) => completions::run(args),
+            Command::Man(args) => man::run(args),
         };
         result.unwrap_or_else(|failure| {
             failure.report();
@@ -188,7 +211,7 @@ fn require_persistent_key(holds_hidden: bool, what: &str) -> Result<(), Failure>
         return Ok(());
     }
     Err(Failure::new(vec![miette::miette!(
-        help = "declare `digest_key: {{ env: F3S_DIGEST_KEY, file: secrets/digest_key }}` in the inventory, its value a random string kept with your secrets (e.g. `head -c 32 /dev/urandom | base64`); see README, \"Secrets and fingerprints\"",
+        help = "declare `digest_key: { env: F3S_DIGEST_KEY, file: secrets/digest_key }` in the inventory, its value a random string kept with your secrets (e.g. `head -c 32 /dev/urandom | base64`); see README, \"Secrets and fingerprints\"",
         "cannot {what}: it holds hidden values, and the inventory declares no `digest_key` to fingerprint them with"
     )]))
 }
@@ -196,15 +219,17 @@ fn require_persistent_key(holds_hidden: bool, what: &str) -> Result<(), Failure>
 /// After the plan of the rest was shown (or applied): the run fails if a host was not
 /// reached, with why for each.
 fn unreached_failure(plan: crate::plan::Plan) -> Result<(), Failure> {
-    if plan.is_complete() {
+    unreached_hosts(plan.unreached.into_iter().map(|unreached| unreached.cause))
+}
+
+/// After the work on the other hosts was done: the run fails if a host was not reached, with
+/// why for each (each error names its host).
+fn unreached_hosts(causes: impl IntoIterator<Item = TransportError>) -> Result<(), Failure> {
+    let reports: Vec<miette::Report> = causes.into_iter().map(miette::Report::new).collect();
+    if reports.is_empty() {
         return Ok(());
     }
-    Err(Failure::new(
-        plan.unreached
-            .into_iter()
-            .map(|unreached| miette::Report::new(unreached.cause))
-            .collect(),
-    ))
+    Err(Failure::new(reports))
 }
 
 /// Diagnostics to print on the way out.
