@@ -159,20 +159,22 @@ pub fn op_script(os: OsFamily, op: &Op) -> Option<String> {
 
 /// Runs a `validate` command on the new content in "$t": by `sh -c` (a process of its own,
 /// so nothing it does reaches the batch's shell), as root, with the path as `$1` where the
-/// command names `{new}`. Its output (both streams) is the failure's message; of sensitive
-/// content it is withheld, since a checker may quote the content it refuses.
+/// command names `{new}`. What it prints (both streams) ends the failure's message; of
+/// sensitive content it is withheld, since a checker may quote the content it refuses.
 fn run_check(check: &CheckCommand, path: &str, content: &Text) -> String {
     let (before, after) = check.around_placeholder();
     let command = quote(&format!("{before}\"$1\"{after}"));
     let refused = quote(&format!(
-        "`{check}` refused the new content of {path}; {path} is left as it was"
+        "the check refused the new content; {path} is left as it was: "
     ));
     if content.is_sensitive() {
         format!(
-            "{{ sh -c {command} sh \"$t\" >/dev/null 2>&1 || {{ echo {refused} '(its output is withheld: the content is sensitive)' >&2; false; }}; }}"
+            "{{ sh -c {command} sh \"$t\" >/dev/null 2>&1 || {{ echo {refused}'(the output is withheld: the content is sensitive)' >&2; false; }}; }}"
         )
     } else {
-        format!("{{ sh -c {command} sh \"$t\" || {{ echo; echo {refused} >&2; false; }}; }}")
+        format!(
+            "{{ o=$(sh -c {command} sh \"$t\" 2>&1) || {{ printf '%s%s\\n' {refused} \"$o\" >&2; false; }}; }}"
+        )
     }
 }
 
