@@ -12,7 +12,8 @@
 
 use super::quote;
 
-/// How many backups of one path are kept (the newest).
+/// How many backups of one path are kept (the newest); the README and `f3s apply --help`
+/// say so (a test holds them to it).
 pub const KEEP: usize = 5;
 
 /// The glob matching a backup's STAMP, so pruning one path's backups never touches those of
@@ -82,6 +83,13 @@ mod tests {
         assert_eq!(mode(kept.as_ref()), 0o400);
         assert_eq!(mode(&backups), 0o700);
         assert_eq!(mode(std::path::Path::new(kept).parent().unwrap()), 0o700);
+    }
+
+    #[test]
+    fn the_documentation_says_how_many_are_kept() {
+        let newest = format!("newest {KEEP}");
+        assert!(include_str!("../../../README.md").contains(&newest));
+        assert!(include_str!("../../cli/mod.rs").contains(&newest));
     }
 
     #[test]
