@@ -27,7 +27,11 @@ use crate::transport::{Transport, TransportError};
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(tag = "outcome", rename_all = "snake_case")]
 pub enum Outcome {
-    Done,
+    /// `kept`: the backups on the host holding the content its writes replaced.
+    Done {
+        #[serde(skip_serializing_if = "Vec::is_empty")]
+        kept: Vec<String>,
+    },
     Unchanged,
     Failed {
         error: String,
@@ -366,7 +370,7 @@ impl<'a, 'p> Shared<'a, 'p> {
                     return; // folded into a later unit: it ends as that one does
                 }
                 let outcome = match outcome {
-                    UnitOutcome::Done => Outcome::Done,
+                    UnitOutcome::Done { kept } => Outcome::Done { kept },
                     UnitOutcome::Failed { op, error } => Outcome::Failed {
                         error: match batch.units[unit].ops.get(op) {
                             Some(op) => format!("{host}: {} failed: {error}", op.describe()),
@@ -413,18 +417,11 @@ impl<'a, 'p> Shared<'a, 'p> {
                 Op::CopyFile {
                     source_host,
                     source_path,
-                    path,
-                    ownership,
-                    create_only,
+                    ..
                 } => {
                     let content = copy(self.inventory, self.transport, source_host, source_path)
                         .map_err(|error| format!("{host}: {error}"))?;
-                    Ok(Op::WriteFile {
-                        path: path.clone(),
-                        content,
-                        ownership: ownership.clone(),
-                        create_only: *create_only,
-                    })
+                    Ok(op.copied(content))
                 }
                 op => Ok(op.clone()),
             })

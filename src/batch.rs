@@ -5,6 +5,7 @@
 
 use std::collections::HashMap;
 
+use crate::check_command::CheckCommand;
 use crate::op::Op;
 
 #[derive(Debug, Clone)]
@@ -22,32 +23,30 @@ pub struct Batch {
 /// How one unit of a batch ended.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum UnitOutcome {
-    Done,
+    /// Every operation succeeded; `kept` names the backups on the host that hold the content
+    /// its writes replaced.
+    Done { kept: Vec<String> },
     /// Operation `op` failed with `error` (the command's words); later ones did not run.
-    Failed {
-        op: usize,
-        error: String,
-    },
+    Failed { op: usize, error: String },
     /// Unit `because` of this batch did not succeed, so this one never started.
-    Skipped {
-        because: usize,
-    },
+    Skipped { because: usize },
 }
 
 impl Batch {
     /// Folds whole-file rewrites of one path (a chain of line edits, each carrying the whole
     /// file as it is after that edit) into the last of them, so a file edited a thousand times
-    /// is written once. Unit `i` folds into the next unit `j` rewriting the same path when `j`
-    /// depends on `i`, nothing between needs `i`, and whatever else `j` needs `i` needs too;
-    /// `i` then runs nothing and ends as `j` does. Returns, per unit, the unit it ends as.
+    /// is written once. Unit `i` folds into the next unit `j` rewriting the same path with the
+    /// same `validate` check when `j` depends on `i`, nothing between needs `i`, and whatever
+    /// else `j` needs `i` needs too; `i` then runs nothing and ends as `j` does. Returns, per
+    /// unit, the unit it ends as.
     pub fn fold_rewrites(&mut self) -> Vec<usize> {
         let count = self.units.len();
         let mut ends_as: Vec<usize> = (0..count).collect();
-        let mut next_rewrite: HashMap<&str, usize> = HashMap::new();
+        let mut next_rewrite: HashMap<Rewrite, usize> = HashMap::new();
         let mut follows = vec![None; count];
         for (i, unit) in self.units.iter().enumerate().rev() {
-            if let Some(path) = rewritten_path(unit) {
-                follows[i] = next_rewrite.insert(path, i);
+            if let Some(rewrite) = rewrite(unit) {
+                follows[i] = next_rewrite.insert(rewrite, i);
             }
         }
         // The units folded into each unit so far: what needs them needs it too.
@@ -137,24 +136,28 @@ impl Batch {
                             .err()
                             .map(|error| UnitOutcome::Failed { op, error })
                     })
-                    .unwrap_or(UnitOutcome::Done),
+                    .unwrap_or(UnitOutcome::Done { kept: Vec::new() }),
             };
-            succeeded[index] = outcome == UnitOutcome::Done;
+            succeeded[index] = matches!(outcome, UnitOutcome::Done { .. });
             report(index, outcome);
         }
     }
 }
 
-/// The path a unit rewrites whole, when that is all it does.
-fn rewritten_path(unit: &Unit) -> Option<&str> {
+/// A whole-file rewrite: the path and the check its new content must pass.
+type Rewrite<'a> = (&'a str, Option<&'a CheckCommand>);
+
+/// What a unit rewrites whole, when that is all it does.
+fn rewrite(unit: &Unit) -> Option<Rewrite<'_>> {
     match unit.ops.as_slice() {
         [
             Op::WriteFile {
                 path,
                 create_only: false,
+                validate,
                 ..
             },
-        ] => Some(path),
+        ] => Some((path, validate.as_ref())),
         _ => None,
     }
 }
@@ -186,6 +189,7 @@ mod tests {
                     group: "root".into(),
                 },
                 create_only: false,
+                validate: None,
             }],
             after: after.to_vec(),
         }
@@ -212,6 +216,23 @@ mod tests {
         assert!(batch.units[1].ops.is_empty() && batch.units[2].ops.is_empty());
         assert_eq!(batch.units[3].ops.len(), 1);
         assert_eq!(batch.units[5].ops.len(), 1);
+    }
+
+    /// A write checked by `validate` carries its check: it does not fold into (or absorb) a
+    /// write with another check, which would check the content with the wrong command.
+    #[test]
+    fn rewrites_fold_only_into_writes_with_the_same_check() {
+        let checked = |after: &[usize]| {
+            let mut unit = write("/d/conf", after);
+            if let Op::WriteFile { validate, .. } = &mut unit.ops[0] {
+                *validate = Some(CheckCommand::new("sh -n {new}"));
+            }
+            unit
+        };
+        let mut batch = Batch {
+            units: vec![write("/d/conf", &[]), checked(&[0]), checked(&[1])],
+        };
+        assert_eq!(batch.fold_rewrites(), [0, 2, 2]);
     }
 
     /// What needs a folded unit waits for, and fails with, the unit it folded into.
@@ -293,7 +314,7 @@ mod tests {
                     }
                 ),
                 (1, UnitOutcome::Skipped { because: 0 }),
-                (2, UnitOutcome::Done),
+                (2, UnitOutcome::Done { kept: vec![] }),
                 (3, UnitOutcome::Skipped { because: 1 }),
             ]
         );

@@ -158,7 +158,7 @@ impl<'a> Compiler<'a> {
     /// Renders every string inside a default value (they may use `host` and `hosts`).
     fn render_value(&mut self, value: &Value, origin: &Origin, context: &Context) -> Option<Value> {
         Some(match value {
-            Value::String(text) => match self.renderer.inline(text, origin, context) {
+            Value::String(text) => match self.renderer.inline(text, origin, context, false) {
                 Ok(rendered) => Value::String(rendered),
                 Err(error) => {
                     self.errors.push(error);

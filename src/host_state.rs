@@ -210,7 +210,11 @@ impl HostState {
         Digest::of(&canonical)
     }
 
-    /// The state after `op` ran, as far as it can be known before it runs.
+    /// The state after `op` ran, as far as it can be known before it runs. A write's
+    /// `validate` command cannot run here (there is no host): the prediction is that the check
+    /// passes, as the plan is what happens when it does; a failing check fails the resource at
+    /// apply and leaves the file as it was. The backups a write keeps are the host's own
+    /// bookkeeping, not state a resource manages, so they are not predicted either.
     pub fn apply(&mut self, op: &Op) {
         match op {
             Op::WriteFile {

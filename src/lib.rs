@@ -7,6 +7,7 @@
 pub mod apply;
 pub mod apply_error;
 pub mod batch;
+pub mod check_command;
 pub mod cli;
 pub mod compile;
 pub mod compile_error;

@@ -6,6 +6,7 @@ use std::collections::BTreeMap;
 
 use serde::Serialize;
 
+use crate::check_command::CheckCommand;
 use crate::host_state::Ownership;
 use crate::sensitive::Text;
 
@@ -20,7 +21,8 @@ pub enum Refresh {
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(tag = "op", rename_all = "snake_case")]
 pub enum Op {
-    /// Write a whole file atomically (temporary file, ownership, rename).
+    /// Write a whole file atomically (temporary file, ownership, `validate`, rename), keeping
+    /// the content it replaces as a backup on the host.
     WriteFile {
         path: String,
         content: Text,
@@ -29,6 +31,8 @@ pub enum Op {
         /// Fail rather than replace a file that is already there (a key, say).
         #[serde(skip_serializing_if = "is_false")]
         create_only: bool,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        validate: Option<CheckCommand>,
     },
     /// Copy a file's bytes from another host, then as `WriteFile`.
     CopyFile {
@@ -39,6 +43,8 @@ pub enum Op {
         ownership: Ownership,
         #[serde(skip_serializing_if = "is_false")]
         create_only: bool,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        validate: Option<CheckCommand>,
     },
     /// Fill a new file with random bytes; fails rather than replace one that is there.
     GenerateSecret {
@@ -186,22 +192,54 @@ impl Op {
         )
     }
 
+    /// A `CopyFile` as the write of the bytes read from its source; any other operation as
+    /// it is.
+    pub fn copied(&self, content: Text) -> Op {
+        match self {
+            Self::CopyFile {
+                path,
+                ownership,
+                create_only,
+                validate,
+                ..
+            } => Self::WriteFile {
+                path: path.clone(),
+                content,
+                ownership: ownership.clone(),
+                create_only: *create_only,
+                validate: validate.clone(),
+            },
+            op => op.clone(),
+        }
+    }
+
     /// One line for the plan; sensitive values appear masked.
     pub fn describe(&self) -> String {
         let owned = |o: &Ownership| format!("{} {}:{}", o.mode, o.owner, o.group);
+        let checked = |validate: &Option<CheckCommand>| {
+            validate
+                .as_ref()
+                .map(|check| format!(", checked by `{check}`"))
+                .unwrap_or_default()
+        };
         match self {
             Self::WriteFile {
-                path, ownership, ..
-            } => format!("write {path} ({})", owned(ownership)),
+                path,
+                ownership,
+                validate,
+                ..
+            } => format!("write {path} ({}){}", owned(ownership), checked(validate)),
             Self::CopyFile {
                 source_host,
                 source_path,
                 path,
                 ownership,
+                validate,
                 ..
             } => format!(
-                "copy {source_host}:{source_path} to {path} ({})",
-                owned(ownership)
+                "copy {source_host}:{source_path} to {path} ({}){}",
+                owned(ownership),
+                checked(validate)
             ),
             Self::GenerateSecret {
                 path,

@@ -38,6 +38,8 @@ pub enum ValueKind {
     X509Subject,
     /// A template file named by a module, relative to its `templates/`.
     Template,
+    /// The `validate` command of a file, block or line (see `crate::check_command`).
+    CheckCommand,
 }
 
 impl fmt::Display for ValueKind {
@@ -57,6 +59,7 @@ impl fmt::Display for ValueKind {
             Self::ZfsKeylocation => "ZFS keylocation",
             Self::X509Subject => "certificate subject",
             Self::Template => "template path",
+            Self::CheckCommand => "validate command",
         })
     }
 }
@@ -151,6 +154,9 @@ impl ValueKind {
             Self::Template => {
                 "a template is named relative to the module's templates/ directory: not absolute, and without `..`"
             }
+            Self::CheckCommand => {
+                "a validate command is one shell command line (run by `sh -c` as root on the host) that names the file to check as {new}, exactly once and unquoted: f3s puts the quoted path of the new file there"
+            }
         }
     }
 
@@ -181,6 +187,7 @@ impl ValueKind {
             Self::ZfsKeylocation => check_zfs_value(value).and_then(|()| check_keylocation(value)),
             Self::X509Subject => check_subject(value),
             Self::Template => check_template(value),
+            Self::CheckCommand => check_check_command(value),
         }
     }
 }
@@ -525,6 +532,31 @@ fn check_template(value: &str) -> Result<(), String> {
     Ok(())
 }
 
+/// A `validate` command: one line, naming the file to check once. The placeholder becomes
+/// `"$1"`, the new file's path as `sh -c` passes it, so a quote around it would either hide
+/// it (`'{new}'` reads as the text `"$1"`) or end the quoting it stands in.
+fn check_check_command(value: &str) -> Result<(), String> {
+    use crate::check_command::PLACEHOLDER;
+    no_control(value, &[])?;
+    match value.matches(PLACEHOLDER).count() {
+        0 => {
+            return Err(format!(
+                "it does not name the file to check as {PLACEHOLDER}"
+            ));
+        }
+        1 => {}
+        _ => return Err(format!("it names {PLACEHOLDER} more than once")),
+    }
+    let (before, after) = value.split_once(PLACEHOLDER).unwrap_or((value, ""));
+    let quote = |c: Option<char>| matches!(c, Some('\'' | '"'));
+    if quote(before.chars().next_back()) || quote(after.chars().next()) {
+        return Err(format!(
+            "{PLACEHOLDER} is quoted; f3s quotes the path itself"
+        ));
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -671,5 +703,25 @@ mod tests {
         bad(ValueKind::Template, "../../inventory/secrets/pw", "`..`");
         bad(ValueKind::Template, "sub/../../x", "`..`");
         bad(ValueKind::Template, "/etc/shadow", "absolute");
+    }
+
+    #[test]
+    fn validate_commands_name_the_new_file_once_unquoted() {
+        ok(ValueKind::CheckCommand, "zrepl --config {new} configcheck");
+        ok(ValueKind::CheckCommand, "sshd -t -f {new}");
+        ok(ValueKind::CheckCommand, "tool --file={new}");
+        bad(ValueKind::CheckCommand, "sh -n", "does not name");
+        bad(
+            ValueKind::CheckCommand,
+            "diff {new} {new}",
+            "more than once",
+        );
+        bad(ValueKind::CheckCommand, "sh -n '{new}'", "quoted");
+        bad(ValueKind::CheckCommand, "sh -n \"{new}\"", "quoted");
+        bad(
+            ValueKind::CheckCommand,
+            "sh -n {new}\nrm -rf /",
+            "line break",
+        );
     }
 }

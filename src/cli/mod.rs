@@ -43,6 +43,11 @@ enum Command {
     /// Show what differs on each host and what would run; never changes anything.
     Plan(plan::PlanArgs),
     /// Converge the hosts: observe, show the plan, confirm, then apply it in dependency order.
+    ///
+    /// A file is replaced only after its `validate` command (if its resource names one) has
+    /// passed on the new content; the content it replaces is kept on the host, the newest 5
+    /// per path, in /var/backups/f3s (FreeBSD) or /var/lib/f3s/backup (Rocky), and the output
+    /// names each backup. README, "Before f3s replaces a file", says how to put one back.
     Apply(apply::ApplyArgs),
     /// Print or save hosts' observed state in the recorded-state format (secrets as keyed
     /// fingerprints).

@@ -115,10 +115,11 @@ impl<'a> Attrs<'a> {
 
     /// Renders the value of attribute `attribute`.
     fn render(&mut self, attribute: &str, text: &str, origin: Origin) -> Option<Rendered> {
+        let shell_quoting = is_shell_command(self.kind, attribute);
         match self
             .scope
             .renderer
-            .inline(text, &origin, self.scope.context)
+            .inline(text, &origin, self.scope.context, shell_quoting)
         {
             Ok(rendered) => self.revealed(attribute, &rendered, origin),
             Err(error) => {
@@ -388,6 +389,12 @@ impl<'a> Attrs<'a> {
 
 /// The attributes whose values f3s writes but never shows (a plan shows them masked): the
 /// only places a secret may go. A template's rendered text counts as `content`.
+/// Attributes that are shell command lines run on the host (`crate::check_command`): every
+/// value rendered into one is quoted for the shell (DESIGN.md, rule 5).
+fn is_shell_command(kind: &str, attribute: &str) -> bool {
+    matches!((kind, attribute), ("file" | "block" | "line", "validate"))
+}
+
 fn may_hold_secret(kind: &str, attribute: &str) -> bool {
     matches!(
         (kind, attribute),

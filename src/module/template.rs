@@ -1,5 +1,7 @@
 //! Handlebars rendering in strict mode with HTML escaping off: a variable with no value is an
 //! error that names the template, the line and the variable, never an empty string in a config.
+//! A shell command a module writes (a `validate` check) is rendered with shell quoting in place
+//! of HTML escaping, so an inventory value reaches the host's shell only quoted.
 //! Rendering takes a `handlebars::Context` built once per scope: handing handlebars a plain
 //! value would copy it whole for every string rendered.
 
@@ -20,6 +22,9 @@ pub struct Renderer {
     /// Every template parsed so far, registered under its text (inline) or path (files), so
     /// a string rendered for each of thousands of items is parsed once.
     registry: Mutex<Handlebars<'static>>,
+    /// As `registry`, with every `{{value}}` quoted for a POSIX shell (`{{{value}}}` is the
+    /// module author's explicit way around it, as it is around HTML escaping elsewhere).
+    quoting: Mutex<Handlebars<'static>>,
     /// Template files read so far, so each is read once however many hosts use it.
     files: Mutex<BTreeMap<PathBuf, Arc<SourceFile>>>,
 }
@@ -28,34 +33,43 @@ impl Default for Renderer {
     fn default() -> Self {
         let mut registry = Handlebars::new();
         registry.set_strict_mode(true);
+        let mut quoting = registry.clone();
         registry.register_escape_fn(handlebars::no_escape);
+        quoting.register_escape_fn(crate::transport::shell::quote);
         Self {
             registry: Mutex::new(registry),
+            quoting: Mutex::new(quoting),
             files: Mutex::default(),
         }
     }
 }
 
 impl Renderer {
-    /// Renders a string from a module.yml; faults point at the value in that file.
+    /// Renders a string from a module.yml; faults point at the value in that file. With
+    /// `shell_quoting`, each value it interpolates is quoted for a POSIX shell.
     pub fn inline(
         &self,
         text: &str,
         origin: &Origin,
         context: &Context,
+        shell_quoting: bool,
     ) -> Result<String, CompileError> {
         if !text.contains("{{") {
             return Ok(text.to_string());
         }
-        self.render(&format!("inline:{text}"), text, context)
-            .map_err(|error| {
-                fault(
-                    &error,
-                    &format!("value in {}", origin.file.name),
-                    origin,
-                    None,
-                )
-            })
+        let rendered = if shell_quoting {
+            render_with(&self.quoting, &format!("inline:{text}"), text, context)
+        } else {
+            self.render(&format!("inline:{text}"), text, context)
+        };
+        rendered.map_err(|error| {
+            fault(
+                &error,
+                &format!("value in {}", origin.file.name),
+                origin,
+                None,
+            )
+        })
     }
 
     /// Renders a template file; faults point into the file, and mention where it is used.
@@ -88,22 +102,7 @@ impl Renderer {
         if let Some(rendered) = substitute(text, context.data()) {
             return Ok(rendered);
         }
-        let mut registry = self
-            .registry
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner());
-        if !registry.has_template(key) {
-            registry.register_template_string(key, text)?;
-        }
-        // Into a buffer of our own: handlebars' own string output starts at 8 KiB, costly to
-        // allocate for every short name and wasteful to keep.
-        let mut rendered = Vec::new();
-        registry.render_with_context_to_write(key, context, &mut rendered)?;
-        String::from_utf8(rendered).map_err(|error| {
-            RenderError::from(RenderErrorReason::Other(format!(
-                "the template rendered bytes that are not UTF-8: {error}"
-            )))
-        })
+        render_with(&self.registry, key, text, context)
     }
 
     fn source(&self, path: &Path) -> Result<Arc<SourceFile>, CompileError> {
@@ -118,6 +117,30 @@ impl Renderer {
         files.insert(path.to_path_buf(), Arc::clone(&file));
         Ok(file)
     }
+}
+
+/// Renders `text` with `registry`, parsed once and kept under `key`.
+fn render_with(
+    registry: &Mutex<Handlebars<'static>>,
+    key: &str,
+    text: &str,
+    context: &Context,
+) -> Result<String, RenderError> {
+    let mut registry = registry
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner());
+    if !registry.has_template(key) {
+        registry.register_template_string(key, text)?;
+    }
+    // Into a buffer of our own: handlebars' own string output starts at 8 KiB, costly to
+    // allocate for every short name and wasteful to keep.
+    let mut rendered = Vec::new();
+    registry.render_with_context_to_write(key, context, &mut rendered)?;
+    String::from_utf8(rendered).map_err(|error| {
+        RenderError::from(RenderErrorReason::Other(format!(
+            "the template rendered bytes that are not UTF-8: {error}"
+        )))
+    })
 }
 
 /// The rendering of a template made only of text and `{{path.to.value}}` naming strings, as
@@ -210,6 +233,27 @@ fn fault(
 mod tests {
     use super::*;
     use serde_json::json;
+
+    /// In a shell command, an inventory value arrives quoted whatever it holds; the module's
+    /// own text (and `{new}`) is left as written.
+    #[test]
+    fn values_in_a_shell_command_are_quoted() {
+        let data = json!({ "name": "x'; rm -rf / #", "dir": "/usr/local/etc" });
+        let renderer = Renderer::default();
+        let origin = Origin::whole(&SourceFile::new("module.yml", ""));
+        let rendered = renderer
+            .inline(
+                "check --name {{name}} --in {{dir}} {new}",
+                &origin,
+                &Context::from(data),
+                true,
+            )
+            .unwrap();
+        assert_eq!(
+            rendered,
+            "check --name 'x'\\''; rm -rf / #' --in '/usr/local/etc' {new}"
+        );
+    }
 
     /// Whatever the direct substitution renders, handlebars renders the same.
     #[test]

@@ -41,7 +41,11 @@ fn paint(color: bool, code: &str, text: &str) -> String {
 /// An outcome's colour code and words.
 pub fn describe(outcome: &Outcome) -> (&'static str, String) {
     match outcome {
-        Outcome::Done => ("32", "done".into()),
+        Outcome::Done { kept } if kept.is_empty() => ("32", "done".into()),
+        Outcome::Done { kept } => (
+            "32",
+            format!("done, replaced content kept in {}", kept.join(", ")),
+        ),
         Outcome::Unchanged => ("2", "unchanged".into()),
         Outcome::Failed { error } => {
             // The words are a host's: they may quote what the operation wrote.
@@ -75,7 +79,7 @@ pub fn summary(report: &Report, plan: &Plan, color: bool) -> String {
     let mut counts = [0usize; 5];
     for finished in &report.results {
         let slot = match finished.outcome {
-            Outcome::Done => 0,
+            Outcome::Done { .. } => 0,
             Outcome::Failed { .. } => 1,
             Outcome::Skipped { .. } => 2,
             Outcome::Unchanged => 3,

@@ -1,6 +1,7 @@
 //! `block`: a managed block of lines between marker comments (as the devd.conf notify
 //! snippet needs), replaced in place when it differs and appended when missing.
 
+use crate::check_command::CheckCommand;
 use crate::compile_error::CompileError;
 use crate::compile_error_kind::CompileErrorKind;
 use crate::module::attrs::Attrs;
@@ -9,7 +10,7 @@ use crate::probe::Probe;
 use crate::resource::{Claim, Decision, Implied, Kind, View, edit};
 use crate::values::{self, ValueKind};
 
-pub const ATTRIBUTES: &[&str] = &["path", "content", "template", "comment"];
+pub const ATTRIBUTES: &[&str] = &["path", "content", "template", "comment", "validate"];
 
 #[derive(Debug, Clone)]
 pub struct Block {
@@ -18,6 +19,8 @@ pub struct Block {
     pub content: String,
     /// What starts a comment in the file; the markers are comments.
     pub comment: String,
+    /// Checks the edited file on the host before it replaces the old.
+    pub validate: Option<CheckCommand>,
 }
 
 impl Block {
@@ -35,12 +38,14 @@ impl Block {
             Some(given) => values::checked(attrs, given, ValueKind::CommentMarker),
             None => Some("#".into()),
         };
+        let validate = CheckCommand::parse(attrs);
         let (name, comment, content) = (name?, comment?, content?);
         let block = Self {
             name,
             path: path?,
             content: content.value,
             comment,
+            validate,
         };
         // A content line equal to a marker would end (or restart) the block when the file is
         // read back, and every run would append the block again.
@@ -99,7 +104,9 @@ impl Kind for Block {
     }
 
     fn decide(&self, view: &View) -> Result<Decision, String> {
-        edit::decide(&self.path, view, |current| self.edit(current))
+        edit::decide(&self.path, &self.validate, view, |current| {
+            self.edit(current)
+        })
     }
 
     fn implied(&self) -> Vec<Implied> {
@@ -121,6 +128,7 @@ mod tests {
             path: "/etc/devd.conf".into(),
             content: content.into(),
             comment: "#".into(),
+            validate: None,
         }
     }
 

@@ -1,6 +1,7 @@
 //! What `line` and `block` share: editing part of a file whose other content is left as is.
 //! The edit runs on the predicted content, so several edits of one file see each other.
 
+use crate::check_command::CheckCommand;
 use crate::op::Op;
 use crate::probe::{Probe, Reveal};
 use crate::resource::{ContentChange, Decision, View, ownership};
@@ -14,9 +15,10 @@ pub fn probe(path: &str) -> Vec<Probe> {
 }
 
 /// `edit` gets the current text (`None` when the file is absent) and returns the new text, or
-/// `None` when nothing needs to change.
+/// `None` when nothing needs to change; `validate` checks the whole edited file on the host.
 pub fn decide(
     path: &str,
+    validate: &Option<CheckCommand>,
     view: &View,
     edit: impl Fn(Option<&str>) -> Option<String>,
 ) -> Result<Decision, String> {
@@ -61,6 +63,7 @@ pub fn decide(
         content: Text::plain(new_text),
         ownership,
         create_only: false,
+        validate: validate.clone(),
     });
     Ok(decision)
 }

@@ -1,6 +1,7 @@
 //! `file`: a whole file with its content given inline, rendered from a template, copied from
 //! another host, or (with none of these) merely present; plus mode, owner and group.
 
+use crate::check_command::CheckCommand;
 use crate::compile_error::CompileError;
 use crate::compile_error_kind::CompileErrorKind;
 use crate::module::attrs::Attrs;
@@ -19,6 +20,7 @@ pub const ATTRIBUTES: &[&str] = &[
     "mode",
     "owner",
     "group",
+    "validate",
 ];
 
 #[derive(Debug, Clone)]
@@ -33,6 +35,8 @@ pub struct File {
     pub content: Option<Content>,
     pub sensitive: bool,
     pub wanted: Wanted,
+    /// Checks the new content on the host before it replaces the old.
+    pub validate: Option<CheckCommand>,
 }
 
 impl File {
@@ -71,12 +75,14 @@ impl File {
             copy => copy,
         });
         let wanted = Wanted::parse(attrs);
+        let validate = CheckCommand::parse(attrs);
         let path = path?;
         let spec = Self {
             path: path.clone(),
             content,
             sensitive,
             wanted,
+            validate,
         };
         (given.is_empty() || spec.content.is_some()).then_some((path, spec))
     }
@@ -119,26 +125,26 @@ impl File {
     }
 
     fn write_op(&self, ownership: crate::host_state::Ownership) -> Op {
-        match &self.content {
-            Some(Content::Copy { host, path, .. }) => Op::CopyFile {
-                source_host: host.clone(),
-                source_path: path.clone(),
-                path: self.path.clone(),
-                ownership,
-                create_only: false,
-            },
-            Some(Content::Text(text)) => Op::WriteFile {
-                path: self.path.clone(),
-                content: text.clone(),
-                ownership,
-                create_only: false,
-            },
-            None => Op::WriteFile {
-                path: self.path.clone(),
-                content: Text::plain(""),
-                ownership,
-                create_only: false,
-            },
+        let content = match &self.content {
+            Some(Content::Copy { host, path, .. }) => {
+                return Op::CopyFile {
+                    source_host: host.clone(),
+                    source_path: path.clone(),
+                    path: self.path.clone(),
+                    ownership,
+                    create_only: false,
+                    validate: self.validate.clone(),
+                };
+            }
+            Some(Content::Text(text)) => text.clone(),
+            None => Text::plain(""),
+        };
+        Op::WriteFile {
+            path: self.path.clone(),
+            content,
+            ownership,
+            create_only: false,
+            validate: self.validate.clone(),
         }
     }
 }

@@ -35,7 +35,7 @@ impl Kind for Kmod {
     fn decide(&self, view: &View) -> Result<Decision, String> {
         let variable = format!("{}_load=", self.name);
         let wanted = format!("{variable}\"YES\"");
-        let mut decision = edit::decide(LOADER_CONF, view, |text| {
+        let mut decision = edit::decide(LOADER_CONF, &None, view, |text| {
             let lines = edit::lines(text.unwrap_or(""));
             let is_setting = |line: &&str| line.trim_start().starts_with(&variable);
             if lines.iter().filter(|l| is_setting(l)).count() == 1 && lines.contains(&&*wanted) {

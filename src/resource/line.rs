@@ -3,6 +3,7 @@
 
 use regex::Regex;
 
+use crate::check_command::CheckCommand;
 use crate::compile_error::CompileError;
 use crate::compile_error_kind::CompileErrorKind;
 use crate::module::attrs::Attrs;
@@ -11,7 +12,7 @@ use crate::probe::Probe;
 use crate::resource::{Claim, Decision, Implied, Kind, View, edit};
 use crate::values::{self, ValueKind};
 
-pub const ATTRIBUTES: &[&str] = &["path", "text", "match", "state"];
+pub const ATTRIBUTES: &[&str] = &["path", "text", "match", "state", "validate"];
 
 #[derive(Debug, Clone)]
 pub struct Line {
@@ -20,6 +21,8 @@ pub struct Line {
     /// Lines this one replaces (when present) or that are removed (when absent).
     pub pattern: Option<Regex>,
     pub present: bool,
+    /// Checks the edited file on the host before it replaces the old.
+    pub validate: Option<CheckCommand>,
 }
 
 impl Line {
@@ -47,6 +50,7 @@ impl Line {
                 }
             });
         let present = attrs.choice("state", &["present", "absent"]) != Some("absent");
+        let validate = CheckCommand::parse(attrs);
         Some((
             name?,
             Self {
@@ -54,6 +58,7 @@ impl Line {
                 text: text?,
                 pattern,
                 present,
+                validate,
             },
         ))
     }
@@ -109,7 +114,9 @@ impl Kind for Line {
         if !self.present && !view.state.files.contains_key(&self.path) {
             return Ok(Decision::default());
         }
-        edit::decide(&self.path, view, |current| self.edit(current))
+        edit::decide(&self.path, &self.validate, view, |current| {
+            self.edit(current)
+        })
     }
 
     fn implied(&self) -> Vec<Implied> {
@@ -131,6 +138,7 @@ mod tests {
             text: text.into(),
             pattern: pattern.map(|p| Regex::new(p).unwrap()),
             present,
+            validate: None,
         }
     }
 

@@ -74,7 +74,7 @@ impl Kind for Mount {
     }
 
     fn decide(&self, view: &View) -> Result<Decision, String> {
-        let mut decision = edit::decide(FSTAB, view, |text| {
+        let mut decision = edit::decide(FSTAB, &None, view, |text| {
             let lines = edit::lines(text.unwrap_or(""));
             let entries: Vec<&&str> = lines.iter().filter(|l| self.is_entry(l)).collect();
             if entries.len() == 1 && *entries[0] == self.entry {

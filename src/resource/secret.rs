@@ -136,6 +136,7 @@ impl Kind for Secret {
                     path: self.path.clone(),
                     ownership: ownership.clone(),
                     create_only: true,
+                    validate: None,
                 },
                 (*content).clone(),
             ),

@@ -33,6 +33,7 @@ impl Systemd {
             content: Some(Content::Text(content?.text())),
             sensitive: false,
             wanted: Wanted::default(),
+            validate: None,
         };
         Some((unit, Self { file, service }))
     }

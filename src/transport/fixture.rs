@@ -1,6 +1,8 @@
 //! The fixture transport: answers probes from recorded host state, `<dir>/<host>.yml` in the
 //! format of `HostState`, so a plan runs in CI with no network. Operations apply to the
-//! recorded state in memory; nothing is written back.
+//! recorded state in memory (`HostState::apply`); nothing is written back. With no host to run
+//! on, a write's `validate` command is not run (the write applies as if it passed) and no
+//! backup is kept (a unit reports none).
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;

@@ -208,6 +208,8 @@ fn setup_script(dir: &Path, os: Os) -> String {
              for t in uname stat lockf; do cp \"$S/freebsd/$t\" \"$R/usr/bin/$t\"; done; \
              for t in sha256 sysrc service pkg fstyp gpart newfs mount zpool zfs kldstat kldload crontab; do \
                  cp \"$S/freebsd/$t\" \"$R/usr/sbin/$t\"; done; \
+             mkdir -p \"$R/usr/libexec/lab/pkg/zrepl/usr/local/bin\"; \
+             cp \"$S/freebsd/zrepl\" \"$R/usr/libexec/lab/pkg/zrepl/usr/local/bin/zrepl\"; \
              chroot \"$R\" groupadd wheel; chroot \"$R\" useradd -m -s /bin/sh -p '*' paul; \
              echo 'permit nopass paul as root' > \"$R/etc/doas.conf\"; chmod 600 \"$R/etc/doas.conf\"; \
              touch \"$R/dev/ada0\" \"$R/dev/da0\" \"$R/dev/ada1\"; \

@@ -6,11 +6,14 @@
 //! Each operation is a shell function run in the batch's shell (a fork per operation costs
 //! more than most operations), its output (stdout and stderr) on stdout between two marker
 //! lines. A marker starts with \001 and a nonce the batch draws, so no output can forge one:
-//! `B UNIT OP` before an operation, `S UNIT OP STATUS` after it (on a line of its own), `D
+//! `B UNIT OP` before an operation, `S UNIT OP STATUS` after it (on a line of its own), `V
+//! UNIT.OP BACKUP` when an operation kept a backup of what it replaced (see `backup.rs`), `D
 //! UNIT` when a unit is done, `K UNIT BECAUSE` when it is skipped, `E` at the end.
 
+use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
+use super::backup::keep_function;
 use super::ops::op_script;
 use super::{dialect, prologue, quote};
 use crate::batch::{Batch, UnitOutcome};
@@ -18,9 +21,15 @@ use crate::inventory::host::OsFamily;
 
 /// The script running `batch`, with its markers' `nonce`.
 pub fn batch_script(os: OsFamily, batch: &Batch, nonce: &str) -> String {
+    script(os, batch, nonce, dialect(os).backup_dir())
+}
+
+/// `batch_script` keeping backups under `backup_dir`.
+fn script(os: OsFamily, batch: &Batch, nonce: &str, backup_dir: &str) -> String {
     let mut script = format!(
-        "{{\n{}\nexec 2>&1; k='{nonce}'; r=$(id -u); m() {{ printf '\\001%s %s\\n' \"$k\" \"$*\"; }}\n",
-        prologue(dialect(os))
+        "{{\n{}\nexec 2>&1; k='{nonce}'; r=$(id -u); m() {{ printf '\\001%s %s\\n' \"$k\" \"$*\"; }}\nkept() {{ echo; m V \"$n\" \"$1\"; }}\n{}\n",
+        prologue(dialect(os)),
+        keep_function(backup_dir)
     );
     for (index, unit) in batch.units.iter().enumerate() {
         let guard = if unit.after.is_empty() {
@@ -62,6 +71,7 @@ pub fn read_batch_output(
 ) -> Result<(), BatchReadError> {
     let marker = format!("\u{1}{nonce} ");
     let mut output = Vec::new();
+    let mut kept: BTreeMap<usize, Vec<String>> = BTreeMap::new();
     loop {
         let Some(line) = next_line().map_err(BatchReadError::Io)? else {
             return Err(BatchReadError::Protocol("the answer ended early".into()));
@@ -82,7 +92,22 @@ pub fn read_batch_output(
         match fields[0] {
             "E" => return Ok(()),
             "B" => output.clear(),
-            "D" => report(number(1)?, UnitOutcome::Done),
+            "V" => {
+                let unit = fields
+                    .get(1)
+                    .and_then(|f| f.split('.').next())
+                    .and_then(|unit| unit.parse().ok())
+                    .filter(|_| fields.len() > 2)
+                    .ok_or_else(|| {
+                        BatchReadError::Protocol(format!("unreadable marker {fields:?}"))
+                    })?;
+                kept.entry(unit).or_default().push(fields[2..].join(" "));
+            }
+            "D" => {
+                let unit = number(1)?;
+                let kept = kept.remove(&unit).unwrap_or_default();
+                report(unit, UnitOutcome::Done { kept });
+            }
             "K" => report(
                 number(1)?,
                 UnitOutcome::Skipped {
@@ -119,6 +144,7 @@ pub enum BatchReadError {
 mod tests {
     use super::*;
     use crate::batch::Unit;
+    use crate::check_command::CheckCommand;
     use crate::host_state::Ownership;
     use crate::op::Op;
     use crate::sensitive::Text;
@@ -152,27 +178,58 @@ mod tests {
         outcomes
     }
 
+    /// Mode 0600, owned by whoever runs the test.
+    fn mine() -> Ownership {
+        let id = |flag: &str| {
+            String::from_utf8(Command::new("id").arg(flag).output().unwrap().stdout)
+                .unwrap()
+                .trim()
+                .to_string()
+        };
+        Ownership {
+            mode: "0600".into(),
+            owner: id("-un"),
+            group: id("-gn"),
+        }
+    }
+
+    fn write(path: String, bytes: &[u8]) -> Op {
+        Op::WriteFile {
+            path,
+            content: Text::new(bytes.to_vec(), false),
+            ownership: mine(),
+            create_only: false,
+            validate: None,
+        }
+    }
+
+    fn checked(op: Op, command: &str) -> Op {
+        match op {
+            Op::WriteFile {
+                path,
+                content,
+                ownership,
+                create_only,
+                ..
+            } => Op::WriteFile {
+                path,
+                content,
+                ownership,
+                create_only,
+                validate: Some(CheckCommand::new(command)),
+            },
+            other => other,
+        }
+    }
+
+    fn unit(ops: Vec<Op>) -> Unit {
+        Unit { ops, after: vec![] }
+    }
+
     #[test]
     fn a_batch_runs_in_order_and_skips_what_depends_on_a_failure() {
         let dir = tempfile::tempdir().unwrap();
         let at = |name: &str| dir.path().join(name).display().to_string();
-        let me = Ownership {
-            mode: "0600".into(),
-            owner: String::from_utf8(Command::new("id").arg("-un").output().unwrap().stdout)
-                .unwrap()
-                .trim()
-                .into(),
-            group: String::from_utf8(Command::new("id").arg("-gn").output().unwrap().stdout)
-                .unwrap()
-                .trim()
-                .into(),
-        };
-        let write = |path: String, bytes: &[u8]| Op::WriteFile {
-            path,
-            content: Text::new(bytes.to_vec(), false),
-            ownership: me.clone(),
-            create_only: false,
-        };
         let binary: Vec<u8> = (0..=255u8).collect();
         let batch = Batch {
             units: vec![
@@ -199,14 +256,15 @@ mod tests {
             ],
         };
         std::fs::create_dir(at("dir")).unwrap();
-        let outcomes = run_locally(&batch_script(OsFamily::Rocky, &batch, NONCE));
-        assert_eq!(outcomes[0], (0, UnitOutcome::Done));
+        let outcomes = run_locally(&script(OsFamily::Rocky, &batch, NONCE, &at("backups")));
+        let done = UnitOutcome::Done { kept: vec![] };
+        assert_eq!(outcomes[0], (0, done.clone()));
         assert!(
             matches!(&outcomes[1], (1, UnitOutcome::Failed { op: 0, error }) if error.contains("missing")),
             "{outcomes:?}"
         );
         assert_eq!(outcomes[2], (2, UnitOutcome::Skipped { because: 1 }));
-        assert_eq!(outcomes[3], (3, UnitOutcome::Done));
+        assert_eq!(outcomes[3], (3, done));
         assert_eq!(std::fs::read(at("a")).unwrap(), binary);
         assert_eq!(
             std::fs::read(at("d")).unwrap(),
@@ -222,6 +280,66 @@ mod tests {
             "nothing put inside it"
         );
         assert!(!std::path::Path::new(&at("c")).exists());
+        let leftovers: Vec<_> = std::fs::read_dir(dir.path())
+            .unwrap()
+            .flatten()
+            .filter(|e| e.file_name().to_string_lossy().starts_with(".f3s."))
+            .collect();
+        assert!(leftovers.is_empty(), "{leftovers:?}");
+    }
+
+    /// A `validate` command that fails leaves the old file byte for byte and nothing else
+    /// behind; one that passes replaces it, and the replaced content is kept and named.
+    #[test]
+    fn a_refused_check_leaves_the_old_file_and_a_replaced_one_is_kept() {
+        let dir = tempfile::tempdir().unwrap();
+        let at = |name: &str| dir.path().join(name).display().to_string();
+        let old = b"old \0 bytes\n";
+        std::fs::write(at("conf"), old).unwrap();
+        std::fs::write(at("key"), b"old key").unwrap();
+        let check =
+            "f={new}; grep -q good \"$f\" || { echo \"no good in $f\"; cat \"$f\"; exit 3; }";
+        let secret = Op::WriteFile {
+            path: at("key"),
+            content: Text::new(b"s3cret-bytes".to_vec(), true),
+            ownership: mine(),
+            create_only: false,
+            validate: Some(CheckCommand::new("cat {new}; false")),
+        };
+        let batch = Batch {
+            units: vec![
+                unit(vec![checked(write(at("conf"), b"bad\n"), check)]),
+                unit(vec![secret]),
+                unit(vec![checked(write(at("conf"), b"good\n"), check)]),
+            ],
+        };
+        let backups = at("backups");
+        let outcomes = run_locally(&script(OsFamily::Rocky, &batch, NONCE, &backups));
+        let (0, UnitOutcome::Failed { error, .. }) = &outcomes[0] else {
+            panic!("{outcomes:?}")
+        };
+        assert!(
+            error.contains("no good in /"),
+            "the checker's words: {error}"
+        );
+        assert!(
+            error.contains("bad"),
+            "they may quote plain content: {error}"
+        );
+        assert!(error.contains("is left as it was"), "{error}");
+        let (1, UnitOutcome::Failed { error, .. }) = &outcomes[1] else {
+            panic!("{outcomes:?}")
+        };
+        assert!(!error.contains("s3cret"), "withheld: {error}");
+        assert!(error.contains("withheld"), "{error}");
+        assert_eq!(std::fs::read(at("key")).unwrap(), b"old key");
+        let (2, UnitOutcome::Done { kept }) = &outcomes[2] else {
+            panic!("{outcomes:?}")
+        };
+        assert_eq!(std::fs::read(at("conf")).unwrap(), b"good\n");
+        assert_eq!(kept.len(), 1, "{kept:?}");
+        assert!(kept[0].starts_with(&format!("{backups}{}.", at("conf"))));
+        assert_eq!(std::fs::read(&kept[0]).unwrap(), old);
         let leftovers: Vec<_> = std::fs::read_dir(dir.path())
             .unwrap()
             .flatten()

@@ -98,6 +98,13 @@ impl Dialect for FreeBsd {
     fn with_lock(&self, file: &str, command: &str) -> String {
         format!("lockf -s -t 0 {} sh -c {}", quote(file), quote(command))
     }
+
+    fn backup_dir(&self) -> &'static str {
+        // hier(7): /var/backups/ holds "misc. backup files"; periodic(8) keeps its copies
+        // of master.passwd and group there, made with `cp -p` as f3s makes its own
+        // (usr.sbin/periodic/etc/daily/200.backup-passwd).
+        "/var/backups/f3s"
+    }
 }
 
 /// The files rc(8) sources after /etc/defaults/rc.conf, in order: the default
@@ -138,7 +145,8 @@ pub(super) fn rc_quoted(value: &[u8]) -> Vec<u8> {
 /// expansions inside double quotes and on quotes or operators inside a bare word) is left
 /// as it is and the new one appended, where it wins when sh reads the file. The new file is
 /// written beside the old one, with its mode and owner (`cp -p`), checked with `sh -n` as
-/// sysrc checks its result, and renamed into place.
+/// sysrc checks its result, the old file kept as a backup (`keep`, see `backup.rs`), and
+/// renamed into place.
 pub(super) fn set_rc_var(files: &[&str], name: &str, value: &Text) -> String {
     if let Some(fault) = unwritable(value.expose()) {
         // Refused at load time already; this holds for an operation from anywhere else.
@@ -187,7 +195,7 @@ pub(super) fn set_rc_var(files: &[&str], name: &str, value: &Text) -> String {
         "  done < \"$file\"".into(),
         format!("  [ -n \"$put\" ] || printf '%s%s\\n' {assignment} \"$v\""),
         // sh's own complaint is not shown: it may quote a word of the file, which holds secrets.
-        "} >| \"$t\" && { sh -n \"$t\" 2>/dev/null || { echo \"not changing $file: it would not parse as sh (sh -n)\" >&2; false; }; } && mv -f \"$t\" \"$file\" || { rm -f \"$t\"; return 1; }".into(),
+        "} >| \"$t\" && { sh -n \"$t\" 2>/dev/null || { echo \"not changing $file: it would not parse as sh (sh -n)\" >&2; false; }; } && keep \"$file\" && mv -f \"$t\" \"$file\" || { rm -f \"$t\"; return 1; }".into(),
     ]
     .join("\n")
 }
@@ -199,6 +207,7 @@ mod tests {
     use super::*;
     use crate::inventory::host::OsFamily;
     use crate::op::Op;
+    use crate::transport::shell::backup::keep_function;
     use std::io::Write as _;
     use std::os::unix::fs::{MetadataExt as _, PermissionsExt as _};
     use std::path::{Path, PathBuf};
@@ -239,12 +248,18 @@ mod tests {
             [self.rc_conf(), self.local()].map(|p| p.display().to_string())
         }
 
+        /// Where the edit keeps its backups.
+        fn backups(&self) -> PathBuf {
+            self.dir.path().join("backups")
+        }
+
         /// The fragment as a batch runs it: a function in a shell reading its script on stdin.
         fn script(&self, value: &Text) -> String {
             let files = self.files();
             let files: Vec<&str> = files.iter().map(String::as_str).collect();
             format!(
-                "f() {{ {}\n}}; n=0.0; f </dev/null\n",
+                "{}\nkept() {{ :; }}\nf() {{ {}\n}}; n=0.0; f </dev/null\n",
+                keep_function(&self.backups().display().to_string()),
                 set_rc_var(&files, NAME, value)
             )
         }
@@ -436,6 +451,32 @@ mod tests {
                 host.text(&host.rc_conf())
             );
         }
+    }
+
+    /// rc.conf holds the CARP password: its backup is as closed as it is.
+    #[test]
+    fn the_replaced_rc_conf_is_kept_with_its_mode() {
+        let host = Host::new(Some("a=1\n"), None);
+        std::fs::set_permissions(host.rc_conf(), std::fs::Permissions::from_mode(0o600)).unwrap();
+        assert!(host.set(&Text::new("s3cret", true)).status.success());
+        let dir = host
+            .backups()
+            .join(host.dir.path().strip_prefix("/").unwrap());
+        let kept: Vec<PathBuf> = std::fs::read_dir(&dir)
+            .unwrap()
+            .map(|entry| entry.unwrap().path())
+            .collect();
+        assert_eq!(kept.len(), 1, "{kept:?}");
+        assert!(
+            kept[0]
+                .file_name()
+                .unwrap()
+                .to_string_lossy()
+                .starts_with("rc.conf.")
+        );
+        assert_eq!(host.text(&kept[0]), "a=1\n");
+        let mode = std::fs::metadata(&kept[0]).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o600);
     }
 
     #[test]

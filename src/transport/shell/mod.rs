@@ -6,6 +6,7 @@
 //!
 //! What differs between FreeBSD and Rocky lives in `freebsd.rs` and `rocky.rs`.
 
+mod backup;
 mod batch;
 mod freebsd;
 mod observation;
@@ -54,6 +55,9 @@ pub trait Dialect {
     fn created_root_owned(&self, dir: &str) -> Option<String>;
     /// Runs `command` holding an exclusive, non-blocking lock on `file`.
     fn with_lock(&self, file: &str, command: &str) -> String;
+    /// Where the backups of replaced files live (see `backup.rs`): the family's place for
+    /// backups kept by the system.
+    fn backup_dir(&self) -> &'static str;
 }
 
 #[derive(Debug, Clone, Copy)]

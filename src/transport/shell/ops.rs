@@ -2,11 +2,14 @@
 //! calls, in the batch's own shell (no process of its own), so a fragment ends with `return`,
 //! never `exit`, and uses no special builtin (`:`) where a redirection may fail, which would end
 //! the whole shell. The batch has set PATH, the locale and the umask, `$r` to its user id, and
-//! `$n` to a word unique to the operation; it restores the umask and `set +C` after each. File content and secret values are written by the
-//! `printf` builtin from an escaped literal in the script itself, which travels on stdin: they
-//! never appear in a command line, and no process is started to hold them.
+//! `$n` to a word unique to the operation, and defined `keep FILE` (see `backup.rs`), which a
+//! fragment calls right before it renames over FILE; it restores the umask and `set +C` after
+//! each. File content and secret values are written by the `printf` builtin from an escaped
+//! literal in the script itself, which travels on stdin: they never appear in a command line,
+//! and no process is started to hold them.
 
 use super::{Dialect, ServiceAction, dialect, quote};
+use crate::check_command::CheckCommand;
 use crate::host_state::Ownership;
 use crate::inventory::host::OsFamily;
 use crate::op::{Op, Refresh};
@@ -22,14 +25,21 @@ pub fn op_script(os: OsFamily, op: &Op) -> Option<String> {
             content,
             ownership,
             create_only,
-        } => install_file(
-            (d, os),
-            path,
-            &format!("{} >| \"$t\"", print_text(content)),
-            None,
-            ownership,
-            *create_only,
-        ),
+            validate,
+        } => {
+            let fill = format!("{} >| \"$t\"", print_text(content));
+            let checked = validate
+                .as_ref()
+                .map(|check| format!("{fill} && {}", run_check(check, path, content)));
+            install_file(
+                (d, os),
+                path,
+                checked.as_deref().unwrap_or(&fill),
+                None,
+                ownership,
+                *create_only,
+            )
+        }
         Op::GenerateSecret {
             path,
             size,
@@ -147,6 +157,27 @@ pub fn op_script(os: OsFamily, op: &Op) -> Option<String> {
     })
 }
 
+/// Runs a `validate` command on the new content in "$t": by `sh -c` (a process of its own,
+/// so nothing it does reaches the batch's shell), as root, with the path as `$1` where the
+/// command names `{new}`. What it prints (both streams) ends the failure's message; of
+/// sensitive content it is withheld, since a checker may quote the content it refuses.
+fn run_check(check: &CheckCommand, path: &str, content: &Text) -> String {
+    let (before, after) = check.around_placeholder();
+    let command = quote(&format!("{before}\"$1\"{after}"));
+    let refused = quote(&format!(
+        "the check refused the new content; {path} is left as it was: "
+    ));
+    if content.is_sensitive() {
+        format!(
+            "{{ sh -c {command} sh \"$t\" >/dev/null 2>&1 || {{ echo {refused}'(the output is withheld: the content is sensitive)' >&2; false; }}; }}"
+        )
+    } else {
+        format!(
+            "{{ o=$(sh -c {command} sh \"$t\" 2>&1) || {{ printf '%s%s\\n' {refused} \"$o\" >&2; false; }}; }}"
+        )
+    }
+}
+
 /// A `printf` builtin call writing exactly the text's bytes; a sensitive one is written all
 /// in octal escapes, so not even the script holds it legibly.
 fn print_text(text: &Text) -> String {
@@ -197,10 +228,12 @@ fn still_empty(d: &dyn Dialect, devices: &[String], destroys: &Option<String>) -
 
 /// Creates a temporary file beside `path` (exclusively, with its final mode through the
 /// umask), gives it its owner while it is still empty (so no group ever reads content meant
-/// for another), fills it with `fill`, and renames it into place: a reader sees the
-/// old file or the new one, never part of one. A failed write (a full disk) fails `fill`
-/// and leaves nothing behind. `size`, where given, is checked too. `create_only` links instead
-/// of renaming, which fails where a file already is, so a key is never replaced.
+/// for another), fills it with `fill` (which may check it too), keeps a backup of the file it
+/// replaces, and renames it into place: a reader sees the old file or the new one, never part
+/// of one. A failed write (a full disk) or check fails `fill` and leaves nothing behind but
+/// the old file. `size`, where given, is checked too. `create_only` links instead of
+/// renaming, which fails where a file already is, so a key is never replaced (nor backed up:
+/// there is nothing to replace).
 fn install_file(
     (d, os): (&dyn Dialect, OsFamily),
     path: &str,
@@ -225,7 +258,10 @@ fn install_file(
             quote(path)
         )
     } else {
-        format!("{not_a_directory} && mv -f \"$t\" {}", quote(path))
+        format!(
+            "{not_a_directory} && keep {p} && mv -f \"$t\" {p}",
+            p = quote(path)
+        )
     };
     format!(
         "umask {}; set -C; t={}.$$.$n; true > \"$t\" || return 1; {} && {fill}{complete} && {install} || {{ rm -f \"$t\"; return 1; }}",

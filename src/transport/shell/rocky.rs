@@ -90,4 +90,11 @@ impl Dialect for Rocky {
     fn with_lock(&self, file: &str, command: &str) -> String {
         format!("flock -n {} sh -c {}", quote(file), quote(command))
     }
+
+    fn backup_dir(&self) -> &'static str {
+        // Rocky (FHS 3.0) has no /var/backups; /var/lib/<package> is where a program keeps
+        // state that must outlive reboots (FHS 3.0, 5.8), as Puppet keeps its filebucket
+        // under /var/lib/puppet.
+        "/var/lib/f3s/backup"
+    }
 }

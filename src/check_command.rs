@@ -1,0 +1,54 @@
+//! A `validate` command (as Ansible's `validate`): a module's shell command that checks the
+//! new content of a file on the host before it replaces the old one, naming the file to check
+//! as `{new}`. The transport runs it by `sh -c` as root with the temporary file's path in
+//! place of `{new}` (see `transport/shell/ops.rs`); a failing check leaves the old file as it
+//! was. Rendered with every interpolated value shell-quoted (`module::template`), checked at
+//! load time (`values::ValueKind::CheckCommand`); the command may not hold a secret, since it
+//! appears in the host's process list.
+
+use std::fmt;
+
+use serde::Serialize;
+
+use crate::module::attrs::Attrs;
+use crate::values::{self, ValueKind};
+
+/// What a check command writes where the path of the file to check goes.
+pub const PLACEHOLDER: &str = "{new}";
+
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize)]
+#[serde(transparent)]
+pub struct CheckCommand {
+    command: String,
+}
+
+impl CheckCommand {
+    /// The resource's `validate` attribute, if it has one; a fault goes to `attrs.errors`.
+    pub fn parse(attrs: &mut Attrs) -> Option<Self> {
+        let rendered = attrs.string("validate")?;
+        values::checked(attrs, rendered, ValueKind::CheckCommand).map(|command| Self { command })
+    }
+
+    /// The command before and after its one placeholder.
+    pub fn around_placeholder(&self) -> (&str, &str) {
+        self.command
+            .split_once(PLACEHOLDER)
+            .unwrap_or((&self.command, ""))
+    }
+}
+
+impl fmt::Display for CheckCommand {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.command)
+    }
+}
+
+#[cfg(test)]
+impl CheckCommand {
+    pub fn new(command: &str) -> Self {
+        assert_eq!(ValueKind::CheckCommand.check(command), Ok(()));
+        Self {
+            command: command.into(),
+        }
+    }
+}
