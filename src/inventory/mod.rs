@@ -3,6 +3,7 @@
 
 pub mod host;
 mod raw;
+pub mod rollout;
 pub mod secrets;
 
 use std::path::{Path, PathBuf};
@@ -18,6 +19,7 @@ use crate::source::{Origin, SourceFile};
 use crate::yaml::{self, SpannedMap, origin_of};
 use host::{Connection, GivenParam, Host, ModuleUse};
 use raw::{RawConnection, RawInventory, RawModuleUse};
+use rollout::Rollout;
 use secrets::Secrets;
 
 #[derive(Debug)]
@@ -28,6 +30,8 @@ pub struct Inventory {
     pub module_path: Vec<PathBuf>,
     /// In file order.
     pub hosts: Vec<Host>,
+    /// The groups' rollouts, in file order.
+    pub rollouts: Vec<Rollout>,
     pub secrets: Secrets,
     /// The key of every fingerprint printed or recorded, if the inventory declares one.
     pub digest_key: Option<String>,
@@ -45,6 +49,7 @@ impl Inventory {
             errors: Vec::new(),
         };
         let hosts = loader.hosts(&raw);
+        let rollouts = rollout::rollouts(&file, &raw.groups, &mut loader.errors);
         let module_path = module_path(&raw, &base);
         let digest_key = raw.digest_key.as_ref().and_then(|declared| {
             let origin = origin_of(&file, declared);
@@ -69,6 +74,7 @@ impl Inventory {
             file,
             module_path,
             hosts,
+            rollouts,
             secrets,
             digest_key,
         })
@@ -76,6 +82,13 @@ impl Inventory {
 
     pub fn host(&self, name: &str) -> Option<&Host> {
         self.hosts.iter().find(|host| host.name == name)
+    }
+
+    /// The rollout that orders `host`, if any (a host is in at most one).
+    pub fn rollout_of(&self, host: &str) -> Option<&Rollout> {
+        self.rollouts
+            .iter()
+            .find(|rollout| rollout.batch_of(host).is_some())
     }
 
     pub fn host_names(&self) -> Vec<String> {
