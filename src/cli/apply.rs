@@ -16,6 +16,13 @@ use crate::render;
 use crate::transport::Transport;
 
 #[derive(Debug, Args)]
+#[command(after_help = "\
+Rolling apply: a group with a `rollout` (README, \"Rolling apply of an HA pair\") is applied \
+batch after batch, e.g. `rollout: { batches: [[f1], [f0]], health: service nfsd onestatus }`: \
+nothing of a batch starts before the batches before it have converged and passed the health \
+command (run as root on each of their hosts, exit 0 passes; not run with --state). A batch that \
+fails to converge, fails its check or is not reached stops the rollout: the later batches are \
+not started, and apply exits 1.")]
 pub struct ApplyArgs {
     #[command(flatten)]
     inventory: InventoryArg,
@@ -121,8 +128,17 @@ fn converge(
     if crate::interrupt::requested() {
         return Ok(ExitCode::from(crate::interrupt::EXIT_CODE));
     }
-    super::unreached_failure(plan)?;
-    Ok(if report.succeeded() {
+    let succeeded = report.succeeded();
+    // A stopped rollout is an error of the run, with what to do about it.
+    let mut errors: Vec<miette::Report> =
+        report.halts.into_iter().map(miette::Report::new).collect();
+    if let Err(unreached) = super::unreached_failure(plan) {
+        errors.extend(unreached.reports);
+    }
+    if !errors.is_empty() {
+        return Err(Failure::new(errors));
+    }
+    Ok(if succeeded {
         ExitCode::SUCCESS
     } else {
         ExitCode::FAILURE
