@@ -252,11 +252,7 @@ impl<'a, 'p> Shared<'a, 'p> {
 
     /// Records the jobs not yet started that `never` gives a reason for (an interrupt, a
     /// stopped rollout) as not started, and takes them off their queues.
-    fn drop_jobs(
-        &self,
-        board: &mut Board<'p>,
-        never: impl Fn(&Gates, &Job) -> Option<String>,
-    ) {
+    fn drop_jobs(&self, board: &mut Board<'p>, never: impl Fn(&Gates, &Job) -> Option<String>) {
         let mut dropped = Vec::new();
         for queue in board.queues.values_mut() {
             queue.retain(|job| match never(&board.gates, job) {

@@ -87,11 +87,19 @@ fn a_rolling_apply_converges_the_standby_batch_first() {
     // Every resource of f1 finished, and f1 passed its check, before anything of f0 started.
     let lines: Vec<&str> = text.lines().collect();
     let last_f1 = lines.iter().rposition(|l| l.starts_with("f1/")).unwrap();
-    let checked_f1 = first_line(&text, "rollout of `nfs-servers`: health check on f1", "passed");
+    let checked_f1 = first_line(
+        &text,
+        "rollout of `nfs-servers`: health check on f1",
+        "passed",
+    );
     let first_f0 = first_line(&text, "f0/", "applying");
     assert!(last_f1 < checked_f1 && checked_f1 < first_f0, "{text}");
     // The last batch is checked too.
-    let checked_f0 = first_line(&text, "rollout of `nfs-servers`: health check on f0", "passed");
+    let checked_f0 = first_line(
+        &text,
+        "rollout of `nfs-servers`: health check on f0",
+        "passed",
+    );
     assert!(checked_f0 > first_f0, "{text}");
     for host in ["f0", "f1"] {
         let calls = setup.host(host).calls();
@@ -150,7 +158,10 @@ fn a_batch_that_does_not_converge_stops_the_rollout() {
     );
     // Unconverged, f1 is not checked: the rollout stops all the same.
     let calls = f1.calls();
-    assert!(!calls.iter().any(|c| c.starts_with("health-check")), "{calls:?}");
+    assert!(
+        !calls.iter().any(|c| c.starts_with("health-check")),
+        "{calls:?}"
+    );
 }
 
 #[test]

@@ -74,7 +74,13 @@ pub(super) fn rollouts(
             for member in &batch.value {
                 place(file, group, number, member, body, &mut placed, errors);
             }
-            batches.push(batch.value.iter().map(|m| m.value.clone()).collect::<Vec<_>>());
+            batches.push(
+                batch
+                    .value
+                    .iter()
+                    .map(|m| m.value.clone())
+                    .collect::<Vec<_>>(),
+            );
         }
         let batches_origin = origin_of(file, &raw.batches);
         for member in &body.hosts {
@@ -136,9 +142,7 @@ fn place(
             host: member.value.clone(),
             first: first.clone(),
         };
-        errors.push(
-            CompileError::new(kind, &origin, "placed again").with_also(at, "placed first"),
-        );
+        errors.push(CompileError::new(kind, &origin, "placed again").with_also(at, "placed first"));
         return;
     }
     let first = format!("batch {} of group `{group}`", number + 1);

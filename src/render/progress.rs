@@ -6,9 +6,9 @@ use std::io::Write as _;
 use std::sync::Mutex;
 
 use crate::apply::{Finished, Outcome, Progress, Report};
-use crate::rollout::health::{HealthCheck, Verdict};
 use crate::plan::Plan;
 use crate::resource::Address;
+use crate::rollout::health::{HealthCheck, Verdict};
 
 pub struct Lines {
     pub color: bool,

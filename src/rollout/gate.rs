@@ -90,9 +90,7 @@ impl Gates {
     /// A batch whose check is due, now marked as being checked.
     pub fn due(&mut self) -> Option<Due> {
         let (rollout, gate) = self.rollouts.iter_mut().enumerate().find(|(_, gate)| {
-            !gate.checking
-                && gate.stopped.is_none()
-                && gate.unfinished.get(gate.open) == Some(&0)
+            !gate.checking && gate.stopped.is_none() && gate.unfinished.get(gate.open) == Some(&0)
         })?;
         gate.checking = true;
         Some(Due {

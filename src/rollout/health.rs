@@ -154,7 +154,9 @@ fn verdict(
     let run = match transport.run_command(host, command) {
         Ok(Some(run)) => run,
         Ok(None) => return Verdict::NotRun("recorded host state cannot run commands".into()),
-        Err(error) => return Verdict::Failed(format!("it could not run: {}", quoted(&error.to_string()))),
+        Err(error) => {
+            return Verdict::Failed(format!("it could not run: {}", quoted(&error.to_string())));
+        }
     };
     if run.status == 0 {
         return Verdict::Passed;

@@ -132,9 +132,13 @@ impl Schedule {
             .iter()
             .enumerate()
             .flat_map(|(r, rollout)| {
-                rollout.batches.iter().enumerate().flat_map(move |(b, batch)| {
-                    batch.iter().map(move |host| (host.as_str(), (r, b)))
-                })
+                rollout
+                    .batches
+                    .iter()
+                    .enumerate()
+                    .flat_map(move |(b, batch)| {
+                        batch.iter().map(move |host| (host.as_str(), (r, b)))
+                    })
             })
             .collect();
         let order: Vec<usize> = graph

@@ -48,7 +48,11 @@ pub trait Transport: Sync {
     /// Runs `command`, a shell command line from the inventory (a rollout's health check),
     /// with `sh -c` as root through the host's `become`, and says how it ended. `None` where
     /// commands cannot run: the fixture transport, whose hosts are recorded state, keeps this.
-    fn run_command(&self, _host: &Host, _command: &str) -> Result<Option<CommandRun>, TransportError> {
+    fn run_command(
+        &self,
+        _host: &Host,
+        _command: &str,
+    ) -> Result<Option<CommandRun>, TransportError> {
         Ok(None)
     }
 }

@@ -378,16 +378,24 @@ impl Transport for SshTransport {
         )
     }
 
-    fn run_command(&self, host: &Host, command: &str) -> Result<Option<CommandRun>, TransportError> {
+    fn run_command(
+        &self,
+        host: &Host,
+        command: &str,
+    ) -> Result<Option<CommandRun>, TransportError> {
         let what = "running the health check";
-        let (output, exit) =
-            self.run_script(host, &shell::command_script(host.os, command), what, |channel| {
+        let (output, exit) = self.run_script(
+            host,
+            &shell::command_script(host.os, command),
+            what,
+            |channel| {
                 let mut output = Vec::new();
                 channel
                     .read_to_end(&mut output)
                     .map_err(|e| TransportError::io(host, what, &e))?;
                 Ok(output)
-            })?;
+            },
+        )?;
         Ok(Some(CommandRun {
             status: exit.status,
             output: String::from_utf8_lossy(&output).into_owned(),
