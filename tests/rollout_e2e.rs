@@ -1,7 +1,8 @@
 //! Rolling apply over real SSH: two FreeBSD-like lab hosts f0 and f1 in a group whose rollout
 //! applies f1 (the standby) first, then f0, with a health command the test can make fail.
 //! A failed check, a batch that does not converge, or a batch host not reached stops the
-//! rollout, and f0 is left byte for byte as it was.
+//! rollout, and f0 is left byte for byte as it was; a check's output quoting a secret is
+//! withheld.
 
 mod common;
 mod lab;
@@ -31,7 +32,8 @@ impl Setup {
         let lab = Lab::start(&[("f0", Os::Freebsd), ("f1", Os::Freebsd)]);
         let yaml = format!(
             "module_path: [{ROOT}/modules]\n\
-             defaults:\n  vars:\n    domain: lan.buetow.org\n    vip: 192.168.1.138\n  \
+             secrets:\n  carp_password:\n    file: {ROOT}/examples/fixture/secrets/carp_password\n\
+             defaults:\n  vars:\n    domain: lan.buetow.org\n    vip: 192.168.1.138\n    carp_password: {{ secret: carp_password }}\n  \
              modules:\n    - module: vip_hosts\n\
              groups:\n  nfs-servers:\n    hosts: [f0, f1]\n    modules:\n      - module: nfs_server\n    \
              rollout:\n      batches: [[f1], [f0]]\n      health: '{HEALTH}'\n{}",
@@ -178,4 +180,29 @@ fn a_batch_host_not_reached_stops_the_rollout() {
         "{err}"
     );
     assert!(err.contains("f1: cannot connect"), "{err}");
+}
+
+#[test]
+fn a_health_check_quoting_a_secret_is_withheld() {
+    let setup = Setup::new();
+    let secret = common::example_secret();
+    setup.host("f1").write(
+        "/var/lib/lab/unhealthy",
+        &format!("bad password {secret}\n"),
+    );
+    let applied = setup.apply();
+    assert_code(&applied, 1);
+    let (out, err) = (stdout(&applied), stderr(&applied));
+    assert!(
+        !out.contains(&secret) && !err.contains(&secret),
+        "{out}\n{err}"
+    );
+    assert!(
+        out.contains("health check on f1: FAILED: exit status 1: (withheld: it quotes a secret)"),
+        "{out}"
+    );
+    assert!(
+        err.contains("rollout of `nfs-servers` stopped: health check on f1 failed"),
+        "{err}"
+    );
 }
