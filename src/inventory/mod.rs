@@ -84,13 +84,6 @@ impl Inventory {
         self.hosts.iter().find(|host| host.name == name)
     }
 
-    /// The rollout that orders `host`, if any (a host is in at most one).
-    pub fn rollout_of(&self, host: &str) -> Option<&Rollout> {
-        self.rollouts
-            .iter()
-            .find(|rollout| rollout.batch_of(host).is_some())
-    }
-
     pub fn host_names(&self) -> Vec<String> {
         self.hosts.iter().map(|host| host.name.clone()).collect()
     }

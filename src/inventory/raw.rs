@@ -54,7 +54,7 @@ pub struct RawGroup {
     pub vars: SpannedMap<Spanned<Value>>,
     #[serde(default)]
     pub modules: Vec<RawModuleUse>,
-    pub rollout: Option<Spanned<RawRollout>>,
+    pub rollout: Option<RawRollout>,
 }
 
 /// `rollout:` of a group (see `inventory::rollout`).

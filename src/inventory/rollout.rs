@@ -34,16 +34,6 @@ pub struct Rollout {
     /// A shell command run as root (with the host's `become`) on each host of a batch once the
     /// batch has converged; it passes when it exits 0.
     pub health: Option<String>,
-    pub origin: Origin,
-}
-
-impl Rollout {
-    /// The position of `host`'s batch, if the rollout has it.
-    pub fn batch_of(&self, host: &str) -> Option<usize> {
-        self.batches
-            .iter()
-            .position(|batch| batch.iter().any(|member| member == host))
-    }
 }
 
 /// The rollouts of `groups`, in file order, each checked against its group; faults go to
@@ -57,11 +47,10 @@ pub(super) fn rollouts(
     let mut placed: Vec<(String, String, Origin)> = Vec::new();
     let mut rollouts = Vec::new();
     for (group, body) in groups.iter() {
-        let Some(rollout) = &body.rollout else {
+        let Some(raw) = &body.rollout else {
             continue;
         };
         let group = &group.value;
-        let raw = &rollout.value;
         let mut batches = Vec::new();
         for (number, batch) in raw.batches.value.iter().enumerate() {
             if batch.value.is_empty() {
@@ -111,7 +100,6 @@ pub(super) fn rollouts(
             group: group.clone(),
             batches,
             health,
-            origin: origin_of(file, rollout),
         });
     }
     rollouts
