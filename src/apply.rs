@@ -28,7 +28,8 @@ use crate::plan::{Action, Plan, PlannedResource};
 use crate::resource::Address;
 use crate::rollout::Schedule;
 use crate::rollout::gate::{Due, Gates};
-use crate::rollout::health::{self, Fault, Halt, HealthCheck};
+use crate::rollout::halt::{Fault, Halt};
+use crate::rollout::health::{self, HealthCheck};
 use crate::sensitive::Text;
 use crate::transport::{Transport, TransportError};
 

@@ -20,6 +20,7 @@
 //! and the health checks of those batches run, opening the gate or stopping the rollout.
 
 pub mod gate;
+pub mod halt;
 pub mod health;
 
 use std::collections::{HashMap, HashSet};
