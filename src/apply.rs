@@ -8,6 +8,11 @@
 //! each resource as it ends, so another host waiting on one goes on at once. The globally
 //! earliest unfinished resource is always ready, so a cross-host edge can never deadlock,
 //! whatever the parallelism.
+//!
+//! A rollout (`crate::rollout`) holds back the resources of its later batches until the
+//! earlier batches have converged and passed their health check; each host then takes its
+//! resources in order of wave, then plan order, which keeps that argument true (see there).
+//! A batch that fails stops the rollout: what is placed after it is not started.
 
 use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::sync::{Condvar, Mutex};
@@ -21,6 +26,10 @@ use crate::inventory::Inventory;
 use crate::op::Op;
 use crate::plan::{Action, Plan, PlannedResource};
 use crate::resource::Address;
+use crate::rollout::Schedule;
+use crate::rollout::gate::{Due, Gates};
+use crate::rollout::halt::{Fault, Halt};
+use crate::rollout::health::{self, HealthCheck};
 use crate::sensitive::Text;
 use crate::transport::{Transport, TransportError};
 
@@ -39,15 +48,17 @@ pub enum Outcome {
     Skipped {
         because: String,
     },
-    /// The run was interrupted before it started.
-    NotStarted,
+    /// Never started: the run was interrupted, or its rollout stopped.
+    NotStarted {
+        because: String,
+    },
 }
 
 impl Outcome {
     fn blocks_dependents(&self) -> bool {
         matches!(
             self,
-            Self::Failed { .. } | Self::Skipped { .. } | Self::NotStarted
+            Self::Failed { .. } | Self::Skipped { .. } | Self::NotStarted { .. }
         )
     }
 }
@@ -59,21 +70,30 @@ pub struct Finished {
     pub took: Duration,
 }
 
-/// Hears about each resource as it starts and finishes (progress display, log lines).
+/// Hears about each resource as it starts and finishes, and each host's health check in a
+/// rollout (progress display, log lines).
 pub trait Progress: Sync {
     fn started(&self, address: &Address);
     fn finished(&self, finished: &Finished);
+    fn checked(&self, check: &HealthCheck);
 }
 
-/// Every resource of the plan with its outcome, in plan order.
+/// Every resource of the plan with its outcome, in plan order, and the rollouts that stopped.
 pub struct Report {
     pub results: Vec<Finished>,
+    pub halts: Vec<Halt>,
 }
 
 impl Report {
     pub fn succeeded(&self) -> bool {
-        !self.results.iter().any(|r| r.outcome.blocks_dependents())
+        !self.results.iter().any(|r| r.outcome.blocks_dependents()) && self.halts.is_empty()
     }
+}
+
+/// What a worker does next: a batch of a host's resources, or a rollout's health check.
+enum Work<'p> {
+    Batch(&'p str, Vec<Taken<'p>>),
+    Check(Due),
 }
 
 struct Job<'a> {
@@ -92,12 +112,14 @@ struct Board<'a> {
     queues: BTreeMap<&'a str, VecDeque<Job<'a>>>,
     busy: Vec<&'a str>,
     done: BTreeMap<usize, Outcome>,
+    gates: Gates,
 }
 
 /// What every worker shares: the plan's jobs, and where finished ones are recorded.
 struct Shared<'a, 'p> {
     inventory: &'a Inventory,
     graph: &'a ResourceGraph,
+    plan: &'p Plan,
     transport: &'a dyn Transport,
     progress: &'a dyn Progress,
     /// Each planned resource's graph index, with its position in the plan.
@@ -105,6 +127,7 @@ struct Shared<'a, 'p> {
     board: Mutex<Board<'p>>,
     changed: Condvar,
     results: Mutex<Vec<(usize, Finished)>>,
+    halts: Mutex<Vec<Halt>>,
 }
 
 pub fn apply(
@@ -118,7 +141,7 @@ pub fn apply(
     let mut queues = BTreeMap::new();
     let mut in_plan = HashMap::new();
     for host in &plan.hosts {
-        let jobs: VecDeque<Job> = host
+        let jobs: Vec<Job> = host
             .resources
             .iter()
             .filter_map(|planned| {
@@ -129,9 +152,21 @@ pub fn apply(
             .collect();
         queues.insert(host.name.as_str(), jobs);
     }
+    let schedule = Schedule::new(graph, &plan.rollouts, &in_plan.keys().copied().collect());
+    let batches: Vec<usize> = plan.rollouts.iter().map(|r| r.batches.len()).collect();
+    let gates = Gates::new(schedule, &batches);
+    let queues = queues
+        .into_iter()
+        .map(|(host, mut jobs)| {
+            // Stable: plan order within a wave.
+            jobs.sort_by_key(|job| gates.wave(job.index));
+            (host, VecDeque::from(jobs))
+        })
+        .collect();
     let shared = Shared {
         inventory,
         graph,
+        plan,
         transport,
         progress,
         in_plan,
@@ -139,16 +174,21 @@ pub fn apply(
             queues,
             busy: Vec::new(),
             done: BTreeMap::new(),
+            gates,
         }),
         changed: Condvar::new(),
         results: Mutex::new(Vec::new()),
+        halts: Mutex::new(Vec::new()),
     };
     let workers = parallelism.clamp(1, plan.hosts.len().max(1));
     std::thread::scope(|scope| {
         for _ in 0..workers {
             scope.spawn(|| {
-                while let Some((host, taken)) = shared.next_batch() {
-                    shared.run_batch(host, taken);
+                while let Some(work) = shared.next_work() {
+                    match work {
+                        Work::Batch(host, taken) => shared.run_batch(host, taken),
+                        Work::Check(due) => shared.check(due),
+                    }
                 }
             });
         }
@@ -160,6 +200,7 @@ pub fn apply(
     results.sort_by_key(|(index, _)| shared.in_plan.get(index).copied());
     Report {
         results: results.into_iter().map(|(_, finished)| finished).collect(),
+        halts: shared.halts.into_inner().unwrap_or_else(|p| p.into_inner()),
     }
 }
 
@@ -168,14 +209,24 @@ impl<'a, 'p> Shared<'a, 'p> {
         self.board.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    /// The next host whose first job is ready, with as many of its following jobs as can run
-    /// in the same batch: each job's dependencies have finished, or are earlier in the batch
-    /// on the same host. `None` when everything is done.
-    fn next_batch(&self) -> Option<(&'p str, Vec<Taken<'p>>)> {
+    /// A rollout's health check that is due; else the next host whose first job is ready,
+    /// with as many of its following jobs as can run in the same batch: each job's
+    /// dependencies have finished, or are earlier in the batch on the same host. `None` when
+    /// everything is done.
+    fn next_work(&self) -> Option<Work<'p>> {
         let mut board = self.lock_board();
         loop {
             if crate::interrupt::requested() {
-                self.abandon(&mut board);
+                board.gates.stop_all("interrupted");
+                self.drop_jobs(&mut board, |_, _| Some("interrupted".into()));
+            }
+            if board.gates.take_newly_stopped() {
+                self.drop_jobs(&mut board, |gates, job| {
+                    gates.stopped(job.index).map(str::to_string)
+                });
+            }
+            if let Some(due) = board.gates.due() {
+                return Some(Work::Check(due));
             }
             if board.queues.values().all(VecDeque::is_empty) {
                 return None;
@@ -193,7 +244,7 @@ impl<'a, 'p> Shared<'a, 'p> {
             if let Some(host) = ready {
                 board.busy.push(host);
                 let taken = self.take_batch(&mut board, host);
-                return Some((host, taken));
+                return Some(Work::Batch(host, taken));
             }
             // Woken by a finished job, or after a while to notice an interrupt.
             board = self
@@ -204,20 +255,66 @@ impl<'a, 'p> Shared<'a, 'p> {
         }
     }
 
-    /// After an interrupt: every job not yet started is recorded as such.
-    fn abandon(&self, board: &mut Board<'p>) {
-        let mut results = self.results.lock().unwrap_or_else(|p| p.into_inner());
+    /// Records the jobs not yet started that `never` gives a reason for (an interrupt, a
+    /// stopped rollout) as not started, and takes them off their queues.
+    fn drop_jobs(&self, board: &mut Board<'p>, never: impl Fn(&Gates, &Job) -> Option<String>) {
+        let mut dropped = Vec::new();
         for queue in board.queues.values_mut() {
-            for job in queue.drain(..) {
-                board.done.insert(job.index, Outcome::NotStarted);
-                results.push((
-                    job.index,
-                    Finished {
-                        address: job.planned.address.clone(),
-                        outcome: Outcome::NotStarted,
-                        took: Duration::ZERO,
-                    },
-                ));
+            queue.retain(|job| match never(&board.gates, job) {
+                Some(because) => {
+                    dropped.push((job.index, job.planned.address.clone(), because));
+                    false
+                }
+                None => true,
+            });
+        }
+        if dropped.is_empty() {
+            return;
+        }
+        let mut results = self.results.lock().unwrap_or_else(|p| p.into_inner());
+        for (index, address, because) in dropped {
+            let finished = Finished {
+                address,
+                outcome: Outcome::NotStarted { because },
+                took: Duration::ZERO,
+            };
+            board.done.insert(index, finished.outcome.clone());
+            results.push((index, finished));
+        }
+        self.changed.notify_all();
+    }
+
+    /// Runs a due health check (outside the board's lock: it is a remote command), and
+    /// opens the next batch or stops the rollout.
+    fn check(&self, due: Due) {
+        let rollout = &self.plan.rollouts[due.rollout];
+        let unreached: Vec<String> = self.plan.unreached.iter().map(|u| u.host.clone()).collect();
+        let result = match due.failed {
+            Some(address) => {
+                let fault = Fault {
+                    what: format!("{address} did not converge"),
+                    said: None,
+                };
+                Err(Halt::new(rollout, due.batch, vec![fault]))
+            }
+            None => health::check_batch(
+                self.inventory,
+                self.transport,
+                rollout,
+                due.batch,
+                &unreached,
+                &mut |check| self.progress.checked(check),
+            ),
+        };
+        let mut board = self.lock_board();
+        match result {
+            Ok(()) => board.gates.passed(due.rollout),
+            Err(halt) => {
+                board.gates.stop(due.rollout, halt.because());
+                self.halts
+                    .lock()
+                    .unwrap_or_else(|p| p.into_inner())
+                    .push(halt);
             }
         }
         self.changed.notify_all();
@@ -232,6 +329,9 @@ impl<'a, 'p> Shared<'a, 'p> {
         job: &Job,
         batch: &HashMap<usize, usize>,
     ) -> Option<(Vec<usize>, Option<String>)> {
+        if !board.gates.allows(job.index) {
+            return None;
+        }
         let mut after = Vec::new();
         let mut blocked_by = None;
         for dependency in self
@@ -299,7 +399,13 @@ impl<'a, 'p> Shared<'a, 'p> {
             .lock()
             .unwrap_or_else(|p| p.into_inner())
             .push((job.index, finished));
-        self.lock_board().done.insert(job.index, outcome);
+        let mut board = self.lock_board();
+        let converged = !outcome.blocks_dependents();
+        board
+            .gates
+            .finished(job.index, &job.planned.address, converged);
+        board.done.insert(job.index, outcome);
+        drop(board);
         self.changed.notify_all();
     }
 

@@ -90,6 +90,12 @@ pub enum CompileErrorKind {
         recorded: String,
         declared: String,
     },
+    #[error("`{host}` is in the rollout of group `{group}`, but not a host of that group")]
+    RolloutStranger { host: String, group: String },
+    #[error("`{host}` is rolled out twice: in {first}, and again here")]
+    RolloutTwice { host: String, first: String },
+    #[error("`{host}` of group `{group}` is in no batch of the group's rollout")]
+    RolloutMissing { host: String, group: String },
 }
 
 impl CompileErrorKind {
@@ -149,6 +155,15 @@ impl CompileErrorKind {
                 format!("record it with `f3s facts {host} --save DIR`, or write it by hand")
             }
             K::OsMismatch { .. } => "fix `os:` of the host in the inventory, or re-record".into(),
+            K::RolloutStranger { group, .. } => {
+                format!("a rollout orders the hosts of its group: add the host to `{group}`'s `hosts`, or take it out of the batch")
+            }
+            K::RolloutTwice { .. } => {
+                "a host goes in one batch of one rollout: keep it in one place".into()
+            }
+            K::RolloutMissing { .. } => {
+                "put the host in one of the batches: every host of the group is applied in one".into()
+            }
         };
         Some(text)
     }

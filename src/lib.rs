@@ -26,6 +26,7 @@ pub mod probe;
 pub mod random;
 pub mod render;
 pub mod resource;
+pub mod rollout;
 pub mod selection;
 pub mod sensitive;
 pub mod source;

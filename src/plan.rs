@@ -15,6 +15,7 @@ use crate::op::Op;
 use crate::plan_error::PlanError;
 use crate::probe::{self, Probe};
 use crate::resource::{Address, AttributeChange, ContentChange, Decision, View};
+use crate::rollout::PlannedRollout;
 use crate::sensitive::{Digest, Observed};
 use crate::transport::{Transport, TransportError};
 
@@ -33,6 +34,9 @@ pub struct Plan {
     /// no value in this run (directly or through what they depend on).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub skipped: Vec<SkippedResource>,
+    /// The inventory's rollouts over the hosts in scope: the order `apply` goes in.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub rollouts: Vec<PlannedRollout>,
     pub summary: Summary,
 }
 
@@ -224,18 +228,20 @@ pub fn plan(
             resources,
         });
     }
+    let unreached: Vec<Unreached> = unreached
+        .into_iter()
+        .map(|(host, cause)| Unreached {
+            host,
+            error: cause.to_string(),
+            cause,
+        })
+        .collect();
     Ok(Plan {
         format_version: FORMAT_VERSION,
         inventory: inventory.path.display().to_string(),
+        rollouts: crate::rollout::planned(inventory, graph, &hosts, &unreached),
         hosts,
-        unreached: unreached
-            .into_iter()
-            .map(|(host, cause)| Unreached {
-                host,
-                error: cause.to_string(),
-                cause,
-            })
-            .collect(),
+        unreached,
         skipped,
         summary,
     })

@@ -16,6 +16,13 @@ use crate::render;
 use crate::transport::Transport;
 
 #[derive(Debug, Args)]
+#[command(after_help = "\
+Rolling apply: a group with a `rollout` (README, \"Rolling apply of an HA pair\") is applied \
+batch after batch, e.g. `rollout: { batches: [[f1], [f0]], health: service zrepl onestatus }`: \
+nothing of a batch starts before the batches before it have converged and passed the health \
+command (run as root on each of their hosts, exit 0 passes; not run with --state). A batch that \
+fails to converge, fails its check or is not reached stops the rollout: the later batches are \
+not started, and apply exits 1.")]
 pub struct ApplyArgs {
     #[command(flatten)]
     inventory: InventoryArg,
@@ -132,9 +139,21 @@ fn converge(
     if crate::interrupt::requested() {
         return Ok(ExitCode::from(crate::interrupt::EXIT_CODE));
     }
-    super::missing_secrets_failure(&loaded.inventory, &plan)?;
-    super::unreached_failure(plan)?;
-    Ok(if report.succeeded() {
+    let succeeded = report.succeeded();
+    // A stopped rollout, a secret without a value, a host not reached: errors of the run,
+    // each with what to do about it.
+    let mut errors: Vec<miette::Report> =
+        report.halts.into_iter().map(miette::Report::new).collect();
+    if let Err(missing) = super::missing_secrets_failure(&loaded.inventory, &plan) {
+        errors.extend(missing.reports);
+    }
+    if let Err(unreached) = super::unreached_failure(plan) {
+        errors.extend(unreached.reports);
+    }
+    if !errors.is_empty() {
+        return Err(Failure::new(errors));
+    }
+    Ok(if succeeded {
         ExitCode::SUCCESS
     } else {
         ExitCode::FAILURE

@@ -3,6 +3,7 @@
 
 pub mod host;
 mod raw;
+pub mod rollout;
 pub mod secrets;
 
 use std::path::{Path, PathBuf};
@@ -18,6 +19,7 @@ use crate::source::{Origin, SourceFile};
 use crate::yaml::{self, SpannedMap, origin_of};
 use host::{Connection, GivenParam, Host, ModuleUse};
 use raw::{RawConnection, RawInventory, RawModuleUse};
+use rollout::Rollout;
 use secrets::Secrets;
 
 #[derive(Debug)]
@@ -28,6 +30,8 @@ pub struct Inventory {
     pub module_path: Vec<PathBuf>,
     /// In file order.
     pub hosts: Vec<Host>,
+    /// The groups' rollouts, in file order.
+    pub rollouts: Vec<Rollout>,
     pub secrets: Secrets,
     /// The key of every fingerprint printed or recorded, if the inventory declares one; why
     /// it has no value, if it has none (only what plans or records needs it).
@@ -46,6 +50,7 @@ impl Inventory {
             errors: Vec::new(),
         };
         let hosts = loader.hosts(&raw);
+        let rollouts = rollout::rollouts(&file, &raw.groups, &mut loader.errors);
         let module_path = module_path(&raw, &base);
         let digest_key = raw
             .digest_key
@@ -72,6 +77,7 @@ impl Inventory {
             file,
             module_path,
             hosts,
+            rollouts,
             secrets,
             digest_key,
         })

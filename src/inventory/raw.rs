@@ -54,6 +54,16 @@ pub struct RawGroup {
     pub vars: SpannedMap<Spanned<Value>>,
     #[serde(default)]
     pub modules: Vec<RawModuleUse>,
+    pub rollout: Option<RawRollout>,
+}
+
+/// `rollout:` of a group (see `inventory::rollout`).
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawRollout {
+    /// Host names, batch by batch.
+    pub batches: Spanned<Vec<Spanned<Vec<Spanned<String>>>>>,
+    pub health: Option<Spanned<String>>,
 }
 
 #[derive(Debug, Deserialize)]

@@ -12,6 +12,7 @@ use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
 use crate::apply::{Finished, Outcome, Progress};
 use crate::plan::{Action, Plan};
 use crate::resource::Address;
+use crate::rollout::health::HealthCheck;
 
 /// Whether apply shows the live view: on a terminal that is not dumb, without `NO_COLOR`,
 /// and not in CI (which sets `CI`), where redrawn lines would garble the log.
@@ -92,5 +93,13 @@ impl Progress for Live {
         if bar.position() >= bar.length().unwrap_or(0) {
             bar.finish_with_message("done");
         }
+    }
+
+    fn checked(&self, check: &HealthCheck) {
+        let (_, words) = super::progress::describe_check(check);
+        let _ = self.multi.println(format!(
+            "rollout of `{}`: health check on {}: {words}",
+            check.group, check.host
+        ));
     }
 }

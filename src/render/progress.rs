@@ -8,6 +8,7 @@ use std::sync::Mutex;
 use crate::apply::{Finished, Outcome, Progress, Report};
 use crate::plan::Plan;
 use crate::resource::Address;
+use crate::rollout::health::{HealthCheck, Verdict};
 
 pub struct Lines {
     pub color: bool,
@@ -54,7 +55,7 @@ pub fn describe(outcome: &Outcome) -> (&'static str, String) {
             ("31;1", format!("FAILED: {error}"))
         }
         Outcome::Skipped { because } => ("33", format!("skipped: {because} did not converge")),
-        Outcome::NotStarted => ("33", "not started: interrupted".into()),
+        Outcome::NotStarted { because } => ("33", format!("not started: {because}")),
     }
 }
 
@@ -72,6 +73,25 @@ impl Progress for Lines {
             paint(self.color, code, &text)
         ));
     }
+
+    fn checked(&self, check: &HealthCheck) {
+        let (code, text) = describe_check(check);
+        self.print(&format!(
+            "rollout of `{}`: health check on {}: {}",
+            check.group,
+            check.host,
+            paint(self.color, code, &text)
+        ));
+    }
+}
+
+/// A health check's colour code and words.
+pub fn describe_check(check: &HealthCheck) -> (&'static str, String) {
+    match &check.verdict {
+        Verdict::Passed => ("32", "passed".to_string()),
+        Verdict::NotRun(why) => ("33", format!("not run: {why}")),
+        Verdict::Failed(why) => ("31;1", format!("FAILED: {why}")),
+    }
 }
 
 pub fn summary(report: &Report, plan: &Plan, color: bool) -> String {
@@ -83,7 +103,7 @@ pub fn summary(report: &Report, plan: &Plan, color: bool) -> String {
             Outcome::Failed { .. } => 1,
             Outcome::Skipped { .. } => 2,
             Outcome::Unchanged => 3,
-            Outcome::NotStarted => 4,
+            Outcome::NotStarted { .. } => 4,
         };
         counts[slot] += 1;
         if finished.outcome != Outcome::Unchanged {
@@ -115,7 +135,7 @@ pub fn summary(report: &Report, plan: &Plan, color: bool) -> String {
         counts[3],
     );
     if counts[4] > 0 {
-        let _ = write!(line, ", {} not started (interrupted)", counts[4]);
+        let _ = write!(line, ", {} not started", counts[4]);
     }
     if !plan.unreached.is_empty() {
         let _ = write!(line, "; {} host(s) not reached", plan.unreached.len());

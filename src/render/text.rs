@@ -67,6 +67,7 @@ pub fn render(plan: &Plan, color: bool) -> String {
             paint.paint("2", &format!("= {unchanged} {note}"))
         );
     }
+    rollout_lines(&mut out, plan, &paint);
     unreached_lines(&mut out, plan, &paint);
     let summary = &plan.summary;
     let mut line = format!(
@@ -83,6 +84,31 @@ pub fn render(plan: &Plan, color: bool) -> String {
     }
     let _ = writeln!(out, "{}", paint.paint("1", &line));
     out
+}
+
+/// The order of each rollout, and the changes that run early for an earlier batch.
+fn rollout_lines(out: &mut String, plan: &Plan, paint: &Paint) {
+    for rollout in &plan.rollouts {
+        let batches: Vec<String> = rollout.batches.iter().map(|b| b.join(" and ")).collect();
+        let check = rollout.health.as_ref().map_or_else(
+            || "no health check".to_string(),
+            |command| format!("health check after each batch: {command}"),
+        );
+        let headline = format!(
+            "Rollout of `{}`: {}; {check}",
+            rollout.group,
+            batches.join(", then ")
+        );
+        let _ = writeln!(out, "{}", paint.paint("1", &headline));
+        for early in &rollout.early {
+            let _ = writeln!(
+                out,
+                "  {} runs early, with batch {}: {} needs it",
+                early.address, early.batch, early.needed_by
+            );
+        }
+        out.push('\n');
+    }
 }
 
 /// The hosts left out, why, and what elsewhere was left out with them.

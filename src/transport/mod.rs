@@ -13,6 +13,14 @@ use crate::inventory::host::Host;
 use crate::probe::Probe;
 pub use error::TransportError;
 
+/// How a command run on a host ended.
+#[derive(Debug, Clone)]
+pub struct CommandRun {
+    pub status: i32,
+    /// What it printed, stdout and stderr together.
+    pub output: String,
+}
+
 pub trait Transport: Sync {
     /// Answers all of a host's probes at once (one round trip, where there is a wire).
     fn observe(&self, host: &Host, probes: &[Probe]) -> Result<HostState, TransportError>;
@@ -36,4 +44,15 @@ pub trait Transport: Sync {
     fn lock(&self, host: &Host, holder: &str) -> Result<(), TransportError>;
 
     fn unlock(&self, host: &Host);
+
+    /// Runs `command`, a shell command line from the inventory (a rollout's health check),
+    /// with `sh -c` as root through the host's `become`, and says how it ended. `None` where
+    /// commands cannot run: the fixture transport, whose hosts are recorded state, keeps this.
+    fn run_command(
+        &self,
+        _host: &Host,
+        _command: &str,
+    ) -> Result<Option<CommandRun>, TransportError> {
+        Ok(None)
+    }
 }

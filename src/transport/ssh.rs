@@ -18,7 +18,7 @@ use crate::inventory::host::Host;
 use crate::probe::Probe;
 use crate::transport::error::Worded;
 use crate::transport::shell::{self, BatchReadError, LOCK_HELD};
-use crate::transport::{Transport, TransportError};
+use crate::transport::{CommandRun, Transport, TransportError};
 
 #[derive(Debug, Clone)]
 pub struct SshOptions {
@@ -376,6 +376,30 @@ impl Transport for SshTransport {
             &shell::read_script(host.os, path),
             &format!("reading {path}"),
         )
+    }
+
+    fn run_command(
+        &self,
+        host: &Host,
+        command: &str,
+    ) -> Result<Option<CommandRun>, TransportError> {
+        let what = "running the health check";
+        let (output, exit) = self.run_script(
+            host,
+            &shell::command_script(host.os, command),
+            what,
+            |channel| {
+                let mut output = Vec::new();
+                channel
+                    .read_to_end(&mut output)
+                    .map_err(|e| TransportError::io(host, what, &e))?;
+                Ok(output)
+            },
+        )?;
+        Ok(Some(CommandRun {
+            status: exit.status,
+            output: String::from_utf8_lossy(&output).into_owned(),
+        }))
     }
 
     fn lock(&self, host: &Host, holder: &str) -> Result<(), TransportError> {

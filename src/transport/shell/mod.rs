@@ -129,6 +129,16 @@ pub fn read_script(os: OsFamily, path: &str) -> String {
     )
 }
 
+/// Runs `command` (a command line from the inventory) with `sh -c`, its stderr with its
+/// stdout; stdin is not its to read: the script itself arrives there.
+pub fn command_script(os: OsFamily, command: &str) -> String {
+    format!(
+        "{}\nsh -c {} </dev/null 2>&1\n",
+        prologue(dialect(os)),
+        quote(command)
+    )
+}
+
 /// Where the apply lock lives, and the file naming its holder.
 pub const LOCK_FILE: &str = "/var/run/f3s.lock";
 pub const HOLDER_FILE: &str = "/var/run/f3s.holder";
