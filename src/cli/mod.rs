@@ -48,6 +48,13 @@ enum Command {
     /// passed on the new content; the content it replaces is kept on the host, the newest 5
     /// per path, in /var/backups/f3s (FreeBSD) or /var/lib/f3s/backup (Rocky), and the output
     /// names each backup. README, "Before f3s replaces a file", says how to put one back.
+    ///
+    /// On a terminal a live line per host shows what runs, done of total and elapsed time;
+    /// off a terminal, with NO_COLOR or in CI, one plain line per resource. A host that cannot
+    /// be reached or locked is named and left out with what depends on it; the others are
+    /// applied and the run exits 1. A host whose connection breaks mid-apply is stopped and
+    /// its lock taken again until the run ends. Ctrl-C (or SIGTERM) starts nothing new, lets
+    /// what runs finish and prints the summary (exit 130); a second one exits at once.
     Apply(apply::ApplyArgs),
     /// Print or save hosts' observed state in the recorded-state format (secrets as keyed
     /// fingerprints).
