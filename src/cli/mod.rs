@@ -66,8 +66,11 @@ enum Command {
     /// 1, after the others were printed or saved.
     Facts(facts::FactsArgs),
     /// Load the inventory, compile every module and build the graph; no connection.
+    ///
+    /// Needs no secret's value (CI can check the real inventory with none); a secret without
+    /// one is noted. `plan` then leaves out only what is rendered from it, naming the secret.
     Check(check::CheckArgs),
-    /// Print the resource graph as Graphviz DOT.
+    /// Print the resource graph as Graphviz DOT. Needs no secret's value.
     Graph(graph::GraphArgs),
     /// Print the completion script for a shell (bash, zsh, fish, elvish, powershell).
     ///
