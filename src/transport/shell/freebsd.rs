@@ -65,9 +65,7 @@ impl Dialect for FreeBsd {
     }
 
     fn device_content(&self) -> &'static str {
-        // fstyp knows filesystems and ZFS labels; gpart knows partition tables, which fstyp
-        // does not report. Any other failure leaves the device's content unknown.
-        "if t=$(fstyp \"$d\" 2>&1); then echo \"fs $t\"; elif gpart show \"$d\" >/dev/null 2>&1; then echo 'fs partition-table'; else case \"$t\" in *'not recognized'*) echo empty;; *) echo \"unreadable $t\" | tr '\\n' ' ';; esac; fi"
+        DEVICE_CONTENT
     }
 
     fn mounted(&self, path: &str) -> String {
@@ -99,6 +97,33 @@ impl Dialect for FreeBsd {
         format!("lockf -s -t 0 {} sh -c {}", quote(file), quote(command))
     }
 }
+
+/// Prints what is on the device "$d" (see `Dialect::device_content`). It is `empty` only when
+/// three probes all find nothing; whatever one of them finds, and any message but the one
+/// saying it found nothing, counts as data (fail closed):
+///
+/// 1. `fstyp -u`. Without `-u`, fstyp skips every type its `fstypes[]` table marks
+///    unmountable (apfs, geli, hammer, hammer2, zfs: usr.sbin/fstyp/fstyp.c, main), so a
+///    GELI provider or the vdev of an exported pool would read as nothing. It prints the
+///    type and exits 0, or warns "SPECIAL: filesystem not recognized" and exits 1; a read
+///    error or "not a disk" is another message.
+/// 2. `gpart show`, for partition tables, which fstyp does not look for. Where there is
+///    none it says "No such geom: SPECIAL." (sbin/geom/class/part/geom_part.c, gpart_show).
+/// 3. The first and last MiB reading as zeros. Metadata neither tool knows (LVM, LUKS, XFS,
+///    Linux swap, glabel, gmirror …) lives there, as do ZFS's vdev labels and GELI's
+///    metadata sector. diskinfo(8) prints the name, sector size and media size in bytes,
+///    tab-separated (usr.sbin/diskinfo/diskinfo.c); a `dd` that fails adds a byte.
+const DEVICE_CONTENT: &str = concat!(
+    "if t=$(fstyp -u \"$d\" 2>&1); then echo \"fs ${t##*[[:space:]]}\"\n",
+    "elif [ \"$t\" != \"fstyp: $d: filesystem not recognized\" ]; then echo \"unreadable $t\" | tr '\\n' ' '\n",
+    "elif t=$(gpart show \"$d\" 2>&1); then echo 'fs partition-table'\n",
+    "elif [ \"$t\" != \"gpart: No such geom: $d.\" ]; then echo \"unreadable $t\" | tr '\\n' ' '\n",
+    "elif ! t=$(diskinfo \"$d\" 2>&1); then echo \"unreadable $t\" | tr '\\n' ' '\n",
+    "else set -- ${t#\"$d\"}; c=$(($2 / $1)); z=$((1048576 / $1)); [ \"$c\" -gt \"$z\" ] || z=$c\n",
+    "  n=$({ dd if=\"$d\" bs=\"$1\" count=\"$z\" 2>/dev/null || echo x; dd if=\"$d\" bs=\"$1\" skip=$((c - z)) count=\"$z\" 2>/dev/null || echo x; } | tr -d '\\000' | wc -c)\n",
+    "  if [ $n -eq 0 ]; then echo empty; else echo 'unreadable fstyp -u and gpart know no signature on it, but its first or last MiB holds data'; fi\n",
+    "fi",
+);
 
 /// The files rc(8) sources after /etc/defaults/rc.conf, in order: the default
 /// `rc_conf_files` (libexec/rc/rc.conf, installed as /etc/defaults/rc.conf). A host that sets
