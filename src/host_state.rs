@@ -125,11 +125,23 @@ impl FileState {
     }
 }
 
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ServiceState {
     pub enabled: bool,
-    pub running: bool,
+    /// Whether it runs; `None` (recorded as `null`) for a service that cannot tell, as a
+    /// FreeBSD rc script with no `status` (a one-shot script such as rc.d/ntpdate).
+    pub running: Option<bool>,
+}
+
+/// A service nothing is known of: not enabled, not running.
+impl Default for ServiceState {
+    fn default() -> Self {
+        Self {
+            enabled: false,
+            running: Some(false),
+        }
+    }
 }
 
 impl HostState {
@@ -265,11 +277,11 @@ impl HostState {
             Op::DisableService { name } => {
                 self.services.entry(name.clone()).or_default().enabled = false
             }
-            Op::StartService { name } | Op::RefreshService { name, .. } => {
-                self.services.entry(name.clone()).or_default().running = true;
+            Op::StartService { name } => {
+                self.services.entry(name.clone()).or_default().running = Some(true);
             }
             Op::StopService { name } => {
-                self.services.entry(name.clone()).or_default().running = false
+                self.services.entry(name.clone()).or_default().running = Some(false)
             }
             Op::NewFs { device, .. } => {
                 self.devices.insert(device.clone(), formatted("ufs"));
@@ -322,7 +334,8 @@ impl HostState {
                 self.crontabs
                     .insert(user.clone(), Observed::from_text(content));
             }
-            Op::ReloadUnits => {}
+            // A refresh leaves a service as it was: running, or unable to tell.
+            Op::ReloadUnits | Op::RefreshService { .. } => {}
             Op::CreateKey {
                 path, ownership, ..
             } => {

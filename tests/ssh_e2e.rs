@@ -126,10 +126,10 @@ fn apply_converges_and_repairs_drift() {
         "{text}"
     );
 
-    f0.sh("service mountd start");
+    f0.sh("service mountd onestart");
     assert!(stdout(&setup.f3s(&["plan"])).contains("run: reload service mountd"));
     assert_code(&setup.f3s(&["apply", "--yes"]), 0);
-    assert!(f0.calls().contains(&"service mountd reload".to_string()));
+    assert!(f0.calls().contains(&"service mountd onereload".to_string()));
     assert_eq!(f0.read_text("/etc/exports"), Some(desired_exports()));
     assert_code(&setup.f3s(&["plan", "--detailed-exitcode"]), 0);
 }
@@ -154,7 +154,7 @@ const READ_ONLY: &[&str] = &[
 fn read_only(call: &str) -> bool {
     READ_ONLY.iter().any(|prefix| call.starts_with(prefix))
         || (call.starts_with("service ")
-            && (call.ends_with(" enabled") || call.ends_with(" status")))
+            && (call.ends_with(" enabled") || call.ends_with(" onestatus")))
 }
 
 #[test]
@@ -186,8 +186,8 @@ fn plan_changes_nothing_and_runs_nothing_mutating() {
 
 #[test]
 fn the_read_only_check_catches_a_mutating_call() {
-    assert!(read_only("service mountd status"));
-    assert!(!read_only("service mountd start"));
+    assert!(read_only("service mountd onestatus"));
+    assert!(!read_only("service mountd onestart"));
     assert!(!read_only("sysrc zrepl_enable=YES"));
 }
 
@@ -279,7 +279,7 @@ fn a_dropped_connection_is_reported_and_the_next_apply_converges() {
     f0.sh("touch /var/lib/lab/slow/service-start-devd");
     let apply = setup.spawn(&["apply", "--yes", "--host", "f0"]);
     wait_for("devd to start", || {
-        f0.calls().iter().any(|c| c == "service devd start")
+        f0.calls().iter().any(|c| c == "service devd onestart")
     });
     f0.drop_connections();
     f0.sh("rm /var/lib/lab/slow/service-start-devd");
@@ -321,7 +321,7 @@ fn a_lock_lost_with_its_connection_is_taken_again_and_the_host_stopped() {
     r0.sh("touch /var/lib/lab/slow/dnf-install-stunnel");
     let first = setup.spawn(&["apply", "--yes"]);
     wait_for("devd to start and stunnel to install", || {
-        f0.calls().iter().any(|c| c == "service devd start")
+        f0.calls().iter().any(|c| c == "service devd onestart")
             && r0
                 .calls()
                 .iter()
@@ -427,7 +427,7 @@ fn interrupted_apply(signal: &str) {
     f0.sh("touch /var/lib/lab/slow/service-start-devd");
     let apply = setup.spawn(&["apply", "--yes"]);
     wait_for("devd to start", || {
-        f0.calls().iter().any(|c| c == "service devd start")
+        f0.calls().iter().any(|c| c == "service devd onestart")
     });
     // Our own child, by its PID.
     let status = Command::new("kill")
@@ -473,7 +473,7 @@ fn a_second_interrupt_exits_at_once() {
     f0.sh("touch /var/lib/lab/slow/service-start-devd");
     let mut apply = setup.spawn(&["apply", "--yes", "--host", "f0"]);
     wait_for("devd to start", || {
-        f0.calls().iter().any(|c| c == "service devd start")
+        f0.calls().iter().any(|c| c == "service devd onestart")
     });
     for _ in 0..2 {
         // Our own child, by its PID.
@@ -559,7 +559,7 @@ fn a_second_apply_on_a_locked_host_names_the_holder() {
     f0.sh("touch /var/lib/lab/slow/service-start-devd");
     let first = setup.spawn(&["apply", "--yes", "--host", "f0"]);
     wait_for("the first apply to hold the lock", || {
-        f0.calls().iter().any(|c| c == "service devd start")
+        f0.calls().iter().any(|c| c == "service devd onestart")
     });
     let second = setup.f3s(&["apply", "--yes", "--host", "f0"]);
     assert_code(&second, 1);

@@ -205,6 +205,26 @@ fn bare_hosts_converge_in_one_apply_and_the_next_plan_is_empty() {
         crontab,
         "# f3s: carp-auto-failback\n* * * * * /usr/local/bin/carp-auto-failback.sh\n"
     );
+
+    // A power cycle forgets every key; at boot, rc.d/zfskeys loads them again on every
+    // storage host, f2 (which serves no NFS) included.
+    for host in ["f0", "f1", "f2"] {
+        let boot = sh_ok(
+            cluster.host(host),
+            "/usr/libexec/lab/lab-boot --power-cycle",
+        );
+        for dataset in ["zdata/enc", "zroot/bhyve"] {
+            assert!(
+                boot.contains(&format!("Loading key for {dataset}.")),
+                "{host}: {boot}"
+            );
+            assert_eq!(
+                cluster.zfs_get(host, "keystatus", dataset),
+                "available",
+                "{host}"
+            );
+        }
+    }
 }
 
 #[test]

@@ -98,19 +98,27 @@ impl Kind for Service {
             RunState::Stopped => Some(false),
             RunState::Ignore => None,
         };
-        if let Some(want) = want_running
-            && want != current.running
-        {
-            decision.changes.push(AttributeChange::new(
-                "state",
-                word(current.running, "running", "stopped"),
-                word(want, "running", "stopped"),
-            ));
-            decision.ops.push(if want {
-                Op::StartService { name }
-            } else {
-                Op::StopService { name }
-            });
+        match (want_running, current.running) {
+            (Some(want), Some(running)) if want != running => {
+                decision.changes.push(AttributeChange::new(
+                    "state",
+                    word(running, "running", "stopped"),
+                    word(want, "running", "stopped"),
+                ));
+                decision.ops.push(if want {
+                    Op::StartService { name }
+                } else {
+                    Op::StopService { name }
+                });
+            }
+            // Starting it again on every apply would not make it tell; the admin should
+            // know that `state` is not being kept.
+            (Some(_), None) => {
+                decision.note = Some(format!(
+                    "{name} has no status to tell whether it runs, so f3s neither starts nor stops it; a notify still restarts it"
+                ));
+            }
+            _ => {}
         }
         Ok(decision)
     }
@@ -127,7 +135,7 @@ impl Kind for Service {
             .state
             .services
             .get(&self.name)
-            .is_some_and(|state| state.running);
+            .map_or(Some(false), |state| state.running);
         if decision
             .ops
             .iter()
@@ -138,7 +146,8 @@ impl Kind for Service {
         if self.running == RunState::Stopped {
             return Err("it is kept stopped".into());
         }
-        if !running {
+        // One that cannot tell (`None`) is refreshed: its restart reruns what it does.
+        if running == Some(false) {
             return Err("it is not running here".into());
         }
         Ok(Op::RefreshService {

@@ -211,6 +211,8 @@ fn setup_script(dir: &Path, os: Os) -> String {
              chroot \"$R\" groupadd wheel; chroot \"$R\" useradd -m -s /bin/sh -p '*' paul; \
              echo 'permit nopass paul as root' > \"$R/etc/doas.conf\"; chmod 600 \"$R/etc/doas.conf\"; \
              truncate -s 64M \"$R/dev/ada0\" \"$R/dev/da0\" \"$R/dev/ada1\"; \
+             cp \"$S/freebsd/rc.subr\" \"$R/etc/rc.subr\"; cp \"$S/freebsd/lab-boot\" \"$R/usr/libexec/lab/\"; \
+             cp -a \"$S/freebsd/packages\" \"$R/usr/libexec/lab/packages\"; \
              chroot \"$R\" /usr/sbin/zpool create -m /zroot zroot /dev/ada0 >/dev/null 2>&1 || true; \
              chroot \"$R\" sh -c ': > /var/log/lab/calls.log'"
         }

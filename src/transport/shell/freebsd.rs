@@ -53,15 +53,35 @@ impl Dialect for FreeBsd {
     }
 
     fn service_enabled(&self, name: &str) -> String {
+        // rc.subr (libexec/rc/rc.subr, run_rc_command): `enabled` is `checkyesno ${rcvar}`,
+        // the script's own rcvar (nfsd's is nfs_server_enable) after /etc/defaults/rc.conf
+        // and rc_conf_files.
         format!("service {} enabled", quote(name))
     }
 
     fn service_running(&self, name: &str) -> String {
-        format!("service {} status", quote(name))
+        // `status` of a service whose rcvar is not YES says "Cannot 'status' …" and exits 0 on
+        // older rc.subr; `onestatus` sets the rcvar for this run, so it answers either way. A
+        // script with neither a command nor a status_cmd (rc.d/ntpdate) has no `status`
+        // keyword: rc.subr says "unknown directive 'status'" and exits 1, which is not "not
+        // running".
+        format!(
+            "if o=$(service {} onestatus 2>&1); then echo yes; else case $o in *\"unknown directive 'status'\"*) echo unknown;; *) echo no;; esac; fi",
+            quote(name)
+        )
     }
 
     fn service(&self, name: &str, action: ServiceAction) -> String {
-        format!("service {} {}", quote(name), action.verb())
+        // run_rc_command checks the rcvar before start, stop (of what does not run), restart
+        // and reload, and where it is not YES prints "Cannot 'start' NAME. Set NAME_enable to
+        // YES in /etc/rc.conf or use 'onestart' instead of 'start'." and exits 0, having done
+        // nothing. The `one` prefix sets the rcvar to YES for this run, so what runs never
+        // depends on what starts at boot (`enable`/`disable` edit rc.conf and take no prefix).
+        let verb = match action {
+            ServiceAction::Enable | ServiceAction::Disable => action.verb().to_string(),
+            _ => format!("one{}", action.verb()),
+        };
+        format!("service {} {verb}", quote(name))
     }
 
     fn device_content(&self) -> &'static str {

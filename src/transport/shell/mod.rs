@@ -37,8 +37,12 @@ pub trait Dialect {
     /// Prints the installed version of a package, failing when absent.
     fn package_version(&self, name: &str) -> String;
     fn install_package(&self, name: &str) -> String;
+    /// Succeeds when the service starts at boot.
     fn service_enabled(&self, name: &str) -> String;
+    /// Prints `yes` when the service runs, `no` when it does not, `unknown` when it has no
+    /// way to tell.
     fn service_running(&self, name: &str) -> String;
+    /// Acts on the service whether or not it is enabled at boot.
     fn service(&self, name: &str, action: ServiceAction) -> String;
     /// Prints what is on the device "$d": `fs TYPE`, `empty`, or `unreadable WHY`.
     fn device_content(&self) -> &'static str;
@@ -67,7 +71,7 @@ pub enum ServiceAction {
 }
 
 impl ServiceAction {
-    fn verb(self) -> &'static str {
+    pub(super) fn verb(self) -> &'static str {
         match self {
             Self::Enable => "enable",
             Self::Disable => "disable",

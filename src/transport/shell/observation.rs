@@ -60,7 +60,7 @@ pub fn observe_script(os: OsFamily, probes: &[Probe]) -> String {
                 d.package_version(name)
             ),
             Probe::Service { name } => format!(
-                "e=no; {} >/dev/null 2>&1 && e=yes; r=no; {} >/dev/null 2>&1 && r=yes; printf 'S {i} %s %s\\n' $e $r",
+                "e=no; {} >/dev/null 2>&1 && e=yes; r=$({}); printf 'S {i} %s %s\\n' $e \"$r\"",
                 d.service_enabled(name),
                 d.service_running(name)
             ),
@@ -246,7 +246,12 @@ pub fn parse_observation(
             (Probe::Service { name }, [_, _, enabled, running]) => {
                 let service = ServiceState {
                     enabled: *enabled == "yes",
-                    running: *running == "yes",
+                    running: match *running {
+                        "yes" => Some(true),
+                        "no" => Some(false),
+                        "unknown" => None,
+                        _ => return Err(format!("unexpected answer `{line}`")),
+                    },
                 };
                 state.services.insert(name.clone(), service);
             }
@@ -515,7 +520,7 @@ mod tests {
             state.services["zrepl"],
             ServiceState {
                 enabled: true,
-                running: false
+                running: Some(false)
             }
         );
         assert!(!state.files.contains_key("/nope"));

@@ -50,7 +50,10 @@ impl Dialect for Rocky {
     }
 
     fn service_running(&self, name: &str) -> String {
-        format!("systemctl is-active --quiet {}", quote(name))
+        format!(
+            "if systemctl is-active --quiet {}; then echo yes; else echo no; fi",
+            quote(name)
+        )
     }
 
     fn service(&self, name: &str, action: ServiceAction) -> String {

@@ -1,0 +1,171 @@
+//! The tools f3s calls on a host, as their upstream sources say they behave, and f3s converging
+//! with them: each test shows the lab's stand-in doing what the real tool does (the sources are
+//! cited in the stand-ins), then f3s planning, applying and planning again with no change.
+
+mod common;
+mod lab;
+
+use std::path::PathBuf;
+use std::process::Output;
+
+use common::{assert_code, stdout};
+use lab::{Lab, LabHost, Os};
+
+const ROOT: &str = env!("CARGO_MANIFEST_DIR");
+
+/// A lab of one host of `os` named `name`, with one module of its own (`resources` is the
+/// module's resources section).
+fn host_with(name: &str, os: Os, resources: &str) -> (Lab, PathBuf) {
+    let lab = Lab::start(&[(name, os)]);
+    let module = lab.dir().join("modules/under_test");
+    std::fs::create_dir_all(&module).unwrap();
+    std::fs::write(
+        module.join("module.yml"),
+        format!("resources:\n{resources}"),
+    )
+    .unwrap();
+    let modules = |_: &LabHost| "    modules:\n      - module: under_test\n".to_string();
+    let yaml = format!(
+        "module_path: [{}, {ROOT}/modules]\n{}",
+        lab.dir().join("modules").display(),
+        lab.inventory_hosts(&modules)
+    );
+    let inventory = lab.dir().join("inventory.yml");
+    std::fs::write(&inventory, yaml).unwrap();
+    (lab, inventory)
+}
+
+fn f3s(inventory: &std::path::Path, args: &[&str]) -> Output {
+    let mut full = vec![args[0], "-i", inventory.to_str().unwrap()];
+    full.extend_from_slice(&args[1..]);
+    common::f3s(&full)
+}
+
+/// Applies, then plans again: nothing is left to do.
+fn converges(inventory: &std::path::Path) -> String {
+    let applied = f3s(inventory, &["apply", "--yes"]);
+    assert_code(&applied, 0);
+    let again = f3s(inventory, &["plan", "--detailed-exitcode"]);
+    assert_code(&again, 0);
+    stdout(&again)
+}
+
+/// Runs `script` on the host, giving its exit code and what it printed (stdout, stderr).
+fn run(host: &LabHost, script: &str) -> (i32, String, String) {
+    let output = host.sh(script);
+    (
+        output.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&output.stdout).into_owned(),
+        String::from_utf8_lossy(&output.stderr).into_owned(),
+    )
+}
+
+/// FreeBSD's service(8) and rc.subr, as libexec/rc/rc.subr's run_rc_command has them: a
+/// service whose rcvar is not YES is not started, stopped (unless it runs), restarted or
+/// reloaded, with a message and exit status 0; the `one` prefix acts anyway; `enabled` reads
+/// the script's rcvar (nfsd's is nfs_server_enable) after /etc/defaults/rc.conf; a script
+/// with neither a command nor a status_cmd (rc.d/ntpdate) has no `status` at all.
+#[test]
+fn freebsd_service_does_nothing_for_a_service_not_enabled_unless_told_one() {
+    let lab = Lab::start(&[("f0", Os::Freebsd)]);
+    let f0 = lab.host("f0");
+
+    let (code, out, _) = run(f0, "service mountd start");
+    assert_eq!(code, 0, "the quiet failure exits 0");
+    assert_eq!(
+        out,
+        "Cannot 'start' mountd. Set mountd_enable to YES in /etc/rc.conf or use 'onestart' instead of 'start'.\n"
+    );
+    let (code, out, _) = run(f0, "service mountd onestatus");
+    assert_eq!((code, out.as_str()), (1, "mountd is not running.\n"));
+    for verb in ["restart", "reload"] {
+        let (code, out, _) = run(f0, &format!("service mountd {verb}"));
+        assert_eq!(code, 0);
+        assert!(
+            out.starts_with(&format!("Cannot '{verb}' mountd.")),
+            "{out}"
+        );
+    }
+
+    // required_files: mountd starts only with /etc/exports there.
+    let (code, _, err) = run(f0, "service mountd onestart");
+    assert_eq!(code, 1);
+    assert!(err.contains("/etc/exports is not readable."), "{err}");
+    f0.write("/etc/exports", "V4: /\n");
+    let (code, out, _) = run(f0, "service mountd onestart");
+    assert_eq!((code, out.as_str()), (0, "Starting mountd.\n"));
+    let (code, _, err) = run(f0, "service mountd onestart");
+    assert_eq!(code, 1);
+    assert_eq!(err, "mountd already running?  (pid=4242).\n");
+    let (code, out, _) = run(f0, "service mountd status");
+    assert_eq!(
+        (code, out.as_str()),
+        (0, "mountd is running as pid 4242.\n")
+    );
+    // A stop of what runs does not ask the rcvar.
+    let (code, out, _) = run(f0, "service mountd stop");
+    assert_eq!((code, out.as_str()), (0, "Stopping mountd.\n"));
+    let (code, out, _) = run(f0, "service mountd stop");
+    assert_eq!(code, 0);
+    assert!(out.starts_with("Cannot 'stop' mountd."), "{out}");
+
+    // `enabled` is the rcvar's word: devd's default is YES, nfsd's rcvar is not nfsd_enable.
+    assert_eq!(run(f0, "service devd enabled").0, 0);
+    assert_eq!(run(f0, "service nfsd enabled").0, 1);
+    run(f0, "sysrc nfsd_enable=YES");
+    assert_eq!(run(f0, "service nfsd enabled").0, 1);
+    run(f0, "sysrc nfs_server_enable=YES");
+    assert_eq!(run(f0, "service nfsd enabled").0, 0);
+
+    let (code, _, err) = run(f0, "service ntpdate onestatus");
+    assert_eq!(code, 1);
+    assert!(
+        err.starts_with("/etc/rc.d/ntpdate: unknown directive 'status'.\nUsage: /etc/rc.d/ntpdate [fast|force|one|quiet](start|stop|restart|rcvar|enable|disable|delete|enabled|describe|extracommands)"),
+        "{err}"
+    );
+    let (code, out, _) = run(f0, "service nonesuch onestart");
+    assert_eq!(code, 1);
+    assert!(
+        out.starts_with("nonesuch does not exist in /etc/rc.d"),
+        "{out}"
+    );
+}
+
+/// f3s runs services with the `one` verbs, so a service kept running but not enabled at boot
+/// runs; a service whose rcvar is not NAME_enable is enabled by its own rcvar; a script-only
+/// service (no status) is neither started on every apply nor reported as a change, and a
+/// notify still restarts it.
+#[test]
+fn services_converge_whatever_starts_at_boot() {
+    let resources = "  - service: mountd\n    enabled: false\n  - service: nfsd\n    state: stopped\n  - service: ntpdate\n  - file: /etc/ntp.conf\n    content: \"server 127.0.0.1\\n\"\n    notify: service:ntpdate\n";
+    let (lab, inventory) = host_with("f0", Os::Freebsd, resources);
+    let f0 = lab.host("f0");
+    f0.write("/etc/exports", "V4: /\n");
+
+    let plan = stdout(&f3s(&inventory, &["plan"]));
+    assert!(plan.contains("state: stopped -> running"), "{plan}");
+    assert!(
+        plan.contains("has no status to tell whether it runs"),
+        "{plan}"
+    );
+    let again = converges(&inventory);
+    assert!(
+        again.contains("has no status to tell whether it runs"),
+        "{again}"
+    );
+
+    assert_eq!(run(f0, "service mountd onestatus").0, 0, "mountd runs");
+    assert_eq!(run(f0, "service mountd enabled").0, 1, "and is not enabled");
+    assert_eq!(run(f0, "service nfsd enabled").0, 0);
+    let rc_conf = f0.read_text("/etc/rc.conf").unwrap();
+    assert!(rc_conf.contains("nfs_server_enable=\"YES\""), "{rc_conf}");
+    assert!(rc_conf.contains("ntpdate_enable=\"YES\""), "{rc_conf}");
+    let calls = f0.calls();
+    let count = |call: &str| calls.iter().filter(|c| *c == call).count();
+    assert_eq!(
+        count("service ntpdate onerestart"),
+        1,
+        "for its new ntp.conf: {calls:?}"
+    );
+    assert_eq!(count("service ntpdate onestart"), 0, "{calls:?}");
+}
