@@ -169,3 +169,38 @@ fn services_converge_whatever_starts_at_boot() {
     );
     assert_eq!(count("service ntpdate onestart"), 0, "{calls:?}");
 }
+
+/// sysrc(8) reads a variable by sourcing /etc/defaults/rc.conf and then rc_conf_files
+/// (f_sysrc_get), so a fresh host reads FreeBSD's defaults (libexec/rc/rc.conf): devd_enable
+/// is YES, nfs_server_enable NO; a variable with no default at all is "unknown". f3s
+/// converges the effective value: a default that is already what is wanted is not copied
+/// into rc.conf, one that is not is written, and the next plan is empty.
+#[test]
+fn rc_conf_defaults_count_and_are_not_copied_into_rc_conf() {
+    let resources = "  - sysrc: devd_enable\n    value: \"YES\"\n  - sysrc: mountd_enable\n    value: \"NO\"\n  - sysrc: nfs_server_enable\n    value: \"YES\"\n  - sysrc: zfskeys_enable\n    value: \"YES\"\n";
+    let (lab, inventory) = host_with("f0", Os::Freebsd, resources);
+    let f0 = lab.host("f0");
+    assert_eq!(run(f0, "sysrc -n devd_enable").1, "YES\n");
+    assert_eq!(run(f0, "sysrc -n nfs_server_enable").1, "NO\n");
+    let (code, _, err) = run(f0, "sysrc -n zfskeys_enable");
+    assert_eq!(
+        (code, err.as_str()),
+        (1, "sysrc: unknown variable 'zfskeys_enable'\n")
+    );
+
+    let plan = stdout(&f3s(&inventory, &["plan"]));
+    assert!(plan.contains("value: NO -> YES"), "{plan}");
+    assert!(plan.contains("value: (unset) -> YES"), "{plan}");
+    assert!(
+        !plan.contains("devd_enable") && !plan.contains("mountd_enable"),
+        "{plan}"
+    );
+    converges(&inventory);
+    let rc_conf = f0.read_text("/etc/rc.conf").unwrap();
+    assert!(
+        !rc_conf.contains("devd_enable") && !rc_conf.contains("mountd_enable"),
+        "{rc_conf}"
+    );
+    assert!(rc_conf.contains("nfs_server_enable=\"YES\"\n"), "{rc_conf}");
+    assert!(rc_conf.contains("zfskeys_enable=\"YES\"\n"), "{rc_conf}");
+}

@@ -96,11 +96,15 @@ fn apply_converges_and_repairs_drift() {
             .unwrap()
             .contains("-network 127.0.0.1")
     );
+    // devd starts at boot by FreeBSD's default (devd_enable="YES" in /etc/defaults/rc.conf),
+    // which f3s leaves there rather than copy into rc.conf; and it runs now.
     assert!(
-        f0.read_text("/etc/rc.conf")
+        !f0.read_text("/etc/rc.conf")
             .unwrap()
-            .contains("devd_enable=\"YES\"")
+            .contains("devd_enable")
     );
+    assert!(f0.sh("service devd enabled").status.success());
+    assert!(f0.sh("service devd status").status.success());
     let r0 = setup.host("r0");
     assert!(
         r0.read_text("/etc/stunnel/stunnel.conf")
