@@ -13,10 +13,10 @@ use lab::{Lab, LabHost, Os};
 
 const ROOT: &str = env!("CARGO_MANIFEST_DIR");
 
-/// A lab of one host of `os` named `name`, with one module of its own (`resources` is the
-/// module's resources section).
-fn host_with(name: &str, os: Os, resources: &str) -> (Lab, PathBuf) {
-    let lab = Lab::start(&[(name, os)]);
+/// A lab of `hosts`, each with one module of its own (`resources` is the module's resources
+/// section).
+fn lab_with(hosts: &[(&str, Os)], resources: &str) -> (Lab, PathBuf) {
+    let lab = Lab::start(hosts);
     let module = lab.dir().join("modules/under_test");
     std::fs::create_dir_all(&module).unwrap();
     std::fs::write(
@@ -33,6 +33,11 @@ fn host_with(name: &str, os: Os, resources: &str) -> (Lab, PathBuf) {
     let inventory = lab.dir().join("inventory.yml");
     std::fs::write(&inventory, yaml).unwrap();
     (lab, inventory)
+}
+
+/// A lab of one host with the module.
+fn host_with(name: &str, os: Os, resources: &str) -> (Lab, PathBuf) {
+    lab_with(&[(name, os)], resources)
 }
 
 fn f3s(inventory: &std::path::Path, args: &[&str]) -> Output {
@@ -203,4 +208,51 @@ fn rc_conf_defaults_count_and_are_not_copied_into_rc_conf() {
     );
     assert!(rc_conf.contains("nfs_server_enable=\"YES\"\n"), "{rc_conf}");
     assert!(rc_conf.contains("zfskeys_enable=\"YES\"\n"), "{rc_conf}");
+}
+
+/// FreeBSD stat(1) (usr.bin/stat/stat.c, format1): `%Lp` masks the mode to 0777, so it never
+/// shows a set-user-ID, set-group-ID or sticky bit; `%OMp` is those bits and `%03OLp` the rest
+/// padded. An owner the host has no name for is `(ID)` for `%Su` (GNU stat: UNKNOWN).
+#[test]
+fn freebsd_stat_shows_special_bits_only_in_the_middle_piece() {
+    let lab = Lab::start(&[("f0", Os::Freebsd)]);
+    let f0 = lab.host("f0");
+    run(
+        f0,
+        "touch /tmp/s /tmp/o && chmod 4755 /tmp/s && chmod 0005 /tmp/o && chown 4321:4322 /tmp/o",
+    );
+    assert_eq!(run(f0, "stat -f %Lp /tmp/s").1, "755\n");
+    assert_eq!(run(f0, "stat -f %OMp%03OLp /tmp/s").1, "4755\n");
+    assert_eq!(run(f0, "stat -f %Lp /tmp/o").1, "5\n");
+    assert_eq!(run(f0, "stat -f %OMp%03OLp /tmp/o").1, "0005\n");
+    assert_eq!(
+        run(f0, "stat -f '%u %Su %g %Sg' /tmp/o").1,
+        "4321 (4321) 4322 (4322)\n"
+    );
+    assert_eq!(run(f0, "stat -f '%u %Su' /tmp/s").1, "0 root\n");
+}
+
+/// Modes with set-user-ID, set-group-ID and sticky bits converge on both families, and a file
+/// whose owner has no name on the host keeps it (as its id) when only its mode is managed.
+#[test]
+fn special_mode_bits_and_unnamed_owners_converge() {
+    let resources = "  - file: /usr/local/bin/setuid-tool\n    content: \"#!/bin/sh\\n\"\n    mode: \"4755\"\n  - directory: /srv/drop\n    mode: \"1777\"\n  - directory: /srv/shared\n    mode: \"2775\"\n  - file: /srv/foreign\n    mode: \"0640\"\n";
+    let (lab, inventory) = lab_with(&[("f0", Os::Freebsd), ("r0", Os::Rocky)], resources);
+    for host in &lab.hosts {
+        run(
+            host,
+            "mkdir -p /srv && printf x > /srv/foreign && chown 4321:4322 /srv/foreign && chmod 0644 /srv/foreign",
+        );
+    }
+    let plan = stdout(&f3s(&inventory, &["plan"]));
+    assert!(plan.contains("mode: 0644 -> 0640"), "{plan}");
+    converges(&inventory);
+    for host in &lab.hosts {
+        let modes = run(
+            host,
+            "for p in /usr/local/bin/setuid-tool /srv/drop /srv/shared /srv/foreign; do /usr/libexec/lab/real-stat -c '%a %u' \"$p\" 2>/dev/null || stat -c '%a %u' \"$p\"; done",
+        )
+        .1;
+        assert_eq!(modes, "4755 0\n1777 0\n2775 0\n640 4321\n", "{}", host.name);
+    }
 }

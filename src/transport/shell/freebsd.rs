@@ -18,9 +18,13 @@ impl Dialect for FreeBsd {
     }
 
     fn stat_files(&self) -> &'static str {
-        // stat(1): -L follows links; %HT words the type ("Regular File", "Directory"), %N is
-        // the name as given; a tab in the format passes through (usr.bin/stat/stat.c).
-        "stat -L -f '%Lp\t%Su\t%Sg\t%HT\t%z\t%N'"
+        // stat(1), usr.bin/stat/stat.c: -L follows links. %Lp alone masks the mode to 0777
+        // (`data &= 0777`), so a set-user-ID, set-group-ID or sticky bit would never show;
+        // %OMp is those bits (`(data >> 9) & 07`) and %03OLp the rest padded to three digits,
+        // as stat's own LINUX_FORMAT prints a mode. %u/%g are the ids, %Su/%Sg the names, or
+        // "(ID)" where there is none. %HT words the type ("Regular File", "Directory"), %N is
+        // the name as given; a tab in the format passes through.
+        "stat -L -f '%OMp%03OLp\t%u:%Su\t%g:%Sg\t%HT\t%z\t%N'"
     }
 
     fn sha256(&self) -> &'static str {

@@ -16,8 +16,10 @@ impl Dialect for Rocky {
     }
 
     fn stat_files(&self) -> &'static str {
-        // GNU stat: %F words the type ("regular file", "regular empty file", "directory").
-        "stat -L -c '%a\t%U\t%G\t%F\t%s\t%n'"
+        // GNU stat: %a is the mode with its set-user-ID, set-group-ID and sticky bits; %u/%g
+        // the ids, %U/%G the names, or UNKNOWN where there is none; %F words the type
+        // ("regular file", "regular empty file", "directory").
+        "stat -L -c '%a\t%u:%U\t%g:%G\t%F\t%s\t%n'"
     }
 
     fn sha256(&self) -> &'static str {
