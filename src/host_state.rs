@@ -128,7 +128,10 @@ impl FileState {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ServiceState {
-    pub enabled: bool,
+    /// Whether it starts at boot; `None` (recorded as `null`) where that is the unit file's to
+    /// say and no enable or disable changes it (systemd's static, indirect, generated and
+    /// alias units).
+    pub enabled: Option<bool>,
     /// Whether it runs; `None` (recorded as `null`) for a service that cannot tell, as a
     /// FreeBSD rc script with no `status` (a one-shot script such as rc.d/ntpdate).
     pub running: Option<bool>,
@@ -138,7 +141,7 @@ pub struct ServiceState {
 impl Default for ServiceState {
     fn default() -> Self {
         Self {
-            enabled: false,
+            enabled: Some(false),
             running: Some(false),
         }
     }
@@ -272,10 +275,10 @@ impl HostState {
                     .insert(name.clone(), "(known after apply)".into());
             }
             Op::EnableService { name } => {
-                self.services.entry(name.clone()).or_default().enabled = true
+                self.services.entry(name.clone()).or_default().enabled = Some(true)
             }
             Op::DisableService { name } => {
-                self.services.entry(name.clone()).or_default().enabled = false
+                self.services.entry(name.clone()).or_default().enabled = Some(false)
             }
             Op::StartService { name } => {
                 self.services.entry(name.clone()).or_default().running = Some(true);

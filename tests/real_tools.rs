@@ -256,3 +256,71 @@ fn special_mode_bits_and_unnamed_owners_converge() {
         assert_eq!(modes, "4755 0\n1777 0\n2775 0\n640 4321\n", "{}", host.name);
     }
 }
+
+const BOOT_UNIT: &str = "[Unit]\nDescription=lab\n[Service]\nExecStart=/bin/true\n[Install]\nWantedBy=multi-user.target\n";
+const STATIC_UNIT: &str = "[Unit]\nDescription=lab\n[Service]\nExecStart=/bin/true\n";
+
+/// systemctl(1) is-enabled prints the unit file state and exits 0 for enabled, and also for
+/// enabled-runtime, static, indirect, alias and generated (src/systemctl/systemctl-is-enabled.c;
+/// the lab runs the real systemctl for it, offline).
+#[test]
+fn systemctl_is_enabled_succeeds_for_units_that_are_not_enabled() {
+    let lab = Lab::start(&[("r0", Os::Rocky)]);
+    let r0 = lab.host("r0");
+    r0.write("/etc/systemd/system/boot.service", BOOT_UNIT);
+    r0.write("/etc/systemd/system/helper.service", STATIC_UNIT);
+    assert_eq!(run(r0, "systemctl is-enabled boot.service").0, 1);
+    assert_eq!(run(r0, "systemctl is-enabled boot.service").1, "disabled\n");
+    assert_eq!(
+        run(r0, "systemctl is-enabled helper.service"),
+        (0, "static\n".to_string(), String::new())
+    );
+    run(r0, "systemctl enable --runtime boot.service");
+    assert_eq!(
+        run(r0, "systemctl is-enabled boot.service").0,
+        0,
+        "enabled-runtime"
+    );
+    assert_eq!(
+        run(r0, "systemctl is-enabled boot.service").1,
+        "enabled-runtime\n"
+    );
+    run(r0, "systemctl enable boot.service");
+    assert_eq!(run(r0, "systemctl is-enabled boot.service").1, "enabled\n");
+}
+
+/// f3s reads is-enabled's word: a unit enabled only until the next boot (enabled-runtime) is
+/// enabled for good; one whose unit file decides (static) is refused when asked to be enabled
+/// or disabled, and left alone with `enabled: ignore`.
+#[test]
+fn enablement_is_read_from_the_word_and_converges() {
+    let resources = format!(
+        "  - systemd: boot.service\n    content: {:?}\n  - systemd: helper.service\n    content: {:?}\n    enabled: ignore\n    state: ignore\n  - service: runtime.service\n",
+        BOOT_UNIT, STATIC_UNIT
+    );
+    let (lab, inventory) = host_with("r0", Os::Rocky, &resources);
+    let r0 = lab.host("r0");
+    r0.write("/usr/lib/systemd/system/runtime.service", BOOT_UNIT);
+    run(r0, "systemctl enable --runtime runtime.service");
+
+    let plan = stdout(&f3s(&inventory, &["plan"]));
+    assert!(plan.contains("service:runtime.service  change"), "{plan}");
+    assert!(plan.contains("enabled: no -> yes"), "{plan}");
+    converges(&inventory);
+    for unit in ["boot.service", "runtime.service"] {
+        assert_eq!(
+            run(r0, &format!("systemctl is-enabled {unit}")).1,
+            "enabled\n"
+        );
+    }
+    assert_eq!(run(r0, "systemctl is-enabled helper.service").1, "static\n");
+
+    // A static unit asked to be disabled would be "disabled" again on every apply.
+    let module = lab.dir().join("modules/under_test/module.yml");
+    let text = std::fs::read_to_string(&module).unwrap();
+    std::fs::write(&module, text.replace("enabled: ignore", "enabled: false")).unwrap();
+    let refused = f3s(&inventory, &["plan"]);
+    assert_code(&refused, 1);
+    let said = common::stderr(&refused);
+    assert!(said.contains("say `enabled: ignore`"), "{said}");
+}

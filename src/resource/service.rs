@@ -79,19 +79,26 @@ impl Kind for Service {
             .unwrap_or_default();
         let name = self.name.clone();
         let mut decision = Decision::default();
-        if let Some(enabled) = self.enabled
-            && current.enabled != enabled
-        {
-            decision.changes.push(AttributeChange::new(
-                "enabled",
-                word(current.enabled, "yes", "no"),
-                word(enabled, "yes", "no"),
-            ));
-            decision.ops.push(if enabled {
-                Op::EnableService { name: name.clone() }
-            } else {
-                Op::DisableService { name: name.clone() }
-            });
+        match (self.enabled, current.enabled) {
+            (Some(enabled), Some(now)) if now != enabled => {
+                decision.changes.push(AttributeChange::new(
+                    "enabled",
+                    word(now, "yes", "no"),
+                    word(enabled, "yes", "no"),
+                ));
+                decision.ops.push(if enabled {
+                    Op::EnableService { name: name.clone() }
+                } else {
+                    Op::DisableService { name: name.clone() }
+                });
+            }
+            // Enabling it again on every apply would change nothing.
+            (Some(_), None) => {
+                return Err(format!(
+                    "whether {name} starts at boot is its unit's to say (static, indirect, generated or alias), which no enable or disable changes; say `enabled: ignore`"
+                ));
+            }
+            _ => {}
         }
         let want_running = match self.running {
             RunState::Running => Some(true),

@@ -217,7 +217,9 @@ fn setup_script(dir: &Path, os: Os) -> String {
              chroot \"$R\" sh -c ': > /var/log/lab/calls.log'"
         }
         Os::Rocky => {
-            "for t in rpm dnf systemctl; do cp \"$S/rocky/$t\" \"$R/usr/bin/$t\"; done; \
+            "cp /usr/bin/systemctl \"$R/usr/libexec/lab/real-systemctl\"; \
+             for t in rpm dnf systemctl; do cp \"$S/rocky/$t\" \"$R/usr/bin/$t\"; done; \
+             cp -a \"$S/rocky/packages\" \"$R/usr/libexec/lab/packages\"; \
              mkdir -p \"$R/usr/local/sbin\"; \
              for t in findmnt mount; do cp \"$S/rocky/$t\" \"$R/usr/local/sbin/$t\"; done"
         }

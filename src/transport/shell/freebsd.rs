@@ -60,7 +60,10 @@ impl Dialect for FreeBsd {
         // rc.subr (libexec/rc/rc.subr, run_rc_command): `enabled` is `checkyesno ${rcvar}`,
         // the script's own rcvar (nfsd's is nfs_server_enable) after /etc/defaults/rc.conf
         // and rc_conf_files.
-        format!("service {} enabled", quote(name))
+        format!(
+            "if service {} enabled >/dev/null 2>&1; then echo yes; else echo no; fi",
+            quote(name)
+        )
     }
 
     fn service_running(&self, name: &str) -> String {

@@ -37,7 +37,8 @@ pub trait Dialect {
     /// Prints the installed version of a package, failing when absent.
     fn package_version(&self, name: &str) -> String;
     fn install_package(&self, name: &str) -> String;
-    /// Succeeds when the service starts at boot.
+    /// Prints `yes` when the service starts at boot, `no` when it does not, `fixed` when its
+    /// unit decides that and no enable or disable can change it.
     fn service_enabled(&self, name: &str) -> String;
     /// Prints `yes` when the service runs, `no` when it does not, `unknown` when it has no
     /// way to tell.

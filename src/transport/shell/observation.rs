@@ -60,7 +60,7 @@ pub fn observe_script(os: OsFamily, probes: &[Probe]) -> String {
                 d.package_version(name)
             ),
             Probe::Service { name } => format!(
-                "e=no; {} >/dev/null 2>&1 && e=yes; r=$({}); printf 'S {i} %s %s\\n' $e \"$r\"",
+                "e=$({}); r=$({}); printf 'S {i} %s %s\\n' \"$e\" \"$r\"",
                 d.service_enabled(name),
                 d.service_running(name)
             ),
@@ -245,7 +245,12 @@ pub fn parse_observation(
             }
             (Probe::Service { name }, [_, _, enabled, running]) => {
                 let service = ServiceState {
-                    enabled: *enabled == "yes",
+                    enabled: match *enabled {
+                        "yes" => Some(true),
+                        "no" => Some(false),
+                        "fixed" => None,
+                        _ => return Err(format!("unexpected answer `{line}`")),
+                    },
                     running: match *running {
                         "yes" => Some(true),
                         "no" => Some(false),
@@ -534,7 +539,7 @@ mod tests {
         assert_eq!(
             state.services["zrepl"],
             ServiceState {
-                enabled: true,
+                enabled: Some(true),
                 running: Some(false)
             }
         );

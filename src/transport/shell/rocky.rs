@@ -48,7 +48,16 @@ impl Dialect for Rocky {
     }
 
     fn service_enabled(&self, name: &str) -> String {
-        format!("systemctl is-enabled --quiet {}", quote(name))
+        // systemctl(1), is-enabled: its exit status is 0 for enabled, and also for
+        // enabled-runtime (gone at the next boot), static (no [Install] section), indirect,
+        // alias and generated (src/systemctl/systemctl-is-enabled.c); so the word decides.
+        // Only `enabled` starts at boot by the unit's own enablement, which `enable` makes
+        // (from enabled-runtime too); the four that enable and disable cannot change are
+        // `fixed`; the rest (disabled, linked, masked, transient, bad, no such unit) are not.
+        format!(
+            "case $(systemctl is-enabled {} 2>/dev/null) in enabled) echo yes;; static|indirect|generated|alias) echo fixed;; *) echo no;; esac",
+            quote(name)
+        )
     }
 
     fn service_running(&self, name: &str) -> String {
