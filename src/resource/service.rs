@@ -163,3 +163,79 @@ impl Kind for Service {
         })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::host_state::{HostState, ServiceState};
+    use crate::inventory::host::OsFamily;
+    use std::collections::{BTreeMap, BTreeSet};
+
+    fn service(enabled: Option<bool>, running: RunState) -> Service {
+        Service {
+            name: "ntpdate".into(),
+            enabled,
+            running,
+            refresh: Refresh::Restart,
+        }
+    }
+
+    /// The decision and the refresh for a host where the service is in `observed`.
+    fn outcome(
+        service: &Service,
+        observed: ServiceState,
+    ) -> (Result<Decision, String>, Result<Op, String>) {
+        let mut state = HostState::default();
+        state.services.insert("ntpdate".into(), observed);
+        let hosts = BTreeMap::new();
+        let pending = BTreeSet::new();
+        let view = View {
+            os: OsFamily::Freebsd,
+            now: 0,
+            state: &state,
+            hosts: &hosts,
+            pending: &pending,
+        };
+        let decision = service.decide(&view);
+        let refresh = service.refresh(&view, &Decision::default());
+        (decision, refresh)
+    }
+
+    #[test]
+    fn a_service_that_cannot_tell_whether_it_runs_is_not_started_but_is_refreshed() {
+        let observed = ServiceState {
+            enabled: Some(true),
+            running: None,
+        };
+        let (decision, refresh) = outcome(&service(Some(true), RunState::Running), observed);
+        let decision = decision.unwrap();
+        assert!(decision.ops.is_empty() && decision.changes.is_empty());
+        assert!(decision.note.unwrap().contains("has no status"));
+        assert!(matches!(refresh, Ok(Op::RefreshService { .. })));
+
+        let stopped = ServiceState {
+            running: Some(false),
+            ..observed
+        };
+        let (decision, refresh) = outcome(&service(Some(true), RunState::Running), stopped);
+        assert!(matches!(
+            decision.unwrap().ops[..],
+            [Op::StartService { .. }]
+        ));
+        assert_eq!(refresh.unwrap_err(), "it is not running here");
+    }
+
+    #[test]
+    fn enablement_the_unit_decides_is_refused_when_asked_for_and_left_when_ignored() {
+        let observed = ServiceState {
+            enabled: None,
+            running: Some(true),
+        };
+        for wanted in [Some(true), Some(false)] {
+            let (decision, _) = outcome(&service(wanted, RunState::Running), observed);
+            assert!(decision.unwrap_err().contains("`enabled: ignore`"));
+        }
+        let (decision, _) = outcome(&service(None, RunState::Running), observed);
+        assert_eq!(decision.unwrap(), Decision::default());
+    }
+}

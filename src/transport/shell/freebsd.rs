@@ -1,5 +1,6 @@
-//! FreeBSD's spelling of the commands f3s runs: stat -f, sha256, sysrc, pkg, service, lockf;
-//! and the rc.conf edit, which f3s does itself (see `set_rc_var`).
+//! FreeBSD's spelling of the commands f3s runs: stat -f, sha256, sysrc, pkg, service (with
+//! rc.subr's `one` verbs), fstyp/gpart/diskinfo for what a device holds, lockf; and the
+//! rc.conf edit, which f3s does itself (see `set_rc_var`).
 
 use super::ops::print_bytes;
 use super::{Dialect, ServiceAction, quote};
