@@ -125,11 +125,26 @@ impl FileState {
     }
 }
 
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ServiceState {
-    pub enabled: bool,
-    pub running: bool,
+    /// Whether it starts at boot; `None` (recorded as `null`) where that is the unit file's to
+    /// say and no enable or disable changes it (systemd's static, indirect, generated and
+    /// alias units).
+    pub enabled: Option<bool>,
+    /// Whether it runs; `None` (recorded as `null`) for a service that cannot tell, as a
+    /// FreeBSD rc script with no `status` (a one-shot script such as rc.d/ntpdate).
+    pub running: Option<bool>,
+}
+
+/// A service nothing is known of: not enabled, not running.
+impl Default for ServiceState {
+    fn default() -> Self {
+        Self {
+            enabled: Some(false),
+            running: Some(false),
+        }
+    }
 }
 
 impl HostState {
@@ -264,16 +279,16 @@ impl HostState {
                     .insert(name.clone(), "(known after apply)".into());
             }
             Op::EnableService { name } => {
-                self.services.entry(name.clone()).or_default().enabled = true
+                self.services.entry(name.clone()).or_default().enabled = Some(true)
             }
             Op::DisableService { name } => {
-                self.services.entry(name.clone()).or_default().enabled = false
+                self.services.entry(name.clone()).or_default().enabled = Some(false)
             }
-            Op::StartService { name } | Op::RefreshService { name, .. } => {
-                self.services.entry(name.clone()).or_default().running = true;
+            Op::StartService { name } => {
+                self.services.entry(name.clone()).or_default().running = Some(true);
             }
             Op::StopService { name } => {
-                self.services.entry(name.clone()).or_default().running = false
+                self.services.entry(name.clone()).or_default().running = Some(false)
             }
             Op::NewFs { device, .. } => {
                 self.devices.insert(device.clone(), formatted("ufs"));
@@ -326,7 +341,8 @@ impl HostState {
                 self.crontabs
                     .insert(user.clone(), Observed::from_text(content));
             }
-            Op::ReloadUnits => {}
+            // A refresh leaves a service as it was: running, or unable to tell.
+            Op::ReloadUnits | Op::RefreshService { .. } => {}
             Op::CreateKey {
                 path, ownership, ..
             } => {

@@ -147,8 +147,12 @@ fn a_failed_health_check_stops_the_rollout_before_the_master() {
 fn a_batch_that_does_not_converge_stops_the_rollout() {
     let setup = Setup::new();
     let (f0, f1) = (setup.host("f0"), setup.host("f1"));
-    // mountd runs on f1, so the new exports reload it; the reload fails.
-    f1.sh("service mountd start && touch /var/lib/lab/fail/service-reload-mountd");
+    // mountd runs on f1 (rc.d/mountd's precmd wants a readable /etc/exports; rc.subr starts
+    // a service not enabled only as `onestart`), so the new exports reload it; it fails.
+    let started = f1.sh(
+        "echo '/data/old' > /etc/exports && service mountd onestart && touch /var/lib/lab/fail/service-reload-mountd",
+    );
+    assert!(started.status.success(), "{started:?}");
     let mut applied = None;
     assert_untouched(f0, || applied = Some(setup.apply()));
     let applied = applied.unwrap();

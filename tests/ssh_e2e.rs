@@ -96,11 +96,15 @@ fn apply_converges_and_repairs_drift() {
             .unwrap()
             .contains("-network 127.0.0.1")
     );
+    // devd starts at boot by FreeBSD's default (devd_enable="YES" in /etc/defaults/rc.conf),
+    // which f3s leaves there rather than copy into rc.conf; and it runs now.
     assert!(
-        f0.read_text("/etc/rc.conf")
+        !f0.read_text("/etc/rc.conf")
             .unwrap()
-            .contains("devd_enable=\"YES\"")
+            .contains("devd_enable")
     );
+    assert!(f0.sh("service devd enabled").status.success());
+    assert!(f0.sh("service devd status").status.success());
     let r0 = setup.host("r0");
     assert!(
         r0.read_text("/etc/stunnel/stunnel.conf")
@@ -126,10 +130,10 @@ fn apply_converges_and_repairs_drift() {
         "{text}"
     );
 
-    f0.sh("service mountd start");
+    f0.sh("service mountd onestart");
     assert!(stdout(&setup.f3s(&["plan"])).contains("run: reload service mountd"));
     assert_code(&setup.f3s(&["apply", "--yes"]), 0);
-    assert!(f0.calls().contains(&"service mountd reload".to_string()));
+    assert!(f0.calls().contains(&"service mountd onereload".to_string()));
     assert_eq!(f0.read_text("/etc/exports"), Some(desired_exports()));
     assert_code(&setup.f3s(&["plan", "--detailed-exitcode"]), 0);
 }
@@ -154,7 +158,7 @@ const READ_ONLY: &[&str] = &[
 fn read_only(call: &str) -> bool {
     READ_ONLY.iter().any(|prefix| call.starts_with(prefix))
         || (call.starts_with("service ")
-            && (call.ends_with(" enabled") || call.ends_with(" status")))
+            && (call.ends_with(" enabled") || call.ends_with(" onestatus")))
 }
 
 #[test]
@@ -186,8 +190,8 @@ fn plan_changes_nothing_and_runs_nothing_mutating() {
 
 #[test]
 fn the_read_only_check_catches_a_mutating_call() {
-    assert!(read_only("service mountd status"));
-    assert!(!read_only("service mountd start"));
+    assert!(read_only("service mountd onestatus"));
+    assert!(!read_only("service mountd onestart"));
     assert!(!read_only("sysrc zrepl_enable=YES"));
 }
 
@@ -286,7 +290,7 @@ fn a_dropped_connection_is_reported_and_the_next_apply_converges() {
     f0.sh("touch /var/lib/lab/slow/service-start-devd");
     let apply = setup.spawn(&["apply", "--yes", "--host", "f0"]);
     wait_for("devd to start", || {
-        f0.calls().iter().any(|c| c == "service devd start")
+        f0.calls().iter().any(|c| c == "service devd onestart")
     });
     f0.drop_connections();
     f0.sh("rm /var/lib/lab/slow/service-start-devd");
@@ -328,7 +332,7 @@ fn a_lock_lost_with_its_connection_is_taken_again_and_the_host_stopped() {
     r0.sh("touch /var/lib/lab/slow/dnf-install-stunnel");
     let first = setup.spawn(&["apply", "--yes"]);
     wait_for("devd to start and stunnel to install", || {
-        f0.calls().iter().any(|c| c == "service devd start")
+        f0.calls().iter().any(|c| c == "service devd onestart")
             && r0
                 .calls()
                 .iter()
@@ -434,7 +438,7 @@ fn interrupted_apply(signal: &str) {
     f0.sh("touch /var/lib/lab/slow/service-start-devd");
     let apply = setup.spawn(&["apply", "--yes"]);
     wait_for("devd to start", || {
-        f0.calls().iter().any(|c| c == "service devd start")
+        f0.calls().iter().any(|c| c == "service devd onestart")
     });
     // Our own child, by its PID.
     let status = Command::new("kill")
@@ -480,7 +484,7 @@ fn a_second_interrupt_exits_at_once() {
     f0.sh("touch /var/lib/lab/slow/service-start-devd");
     let mut apply = setup.spawn(&["apply", "--yes", "--host", "f0"]);
     wait_for("devd to start", || {
-        f0.calls().iter().any(|c| c == "service devd start")
+        f0.calls().iter().any(|c| c == "service devd onestart")
     });
     for _ in 0..2 {
         // Our own child, by its PID.
@@ -566,7 +570,7 @@ fn a_second_apply_on_a_locked_host_names_the_holder() {
     f0.sh("touch /var/lib/lab/slow/service-start-devd");
     let first = setup.spawn(&["apply", "--yes", "--host", "f0"]);
     wait_for("the first apply to hold the lock", || {
-        f0.calls().iter().any(|c| c == "service devd start")
+        f0.calls().iter().any(|c| c == "service devd onestart")
     });
     let second = setup.f3s(&["apply", "--yes", "--host", "f0"]);
     assert_code(&second, 1);

@@ -205,6 +205,26 @@ fn bare_hosts_converge_in_one_apply_and_the_next_plan_is_empty() {
         crontab,
         "# f3s: carp-auto-failback\n* * * * * /usr/local/bin/carp-auto-failback.sh\n"
     );
+
+    // A power cycle forgets every key; at boot, rc.d/zfskeys loads them again on every
+    // storage host, f2 (which serves no NFS) included.
+    for host in ["f0", "f1", "f2"] {
+        let boot = sh_ok(
+            cluster.host(host),
+            "/usr/libexec/lab/lab-boot --power-cycle",
+        );
+        for dataset in ["zdata/enc", "zroot/bhyve"] {
+            assert!(
+                boot.contains(&format!("Loading key for {dataset}.")),
+                "{host}: {boot}"
+            );
+            assert_eq!(
+                cluster.zfs_get(host, "keystatus", dataset),
+                "available",
+                "{host}"
+            );
+        }
+    }
 }
 
 #[test]
@@ -305,10 +325,10 @@ fn the_carp_password_appears_in_no_output_and_no_log() {
     )));
 }
 
-/// A lab of f0 alone with the USB key store module.
-fn key_store_only() -> (Lab, PathBuf) {
+/// A lab of f0 alone with one module of modules/.
+fn f0_with(module: &str) -> (Lab, PathBuf) {
     let lab = Lab::start(&[("f0", Os::Freebsd)]);
-    let modules = |_: &LabHost| "    modules:\n      - module: keystore\n".to_string();
+    let modules = |_: &LabHost| format!("    modules:\n      - module: {module}\n");
     let yaml = format!(
         "module_path: [{ROOT}/modules]\n{}",
         lab.inventory_hosts(&modules)
@@ -316,6 +336,11 @@ fn key_store_only() -> (Lab, PathBuf) {
     let inventory = lab.dir().join("inventory.yml");
     std::fs::write(&inventory, yaml).unwrap();
     (lab, inventory)
+}
+
+/// A lab of f0 alone with the USB key store module.
+fn key_store_only() -> (Lab, PathBuf) {
+    f0_with("keystore")
 }
 
 #[test]
@@ -360,6 +385,117 @@ fn newfs_over_a_filesystem_is_refused_until_allowed_by_name() {
     assert_code(&allowed, 0);
     assert_eq!(f0.read_text("/var/lib/lab/devices/da0").unwrap(), "ufs\n");
     assert!(sh_ok(f0, "mount -p").contains("/dev/da0\t\t/keys\t\tufs"));
+}
+
+/// The stand-in fstyp answers as usr.sbin/fstyp/fstyp.c does: GELI and ZFS are in its
+/// `fstypes[]` table as unmountable, so only `-u` reports them; `-l` adds a ZFS pool's name.
+#[test]
+fn fstyp_reports_geli_and_zfs_only_when_asked_for_unmountable_types() {
+    let lab = Lab::start(&[("f0", Os::Freebsd)]);
+    let f0 = lab.host("f0");
+    sh_ok(f0, "echo geli > /var/lib/lab/devices/da0");
+    for (device, plain, unmountable) in [
+        ("/dev/da0", "fstyp -u", "geli\n"),
+        ("/dev/ada0", "fstyp -u -l", "zfs zroot\n"),
+    ] {
+        let output = f0.sh(&format!("fstyp {device}"));
+        assert!(!output.status.success());
+        assert_eq!(
+            String::from_utf8_lossy(&output.stderr),
+            format!("fstyp: {device}: filesystem not recognized\n")
+        );
+        assert_eq!(sh_ok(f0, &format!("{plain} {device}")), unmountable);
+    }
+    let output = f0.sh("fstyp -u /dev/ada1");
+    assert!(!output.status.success(), "a blank disk holds nothing");
+    let output = f0.sh("fstyp -u /dev/nonesuch");
+    assert_eq!(
+        String::from_utf8_lossy(&output.stderr),
+        "fstyp: /dev/nonesuch: No such file or directory\n"
+    );
+}
+
+/// What f3s would write over, by how the lab is made to hold it.
+const HELD: &[(&str, &str, &str, &str)] = &[
+    (
+        "keystore",
+        "f0/ufs:/dev/da0",
+        "echo geli > /var/lib/lab/devices/da0",
+        "geli filesystem found by fstyp",
+    ),
+    (
+        "data_pool",
+        "f0/zpool:zdata",
+        "zpool create -m /old old /dev/ada1 && zpool export old",
+        "zfs filesystem found by fstyp",
+    ),
+    (
+        "keystore",
+        "f0/ufs:/dev/da0",
+        "echo GPT > /var/lib/lab/devices/da0",
+        "partition-table filesystem found by fstyp",
+    ),
+    (
+        "keystore",
+        "f0/ufs:/dev/da0",
+        "printf 'LABELONE' | dd of=/dev/da0 bs=512 seek=1 conv=notrunc 2>/dev/null",
+        "its first or last MiB holds data",
+    ),
+    (
+        "data_pool",
+        "f0/zpool:zdata",
+        "printf 'GEOM::LABEL' | dd of=/dev/ada1 bs=512 seek=131071 conv=notrunc 2>/dev/null",
+        "its first or last MiB holds data",
+    ),
+];
+
+/// A GELI provider, an exported pool's vdev, a partition table, or bytes no tool names, are
+/// data: the plan says DESTRUCTIVE, apply refuses without `--allow-destructive` and runs
+/// nothing on the device; allowed by name, it converges and the next plan is empty.
+#[test]
+fn a_device_holding_geli_zfs_or_unknown_data_is_never_written_unless_allowed() {
+    for (module, address, setup, found) in HELD {
+        let (lab, inventory) = f0_with(module);
+        let inventory = inventory.to_str().unwrap();
+        let f0 = lab.host("f0");
+        sh_ok(f0, setup);
+        let kind = address.split_once('/').unwrap().1;
+        let plan = stdout(&common::f3s(&["plan", "-i", inventory]));
+        assert!(
+            plan.contains(&format!("{kind}  DESTRUCTIVE")),
+            "{setup}: {plan}"
+        );
+        assert!(plan.contains(found), "{setup}: {plan}");
+
+        let calls = f0.calls().len();
+        let refused = common::f3s(&["apply", "-i", inventory, "--yes"]);
+        assert_code(&refused, 1);
+        assert!(
+            stderr(&refused).contains(&format!("--allow-destructive {address}")),
+            "{setup}: {}",
+            stderr(&refused)
+        );
+        let ran = f0.calls().split_off(calls);
+        assert!(
+            !ran.iter()
+                .any(|c| c.starts_with("newfs") || c.starts_with("zpool create")),
+            "{setup}: {ran:?}"
+        );
+
+        let allowed = common::f3s(&[
+            "apply",
+            "-i",
+            inventory,
+            "--yes",
+            "--allow-destructive",
+            address,
+        ]);
+        assert_code(&allowed, 0);
+        assert_code(
+            &common::f3s(&["plan", "-i", inventory, "--detailed-exitcode"]),
+            0,
+        );
+    }
 }
 
 #[test]

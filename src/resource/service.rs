@@ -79,38 +79,53 @@ impl Kind for Service {
             .unwrap_or_default();
         let name = self.name.clone();
         let mut decision = Decision::default();
-        if let Some(enabled) = self.enabled
-            && current.enabled != enabled
-        {
-            decision.changes.push(AttributeChange::new(
-                "enabled",
-                word(current.enabled, "yes", "no"),
-                word(enabled, "yes", "no"),
-            ));
-            decision.ops.push(if enabled {
-                Op::EnableService { name: name.clone() }
-            } else {
-                Op::DisableService { name: name.clone() }
-            });
+        match (self.enabled, current.enabled) {
+            (Some(enabled), Some(now)) if now != enabled => {
+                decision.changes.push(AttributeChange::new(
+                    "enabled",
+                    word(now, "yes", "no"),
+                    word(enabled, "yes", "no"),
+                ));
+                decision.ops.push(if enabled {
+                    Op::EnableService { name: name.clone() }
+                } else {
+                    Op::DisableService { name: name.clone() }
+                });
+            }
+            // Enabling it again on every apply would change nothing.
+            (Some(_), None) => {
+                return Err(format!(
+                    "whether {name} starts at boot is its unit's to say (static, indirect, generated or alias), which no enable or disable changes; say `enabled: ignore`"
+                ));
+            }
+            _ => {}
         }
         let want_running = match self.running {
             RunState::Running => Some(true),
             RunState::Stopped => Some(false),
             RunState::Ignore => None,
         };
-        if let Some(want) = want_running
-            && want != current.running
-        {
-            decision.changes.push(AttributeChange::new(
-                "state",
-                word(current.running, "running", "stopped"),
-                word(want, "running", "stopped"),
-            ));
-            decision.ops.push(if want {
-                Op::StartService { name }
-            } else {
-                Op::StopService { name }
-            });
+        match (want_running, current.running) {
+            (Some(want), Some(running)) if want != running => {
+                decision.changes.push(AttributeChange::new(
+                    "state",
+                    word(running, "running", "stopped"),
+                    word(want, "running", "stopped"),
+                ));
+                decision.ops.push(if want {
+                    Op::StartService { name }
+                } else {
+                    Op::StopService { name }
+                });
+            }
+            // Starting it again on every apply would not make it tell; the admin should
+            // know that `state` is not being kept.
+            (Some(_), None) => {
+                decision.note = Some(format!(
+                    "{name} has no status to tell whether it runs, so f3s neither starts nor stops it; a notify still restarts it"
+                ));
+            }
+            _ => {}
         }
         Ok(decision)
     }
@@ -127,7 +142,7 @@ impl Kind for Service {
             .state
             .services
             .get(&self.name)
-            .is_some_and(|state| state.running);
+            .map_or(Some(false), |state| state.running);
         if decision
             .ops
             .iter()
@@ -138,12 +153,89 @@ impl Kind for Service {
         if self.running == RunState::Stopped {
             return Err("it is kept stopped".into());
         }
-        if !running {
+        // One that cannot tell (`None`) is refreshed: its restart reruns what it does.
+        if running == Some(false) {
             return Err("it is not running here".into());
         }
         Ok(Op::RefreshService {
             name: self.name.clone(),
             how: self.refresh,
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::host_state::{HostState, ServiceState};
+    use crate::inventory::host::OsFamily;
+    use std::collections::{BTreeMap, BTreeSet};
+
+    fn service(enabled: Option<bool>, running: RunState) -> Service {
+        Service {
+            name: "ntpdate".into(),
+            enabled,
+            running,
+            refresh: Refresh::Restart,
+        }
+    }
+
+    /// The decision and the refresh for a host where the service is in `observed`.
+    fn outcome(
+        service: &Service,
+        observed: ServiceState,
+    ) -> (Result<Decision, String>, Result<Op, String>) {
+        let mut state = HostState::default();
+        state.services.insert("ntpdate".into(), observed);
+        let hosts = BTreeMap::new();
+        let pending = BTreeSet::new();
+        let view = View {
+            os: OsFamily::Freebsd,
+            now: 0,
+            state: &state,
+            hosts: &hosts,
+            pending: &pending,
+        };
+        let decision = service.decide(&view);
+        let refresh = service.refresh(&view, &Decision::default());
+        (decision, refresh)
+    }
+
+    #[test]
+    fn a_service_that_cannot_tell_whether_it_runs_is_not_started_but_is_refreshed() {
+        let observed = ServiceState {
+            enabled: Some(true),
+            running: None,
+        };
+        let (decision, refresh) = outcome(&service(Some(true), RunState::Running), observed);
+        let decision = decision.unwrap();
+        assert!(decision.ops.is_empty() && decision.changes.is_empty());
+        assert!(decision.note.unwrap().contains("has no status"));
+        assert!(matches!(refresh, Ok(Op::RefreshService { .. })));
+
+        let stopped = ServiceState {
+            running: Some(false),
+            ..observed
+        };
+        let (decision, refresh) = outcome(&service(Some(true), RunState::Running), stopped);
+        assert!(matches!(
+            decision.unwrap().ops[..],
+            [Op::StartService { .. }]
+        ));
+        assert_eq!(refresh.unwrap_err(), "it is not running here");
+    }
+
+    #[test]
+    fn enablement_the_unit_decides_is_refused_when_asked_for_and_left_when_ignored() {
+        let observed = ServiceState {
+            enabled: None,
+            running: Some(true),
+        };
+        for wanted in [Some(true), Some(false)] {
+            let (decision, _) = outcome(&service(wanted, RunState::Running), observed);
+            assert!(decision.unwrap_err().contains("`enabled: ignore`"));
+        }
+        let (decision, _) = outcome(&service(None, RunState::Running), observed);
+        assert_eq!(decision.unwrap(), Decision::default());
     }
 }

@@ -55,7 +55,7 @@ impl Kind for Systemd {
                 .state
                 .services
                 .get(&self.service.name)
-                .is_some_and(|s| s.running)
+                .is_some_and(|s| s.running == Some(true))
             {
                 decision.ops.push(Op::RefreshService {
                     name: self.service.name.clone(),

@@ -198,26 +198,28 @@ impl Drop for Lab {
 }
 
 /// The script run in the host's new mount namespace: overlay root, a private /dev with only
-/// the character devices a shell needs (plus the FreeBSD hosts' disks, plain files here),
-/// what a fresh install holds (tests/lab/bare), stand-ins, users, sshd.
+/// the character devices a shell needs (plus the FreeBSD hosts' disks: sparse 64 MiB files,
+/// zeros until written), what a fresh install holds (tests/lab/bare), stand-ins, users, sshd.
 fn setup_script(dir: &Path, os: Os) -> String {
     let d = dir.display();
     let standins = match os {
         Os::Freebsd => {
             "cp /usr/bin/uname \"$R/usr/libexec/lab/real-uname\"; cp /usr/bin/stat \"$R/usr/libexec/lab/real-stat\"; \
              for t in uname stat lockf; do cp \"$S/freebsd/$t\" \"$R/usr/bin/$t\"; done; \
-             for t in sha256 sysrc service pkg fstyp gpart newfs mount zpool zfs kldstat kldload crontab; do \
+             for t in sha256 sysrc service pkg fstyp gpart diskinfo newfs mount zpool zfs kldstat kldload crontab; do \
                  cp \"$S/freebsd/$t\" \"$R/usr/sbin/$t\"; done; \
-             mkdir -p \"$R/usr/libexec/lab/pkg/zrepl/usr/local/bin\"; \
-             cp \"$S/freebsd/zrepl\" \"$R/usr/libexec/lab/pkg/zrepl/usr/local/bin/zrepl\"; \
              chroot \"$R\" groupadd wheel; chroot \"$R\" useradd -m -s /bin/sh -p '*' paul; \
              echo 'permit nopass paul as root' > \"$R/etc/doas.conf\"; chmod 600 \"$R/etc/doas.conf\"; \
-             touch \"$R/dev/ada0\" \"$R/dev/da0\" \"$R/dev/ada1\"; \
+             truncate -s 64M \"$R/dev/ada0\" \"$R/dev/da0\" \"$R/dev/ada1\"; \
+             cp \"$S/freebsd/rc.subr\" \"$R/etc/rc.subr\"; cp \"$S/freebsd/lab-boot\" \"$R/usr/libexec/lab/\"; \
+             cp -a \"$S/freebsd/packages\" \"$R/usr/libexec/lab/packages\"; \
              chroot \"$R\" /usr/sbin/zpool create -m /zroot zroot /dev/ada0 >/dev/null 2>&1 || true; \
              chroot \"$R\" sh -c ': > /var/log/lab/calls.log'"
         }
         Os::Rocky => {
-            "for t in rpm dnf systemctl; do cp \"$S/rocky/$t\" \"$R/usr/bin/$t\"; done; \
+            "cp /usr/bin/systemctl \"$R/usr/libexec/lab/real-systemctl\"; \
+             for t in rpm dnf systemctl; do cp \"$S/rocky/$t\" \"$R/usr/bin/$t\"; done; \
+             cp -a \"$S/rocky/packages\" \"$R/usr/libexec/lab/packages\"; \
              mkdir -p \"$R/usr/local/sbin\"; \
              for t in findmnt mount; do cp \"$S/rocky/$t\" \"$R/usr/local/sbin/$t\"; done"
         }

@@ -1,5 +1,6 @@
-//! FreeBSD's spelling of the commands f3s runs: stat -f, sha256, sysrc, pkg, service, lockf;
-//! and the rc.conf edit, which f3s does itself (see `set_rc_var`).
+//! FreeBSD's spelling of the commands f3s runs: stat -f, sha256, sysrc, pkg, service (with
+//! rc.subr's `one` verbs), fstyp/gpart/diskinfo for what a device holds, lockf; and the
+//! rc.conf edit, which f3s does itself (see `set_rc_var`).
 
 use super::ops::print_bytes;
 use super::{Dialect, ServiceAction, quote};
@@ -18,9 +19,13 @@ impl Dialect for FreeBsd {
     }
 
     fn stat_files(&self) -> &'static str {
-        // stat(1): -L follows links; %HT words the type ("Regular File", "Directory"), %N is
-        // the name as given; a tab in the format passes through (usr.bin/stat/stat.c).
-        "stat -L -f '%Lp\t%Su\t%Sg\t%HT\t%z\t%N'"
+        // stat(1), usr.bin/stat/stat.c: -L follows links. %Lp alone masks the mode to 0777
+        // (`data &= 0777`), so a set-user-ID, set-group-ID or sticky bit would never show;
+        // %OMp is those bits (`(data >> 9) & 07`) and %03OLp the rest padded to three digits,
+        // as stat's own LINUX_FORMAT prints a mode. %u/%g are the ids, %Su/%Sg the names, or
+        // "(ID)" where there is none. %HT words the type ("Regular File", "Directory"), %N is
+        // the name as given; a tab in the format passes through.
+        "stat -L -f '%OMp%03OLp\t%u:%Su\t%g:%Sg\t%HT\t%z\t%N'"
     }
 
     fn sha256(&self) -> &'static str {
@@ -53,21 +58,42 @@ impl Dialect for FreeBsd {
     }
 
     fn service_enabled(&self, name: &str) -> String {
-        format!("service {} enabled", quote(name))
+        // rc.subr (libexec/rc/rc.subr, run_rc_command): `enabled` is `checkyesno ${rcvar}`,
+        // the script's own rcvar (nfsd's is nfs_server_enable) after /etc/defaults/rc.conf
+        // and rc_conf_files.
+        format!(
+            "if service {} enabled >/dev/null 2>&1; then echo yes; else echo no; fi",
+            quote(name)
+        )
     }
 
     fn service_running(&self, name: &str) -> String {
-        format!("service {} status", quote(name))
+        // `status` of a service whose rcvar is not YES says "Cannot 'status' …" and exits 0 on
+        // older rc.subr; `onestatus` sets the rcvar for this run, so it answers either way. A
+        // script with neither a command nor a status_cmd (rc.d/ntpdate) has no `status`
+        // keyword: rc.subr says "unknown directive 'status'" and exits 1, which is not "not
+        // running".
+        format!(
+            "if o=$(service {} onestatus 2>&1); then echo yes; else case $o in *\"unknown directive 'status'\"*) echo unknown;; *) echo no;; esac; fi",
+            quote(name)
+        )
     }
 
     fn service(&self, name: &str, action: ServiceAction) -> String {
-        format!("service {} {}", quote(name), action.verb())
+        // run_rc_command checks the rcvar before start, stop (of what does not run), restart
+        // and reload, and where it is not YES prints "Cannot 'start' NAME. Set NAME_enable to
+        // YES in /etc/rc.conf or use 'onestart' instead of 'start'." and exits 0, having done
+        // nothing. The `one` prefix sets the rcvar to YES for this run, so what runs never
+        // depends on what starts at boot (`enable`/`disable` edit rc.conf and take no prefix).
+        let verb = match action {
+            ServiceAction::Enable | ServiceAction::Disable => action.verb().to_string(),
+            _ => format!("one{}", action.verb()),
+        };
+        format!("service {} {verb}", quote(name))
     }
 
     fn device_content(&self) -> &'static str {
-        // fstyp knows filesystems and ZFS labels; gpart knows partition tables, which fstyp
-        // does not report. Any other failure leaves the device's content unknown.
-        "if t=$(fstyp \"$d\" 2>&1); then echo \"fs $t\"; elif gpart show \"$d\" >/dev/null 2>&1; then echo 'fs partition-table'; else case \"$t\" in *'not recognized'*) echo empty;; *) echo \"unreadable $t\" | tr '\\n' ' ';; esac; fi"
+        DEVICE_CONTENT
     }
 
     fn mounted(&self, path: &str) -> String {
@@ -106,6 +132,33 @@ impl Dialect for FreeBsd {
         "/var/backups/f3s"
     }
 }
+
+/// Prints what is on the device "$d" (see `Dialect::device_content`). It is `empty` only when
+/// three probes all find nothing; whatever one of them finds, and any message but the one
+/// saying it found nothing, counts as data (fail closed):
+///
+/// 1. `fstyp -u`. Without `-u`, fstyp skips every type its `fstypes[]` table marks
+///    unmountable (apfs, geli, hammer, hammer2, zfs: usr.sbin/fstyp/fstyp.c, main), so a
+///    GELI provider or the vdev of an exported pool would read as nothing. It prints the
+///    type and exits 0, or warns "SPECIAL: filesystem not recognized" and exits 1; a read
+///    error or "not a disk" is another message.
+/// 2. `gpart show`, for partition tables, which fstyp does not look for. Where there is
+///    none it says "No such geom: SPECIAL." (sbin/geom/class/part/geom_part.c, gpart_show).
+/// 3. The first and last MiB reading as zeros. Metadata neither tool knows (LVM, LUKS, XFS,
+///    Linux swap, glabel, gmirror …) lives there, as do ZFS's vdev labels and GELI's
+///    metadata sector. diskinfo(8) prints the name, sector size and media size in bytes,
+///    tab-separated (usr.sbin/diskinfo/diskinfo.c); a `dd` that fails adds a byte.
+const DEVICE_CONTENT: &str = concat!(
+    "if t=$(fstyp -u \"$d\" 2>&1); then echo \"fs ${t##*[[:space:]]}\"\n",
+    "elif [ \"$t\" != \"fstyp: $d: filesystem not recognized\" ]; then echo \"unreadable $t\" | tr '\\n' ' '\n",
+    "elif t=$(gpart show \"$d\" 2>&1); then echo 'fs partition-table'\n",
+    "elif [ \"$t\" != \"gpart: No such geom: $d.\" ]; then echo \"unreadable $t\" | tr '\\n' ' '\n",
+    "elif ! t=$(diskinfo \"$d\" 2>&1); then echo \"unreadable $t\" | tr '\\n' ' '\n",
+    "else set -- ${t#\"$d\"}; c=$(($2 / $1)); z=$((1048576 / $1)); [ \"$c\" -gt \"$z\" ] || z=$c\n",
+    "  n=$({ dd if=\"$d\" bs=\"$1\" count=\"$z\" 2>/dev/null || echo x; dd if=\"$d\" bs=\"$1\" skip=$((c - z)) count=\"$z\" 2>/dev/null || echo x; } | tr -d '\\000' | wc -c)\n",
+    "  if [ $n -eq 0 ]; then echo empty; else echo 'unreadable fstyp -u and gpart know no signature on it, but its first or last MiB holds data'; fi\n",
+    "fi",
+);
 
 /// The files rc(8) sources after /etc/defaults/rc.conf, in order: the default
 /// `rc_conf_files` (libexec/rc/rc.conf, installed as /etc/defaults/rc.conf). A host that sets

@@ -23,8 +23,8 @@ pub trait Dialect {
     /// `uname -s` on this family.
     fn kernel(&self) -> &'static str;
     fn path(&self) -> &'static str;
-    /// Given paths as arguments, prints `MODE\tOWNER\tGROUP\tTYPE\tSIZE\tPATH` for each,
-    /// following symbolic links.
+    /// Given paths as arguments, prints `MODE\tUID:OWNER\tGID:GROUP\tTYPE\tSIZE\tPATH` for
+    /// each, following symbolic links; MODE with its set-user-ID, set-group-ID and sticky bits.
     fn stat_files(&self) -> &'static str;
     /// Prints the hex sha256 of stdin.
     fn sha256(&self) -> &'static str;
@@ -38,8 +38,13 @@ pub trait Dialect {
     /// Prints the installed version of a package, failing when absent.
     fn package_version(&self, name: &str) -> String;
     fn install_package(&self, name: &str) -> String;
+    /// Prints `yes` when the service starts at boot, `no` when it does not, `fixed` when its
+    /// unit decides that and no enable or disable can change it.
     fn service_enabled(&self, name: &str) -> String;
+    /// Prints `yes` when the service runs, `no` when it does not, `unknown` when it has no
+    /// way to tell.
     fn service_running(&self, name: &str) -> String;
+    /// Acts on the service whether or not it is enabled at boot.
     fn service(&self, name: &str, action: ServiceAction) -> String;
     /// Prints what is on the device "$d": `fs TYPE`, `empty`, or `unreadable WHY`.
     fn device_content(&self) -> &'static str;
@@ -71,7 +76,7 @@ pub enum ServiceAction {
 }
 
 impl ServiceAction {
-    fn verb(self) -> &'static str {
+    pub(super) fn verb(self) -> &'static str {
         match self {
             Self::Enable => "enable",
             Self::Disable => "disable",

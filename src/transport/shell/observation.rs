@@ -60,7 +60,7 @@ pub fn observe_script(os: OsFamily, probes: &[Probe]) -> String {
                 d.package_version(name)
             ),
             Probe::Service { name } => format!(
-                "e=no; {} >/dev/null 2>&1 && e=yes; r=no; {} >/dev/null 2>&1 && r=yes; printf 'S {i} %s %s\\n' $e $r",
+                "e=$({}); r=$({}); printf 'S {i} %s %s\\n' \"$e\" \"$r\"",
                 d.service_enabled(name),
                 d.service_running(name)
             ),
@@ -245,8 +245,18 @@ pub fn parse_observation(
             }
             (Probe::Service { name }, [_, _, enabled, running]) => {
                 let service = ServiceState {
-                    enabled: *enabled == "yes",
-                    running: *running == "yes",
+                    enabled: match *enabled {
+                        "yes" => Some(true),
+                        "no" => Some(false),
+                        "fixed" => None,
+                        _ => return Err(format!("unexpected answer `{line}`")),
+                    },
+                    running: match *running {
+                        "yes" => Some(true),
+                        "no" => Some(false),
+                        "unknown" => None,
+                        _ => return Err(format!("unexpected answer `{line}`")),
+                    },
                 };
                 state.services.insert(name.clone(), service);
             }
@@ -339,12 +349,15 @@ struct Stat<'a> {
     path: &'a str,
 }
 
-/// One stat line, `MODE\tOWNER\tGROUP\tTYPE\tSIZE\tNAME` (TYPE as GNU `%F` or FreeBSD `%HT`
-/// words it: "regular file", "Regular File", "directory", "Directory", …).
+/// One stat line, `MODE\tUID:OWNER\tGID:GROUP\tTYPE\tSIZE\tNAME` (TYPE as GNU `%F` or
+/// FreeBSD `%HT` words it: "regular file", "Regular File", "directory", "Directory", …).
 fn stat_line(line: &str) -> Result<Stat<'_>, String> {
     let fields: Vec<&str> = line.splitn(6, '\t').collect();
     let [mode, owner, group, kind, size, path] = fields[..] else {
         return Err(format!("unreadable stat line `{line}`"));
+    };
+    let (Some(owner), Some(group)) = (account(owner), account(group)) else {
+        return Err(format!("unreadable owner or group in `{line}`"));
     };
     let kind = kind.to_ascii_lowercase();
     if !kind.starts_with("regular") && kind != "directory" {
@@ -353,8 +366,8 @@ fn stat_line(line: &str) -> Result<Stat<'_>, String> {
     Ok(Stat {
         ownership: Ownership {
             mode: normalize_mode(mode),
-            owner: owner.to_string(),
-            group: group.to_string(),
+            owner,
+            group,
         },
         is_file: kind.starts_with("regular"),
         size: size
@@ -362,6 +375,15 @@ fn stat_line(line: &str) -> Result<Stat<'_>, String> {
             .map_err(|_| format!("unreadable size in `{line}`"))?,
         path,
     })
+}
+
+/// A user or group from `ID:NAME`: its name, or its id where the host has no name for it (GNU
+/// stat prints UNKNOWN, FreeBSD's `(ID)`, or the id itself before FreeBSD 14), so the plan
+/// shows the id and a chown keeping it names it in a form chown(8) takes.
+fn account(field: &str) -> Option<String> {
+    let (id, name) = field.split_once(':')?;
+    let unnamed = name == "UNKNOWN" || name == id || name == format!("({id})");
+    Some(if unnamed { id } else { name }.to_string())
 }
 
 /// One digest line, `HEX  NAME` (GNU sha256sum) or `HEX NAME` (FreeBSD `sha256 -r`).
@@ -498,7 +520,7 @@ mod tests {
             .to_string()
             .replace("sha256:", "");
         let answer = format!(
-            "U FreeBSD\nF\n644\troot\twheel\tRegular File\t6\t/etc/exports\n755\troot\twheel\tDirectory\t512\t/data\nH\n{hex} /etc/exports\nT\n{exports}\nP\nR 2 text 3\nYES\nK 3 0.6.1\nS 4 yes no\nE\n"
+            "U FreeBSD\nF\n0644\t0:root\t0:wheel\tRegular File\t6\t/etc/exports\n4755\t1234:(1234)\t0:wheel\tDirectory\t512\t/data\nH\n{hex} /etc/exports\nT\n{exports}\nP\nR 2 text 3\nYES\nK 3 0.6.1\nS 4 yes no\nE\n"
         );
         let answer = answer.as_bytes();
         assert_eq!(observed_kernel(answer), Some("FreeBSD"));
@@ -508,14 +530,17 @@ mod tests {
             Observed::Plain("V4: /\n".into())
         );
         assert_eq!(state.files["/etc/exports"].mode, "0644");
-        assert_eq!(state.directories["/data"].owner, "root");
+        assert_eq!(state.files["/etc/exports"].owner, "root");
+        // The whole mode, and an owner the host has no name for as its id.
+        assert_eq!(state.directories["/data"].mode, "4755");
+        assert_eq!(state.directories["/data"].owner, "1234");
         assert_eq!(state.rc_conf["zrepl_enable"], Observed::Plain("YES".into()));
         assert_eq!(state.packages["zrepl"], "0.6.1");
         assert_eq!(
             state.services["zrepl"],
             ServiceState {
-                enabled: true,
-                running: false
+                enabled: Some(true),
+                running: Some(false)
             }
         );
         assert!(!state.files.contains_key("/nope"));
@@ -534,10 +559,14 @@ mod tests {
         let hex = Digest::of(b"ab").to_string().replace("sha256:", "");
         let answer = |content: &str| {
             format!(
-                "U Linux\nF\n644\troot\troot\tregular file\t2\t/f\nH\n{hex}  /f\nT\n{content}\nP\nE\n"
+                "U Linux\nF\n644\t0:root\t1001:UNKNOWN\tregular file\t2\t/f\nH\n{hex}  /f\nT\n{content}\nP\nE\n"
             )
         };
-        assert!(parse_observation(OsFamily::Rocky, &file, answer("ab").as_bytes()).is_ok());
+        let state = parse_observation(OsFamily::Rocky, &file, answer("ab").as_bytes()).unwrap();
+        assert_eq!(
+            state.files["/f"].group, "1001",
+            "GNU stat's UNKNOWN is the id"
+        );
         assert!(parse_observation(OsFamily::Rocky, &file, answer("a").as_bytes()).is_err());
         let changed = parse_observation(OsFamily::Rocky, &file, answer("xy").as_bytes());
         assert!(changed.unwrap_err().contains("changed while it was read"));

@@ -16,8 +16,10 @@ impl Dialect for Rocky {
     }
 
     fn stat_files(&self) -> &'static str {
-        // GNU stat: %F words the type ("regular file", "regular empty file", "directory").
-        "stat -L -c '%a\t%U\t%G\t%F\t%s\t%n'"
+        // GNU stat: %a is the mode with its set-user-ID, set-group-ID and sticky bits; %u/%g
+        // the ids, %U/%G the names, or UNKNOWN where there is none; %F words the type
+        // ("regular file", "regular empty file", "directory").
+        "stat -L -c '%a\t%u:%U\t%g:%G\t%F\t%s\t%n'"
     }
 
     fn sha256(&self) -> &'static str {
@@ -46,11 +48,23 @@ impl Dialect for Rocky {
     }
 
     fn service_enabled(&self, name: &str) -> String {
-        format!("systemctl is-enabled --quiet {}", quote(name))
+        // systemctl(1), is-enabled: its exit status is 0 for enabled, and also for
+        // enabled-runtime (gone at the next boot), static (no [Install] section), indirect,
+        // alias and generated (src/systemctl/systemctl-is-enabled.c); so the word decides.
+        // Only `enabled` starts at boot by the unit's own enablement, which `enable` makes
+        // (from enabled-runtime too); the four that enable and disable cannot change are
+        // `fixed`; the rest (disabled, linked, masked, transient, bad, no such unit) are not.
+        format!(
+            "case $(systemctl is-enabled {} 2>/dev/null) in enabled) echo yes;; static|indirect|generated|alias) echo fixed;; *) echo no;; esac",
+            quote(name)
+        )
     }
 
     fn service_running(&self, name: &str) -> String {
-        format!("systemctl is-active --quiet {}", quote(name))
+        format!(
+            "if systemctl is-active --quiet {}; then echo yes; else echo no; fi",
+            quote(name)
+        )
     }
 
     fn service(&self, name: &str, action: ServiceAction) -> String {

@@ -1,0 +1,326 @@
+//! The tools f3s calls on a host, as their upstream sources say they behave, and f3s converging
+//! with them: each test shows the lab's stand-in doing what the real tool does (the sources are
+//! cited in the stand-ins), then f3s planning, applying and planning again with no change.
+
+mod common;
+mod lab;
+
+use std::path::PathBuf;
+use std::process::Output;
+
+use common::{assert_code, stdout};
+use lab::{Lab, LabHost, Os};
+
+const ROOT: &str = env!("CARGO_MANIFEST_DIR");
+
+/// A lab of `hosts`, each with one module of its own (`resources` is the module's resources
+/// section).
+fn lab_with(hosts: &[(&str, Os)], resources: &str) -> (Lab, PathBuf) {
+    let lab = Lab::start(hosts);
+    let module = lab.dir().join("modules/under_test");
+    std::fs::create_dir_all(&module).unwrap();
+    std::fs::write(
+        module.join("module.yml"),
+        format!("resources:\n{resources}"),
+    )
+    .unwrap();
+    let modules = |_: &LabHost| "    modules:\n      - module: under_test\n".to_string();
+    let yaml = format!(
+        "module_path: [{}, {ROOT}/modules]\n{}",
+        lab.dir().join("modules").display(),
+        lab.inventory_hosts(&modules)
+    );
+    let inventory = lab.dir().join("inventory.yml");
+    std::fs::write(&inventory, yaml).unwrap();
+    (lab, inventory)
+}
+
+/// A lab of one host with the module.
+fn host_with(name: &str, os: Os, resources: &str) -> (Lab, PathBuf) {
+    lab_with(&[(name, os)], resources)
+}
+
+fn f3s(inventory: &std::path::Path, args: &[&str]) -> Output {
+    let mut full = vec![args[0], "-i", inventory.to_str().unwrap()];
+    full.extend_from_slice(&args[1..]);
+    common::f3s(&full)
+}
+
+/// Applies, then plans again: nothing is left to do.
+fn converges(inventory: &std::path::Path) -> String {
+    let applied = f3s(inventory, &["apply", "--yes"]);
+    assert_code(&applied, 0);
+    let again = f3s(inventory, &["plan", "--detailed-exitcode"]);
+    assert_code(&again, 0);
+    stdout(&again)
+}
+
+/// Runs `script` on the host, giving its exit code and what it printed (stdout, stderr).
+fn run(host: &LabHost, script: &str) -> (i32, String, String) {
+    let output = host.sh(script);
+    (
+        output.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&output.stdout).into_owned(),
+        String::from_utf8_lossy(&output.stderr).into_owned(),
+    )
+}
+
+/// FreeBSD's service(8) and rc.subr, as libexec/rc/rc.subr's run_rc_command has them: a
+/// service whose rcvar is not YES is not started, stopped (unless it runs), restarted or
+/// reloaded, with a message and exit status 0; the `one` prefix acts anyway; `enabled` reads
+/// the script's rcvar (nfsd's is nfs_server_enable) after /etc/defaults/rc.conf; a script
+/// with neither a command nor a status_cmd (rc.d/ntpdate) has no `status` at all.
+#[test]
+fn freebsd_service_does_nothing_for_a_service_not_enabled_unless_told_one() {
+    let lab = Lab::start(&[("f0", Os::Freebsd)]);
+    let f0 = lab.host("f0");
+
+    let (code, out, _) = run(f0, "service mountd start");
+    assert_eq!(code, 0, "the quiet failure exits 0");
+    assert_eq!(
+        out,
+        "Cannot 'start' mountd. Set mountd_enable to YES in /etc/rc.conf or use 'onestart' instead of 'start'.\n"
+    );
+    let (code, out, _) = run(f0, "service mountd onestatus");
+    assert_eq!((code, out.as_str()), (1, "mountd is not running.\n"));
+    for verb in ["restart", "reload"] {
+        let (code, out, _) = run(f0, &format!("service mountd {verb}"));
+        assert_eq!(code, 0);
+        assert!(
+            out.starts_with(&format!("Cannot '{verb}' mountd.")),
+            "{out}"
+        );
+    }
+
+    // required_files: mountd starts only with /etc/exports there.
+    let (code, _, err) = run(f0, "service mountd onestart");
+    assert_eq!(code, 1);
+    assert!(err.contains("/etc/exports is not readable."), "{err}");
+    f0.write("/etc/exports", "V4: /\n");
+    let (code, out, _) = run(f0, "service mountd onestart");
+    assert_eq!((code, out.as_str()), (0, "Starting mountd.\n"));
+    let (code, _, err) = run(f0, "service mountd onestart");
+    assert_eq!(code, 1);
+    assert_eq!(err, "mountd already running?  (pid=4242).\n");
+    let (code, out, _) = run(f0, "service mountd status");
+    assert_eq!(
+        (code, out.as_str()),
+        (0, "mountd is running as pid 4242.\n")
+    );
+    // A stop of what runs does not ask the rcvar.
+    let (code, out, _) = run(f0, "service mountd stop");
+    assert_eq!((code, out.as_str()), (0, "Stopping mountd.\n"));
+    let (code, out, _) = run(f0, "service mountd stop");
+    assert_eq!(code, 0);
+    assert!(out.starts_with("Cannot 'stop' mountd."), "{out}");
+
+    // `enabled` is the rcvar's word: devd's default is YES, nfsd's rcvar is not nfsd_enable.
+    assert_eq!(run(f0, "service devd enabled").0, 0);
+    assert_eq!(run(f0, "service nfsd enabled").0, 1);
+    run(f0, "sysrc nfsd_enable=YES");
+    assert_eq!(run(f0, "service nfsd enabled").0, 1);
+    run(f0, "sysrc nfs_server_enable=YES");
+    assert_eq!(run(f0, "service nfsd enabled").0, 0);
+
+    let (code, _, err) = run(f0, "service ntpdate onestatus");
+    assert_eq!(code, 1);
+    assert!(
+        err.starts_with("/etc/rc.d/ntpdate: unknown directive 'status'.\nUsage: /etc/rc.d/ntpdate [fast|force|one|quiet](start|stop|restart|rcvar|enable|disable|delete|enabled|describe|extracommands)"),
+        "{err}"
+    );
+    let (code, out, _) = run(f0, "service nonesuch onestart");
+    assert_eq!(code, 1);
+    assert!(
+        out.starts_with("nonesuch does not exist in /etc/rc.d"),
+        "{out}"
+    );
+}
+
+/// f3s runs services with the `one` verbs, so a service kept running but not enabled at boot
+/// runs; a service whose rcvar is not NAME_enable is enabled by its own rcvar; a script-only
+/// service (no status) is neither started on every apply nor reported as a change, and a
+/// notify still restarts it.
+#[test]
+fn services_converge_whatever_starts_at_boot() {
+    let resources = "  - service: mountd\n    enabled: false\n  - service: nfsd\n    state: stopped\n  - service: ntpdate\n  - file: /etc/ntp.conf\n    content: \"server 127.0.0.1\\n\"\n    notify: service:ntpdate\n";
+    let (lab, inventory) = host_with("f0", Os::Freebsd, resources);
+    let f0 = lab.host("f0");
+    f0.write("/etc/exports", "V4: /\n");
+
+    let plan = stdout(&f3s(&inventory, &["plan"]));
+    assert!(plan.contains("state: stopped -> running"), "{plan}");
+    assert!(
+        plan.contains("has no status to tell whether it runs"),
+        "{plan}"
+    );
+    let again = converges(&inventory);
+    assert!(
+        again.contains("has no status to tell whether it runs"),
+        "{again}"
+    );
+
+    assert_eq!(run(f0, "service mountd onestatus").0, 0, "mountd runs");
+    assert_eq!(run(f0, "service mountd enabled").0, 1, "and is not enabled");
+    assert_eq!(run(f0, "service nfsd enabled").0, 0);
+    let rc_conf = f0.read_text("/etc/rc.conf").unwrap();
+    assert!(rc_conf.contains("nfs_server_enable=\"YES\""), "{rc_conf}");
+    assert!(rc_conf.contains("ntpdate_enable=\"YES\""), "{rc_conf}");
+    let calls = f0.calls();
+    let count = |call: &str| calls.iter().filter(|c| *c == call).count();
+    assert_eq!(
+        count("service ntpdate onerestart"),
+        1,
+        "for its new ntp.conf: {calls:?}"
+    );
+    assert_eq!(count("service ntpdate onestart"), 0, "{calls:?}");
+}
+
+/// sysrc(8) reads a variable by sourcing /etc/defaults/rc.conf and then rc_conf_files
+/// (f_sysrc_get), so a fresh host reads FreeBSD's defaults (libexec/rc/rc.conf): devd_enable
+/// is YES, nfs_server_enable NO; a variable with no default at all is "unknown". f3s
+/// converges the effective value: a default that is already what is wanted is not copied
+/// into rc.conf, one that is not is written, and the next plan is empty.
+#[test]
+fn rc_conf_defaults_count_and_are_not_copied_into_rc_conf() {
+    let resources = "  - sysrc: devd_enable\n    value: \"YES\"\n  - sysrc: mountd_enable\n    value: \"NO\"\n  - sysrc: nfs_server_enable\n    value: \"YES\"\n  - sysrc: zfskeys_enable\n    value: \"YES\"\n";
+    let (lab, inventory) = host_with("f0", Os::Freebsd, resources);
+    let f0 = lab.host("f0");
+    assert_eq!(run(f0, "sysrc -n devd_enable").1, "YES\n");
+    assert_eq!(run(f0, "sysrc -n nfs_server_enable").1, "NO\n");
+    let (code, _, err) = run(f0, "sysrc -n zfskeys_enable");
+    assert_eq!(
+        (code, err.as_str()),
+        (1, "sysrc: unknown variable 'zfskeys_enable'\n")
+    );
+
+    let plan = stdout(&f3s(&inventory, &["plan"]));
+    assert!(plan.contains("value: NO -> YES"), "{plan}");
+    assert!(plan.contains("value: (unset) -> YES"), "{plan}");
+    assert!(
+        !plan.contains("devd_enable") && !plan.contains("mountd_enable"),
+        "{plan}"
+    );
+    converges(&inventory);
+    let rc_conf = f0.read_text("/etc/rc.conf").unwrap();
+    assert!(
+        !rc_conf.contains("devd_enable") && !rc_conf.contains("mountd_enable"),
+        "{rc_conf}"
+    );
+    assert!(rc_conf.contains("nfs_server_enable=\"YES\"\n"), "{rc_conf}");
+    assert!(rc_conf.contains("zfskeys_enable=\"YES\"\n"), "{rc_conf}");
+}
+
+/// FreeBSD stat(1) (usr.bin/stat/stat.c, format1): `%Lp` masks the mode to 0777, so it never
+/// shows a set-user-ID, set-group-ID or sticky bit; `%OMp` is those bits and `%03OLp` the rest
+/// padded. An owner the host has no name for is `(ID)` for `%Su` (GNU stat: UNKNOWN).
+#[test]
+fn freebsd_stat_shows_special_bits_only_in_the_middle_piece() {
+    let lab = Lab::start(&[("f0", Os::Freebsd)]);
+    let f0 = lab.host("f0");
+    run(
+        f0,
+        "touch /tmp/s /tmp/o && chmod 4755 /tmp/s && chmod 0005 /tmp/o && chown 4321:4322 /tmp/o",
+    );
+    assert_eq!(run(f0, "stat -f %Lp /tmp/s").1, "755\n");
+    assert_eq!(run(f0, "stat -f %OMp%03OLp /tmp/s").1, "4755\n");
+    assert_eq!(run(f0, "stat -f %Lp /tmp/o").1, "5\n");
+    assert_eq!(run(f0, "stat -f %OMp%03OLp /tmp/o").1, "0005\n");
+    assert_eq!(
+        run(f0, "stat -f '%u %Su %g %Sg' /tmp/o").1,
+        "4321 (4321) 4322 (4322)\n"
+    );
+    assert_eq!(run(f0, "stat -f '%u %Su' /tmp/s").1, "0 root\n");
+}
+
+/// Modes with set-user-ID, set-group-ID and sticky bits converge on both families, and a file
+/// whose owner has no name on the host keeps it (as its id) when only its mode is managed.
+#[test]
+fn special_mode_bits_and_unnamed_owners_converge() {
+    let resources = "  - file: /usr/local/bin/setuid-tool\n    content: \"#!/bin/sh\\n\"\n    mode: \"4755\"\n  - directory: /srv/drop\n    mode: \"1777\"\n  - directory: /srv/shared\n    mode: \"2775\"\n  - file: /srv/foreign\n    mode: \"0640\"\n";
+    let (lab, inventory) = lab_with(&[("f0", Os::Freebsd), ("r0", Os::Rocky)], resources);
+    for host in &lab.hosts {
+        run(
+            host,
+            "mkdir -p /srv && printf x > /srv/foreign && chown 4321:4322 /srv/foreign && chmod 0644 /srv/foreign",
+        );
+    }
+    let plan = stdout(&f3s(&inventory, &["plan"]));
+    assert!(plan.contains("mode: 0644 -> 0640"), "{plan}");
+    converges(&inventory);
+    for host in &lab.hosts {
+        let modes = run(
+            host,
+            "for p in /usr/local/bin/setuid-tool /srv/drop /srv/shared /srv/foreign; do /usr/libexec/lab/real-stat -c '%a %u' \"$p\" 2>/dev/null || stat -c '%a %u' \"$p\"; done",
+        )
+        .1;
+        assert_eq!(modes, "4755 0\n1777 0\n2775 0\n640 4321\n", "{}", host.name);
+    }
+}
+
+const BOOT_UNIT: &str = "[Unit]\nDescription=lab\n[Service]\nExecStart=/bin/true\n[Install]\nWantedBy=multi-user.target\n";
+const STATIC_UNIT: &str = "[Unit]\nDescription=lab\n[Service]\nExecStart=/bin/true\n";
+
+/// systemctl(1) is-enabled prints the unit file state and exits 0 for enabled, and also for
+/// enabled-runtime, static, indirect, alias and generated (src/systemctl/systemctl-is-enabled.c;
+/// the lab runs the real systemctl for it, offline).
+#[test]
+fn systemctl_is_enabled_succeeds_for_units_that_are_not_enabled() {
+    let lab = Lab::start(&[("r0", Os::Rocky)]);
+    let r0 = lab.host("r0");
+    r0.write("/etc/systemd/system/boot.service", BOOT_UNIT);
+    r0.write("/etc/systemd/system/helper.service", STATIC_UNIT);
+    assert_eq!(run(r0, "systemctl is-enabled boot.service").0, 1);
+    assert_eq!(run(r0, "systemctl is-enabled boot.service").1, "disabled\n");
+    assert_eq!(
+        run(r0, "systemctl is-enabled helper.service"),
+        (0, "static\n".to_string(), String::new())
+    );
+    run(r0, "systemctl enable --runtime boot.service");
+    assert_eq!(
+        run(r0, "systemctl is-enabled boot.service").0,
+        0,
+        "enabled-runtime"
+    );
+    assert_eq!(
+        run(r0, "systemctl is-enabled boot.service").1,
+        "enabled-runtime\n"
+    );
+    run(r0, "systemctl enable boot.service");
+    assert_eq!(run(r0, "systemctl is-enabled boot.service").1, "enabled\n");
+}
+
+/// f3s reads is-enabled's word: a unit enabled only until the next boot (enabled-runtime) is
+/// enabled for good; one whose unit file decides (static) is refused when asked to be enabled
+/// or disabled, and left alone with `enabled: ignore`.
+#[test]
+fn enablement_is_read_from_the_word_and_converges() {
+    let resources = format!(
+        "  - systemd: boot.service\n    content: {:?}\n  - systemd: helper.service\n    content: {:?}\n    enabled: ignore\n    state: ignore\n  - service: runtime.service\n",
+        BOOT_UNIT, STATIC_UNIT
+    );
+    let (lab, inventory) = host_with("r0", Os::Rocky, &resources);
+    let r0 = lab.host("r0");
+    r0.write("/usr/lib/systemd/system/runtime.service", BOOT_UNIT);
+    run(r0, "systemctl enable --runtime runtime.service");
+
+    let plan = stdout(&f3s(&inventory, &["plan"]));
+    assert!(plan.contains("service:runtime.service  change"), "{plan}");
+    assert!(plan.contains("enabled: no -> yes"), "{plan}");
+    converges(&inventory);
+    for unit in ["boot.service", "runtime.service"] {
+        assert_eq!(
+            run(r0, &format!("systemctl is-enabled {unit}")).1,
+            "enabled\n"
+        );
+    }
+    assert_eq!(run(r0, "systemctl is-enabled helper.service").1, "static\n");
+
+    // A static unit asked to be disabled would be "disabled" again on every apply.
+    let module = lab.dir().join("modules/under_test/module.yml");
+    let text = std::fs::read_to_string(&module).unwrap();
+    std::fs::write(&module, text.replace("enabled: ignore", "enabled: false")).unwrap();
+    let refused = f3s(&inventory, &["plan"]);
+    assert_code(&refused, 1);
+    let said = common::stderr(&refused);
+    assert!(said.contains("say `enabled: ignore`"), "{said}");
+}
