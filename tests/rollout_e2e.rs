@@ -33,7 +33,7 @@ impl Setup {
         let yaml = format!(
             "module_path: [{ROOT}/modules]\n\
              secrets:\n  carp_password:\n    file: {ROOT}/examples/fixture/secrets/carp_password\n\
-             defaults:\n  vars:\n    domain: lan.buetow.org\n    vip: 192.168.1.138\n    carp_password: {{ secret: carp_password }}\n  \
+             defaults:\n  vars:\n    domain: lan.buetow.org\n    vip: 192.168.1.138\n    vip_names: [f3s-storage-ha, f3s-storage-ha.lan]\n    carp_password: {{ secret: carp_password }}\n  \
              modules:\n    - module: vip_hosts\n\
              groups:\n  nfs-servers:\n    hosts: [f0, f1]\n    modules:\n      - module: nfs_server\n    \
              rollout:\n      batches: [[f1], [f0]]\n      health: '{HEALTH}'\n{}",

@@ -34,7 +34,7 @@ impl Setup {
             "module_path: [{ROOT}/examples/fixture/modules, {ROOT}/modules]\n\
              secrets:\n  carp_password:\n    file: {ROOT}/examples/fixture/secrets/carp_password\n\
              digest_key:\n  file: {ROOT}/examples/fixture/secrets/digest_key\n\
-             defaults:\n  vars:\n    domain: lan.buetow.org\n    vip: 192.168.1.138\n    carp_password: {{ secret: carp_password }}\n  \
+             defaults:\n  vars:\n    domain: lan.buetow.org\n    vip: 192.168.1.138\n    vip_names: [f3s-storage-ha, f3s-storage-ha.lan]\n    carp_password: {{ secret: carp_password }}\n  \
              modules:\n    - module: vip_hosts\n{}",
             lab.inventory_hosts(&modules)
         );
@@ -662,7 +662,7 @@ fn a_host_running_another_os_than_declared_is_stopped() {
         .inventory_hosts(&|_| String::new())
         .replace("os: freebsd", "os: rocky");
     let yaml = format!(
-        "module_path: [{ROOT}/modules]\ndefaults:\n  vars:\n    domain: lan\n    vip: 192.168.1.138\n  modules:\n    - module: vip_hosts\n{hosts}"
+        "module_path: [{ROOT}/modules]\ndefaults:\n  vars:\n    domain: lan\n    vip: 192.168.1.138\n    vip_names: [f3s-storage-ha, f3s-storage-ha.lan]\n  modules:\n    - module: vip_hosts\n{hosts}"
     );
     let inventory = lab.dir().join("inventory.yml");
     std::fs::write(&inventory, yaml).unwrap();

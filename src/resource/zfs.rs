@@ -46,6 +46,12 @@ impl Zfs {
             }
         }
         for (key, value) in attrs.string_map("properties").unwrap_or_default() {
+            // An empty value leaves the property unmanaged (as inherited or set by hand), so
+            // a module can offer a property as an optional parameter; ZFS has no empty value
+            // for a native property anyway.
+            if value.value.is_empty() {
+                continue;
+            }
             // The key is written as is (never rendered); it points at the mapping.
             if let Some(error) = values::fault(ValueKind::ZfsProperty, &key, false, &value.origin) {
                 attrs.errors.push(error);
