@@ -158,7 +158,10 @@ fn check_saved(
     if hosts.is_empty() {
         hosts.push("the inventory or its modules".into());
     }
-    Err(refusal(ApplyError::Drifted { hosts }))
+    Err(refusal(ApplyError::Drifted {
+        plan: path.display().to_string(),
+        hosts,
+    }))
 }
 
 fn confirm(plan: &Plan) -> Result<(), Failure> {
