@@ -167,7 +167,7 @@ fn substitute(text: &str, data: &Value) -> Option<String> {
 const MAX_NESTING: usize = 32;
 
 /// Refuses a template whose blocks (`{{#…}}`, `{{^…}}`, with `~` or not) nest deeper than
-/// `MAX_NESTING`, before handlebars parses it.
+/// `MAX_NESTING`, before handlebars parses it; the error is placed at the block too many.
 fn shallow_enough(text: &str) -> Result<(), RenderError> {
     let mut depth = 0usize;
     for (at, _) in text.match_indices("{{") {
@@ -177,10 +177,14 @@ fn shallow_enough(text: &str) -> Result<(), RenderError> {
         if tag.starts_with('#') || (tag.starts_with('^') && !tag[1..].starts_with("}}")) {
             depth += 1;
             if depth > MAX_NESTING {
-                return Err(RenderErrorReason::Other(format!(
-                    "blocks nest more than {MAX_NESTING} deep (at byte {at})"
-                ))
-                .into());
+                let before = &text[..at];
+                let line_start = before.rfind('\n').map_or(0, |n| n + 1);
+                let mut error = RenderError::from(RenderErrorReason::Other(format!(
+                    "blocks nest more than {MAX_NESTING} deep"
+                )));
+                error.line_no = Some(before.matches('\n').count() + 1);
+                error.column_no = Some(before[line_start..].chars().count() + 1);
+                return Err(error);
             }
         } else if tag.starts_with('/') {
             depth = depth.saturating_sub(1);

@@ -68,7 +68,7 @@ fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
 }
 
 /// Cases per property: `F3S_FUZZ_CASES`, else the default.
-pub fn cases() -> u32 {
+fn cases() -> u32 {
     std::env::var("F3S_FUZZ_CASES")
         .ok()
         .and_then(|cases| cases.parse().ok())

@@ -139,7 +139,7 @@ fn kernel_of(os: OsFamily) -> &'static str {
 /// What the observe script prints for `probes` on a host in the `recorded` state. A file's
 /// bytes travel only for `Reveal::Text` (the script sends the others' digests); a file
 /// recorded by digest alone cannot be sent as text, so it answers as absent to such a probe.
-pub fn observation_reply(os: OsFamily, probes: &[Probe], recorded: &HostState) -> Vec<u8> {
+fn observation_reply(os: OsFamily, probes: &[Probe], recorded: &HostState) -> Vec<u8> {
     let (file_type, directory_type, digest_gap) = match os {
         // FreeBSD `stat -f %HT` and `sha256 -r`; GNU `stat -c %F` and `sha256sum`.
         OsFamily::Freebsd => ("Regular File", "Directory", " "),
@@ -273,7 +273,7 @@ fn hex(digest: &Digest) -> String {
 
 /// What a batch script prints when every operation succeeds quietly: per operation its begin
 /// marker, the empty line the script echoes after it, and its status; per unit its done marker.
-pub fn batch_reply(batch: &Batch) -> Vec<u8> {
+fn batch_reply(batch: &Batch) -> Vec<u8> {
     let mut reply = String::new();
     for (unit, ops) in batch.units.iter().enumerate() {
         for op in 0..ops.ops.len() {
