@@ -6,8 +6,8 @@ use thiserror::Error;
 #[derive(Debug, Error, Diagnostic)]
 pub enum ApplyError {
     #[error("the saved plan is stale: {} changed since it was made", hosts.join(", "))]
-    #[diagnostic(help("make a new plan with `f3s plan -o PLANFILE`, review it, and apply that"))]
-    Drifted { hosts: Vec<String> },
+    #[diagnostic(help("make a new plan with `f3s plan -o {plan}`, review it, and apply that"))]
+    Drifted { plan: String, hosts: Vec<String> },
     #[error("the saved plan cannot be read: {message}")]
     UnreadablePlan { message: String },
     #[error("refusing destructive changes: {}", addresses.join(", "))]
@@ -21,4 +21,22 @@ pub enum ApplyError {
     NoTerminal,
     #[error("apply cancelled")]
     Cancelled,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_stale_plan_is_named() {
+        let error = ApplyError::Drifted {
+            plan: "plans/tuesday.json".into(),
+            hosts: vec!["f0".into()],
+        };
+        let help = error
+            .help()
+            .map(|help| help.to_string())
+            .unwrap_or_default();
+        assert!(help.contains("f3s plan -o plans/tuesday.json"), "{help}");
+    }
 }

@@ -73,13 +73,25 @@ impl Diagnostic for CompileError {
 
     fn labels(&self) -> Option<Box<dyn Iterator<Item = LabeledSpan> + '_>> {
         let origin = self.origin.as_ref()?;
-        let main = LabeledSpan::new_primary_with_span(Some(self.label.clone()), origin.span);
+        let main = LabeledSpan::new_primary_with_span(Some(one_line(&self.label)), origin.span);
         let others = self
             .also
             .iter()
             .filter(|(other, _)| other.file.name == origin.file.name)
-            .map(|(other, label)| LabeledSpan::new_with_span(Some(label.clone()), other.span));
+            .map(|(other, label)| LabeledSpan::new_with_span(Some(one_line(label)), other.span));
         Some(Box::new(std::iter::once(main).chain(others)))
+    }
+}
+
+/// A label as miette draws it. A label that quotes a value holding newlines is replaced: miette
+/// lays a label out in time quadratic in its lines (a value of 20,000 lines took minutes), and
+/// the message quotes the value already. Replaced whole, not cut: a cut could show part of a
+/// secret where the redactor, looking for the whole, would not find it.
+fn one_line(label: &str) -> String {
+    if label.contains('\n') {
+        "here (the value spans lines: see the message)".into()
+    } else {
+        label.to_string()
     }
 }
 
@@ -101,5 +113,38 @@ impl std::error::Error for CompileErrors {}
 impl From<CompileError> for CompileErrors {
     fn from(error: CompileError) -> Self {
         Self(vec![error])
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::names::NameKind;
+    use crate::source::SourceFile;
+
+    #[test]
+    fn a_label_quoting_lines_is_drawn_as_one_line_and_the_message_keeps_the_value() {
+        let file = SourceFile::new("m.yml", "path: \"{{dir}}/x\"\n");
+        let value = "/keys/f0.x\nx\n".repeat(3_000);
+        let kind = CompileErrorKind::InvalidName {
+            what: NameKind::Path,
+            value: value.clone(),
+            reason: "it contains the control character '\\n'".into(),
+        };
+        let error = CompileError::new(kind, &Origin::new(&file, (6, 13).into()), value.clone())
+            .with_also(&Origin::new(&file, (0, 4).into()), value.clone());
+        let labels: Vec<_> = error.labels().unwrap().collect();
+        assert!(
+            labels
+                .iter()
+                .all(|label| !label.label().unwrap().contains('\n'))
+        );
+        let mut text = String::new();
+        miette::GraphicalReportHandler::new_themed(miette::GraphicalTheme::unicode_nocolor())
+            .render_report(&mut text, &error)
+            .unwrap();
+        assert!(text.contains("see the message"), "{text}");
+        // Each line of the value once, in the message; none in a label.
+        assert_eq!(text.matches("/keys/f0.x").count(), 3_000);
     }
 }

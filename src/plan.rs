@@ -396,10 +396,11 @@ impl Walk<'_> {
         let decision = match kind.decide(&view) {
             Ok(decision) => decision,
             Err(reason) => {
-                self.errors.push(PlanError::Undecidable {
-                    address: resource.address.to_string(),
+                self.errors.push(PlanError::undecidable(
+                    resource.address.to_string(),
                     reason,
-                });
+                    &resource.origin,
+                ));
                 return;
             }
         };

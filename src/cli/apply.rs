@@ -194,7 +194,10 @@ fn check_saved(path: &std::path::Path, plan: &Plan) -> Result<(), Failure> {
     if hosts.is_empty() {
         hosts.push("the inventory or its modules".into());
     }
-    Err(refusal(ApplyError::Drifted { hosts }))
+    Err(refusal(ApplyError::Drifted {
+        plan: path.display().to_string(),
+        hosts,
+    }))
 }
 
 fn confirm(plan: &Plan) -> Result<(), Failure> {

@@ -130,6 +130,7 @@ fn render_with(
         .lock()
         .unwrap_or_else(|poisoned| poisoned.into_inner());
     if !registry.has_template(key) {
+        shallow_enough(text)?;
         registry.register_template_string(key, text)?;
     }
     // Into a buffer of our own: handlebars' own string output starts at 8 KiB, costly to
@@ -181,6 +182,38 @@ fn substitute(text: &str, data: &Value) -> Option<String> {
     }
     rendered.push_str(rest);
     Some(rendered)
+}
+
+/// How deep blocks may nest in a template: far beyond any configuration file's needs, and far
+/// short of where handlebars slows down (its parser takes time growing faster than the square
+/// of the nesting: 500 levels took seconds) or its recursion nears the end of the stack.
+const MAX_NESTING: usize = 32;
+
+/// Refuses a template whose blocks (`{{#…}}`, `{{^…}}`, with `~` or not) nest deeper than
+/// `MAX_NESTING`, before handlebars parses it; the error is placed at the block too many.
+fn shallow_enough(text: &str) -> Result<(), RenderError> {
+    let mut depth = 0usize;
+    for (at, _) in text.match_indices("{{") {
+        let tag = text[at + 2..]
+            .trim_start_matches('{')
+            .trim_start_matches('~');
+        if tag.starts_with('#') || (tag.starts_with('^') && !tag[1..].starts_with("}}")) {
+            depth += 1;
+            if depth > MAX_NESTING {
+                let before = &text[..at];
+                let line_start = before.rfind('\n').map_or(0, |n| n + 1);
+                let mut error = RenderError::from(RenderErrorReason::Other(format!(
+                    "blocks nest more than {MAX_NESTING} deep"
+                )));
+                error.line_no = Some(before.matches('\n').count() + 1);
+                error.column_no = Some(before[line_start..].chars().count() + 1);
+                return Err(error);
+            }
+        } else if tag.starts_with('/') {
+            depth = depth.saturating_sub(1);
+        }
+    }
+    Ok(())
 }
 
 /// The helpers handlebars 6 registers by default (registry.rs `setup_builtins`).
@@ -253,6 +286,30 @@ mod tests {
             rendered,
             "check --name 'x'\\''; rm -rf / #' --in '/usr/local/etc' {new}"
         );
+    }
+
+    /// A template nesting blocks past the bound is refused before handlebars parses it; one at
+    /// the bound renders.
+    #[test]
+    fn blocks_nest_only_so_deep() {
+        let renderer = Renderer::default();
+        let context = Context::from(json!({ "a": true }));
+        let nested = |depth: usize| "{{#if a}}".repeat(depth) + "x" + &"{{/if}}".repeat(depth);
+        let at_bound = renderer.render("t32", &nested(MAX_NESTING), &context);
+        assert_eq!(at_bound.unwrap(), "x");
+        for deeper in [
+            nested(MAX_NESTING + 1),
+            "{{~#each a}}".repeat(1_000),
+            "{{^a}}".repeat(99),
+        ] {
+            let refused = renderer.render(&deeper, &deeper, &context).unwrap_err();
+            assert!(
+                refused.to_string().contains("nest more than 32 deep"),
+                "{refused}"
+            );
+        }
+        let sequential = "{{#if a}}x{{^}}y{{/if}}".repeat(100);
+        assert!(renderer.render("seq", &sequential, &context).is_ok());
     }
 
     /// Whatever the direct substitution renders, handlebars renders the same.

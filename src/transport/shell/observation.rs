@@ -162,19 +162,26 @@ impl<'a> Reader<'a> {
         std::str::from_utf8(&rest[..end]).map_err(|_| "an answer line is not UTF-8".to_string())
     }
 
+    /// Where `n` more bytes would end. `n` is a size the host printed, so it may be anything:
+    /// past the end of the answer is an error, never an overflow.
+    fn end_after(&self, n: usize) -> Result<usize, String> {
+        self.at
+            .checked_add(n)
+            .filter(|end| *end <= self.bytes.len())
+            .ok_or_else(|| "the answer ended early".to_string())
+    }
+
     /// The next `n` bytes.
     fn bytes(&mut self, n: usize) -> Result<&'a [u8], String> {
-        let bytes = self
-            .bytes
-            .get(self.at..self.at + n)
-            .ok_or("the answer ended early")?;
-        self.at += n;
+        let end = self.end_after(n)?;
+        let bytes = &self.bytes[self.at..end];
+        self.at = end;
         Ok(bytes)
     }
 
     /// `n` bytes of content and the newline after them.
     fn content(&mut self, n: usize) -> Result<&'a [u8], String> {
-        let end = self.at + n;
+        let end = self.end_after(n)?;
         if self.bytes.get(end) != Some(&b'\n') {
             return Err("content length does not match".into());
         }
@@ -570,6 +577,30 @@ mod tests {
         assert!(parse_observation(OsFamily::Rocky, &file, answer("a").as_bytes()).is_err());
         let changed = parse_observation(OsFamily::Rocky, &file, answer("xy").as_bytes());
         assert!(changed.unwrap_err().contains("changed while it was read"));
+    }
+
+    /// A size or length the host printed is believed only as far as the answer goes: one past
+    /// it (up to the largest number there is) is an unreadable answer, not an overflow.
+    #[test]
+    fn a_size_past_the_answer_is_an_error() {
+        let hex = Digest::of(b"ab").to_string().replace("sha256:", "");
+        let file = vec![Probe::Path {
+            path: "/f".into(),
+            reveal: Reveal::Text,
+        }];
+        let crontab = vec![Probe::Crontab {
+            user: "root".into(),
+        }];
+        for size in [1_000, usize::MAX - 1, usize::MAX] {
+            let stat = format!(
+                "U Linux\nF\n644\troot\troot\tregular file\t{size}\t/f\nH\n{hex}  /f\nT\nab\nP\nE\n"
+            );
+            let read = parse_observation(OsFamily::Rocky, &file, stat.as_bytes());
+            assert_eq!(read.unwrap_err(), "the answer ended early", "size {size}");
+            let text = format!("U Linux\nF\nH\nT\n\nP\nC 0 text {size}\nab\nE\n");
+            let read = parse_observation(OsFamily::Rocky, &crontab, text.as_bytes());
+            assert_eq!(read.unwrap_err(), "the answer ended early", "length {size}");
+        }
     }
 
     /// The script, run by this machine's `sh` and GNU tools (the Rocky dialect), over many
