@@ -140,7 +140,9 @@ mod tests {
                 .all(|label| !label.label().unwrap().contains('\n'))
         );
         let mut text = String::new();
+        // Unwrapped, so each quoted line can be counted whole.
         miette::GraphicalReportHandler::new_themed(miette::GraphicalTheme::unicode_nocolor())
+            .with_width(usize::MAX)
             .render_report(&mut text, &error)
             .unwrap();
         assert!(text.contains("see the message"), "{text}");

@@ -593,7 +593,7 @@ mod tests {
         }];
         for size in [1_000, usize::MAX - 1, usize::MAX] {
             let stat = format!(
-                "U Linux\nF\n644\troot\troot\tregular file\t{size}\t/f\nH\n{hex}  /f\nT\nab\nP\nE\n"
+                "U Linux\nF\n644\t0:root\t0:root\tregular file\t{size}\t/f\nH\n{hex}  /f\nT\nab\nP\nE\n"
             );
             let read = parse_observation(OsFamily::Rocky, &file, stat.as_bytes());
             assert_eq!(read.unwrap_err(), "the answer ended early", "size {size}");
