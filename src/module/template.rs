@@ -133,6 +133,7 @@ fn render_with(
         shallow_enough(text)?;
         registry.register_template_string(key, text)?;
     }
+    bounded_iterations(text, context.data())?;
     // Into a buffer of our own: handlebars' own string output starts at 8 KiB, costly to
     // allocate for every short name and wasteful to keep.
     let mut rendered = Vec::new();
@@ -216,6 +217,58 @@ fn shallow_enough(text: &str) -> Result<(), RenderError> {
     Ok(())
 }
 
+/// The most `#each` iterations one rendering may reach: nested `#each` blocks multiply, and
+/// twelve levels over three hosts already took seconds.
+const MAX_ITERATIONS: u128 = 100_000;
+
+/// Refuses a template whose nested `#each` blocks could iterate more than `MAX_ITERATIONS`
+/// times over this context (its longest list or mapping, to the power of the nesting), before
+/// handlebars runs them: handlebars gives no way to stop a rendering under way.
+fn bounded_iterations(text: &str, data: &Value) -> Result<(), RenderError> {
+    let mut depth = 0u32;
+    let mut deepest = 0u32;
+    for (at, _) in text.match_indices("{{") {
+        let tag = text[at + 2..]
+            .trim_start_matches('{')
+            .trim_start_matches('~')
+            .trim_start();
+        if let Some(block) = tag.strip_prefix('#') {
+            depth += 1;
+            if block.trim_start().starts_with("each") {
+                deepest = deepest.max(depth);
+            }
+        } else if tag.starts_with('/') {
+            depth = depth.saturating_sub(1);
+        }
+    }
+    if deepest < 2 {
+        return Ok(());
+    }
+    let widest = widest_collection(data) as u128;
+    let iterations = widest.saturating_pow(deepest);
+    if iterations <= MAX_ITERATIONS {
+        return Ok(());
+    }
+    Err(RenderError::from(RenderErrorReason::Other(format!(
+        "its blocks nest {deepest} deep over lists of up to {widest} items: up to {iterations} iterations, past the {MAX_ITERATIONS} f3s renders"
+    ))))
+}
+
+/// The length of the longest list or mapping anywhere in `value`.
+fn widest_collection(value: &Value) -> usize {
+    match value {
+        Value::Array(items) => items
+            .iter()
+            .map(widest_collection)
+            .fold(items.len(), usize::max),
+        Value::Object(map) => map
+            .values()
+            .map(widest_collection)
+            .fold(map.len(), usize::max),
+        _ => 0,
+    }
+}
+
 /// The helpers handlebars 6 registers by default (registry.rs `setup_builtins`).
 const BUILTIN_HELPERS: &[&str] = &[
     "if", "unless", "each", "with", "lookup", "raw", "log", "eq", "ne", "gt", "gte", "lt", "lte",
@@ -286,6 +339,29 @@ mod tests {
             rendered,
             "check --name 'x'\\''; rm -rf / #' --in '/usr/local/etc' {new}"
         );
+    }
+
+    /// Nested `#each` blocks that could iterate past the budget over this context are refused
+    /// before they run; the same nesting over short lists renders.
+    #[test]
+    fn nested_each_blocks_are_bounded_by_the_context() {
+        let renderer = Renderer::default();
+        let nested =
+            |depth: usize| "{{#each @root.a}}".repeat(depth) + "." + &"{{/each}}".repeat(depth);
+        let short = Context::from(json!({ "a": [1, 2, 3] }));
+        assert_eq!(
+            renderer.render("n2", &nested(2), &short).unwrap(),
+            ".".repeat(9)
+        );
+        let long = Context::from(json!({ "a": (0..400).collect::<Vec<_>>() }));
+        let refused = renderer.render("n2", &nested(2), &long).unwrap_err();
+        assert!(
+            refused.to_string().contains("up to 160000 iterations"),
+            "{refused}"
+        );
+        let hosts = Context::from(json!({ "a": [1, 2, 3] }));
+        let refused = renderer.render("n12", &nested(12), &hosts).unwrap_err();
+        assert!(refused.to_string().contains("nest 12 deep"), "{refused}");
     }
 
     /// A template nesting blocks past the bound is refused before handlebars parses it; one at
