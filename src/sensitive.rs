@@ -130,15 +130,19 @@ struct Run {
 static RUN: RwLock<Option<Run>> = RwLock::new(None);
 
 fn run() -> Run {
-    let mut guard = RUN.write().unwrap_or_else(|poisoned| poisoned.into_inner());
-    let run = guard.get_or_insert_with(|| Run {
-        key: Arc::new(DigestKey::random()),
-        secrets: Arc::default(),
-    });
-    Run {
+    let shared = |run: &Run| Run {
         key: Arc::clone(&run.key),
         secrets: Arc::clone(&run.secrets),
+    };
+    if let Some(run) = RUN.read().unwrap_or_else(|p| p.into_inner()).as_ref() {
+        return shared(run);
     }
+    // Nothing installed (a library caller, a unit test): a key for this process alone.
+    let mut guard = RUN.write().unwrap_or_else(|poisoned| poisoned.into_inner());
+    shared(guard.get_or_insert_with(|| Run {
+        key: Arc::new(DigestKey::random()),
+        secrets: Arc::default(),
+    }))
 }
 
 /// Sets the run's digest key (`None`: a random one, for this run only) and its secret values.

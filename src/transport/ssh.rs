@@ -314,13 +314,7 @@ impl SshTransport {
 impl Transport for SshTransport {
     /// One round trip, and a second only where a file's text is wanted for a diff.
     fn observe(&self, host: &Host, probes: &[Probe]) -> Result<HostState, TransportError> {
-        let mut state = self.observe_once(host, probes)?;
-        let texts = shell::texts_to_fetch(probes, &state);
-        if !texts.is_empty() {
-            let fetched = self.observe_once(host, &texts)?;
-            state.files.extend(fetched.files);
-        }
-        Ok(state)
+        shell::observe_with_texts(probes, |probes| self.observe_once(host, probes))
     }
 
     fn run_batch(

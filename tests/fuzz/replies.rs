@@ -17,7 +17,7 @@ use f3s::inventory::host::{Host, OsFamily};
 use f3s::probe::{Probe, Reveal};
 use f3s::sensitive::{Digest, Hidden, Observed};
 use f3s::transport::shell::{
-    BatchReadError, observed_kernel, parse_observation, read_batch_output, texts_to_fetch,
+    BatchReadError, observe_with_texts, observed_kernel, parse_observation, read_batch_output,
 };
 use f3s::transport::{Transport, TransportError};
 
@@ -84,12 +84,7 @@ impl ReplyTransport {
 impl Transport for ReplyTransport {
     /// As the SSH transport observes: once, then again for the files whose text it lacks.
     fn observe(&self, host: &Host, probes: &[Probe]) -> Result<HostState, TransportError> {
-        let mut state = self.observe_once(host, probes)?;
-        let texts = texts_to_fetch(probes, &state);
-        if !texts.is_empty() {
-            state.files.extend(self.observe_once(host, &texts)?.files);
-        }
-        Ok(state)
+        observe_with_texts(probes, |probes| self.observe_once(host, probes))
     }
 
     fn run_batch(

@@ -280,11 +280,7 @@ mod tests {
             "nothing put inside it"
         );
         assert!(!std::path::Path::new(&at("c")).exists());
-        let leftovers: Vec<_> = std::fs::read_dir(dir.path())
-            .unwrap()
-            .flatten()
-            .filter(|e| e.file_name().to_string_lossy().starts_with(".f3s."))
-            .collect();
+        let leftovers = super::super::temp_files_left(dir.path());
         assert!(leftovers.is_empty(), "{leftovers:?}");
     }
 
@@ -340,11 +336,7 @@ mod tests {
         assert_eq!(kept.len(), 1, "{kept:?}");
         assert!(kept[0].starts_with(&format!("{backups}{}.", at("conf"))));
         assert_eq!(std::fs::read(&kept[0]).unwrap(), old);
-        let leftovers: Vec<_> = std::fs::read_dir(dir.path())
-            .unwrap()
-            .flatten()
-            .filter(|e| e.file_name().to_string_lossy().starts_with(".f3s."))
-            .collect();
+        let leftovers = super::super::temp_files_left(dir.path());
         assert!(leftovers.is_empty(), "{leftovers:?}");
     }
 

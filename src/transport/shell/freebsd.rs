@@ -470,11 +470,7 @@ mod tests {
                     let conf = host.text(&host.rc_conf());
                     assert!(conf.contains("\" # comment kept\n"), "{conf}");
                 }
-                let leftovers: Vec<_> = std::fs::read_dir(host.dir.path())
-                    .unwrap()
-                    .flatten()
-                    .filter(|e| e.file_name().to_string_lossy().starts_with(".f3s."))
-                    .collect();
+                let leftovers = super::super::temp_files_left(host.dir.path());
                 assert!(leftovers.is_empty(), "{leftovers:?}");
             }
         }
@@ -582,12 +578,7 @@ mod tests {
         assert!(!output.status.success());
         assert!(String::from_utf8_lossy(&output.stderr).contains("would not parse"));
         assert_eq!(host.text(&host.rc_conf()), broken);
-        assert!(
-            std::fs::read_dir(host.dir.path())
-                .unwrap()
-                .flatten()
-                .all(|e| !e.file_name().to_string_lossy().starts_with(".f3s."))
-        );
+        assert!(super::super::temp_files_left(host.dir.path()).is_empty());
     }
 
     #[test]

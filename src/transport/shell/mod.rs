@@ -16,7 +16,7 @@ mod rocky;
 use crate::inventory::host::{Become, OsFamily};
 use crate::sensitive::Text;
 pub use batch::{BatchReadError, batch_script, read_batch_output};
-pub use observation::{observe_script, observed_kernel, parse_observation, texts_to_fetch};
+pub use observation::{observe_script, observe_with_texts, observed_kernel, parse_observation};
 
 /// The commands one OS family spells differently.
 pub trait Dialect {
@@ -164,6 +164,18 @@ pub fn lock_script(os: OsFamily) -> String {
         d.with_lock(LOCK_FILE, &hold),
         quote(HOLDER_FILE)
     )
+}
+
+/// The temporary files f3s left in `dir` (`.f3s.*`): a test's proof that a write, refused or
+/// not, left nothing half-done behind.
+#[cfg(test)]
+fn temp_files_left(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
+    std::fs::read_dir(dir)
+        .unwrap()
+        .flatten()
+        .filter(|e| e.file_name().to_string_lossy().starts_with(".f3s."))
+        .map(|e| e.path())
+        .collect()
 }
 
 #[cfg(test)]

@@ -471,9 +471,23 @@ fn expect(reader: &mut Reader, wanted: &str) -> Result<(), String> {
     }
 }
 
+/// A whole observation through `observe_once` (one round trip): once for every probe, and
+/// again only for the files whose text is wanted for a diff and differs from what it should be.
+pub fn observe_with_texts<E>(
+    probes: &[Probe],
+    mut observe_once: impl FnMut(&[Probe]) -> Result<HostState, E>,
+) -> Result<HostState, E> {
+    let mut state = observe_once(probes)?;
+    let texts = texts_to_fetch(probes, &state);
+    if !texts.is_empty() {
+        state.files.extend(observe_once(&texts)?.files);
+    }
+    Ok(state)
+}
+
 /// The files whose text a second observation must fetch: asked for unless their digest is a
 /// given one, and it is not.
-pub fn texts_to_fetch(probes: &[Probe], state: &HostState) -> Vec<Probe> {
+fn texts_to_fetch(probes: &[Probe], state: &HostState) -> Vec<Probe> {
     probes
         .iter()
         .filter_map(|probe| match probe {
