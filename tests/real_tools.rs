@@ -324,3 +324,34 @@ fn enablement_is_read_from_the_word_and_converges() {
     let said = common::stderr(&refused);
     assert!(said.contains("say `enabled: ignore`"), "{said}");
 }
+
+/// doas asks for a password where the rule lacks `nopass`; nothing could type one, and a
+/// prompt reading stdin would eat the script. f3s runs `doas -n`, which refuses at once
+/// (doas.c main: `if (nflag) errx(1, "Authorization required")`; OpenDoas, the lab's, says
+/// "Authentication required" from its PAM code), and f3s says what to change.
+#[test]
+fn a_doas_rule_asking_for_a_password_fails_at_once_with_what_to_change() {
+    let (lab, inventory) = host_with(
+        "f0",
+        Os::Freebsd,
+        "  - file: /etc/motd\n    content: \"lab\\n\"\n",
+    );
+    let f0 = lab.host("f0");
+    f0.write("/etc/doas.conf", "permit paul as root\n");
+    for command in [&["plan"][..], &["apply", "--yes"]] {
+        let refused = f3s(&inventory, command);
+        assert_code(&refused, 1);
+        let said = common::stderr(&refused);
+        assert!(
+            said.contains("f0: doas refused to run f3s's commands as root: doas: Auth")
+                && said.contains(" required\n"),
+            "{said}"
+        );
+        assert!(said.contains("permit nopass paul as root"), "{said}");
+    }
+    assert_ne!(
+        f0.read_text("/etc/motd").as_deref(),
+        Some("lab\n"),
+        "nothing ran"
+    );
+}

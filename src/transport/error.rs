@@ -60,6 +60,16 @@ pub enum TransportError {
         found: String,
         declared: String,
     },
+    #[error("{host}: {program} refused to run f3s's commands as root: {stderr}")]
+    #[diagnostic(help(
+        "f3s runs `{program} -n`, which fails rather than ask for a password nobody could type; let {user} become root without one: `permit nopass {user} as root` in doas.conf(5), or `{user} ALL=(root) NOPASSWD: ALL` in sudoers(5)"
+    ))]
+    Escalation {
+        host: String,
+        program: String,
+        user: String,
+        stderr: String,
+    },
     #[error("{host}: {what} failed with exit status {status}: {stderr}")]
     Command {
         host: String,

@@ -266,7 +266,9 @@ impl SshTransport {
         if let Err(error @ TransportError::Io { .. }) = &result {
             self.lost_connection(host, error);
         }
-        result
+        let (value, exit) = result?;
+        refused_escalation(host, exit.status, &exit.stderr)?;
+        Ok((value, exit))
     }
 
     /// Runs a script and reads all it prints; fails unless it exits 0.
@@ -454,6 +456,7 @@ impl SshTransport {
             } else {
                 let mut stderr = String::new();
                 let _ = channel.stderr().read_to_string(&mut stderr);
+                refused_escalation(host, status, stderr.trim_end())?;
                 TransportError::Command {
                     host: host.name.clone(),
                     what: "taking the lock".into(),
@@ -462,6 +465,20 @@ impl SshTransport {
                 }
             })
         })
+    }
+}
+
+/// The escalation's refusal (a password it will not ask for, a rule that does not permit) as
+/// the error saying so, rather than as a failure of whatever f3s was doing.
+fn refused_escalation(host: &Host, status: i32, stderr: &str) -> Result<(), TransportError> {
+    match shell::refusing_escalation(host.connection.become_method, status, stderr) {
+        Some(program) => Err(TransportError::Escalation {
+            host: host.name.clone(),
+            program: program.to_string(),
+            user: host.connection.user.clone(),
+            stderr: stderr.to_string(),
+        }),
+        None => Ok(()),
     }
 }
 

@@ -110,12 +110,38 @@ pub fn stdin_command_line(become_method: Become) -> String {
     format!("{}sh -s", escalation(become_method))
 }
 
+/// The privilege escalation in front of every command f3s runs, never one that may ask for a
+/// password: nothing would answer it, and a prompt read from stdin would take the script's
+/// first line for the password, or wait for one. With `-n`, doas fails at once where the
+/// matching rule lacks `nopass` (doas.c main: `errx(1, "Authorization required")` in OpenBSD's
+/// doas and the FreeBSD port security/doas; OpenDoas's PAM code says "Authentication
+/// required"), and sudo where a password is required (sudo(8), -n: "If a password is required
+/// for the command to run, sudo will display an error message and exit"); see
+/// `refusing_escalation`.
 fn escalation(become_method: Become) -> &'static str {
     match become_method {
-        Become::Doas => "doas ",
+        Become::Doas => "doas -n ",
         Become::Sudo => "sudo -n ",
         Become::None => "",
     }
+}
+
+/// The escalation program (doas or sudo) if it refused a remote command that exited with
+/// `status`, saying `stderr`, before any of f3s's script ran: doas and sudo exit 1 with their
+/// own name before the message ("doas: Authorization required", "doas: Operation not
+/// permitted" where no rule permits, through err(3); "sudo: a password is required"). f3s's
+/// scripts start with a shell, whose stderr never starts so.
+pub fn refusing_escalation(
+    become_method: Become,
+    status: i32,
+    stderr: &str,
+) -> Option<&'static str> {
+    let program = match become_method {
+        Become::Doas => "doas",
+        Become::Sudo => "sudo",
+        Become::None => return None,
+    };
+    (status == 1 && stderr.starts_with(&format!("{program}: "))).then_some(program)
 }
 
 pub(crate) fn prologue(dialect: &dyn Dialect) -> String {
@@ -190,7 +216,21 @@ mod tests {
 
     #[test]
     fn scripts_on_stdin_have_a_fixed_command_line() {
-        assert_eq!(stdin_command_line(Become::Doas), "doas sh -s");
+        assert_eq!(stdin_command_line(Become::Doas), "doas -n sh -s");
+        assert_eq!(stdin_command_line(Become::Sudo), "sudo -n sh -s");
         assert_eq!(stdin_command_line(Become::None), "sh -s");
+    }
+
+    #[test]
+    fn only_the_escalation_refusing_is_taken_for_a_refusal() {
+        let sudo = "sudo: a password is required";
+        assert_eq!(refusing_escalation(Become::Sudo, 1, sudo), Some("sudo"));
+        let doas = "doas: Authorization required";
+        assert_eq!(refusing_escalation(Become::Doas, 1, doas), Some("doas"));
+        assert_eq!(refusing_escalation(Become::Doas, 1, sudo), None);
+        assert_eq!(refusing_escalation(Become::None, 1, doas), None);
+        assert_eq!(refusing_escalation(Become::Doas, 2, doas), None);
+        let script = "sh: 1: zpool: not found";
+        assert_eq!(refusing_escalation(Become::Doas, 1, script), None);
     }
 }
