@@ -135,9 +135,13 @@ impl X509 {
     }
 }
 
-/// Seconds since the epoch of an ISO date as `openssl x509 -dateopt iso_8601` prints it.
+/// Seconds since the epoch of an ISO date as `openssl x509 -dateopt iso_8601` prints it:
+/// `YYYY-MM-DD HH:MM:SSZ`, with the fraction of a second a GeneralizedTime may carry before
+/// the Z (crypto/asn1/a_time.c, ossl_asn1_time_print_ex), which does not count here.
 pub fn expiry_seconds(date: &str) -> Option<i64> {
-    let (day, time) = date.trim_end_matches('Z').split_once(' ')?;
+    let date = date.trim_end_matches('Z');
+    let date = date.split_once('.').map_or(date, |(whole, _)| whole);
+    let (day, time) = date.split_once(' ')?;
     let mut ymd = day.split('-').map(|p| p.parse::<i64>().ok());
     let (y, m, d) = (ymd.next()??, ymd.next()??, ymd.next()??);
     let mut hms = time.split(':').map(|p| p.parse::<i64>().ok());
@@ -241,6 +245,48 @@ mod tests {
         assert_eq!(expiry_seconds("1970-01-01 00:00:00Z"), Some(0));
         assert_eq!(expiry_seconds("2036-11-19 05:22:22Z"), Some(2_110_684_942));
         assert_eq!(expiry_seconds("Nov 19 2036"), None);
+        assert_eq!(
+            expiry_seconds("2036-11-19 05:22:22.25Z"),
+            Some(2_110_684_942)
+        );
+    }
+
+    /// The real openssl's two forms of a certificate's end date (its default, read by GNU
+    /// date, and iso_8601, read by f3s) are the same instant.
+    #[test]
+    fn reads_the_end_date_real_openssl_prints() {
+        use std::process::Command;
+        let dir = tempfile::tempdir().unwrap();
+        let (cert, key) = (dir.path().join("c.pem"), dir.path().join("k.pem"));
+        let made = Command::new("openssl")
+            .args([
+                "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-subj", "/CN=lab",
+            ])
+            .args(["-days", "3", "-keyout"])
+            .arg(&key)
+            .arg("-out")
+            .arg(&cert)
+            .output()
+            .unwrap();
+        assert!(made.status.success(), "{made:?}");
+        let end_date = |options: &[&str]| {
+            let out = Command::new("openssl")
+                .args(["x509", "-noout", "-enddate"])
+                .args(options)
+                .arg("-in")
+                .arg(&cert)
+                .output()
+                .unwrap();
+            let text = String::from_utf8(out.stdout).unwrap();
+            text.trim().strip_prefix("notAfter=").unwrap().to_string()
+        };
+        let (iso, default) = (end_date(&["-dateopt", "iso_8601"]), end_date(&[]));
+        let by_date = Command::new("date")
+            .args(["-u", "-d", &default, "+%s"])
+            .output()
+            .unwrap();
+        let seconds = String::from_utf8(by_date.stdout).unwrap().trim().parse();
+        assert_eq!(expiry_seconds(&iso), seconds.ok(), "{iso} / {default}");
     }
 }
 

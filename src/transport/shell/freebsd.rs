@@ -49,12 +49,29 @@ impl Dialect for FreeBsd {
         Some(set_rc_var(RC_CONF_FILES, name, value))
     }
 
-    fn package_version(&self, name: &str) -> String {
-        format!("pkg query %v {}", quote(name))
+    fn package_state(&self, name: &str) -> String {
+        // pkg-query(8), src/query.c (exec_query): the version and exit 0; nothing and
+        // EX_UNAVAILABLE (69) for a package not installed; nothing, "No packages installed"
+        // and exit 0 on a host with no package database yet. On a fresh install /usr/sbin/pkg
+        // is only the bootstrapper, which, with stdin not a terminal, says "The package
+        // management tool is not yet installed on your system." and exits 1
+        // (usr.sbin/pkg/pkg.c, main): nothing is installed. Anything else (EX_TEMPFAIL for a
+        // locked database, EX_NOPERM) cannot tell.
+        let n = quote(name);
+        format!(
+            "if v=$(pkg query %v {n} 2>/dev/null); then echo \"${{v:-absent}}\"; \
+             else case $? in 69) echo absent;; *) e=$(pkg query %v {n} 2>&1 >/dev/null); \
+             case $e in \"The package management tool is not yet installed on your system.\"*) echo absent;; \
+             *) printf 'failed %s' \"$e\" | tr '\\n' ' ';; esac;; esac; fi"
+        )
     }
 
     fn install_package(&self, name: &str) -> String {
-        format!("pkg install -y {}", quote(name))
+        // Until pkg is bootstrapped, /usr/sbin/pkg installs it first, and only when told yes
+        // without a question: stdin is not a terminal here, and without ASSUME_ALWAYS_YES it
+        // refuses ("Please set ASSUME_ALWAYS_YES=yes environment variable to be able to
+        // bootstrap in non-interactive (stdin not being a tty)", usr.sbin/pkg/pkg.c, main).
+        format!("ASSUME_ALWAYS_YES=yes pkg install -y {}", quote(name))
     }
 
     fn service_enabled(&self, name: &str) -> String {

@@ -35,8 +35,9 @@ pub trait Dialect {
     /// Sets an rc.conf variable so that sh, sourcing rc.conf, reads back exactly `value`,
     /// which appears in no command line; `None` if the family has no rc.conf.
     fn rc_set(&self, name: &str, value: &Text) -> Option<String>;
-    /// Prints the installed version of a package, failing when absent.
-    fn package_version(&self, name: &str) -> String;
+    /// Prints one line: the installed version of a package, `absent`, or `failed WHY` when the
+    /// package tool cannot tell (a locked database, say), which is never taken for absent.
+    fn package_state(&self, name: &str) -> String;
     fn install_package(&self, name: &str) -> String;
     /// Prints `yes` when the service starts at boot, `no` when it does not, `fixed` when its
     /// unit decides that and no enable or disable can change it.

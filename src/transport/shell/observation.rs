@@ -55,10 +55,9 @@ pub fn observe_script(os: OsFamily, probes: &[Probe]) -> String {
                     )
                 }
             },
-            Probe::Package { name } => format!(
-                "if v=$({} 2>/dev/null) && [ -n \"$v\" ]; then printf 'K {i} %s\\n' \"$v\"; else printf 'K {i} absent\\n'; fi",
-                d.package_version(name)
-            ),
+            Probe::Package { name } => {
+                format!("printf 'K {i} %s\\n' \"$({})\"", d.package_state(name))
+            }
             Probe::Service { name } => format!(
                 "e=$({}); r=$({}); printf 'S {i} %s %s\\n' \"$e\" \"$r\"",
                 d.service_enabled(name),
@@ -90,16 +89,30 @@ pub fn observe_script(os: OsFamily, probes: &[Probe]) -> String {
                 "p={}; if [ -f \"$p\" ] && o=$(openssl x509 -noout -subject -issuer -enddate -nameopt compat -dateopt iso_8601 -in \"$p\" 2>/dev/null); then printf 'X {i} present\\n%s\\n' \"$o\"; else printf 'X {i} absent\\n'; fi",
                 quote(path)
             ),
-            Probe::Crontab { user } => format!(
-                "if crontab -u {u} -l >/dev/null 2>&1; then printf 'C {i} text %s\\n' \"$(($(crontab -u {u} -l | wc -c)))\"; crontab -u {u} -l; printf '\\n'; else printf 'C {i} absent\\n'; fi",
-                u = quote(user)
-            ),
+            Probe::Crontab { user } => crontab_fragment(i, user),
         };
         script.push_str(&fragment);
         script.push('\n');
     }
     script.push_str("printf 'E\\n'\n} </dev/null\n");
     script
+}
+
+/// Reads `user`'s crontab once (`printf x` keeps its trailing newlines through the command
+/// substitution). `crontab -l` fails for a user with no crontab, saying so on stderr:
+/// "crontab: no crontab for USER" (FreeBSD, usr.sbin/cron/crontab/crontab.c, list_cmd:
+/// `errx(ERROR_EXIT, "no crontab for %s", User)`) or "no crontab for USER" (cronie,
+/// src/crontab.c, list_cmd), exit status 1 both; any other failure (an unknown user, an
+/// unreadable spool) is not "no crontab", since writing one would replace what is there.
+/// FreeBSD's `-l` leaves out the three header lines its install wrote (copy_file skips up
+/// to NHEADER_LINES leading `#` lines); cronie writes none.
+fn crontab_fragment(i: usize, user: &str) -> String {
+    let u = quote(user);
+    format!(
+        "if c=$(crontab -u {u} -l 2>/dev/null; s=$?; printf x; exit $s); then c=${{c%x}}; printf 'C {i} text %s\\n' \"$(($(printf %s \"$c\" | wc -c)))\"; printf '%s\\n' \"$c\"; \
+         else e=$(crontab -u {u} -l 2>&1 >/dev/null); case $e in \"crontab: no crontab for \"{u}|\"no crontab for \"{u}) printf 'C {i} absent\\n';; \
+         *) printf 'C {i} failed %s\\n' \"$(printf %s \"$e\" | tr '\\n' ' ')\";; esac; fi"
+    )
 }
 
 /// The paths of `probes` that pass `wanted`, each quoted, as `for` loop words.
@@ -246,6 +259,12 @@ pub fn parse_observation(
             (Probe::RcVar { name, .. }, [_, _, "unsupported"]) => {
                 return Err(format!("this OS has no rc.conf to read `{name}` from"));
             }
+            (Probe::Package { name }, [_, _, "failed", words @ ..]) => {
+                return Err(format!(
+                    "cannot tell whether package {name} is installed: {}",
+                    words.join(" ").trim()
+                ));
+            }
             (Probe::Package { .. }, [_, _, "absent"]) => {}
             (Probe::Package { name }, [_, _, version]) => {
                 state.packages.insert(name.clone(), version.to_string());
@@ -335,6 +354,12 @@ pub fn parse_observation(
                     not_after: field("notAfter")?,
                 };
                 state.certificates.insert(path.clone(), certificate);
+            }
+            (Probe::Crontab { user }, [_, _, "failed", words @ ..]) => {
+                return Err(format!(
+                    "cannot read the crontab of {user}: {}",
+                    words.join(" ").trim()
+                ));
             }
             (Probe::Crontab { .. }, [_, _, "absent"]) => {}
             (Probe::Crontab { user }, [_, _, "text", length]) => {

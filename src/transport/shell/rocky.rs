@@ -39,8 +39,18 @@ impl Dialect for Rocky {
         None
     }
 
-    fn package_version(&self, name: &str) -> String {
-        format!("rpm -q --qf '%{{VERSION}}-%{{RELEASE}}' {}", quote(name))
+    fn package_state(&self, name: &str) -> String {
+        // rpm(8) -q: for a package not installed it prints "package NAME is not installed" on
+        // stdout and exits 1 (lib/query.c, rpmQueryVerify, RPMQV_PACKAGE: the message at
+        // RPMLOG_NOTICE, which rpmlog writes to stdout; the exit status counts failures); any
+        // other failure (a broken database) cannot tell.
+        let n = quote(name);
+        format!(
+            "if v=$(rpm -q --qf '%{{VERSION}}-%{{RELEASE}}' {n} 2>/dev/null); then echo \"$v\"; \
+             elif [ \"$v\" = {} ]; then echo absent; \
+             else printf 'failed %s' \"$(rpm -q {n} 2>&1)\" | tr '\\n' ' '; fi",
+            quote(&format!("package {name} is not installed"))
+        )
     }
 
     fn install_package(&self, name: &str) -> String {
@@ -72,8 +82,13 @@ impl Dialect for Rocky {
     }
 
     fn device_content(&self) -> &'static str {
-        // blkid exits 2 when it finds no signature at all (filesystem, RAID, partition table).
-        "t=$(blkid -p -o value -s TYPE \"$d\" 2>&1); case $? in 0) echo \"fs ${t:-partition-table}\";; 2) echo empty;; *) echo \"unreadable $t\" | tr '\\n' ' ';; esac"
+        // blkid(8) -p probes superblocks and partition tables, printing TYPE for what it
+        // knows (a partition table has only PTTYPE, so nothing here) and exits 0; it exits 2
+        // (BLKID_EXIT_NOTFOUND) when it finds nothing, but also when it cannot open the
+        // device, then saying "blkid: error: DEVICE: REASON" (misc-utils/blkid.c,
+        // lowprobe_device), so exit 2 is empty only when it said nothing; 8 is an ambivalent
+        // probe (two signatures).
+        "t=$(blkid -p -o value -s TYPE \"$d\" 2>&1); case $?:$t in 0:*) echo \"fs ${t:-partition-table}\";; 2:) echo empty;; *) echo \"unreadable $t\" | tr '\\n' ' ';; esac"
     }
 
     fn mounted(&self, path: &str) -> String {
@@ -110,5 +125,72 @@ impl Dialect for Rocky {
         // state that must outlive reboots (FHS 3.0, 5.8), as Puppet keeps its filebucket
         // under /var/lib/puppet.
         "/var/lib/f3s/backup"
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    //! The device probe run by the local `sh` with this machine's util-linux blkid, the tool
+    //! Rocky has, over image files.
+    use super::*;
+    use crate::transport::shell::Dialect as _;
+    use std::process::Command;
+
+    fn content(image: &std::path::Path, as_nobody: bool) -> String {
+        let script = format!(
+            "d={}; {}",
+            quote(&image.display().to_string()),
+            Rocky.device_content()
+        );
+        let mut command = if as_nobody {
+            let mut c = Command::new("setpriv");
+            c.args([
+                "--reuid=65534",
+                "--regid=65534",
+                "--clear-groups",
+                "sh",
+                "-c",
+            ]);
+            c
+        } else {
+            let mut c = Command::new("sh");
+            c.arg("-c");
+            c
+        };
+        let out = command.arg(&script).output().unwrap();
+        String::from_utf8(out.stdout).unwrap().trim().to_string()
+    }
+
+    #[test]
+    fn blkid_tells_empty_from_signatures_and_from_what_it_cannot_read() {
+        let dir = tempfile::tempdir().unwrap();
+        let image = dir.path().join("disk.img");
+        std::fs::write(&image, vec![0u8; 4 << 20]).unwrap();
+        assert_eq!(content(&image, false), "empty");
+
+        // An MBR partition table: one entry, and the boot signature.
+        let mut mbr = vec![0u8; 4 << 20];
+        mbr[446 + 4] = 0x83;
+        mbr[446 + 8..446 + 12].copy_from_slice(&2048u32.to_le_bytes());
+        mbr[446 + 12..446 + 16].copy_from_slice(&2048u32.to_le_bytes());
+        mbr[510..512].copy_from_slice(&[0x55, 0xaa]);
+        std::fs::write(&image, &mbr).unwrap();
+        assert_eq!(content(&image, false), "fs partition-table");
+
+        std::fs::write(&image, vec![0u8; 4 << 20]).unwrap();
+        let swap = Command::new("mkswap").arg(&image).output().unwrap();
+        assert!(swap.status.success(), "{swap:?}");
+        assert_eq!(content(&image, false), "fs swap");
+
+        // Unreadable, blkid exits 2 as for nothing found; it is not empty.
+        std::fs::write(&image, vec![0u8; 4 << 20]).unwrap();
+        std::fs::set_permissions(&image, std::os::unix::fs::PermissionsExt::from_mode(0o000))
+            .unwrap();
+        let root = Command::new("id").arg("-u").output().unwrap().stdout == b"0\n";
+        if root {
+            let said = content(&image, true);
+            assert!(said.starts_with("unreadable blkid: error: "), "{said}");
+            assert!(said.contains("Permission denied"), "{said}");
+        }
     }
 }
