@@ -133,7 +133,6 @@ mod tests {
     //! The device probe run by the local `sh` with this machine's util-linux blkid, the tool
     //! Rocky has, over image files.
     use super::*;
-    use crate::transport::shell::Dialect as _;
     use std::process::Command;
 
     fn content(image: &std::path::Path, as_nobody: bool) -> String {
