@@ -151,3 +151,87 @@ impl Kind for Carp {
             .collect()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::host_state::{CarpState, HostState};
+    use crate::inventory::host::OsFamily;
+    use std::collections::{BTreeMap, BTreeSet};
+
+    fn carp(host: &str) -> Carp {
+        Carp {
+            address: "10.0.0.9".into(),
+            interface: "re0".into(),
+            vhid: 7,
+            password: Text::new("pw", true),
+            host: host.into(),
+            master: Some("a".into()).filter(|m| m != host),
+        }
+    }
+
+    fn with(role: CarpRole, vhid: u32) -> HostState {
+        let mut state = HostState::default();
+        let carp = CarpState {
+            interface: "re0".into(),
+            vhid: Some(vhid),
+            state: role,
+        };
+        state.carp.insert("10.0.0.9".into(), carp);
+        state
+    }
+
+    fn decide(host: &str, hosts: &BTreeMap<String, HostState>) -> Result<Decision, String> {
+        let pending = BTreeSet::new();
+        let view = View {
+            os: OsFamily::Freebsd,
+            now: 0,
+            state: &hosts[host],
+            hosts,
+            pending: &pending,
+        };
+        carp(host).decide(&view)
+    }
+
+    fn becomes(decision: &Decision) -> CarpRole {
+        match decision.ops[..] {
+            [Op::AddCarpAddress { becomes, .. }] => becomes,
+            _ => panic!("{decision:?}"),
+        }
+    }
+
+    #[test]
+    fn a_new_member_is_expected_backup_only_where_another_is_master() {
+        let mut hosts = BTreeMap::from([("a".into(), HostState::default())]);
+        hosts.insert("b".into(), HostState::default());
+        assert_eq!(becomes(&decide("a", &hosts).unwrap()), CarpRole::Master);
+        hosts.insert("a".into(), with(CarpRole::Master, 7));
+        assert_eq!(becomes(&decide("b", &hosts).unwrap()), CarpRole::Backup);
+        // Another vhid's MASTER is no member of this group.
+        hosts.insert("a".into(), with(CarpRole::Master, 8));
+        assert_eq!(becomes(&decide("b", &hosts).unwrap()), CarpRole::Master);
+    }
+
+    #[test]
+    fn a_configured_address_is_left_in_whatever_state_carp_chose() {
+        for role in [CarpRole::Master, CarpRole::Backup, CarpRole::Init] {
+            let hosts = BTreeMap::from([("a".to_string(), with(role, 7))]);
+            assert_eq!(decide("a", &hosts).unwrap(), Decision::default());
+        }
+        let hosts = BTreeMap::from([("a".to_string(), with(CarpRole::Backup, 3))]);
+        assert!(decide("a", &hosts).unwrap_err().contains("-alias 10.0.0.9"));
+    }
+
+    #[test]
+    fn members_other_than_the_master_come_after_it() {
+        assert_eq!(carp("a").implied(), vec![]);
+        assert_eq!(
+            carp("b").implied(),
+            vec![Implied::Remote {
+                host: "a".into(),
+                kind: "carp",
+                name: "10.0.0.9".into()
+            }]
+        );
+    }
+}

@@ -276,4 +276,44 @@ mod tests {
         let (decision, _) = outcome(&service(None, RunState::Running), observed);
         assert_eq!(decision.unwrap(), Decision::default());
     }
+
+    #[test]
+    fn a_service_kept_only_on_the_carp_master_is_left_alone_on_a_backup() {
+        use crate::host_state::{CarpRole, CarpState};
+        let wanted = Service {
+            only_on_master: Some("10.0.0.9".into()),
+            ..service(Some(true), RunState::Running)
+        };
+        let decide_with = |role: Option<CarpRole>| {
+            let mut state = HostState::default();
+            state
+                .services
+                .insert("ntpdate".into(), ServiceState::default());
+            if let Some(role) = role {
+                let carp = CarpState {
+                    interface: "re0".into(),
+                    vhid: Some(1),
+                    state: role,
+                };
+                state.carp.insert("10.0.0.9".into(), carp);
+            }
+            let hosts = BTreeMap::new();
+            let pending = BTreeSet::new();
+            let view = View {
+                os: OsFamily::Freebsd,
+                now: 0,
+                state: &state,
+                hosts: &hosts,
+                pending: &pending,
+            };
+            wanted.decide(&view).unwrap().ops
+        };
+        assert!(matches!(
+            decide_with(Some(CarpRole::Master))[..],
+            [Op::EnableService { .. }, Op::StartService { .. }]
+        ));
+        for role in [Some(CarpRole::Backup), Some(CarpRole::Init), None] {
+            assert!(matches!(decide_with(role)[..], [Op::EnableService { .. }]));
+        }
+    }
 }
