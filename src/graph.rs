@@ -239,6 +239,27 @@ impl Builder {
                         self.edge(needed, i, Edge::Implied);
                     }
                 }
+                Implied::Remote {
+                    host: other,
+                    kind,
+                    name,
+                } => {
+                    if inventory.host(&other).is_none() {
+                        let error = CompileErrorKind::UnknownHost {
+                            name: other.clone(),
+                            known: inventory.host_names(),
+                        };
+                        self.errors.push(CompileError::new(
+                            error,
+                            &resource.origin,
+                            "comes after it",
+                        ));
+                        continue;
+                    }
+                    if let Some(&needed) = self.index.get(&Address::new(&other, kind, &name)) {
+                        self.edge(needed, i, Edge::Implied);
+                    }
+                }
                 Implied::RemotePath {
                     host: source_host,
                     path,

@@ -41,6 +41,9 @@ pub struct HostState {
     /// Kernel modules loaded now.
     #[serde(default, skip_serializing_if = "BTreeSet::is_empty")]
     pub kernel_modules: BTreeSet<String>,
+    /// CARP addresses, by address, as ifconfig(8) shows them on the probed interface.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub carp: BTreeMap<String, CarpState>,
     /// Users' crontabs, by user.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub crontabs: BTreeMap<String, Observed>,
@@ -57,6 +60,47 @@ pub struct CertificateState {
     pub issuer: String,
     /// As `openssl x509 -dateopt iso_8601` prints it: `2035-11-20 12:00:00Z`.
     pub not_after: String,
+}
+
+/// A CARP address on an interface: `inet ADDR netmask … vhid N` and its `carp: STATE vhid N …`
+/// line in ifconfig(8)'s output (sbin/ifconfig/af_inet.c, in_status; carp.c, carp_status).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CarpState {
+    pub interface: String,
+    /// `None` (recorded as `null`): the address is there as a plain alias, not a CARP one.
+    pub vhid: Option<u32>,
+    pub state: CarpRole,
+}
+
+/// The states of carp(4) (`CARP_STATES` in netinet/ip_carp.h), as ifconfig prints them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "UPPERCASE")]
+pub enum CarpRole {
+    Init,
+    Backup,
+    Master,
+}
+
+impl CarpRole {
+    pub fn parse(word: &str) -> Option<Self> {
+        match word {
+            "INIT" => Some(Self::Init),
+            "BACKUP" => Some(Self::Backup),
+            "MASTER" => Some(Self::Master),
+            _ => None,
+        }
+    }
+}
+
+impl std::fmt::Display for CarpRole {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Self::Init => "INIT",
+            Self::Backup => "BACKUP",
+            Self::Master => "MASTER",
+        })
+    }
 }
 
 /// What is on a block device. Nothing known to be on it is not proof of emptiness: a probe
@@ -201,6 +245,12 @@ impl HostState {
                     }
                 }
                 Probe::Crontab { user } => copy_entry(&self.crontabs, &mut answer.crontabs, user),
+                Probe::Carp { interface, address } => {
+                    if let Some(carp) = self.carp.get(address).filter(|c| c.interface == *interface)
+                    {
+                        answer.carp.insert(address.clone(), carp.clone());
+                    }
+                }
                 Probe::Certificate { path } => {
                     copy_entry(&self.certificates, &mut answer.certificates, path)
                 }
@@ -336,6 +386,20 @@ impl HostState {
             }
             Op::LoadKernelModule { name } => {
                 self.kernel_modules.insert(name.clone());
+            }
+            Op::AddCarpAddress {
+                interface,
+                address,
+                vhid,
+                becomes,
+                ..
+            } => {
+                let carp = CarpState {
+                    interface: interface.clone(),
+                    vhid: Some(*vhid),
+                    state: *becomes,
+                };
+                self.carp.insert(address.clone(), carp);
             }
             Op::WriteCrontab { user, content } => {
                 self.crontabs

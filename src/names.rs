@@ -15,6 +15,7 @@ pub enum NameKind {
     User,
     HostName,
     Address,
+    Interface,
     Mode,
 }
 
@@ -29,6 +30,7 @@ impl fmt::Display for NameKind {
             Self::User => "user or group name",
             Self::HostName => "host name",
             Self::Address => "host address",
+            Self::Interface => "network interface name",
             Self::Mode => "file mode",
         })
     }
@@ -60,6 +62,9 @@ impl NameKind {
             Self::Address => {
                 "an address is an IPv4 or IPv6 address, or a DNS name: dot-separated labels of letters, digits and -, none starting or ending with -"
             }
+            Self::Interface => {
+                "a network interface name starts with a letter or digit and uses only letters, digits, _ and . (re0, igb1, vlan0.100)"
+            }
             Self::Mode => "a mode is an octal string such as \"0644\" (quote it in YAML)",
         }
     }
@@ -81,6 +86,7 @@ impl NameKind {
             Self::User => check_user(value),
             Self::HostName => check_word(value, "-."),
             Self::Address => check_address(value),
+            Self::Interface => check_word(value, "_."),
             Self::Mode => check_mode(value),
         }
     }

@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 use serde::Serialize;
 
 use crate::check_command::CheckCommand;
-use crate::host_state::Ownership;
+use crate::host_state::{CarpRole, Ownership};
 use crate::sensitive::Text;
 
 /// How a service takes new configuration.
@@ -131,6 +131,16 @@ pub enum Op {
     },
     LoadKernelModule {
         name: String,
+    },
+    /// Add a CARP address to a running interface, as rc.d/netif does at boot for an
+    /// `ifconfig_IF_aliasN` line, without restarting the interface. `becomes` is the state
+    /// CARP is expected to elect (MASTER where no other member is), for the plan.
+    AddCarpAddress {
+        interface: String,
+        address: String,
+        vhid: u32,
+        password: Text,
+        becomes: CarpRole,
     },
     /// Install a user's whole crontab.
     WriteCrontab {
@@ -292,6 +302,16 @@ impl Op {
             Self::Mount { path, device, .. } => format!("mount {device} at {path}"),
             Self::LoadKernelModule { name } => format!("load kernel module {name}"),
             Self::WriteCrontab { user, .. } => format!("install {user}'s crontab"),
+            Self::AddCarpAddress {
+                interface,
+                address,
+                vhid,
+                password,
+                becomes,
+            } => format!(
+                "add CARP address {address}/32 vhid {vhid} pass {} to {interface}, expected {becomes}",
+                password.shown()
+            ),
             Self::ReloadUnits => "reload systemd units".into(),
             Self::CreateKey {
                 path,

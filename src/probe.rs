@@ -68,6 +68,8 @@ pub enum Probe {
     Mount { path: String },
     /// Whether a kernel module is loaded.
     KernelModule { name: String },
+    /// A CARP address on an interface: its vhid and the state CARP is in (`ifconfig`).
+    Carp { interface: String, address: String },
     /// A user's crontab.
     Crontab { user: String },
     /// Subject, issuer and expiry of an X.509 certificate file.

@@ -206,6 +206,49 @@ fn bare_hosts_converge_in_one_apply_and_the_next_plan_is_empty() {
         "# f3s: carp-auto-failback\n* * * * * /usr/local/bin/carp-auto-failback.sh\n"
     );
 
+    // Serving, live, without a reboot: the VIP on the primary, CARP MASTER there and BACKUP
+    // on the standby; NFS and stunnel running on the MASTER only; every client mounted
+    // through its own stunnel.
+    let vip_line = "\tinet 192.168.1.138 netmask 0xffffffff broadcast 192.168.1.138 vhid 1\n";
+    for (host, state) in [("f0", "MASTER"), ("f1", "BACKUP")] {
+        let ifconfig = sh_ok(cluster.host(host), "ifconfig re0");
+        assert!(ifconfig.contains(vip_line), "{host}: {ifconfig}");
+        assert!(
+            ifconfig.contains(&format!("\tcarp: {state} vhid 1 advbase 1 advskew 0\n")),
+            "{host}: {ifconfig}"
+        );
+        // The address was added to the running interface, which was never restarted.
+        let calls = cluster.host(host).calls();
+        assert!(
+            calls
+                .iter()
+                .all(|c| !c.contains("netif") && !c.contains(" down")),
+            "{host}: {calls:?}"
+        );
+    }
+    assert!(!sh_ok(cluster.host("f2"), "ifconfig re0").contains("carp:"));
+    for service in ["rpcbind", "mountd", "nfsd", "nfsuserd", "stunnel"] {
+        let status = sh_ok(cluster.host("f0"), &format!("service {service} onestatus"));
+        assert!(status.contains("is running"), "f0: {status}");
+        let standby = cluster
+            .host("f1")
+            .sh(&format!("service {service} onestatus"));
+        assert!(!standby.status.success(), "{service} runs on the BACKUP");
+    }
+    for client in ["r0", "r1", "r2"] {
+        let client = cluster.host(client);
+        assert_eq!(sh_ok(client, "systemctl is-active stunnel"), "active\n");
+        let mounted = sh_ok(
+            client,
+            "findmnt -n -o SOURCE,FSTYPE --mountpoint /data/nfs/k3svolumes",
+        );
+        assert!(
+            mounted.starts_with("127.0.0.1:/data/nfs/k3svolumes") && mounted.ends_with("nfs4\n"),
+            "{}: {mounted}",
+            client.name
+        );
+    }
+
     // A power cycle forgets every key; at boot, rc.d/zfskeys loads them again on every
     // storage host, f2 (which serves no NFS) included.
     for host in ["f0", "f1", "f2"] {

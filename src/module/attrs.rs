@@ -400,6 +400,7 @@ fn may_hold_secret(kind: &str, attribute: &str) -> bool {
         (kind, attribute),
         ("file" | "block" | "systemd", "content")
             | ("sysrc", "value")
+            | ("carp", "password")
             | ("line", "text")
             | ("cron", "command")
     )

@@ -4,6 +4,7 @@
 
 pub mod address;
 mod block;
+mod carp;
 mod cron;
 mod directory;
 mod edit;
@@ -93,6 +94,12 @@ pub enum Implied {
     Local { kind: &'static str, name: String },
     /// Whatever manages this path on another host.
     RemotePath { host: String, path: String },
+    /// The resource of this kind and name on another host, if one is managed.
+    Remote {
+        host: String,
+        kind: &'static str,
+        name: String,
+    },
 }
 
 /// How a resource relates to a file's content, for ordering edits and catching conflicts.
@@ -168,6 +175,7 @@ pub enum Spec {
     Cron(cron::Cron),
     Systemd(systemd::Systemd),
     X509(x509::X509),
+    Carp(carp::Carp),
 }
 
 /// Kind names as written in module.yml, with the attributes each accepts.
@@ -188,6 +196,7 @@ pub const KINDS: &[(&str, &[&str])] = &[
     ("cron", cron::ATTRIBUTES),
     ("systemd", systemd::ATTRIBUTES),
     ("x509", x509::ATTRIBUTES),
+    ("carp", carp::ATTRIBUTES),
 ];
 
 /// Attributes every kind accepts.
@@ -224,6 +233,7 @@ impl Spec {
                 systemd::Systemd::parse(attrs).map(|(name, spec)| (name, Self::Systemd(spec)))
             }
             "x509" => x509::X509::parse(attrs).map(|(name, spec)| (name, Self::X509(spec))),
+            "carp" => carp::Carp::parse(attrs, host).map(|(name, spec)| (name, Self::Carp(spec))),
             _ => None,
         }
     }
@@ -246,13 +256,16 @@ impl Spec {
             Self::Cron(spec) => spec,
             Self::Systemd(spec) => spec,
             Self::X509(spec) => spec,
+            Self::Carp(spec) => spec,
         }
     }
 
     /// Kinds that only exist on some OS families.
     pub fn supported_on(&self, os: OsFamily) -> bool {
         match self {
-            Self::Sysrc(_) | Self::Ufs(_) | Self::Kmod(_) => os == OsFamily::Freebsd,
+            Self::Sysrc(_) | Self::Ufs(_) | Self::Kmod(_) | Self::Carp(_) => {
+                os == OsFamily::Freebsd
+            }
             Self::Systemd(_) => os == OsFamily::Rocky,
             _ => true,
         }

@@ -1,13 +1,18 @@
-//! `service`: enabled at boot or not; running, stopped, or left to something else (CARP
-//! starts the NFS services on the MASTER only); restarted or reloaded when notified.
+//! `service`: enabled at boot or not; running, stopped, or left to something else; restarted
+//! or reloaded when notified. `only_on_master: ADDRESS` keeps `state` only where this host is
+//! the CARP MASTER of ADDRESS (as the host's `carp` resource of that address observes it, or
+//! expects it once it adds the address): on a BACKUP
+//! whether it runs is left to what CARP runs on a state change (carpcontrol.sh), so f3s never
+//! fights a failover.
 
+use crate::host_state::CarpRole;
 use crate::module::attrs::Attrs;
 use crate::names::NameKind;
 use crate::op::{Op, Refresh};
 use crate::probe::Probe;
 use crate::resource::{AttributeChange, Decision, Implied, Kind, View};
 
-pub const ATTRIBUTES: &[&str] = &["enabled", "state", "refresh"];
+pub const ATTRIBUTES: &[&str] = &["enabled", "state", "refresh", "only_on_master"];
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum RunState {
@@ -24,12 +29,18 @@ pub struct Service {
     pub enabled: Option<bool>,
     pub running: RunState,
     pub refresh: Refresh,
+    /// The CARP address whose MASTER keeps `running`; `None`: every host does.
+    pub only_on_master: Option<String>,
 }
 
 impl Service {
     pub fn parse(attrs: &mut Attrs) -> Option<(String, Self)> {
         let name = attrs.required_name("service", NameKind::Service);
-        let service = Self::with_state(attrs, name?);
+        let only_on_master = attrs.name("only_on_master", NameKind::Address);
+        let service = Self {
+            only_on_master,
+            ..Self::with_state(attrs, name?)
+        };
         Some((service.name.clone(), service))
     }
 
@@ -55,6 +66,24 @@ impl Service {
             enabled,
             running,
             refresh,
+            only_on_master: None,
+        }
+    }
+
+    /// What `state` asks for on this host: nothing where it runs only on the CARP MASTER of
+    /// an address and this host is not (or is not going to be) that MASTER.
+    fn wanted_here(&self, view: &View) -> RunState {
+        match &self.only_on_master {
+            Some(address)
+                if view
+                    .state
+                    .carp
+                    .get(address)
+                    .is_none_or(|carp| carp.state != CarpRole::Master) =>
+            {
+                RunState::Ignore
+            }
+            _ => self.running,
         }
     }
 }
@@ -100,7 +129,7 @@ impl Kind for Service {
             }
             _ => {}
         }
-        let want_running = match self.running {
+        let want_running = match self.wanted_here(view) {
             RunState::Running => Some(true),
             RunState::Stopped => Some(false),
             RunState::Ignore => None,
@@ -131,10 +160,18 @@ impl Kind for Service {
     }
 
     fn implied(&self) -> Vec<Implied> {
-        vec![Implied::Local {
+        let mut implied = vec![Implied::Local {
             kind: "package",
             name: self.name.clone(),
-        }]
+        }];
+        // Started once the address is there, so it runs where CARP put the MASTER.
+        if let Some(address) = &self.only_on_master {
+            implied.push(Implied::Local {
+                kind: "carp",
+                name: address.clone(),
+            });
+        }
+        implied
     }
 
     fn refresh(&self, view: &View, decision: &Decision) -> Result<Op, String> {
@@ -177,6 +214,7 @@ mod tests {
             enabled,
             running,
             refresh: Refresh::Restart,
+            only_on_master: None,
         }
     }
 
@@ -237,5 +275,45 @@ mod tests {
         }
         let (decision, _) = outcome(&service(None, RunState::Running), observed);
         assert_eq!(decision.unwrap(), Decision::default());
+    }
+
+    #[test]
+    fn a_service_kept_only_on_the_carp_master_is_left_alone_on_a_backup() {
+        use crate::host_state::{CarpRole, CarpState};
+        let wanted = Service {
+            only_on_master: Some("10.0.0.9".into()),
+            ..service(Some(true), RunState::Running)
+        };
+        let decide_with = |role: Option<CarpRole>| {
+            let mut state = HostState::default();
+            state
+                .services
+                .insert("ntpdate".into(), ServiceState::default());
+            if let Some(role) = role {
+                let carp = CarpState {
+                    interface: "re0".into(),
+                    vhid: Some(1),
+                    state: role,
+                };
+                state.carp.insert("10.0.0.9".into(), carp);
+            }
+            let hosts = BTreeMap::new();
+            let pending = BTreeSet::new();
+            let view = View {
+                os: OsFamily::Freebsd,
+                now: 0,
+                state: &state,
+                hosts: &hosts,
+                pending: &pending,
+            };
+            wanted.decide(&view).unwrap().ops
+        };
+        assert!(matches!(
+            decide_with(Some(CarpRole::Master))[..],
+            [Op::EnableService { .. }, Op::StartService { .. }]
+        ));
+        for role in [Some(CarpRole::Backup), Some(CarpRole::Init), None] {
+            assert!(matches!(decide_with(role)[..], [Op::EnableService { .. }]));
+        }
     }
 }

@@ -258,6 +258,13 @@ fn probe_answer(i: usize, probe: &Probe, recorded: &HostState) -> String {
             ),
             None => format!("X {i} absent\n"),
         },
+        Probe::Carp { address, .. } => match recorded.carp.get(address) {
+            Some(carp) => match carp.vhid {
+                Some(vhid) => format!("A {i} {vhid} {}\n", carp.state),
+                None => format!("A {i} plain\n"),
+            },
+            None => format!("A {i} absent\n"),
+        },
         Probe::Crontab { user } => match recorded.crontabs.get(user) {
             Some(Observed::Plain(text)) => format!("C {i} text {}\n{text}\n", text.len()),
             _ => format!("C {i} absent\n"),

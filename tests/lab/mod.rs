@@ -206,13 +206,16 @@ fn setup_script(dir: &Path, os: Os) -> String {
         Os::Freebsd => {
             "cp /usr/bin/uname \"$R/usr/libexec/lab/real-uname\"; cp /usr/bin/stat \"$R/usr/libexec/lab/real-stat\"; \
              for t in uname stat lockf; do cp \"$S/freebsd/$t\" \"$R/usr/bin/$t\"; done; \
-             for t in sha256 sysrc service pkg fstyp gpart diskinfo newfs mount zpool zfs kldstat kldload crontab; do \
+             for t in sha256 sysrc service pkg fstyp gpart diskinfo newfs mount zpool zfs kldstat kldload crontab ifconfig; do \
                  cp \"$S/freebsd/$t\" \"$R/usr/sbin/$t\"; done; \
              chroot \"$R\" groupadd wheel; chroot \"$R\" useradd -m -s /bin/sh -p '*' paul; \
              echo 'permit nopass paul as root' > \"$R/etc/doas.conf\"; chmod 600 \"$R/etc/doas.conf\"; \
              truncate -s 64M \"$R/dev/ada0\" \"$R/dev/da0\" \"$R/dev/ada1\"; \
              cp \"$S/freebsd/rc.subr\" \"$R/etc/rc.subr\"; cp \"$S/freebsd/lab-boot\" \"$R/usr/libexec/lab/\"; \
              cp -a \"$S/freebsd/packages\" \"$R/usr/libexec/lab/packages\"; \
+             mkdir -p \"$R/var/lib/lab/ifconfig\"; \
+             printf 're0: flags=1008843<UP,BROADCAST,RUNNING,SIMPLEX,MULTICAST,LOWER_UP> metric 0 mtu 1500\\n' > \"$R/var/lib/lab/ifconfig/re0\"; \
+             printf 'lo0: flags=1008049<UP,LOOPBACK,RUNNING,MULTICAST,LOWER_UP> metric 0 mtu 16384\\n' > \"$R/var/lib/lab/ifconfig/lo0\"; \
              chroot \"$R\" /usr/sbin/zpool create -m /zroot zroot /dev/ada0 >/dev/null 2>&1 || true; \
              chroot \"$R\" sh -c ': > /var/log/lab/calls.log'"
         }
@@ -236,6 +239,8 @@ fn setup_script(dir: &Path, os: Os) -> String {
          for n in null zero full random urandom tty; do touch \"$R/dev/$n\"; mount --bind \"/dev/$n\" \"$R/dev/$n\"; done\n\
          ln -s /proc/self/fd \"$R/dev/fd\"; for i in 0 1 2; do ln -s /proc/self/fd/$i \"$R/dev/$(echo stdin stdout stderr | cut -d ' ' -f $((i + 1)))\"; done\n\
          mkdir -p \"$R/run/sshd\" \"$R/var/log/lab\" \"$R/var/lib/lab/fail\" \"$R/var/lib/lab/slow\" \"$R/usr/libexec/lab\"\n\
+         basename \"$H\" > \"$R/var/lib/lab/hostname\"\n\
+         mkdir -p \"$H/../net/carp\" \"$R/var/lib/lab/net\"; mount --bind \"$H/../net\" \"$R/var/lib/lab/net\"\n\
          cp -a \"$S/../bare/{bare}/.\" \"$R/\"\n\
          cp -a \"$H/files/.\" \"$R/\"\n\
          cp \"$S/common/lab-session\" \"$S/common/lab-hooks\" \"$R/usr/libexec/lab/\"\n\

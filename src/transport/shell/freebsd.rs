@@ -142,6 +142,41 @@ impl Dialect for FreeBsd {
         format!("lockf -s -t 0 {} sh -c {}", quote(file), quote(command))
     }
 
+    fn carp_address(&self, interface: &str, address: &str) -> Option<String> {
+        // ifconfig(8) prints each inet address as `inet ADDR netmask 0x… [broadcast …] [vhid
+        // N]` (sbin/ifconfig/af_inet.c, in_status) and each vhid as `carp: STATE vhid N advbase
+        // B advskew S` (carp.c, carp_status; the key only with -k, so the password never
+        // shows). A vhid whose carp line is missing has not left INIT.
+        Some(format!(
+            "ifconfig {} 2>/dev/null | awk -v a={} '$1 == \"inet\" && $2 == a {{ f = 1; for (k = 3; k < NF; k++) if ($k == \"vhid\") v = $(k + 1) }} $1 == \"carp:\" {{ s[$4] = $2 }} END {{ if (v != \"\") print v, ((v in s) ? s[v] : \"INIT\"); else if (f) print \"plain\" }}'",
+            quote(interface),
+            quote(address)
+        ))
+    }
+
+    fn add_carp_address(
+        &self,
+        interface: &str,
+        address: &str,
+        vhid: u32,
+        password: &Text,
+    ) -> Option<String> {
+        // What rc.d/netif runs at boot for `ifconfig_IF_aliasN="inet vhid N pass P alias
+        // ADDR/32"` (libexec/rc/network.subr, ifalias_af_common_handler: `ifconfig IF ARGS
+        // alias`), run alone: adding an address leaves the interface and its other addresses
+        // as they are, where `service netif restart IF` would take the interface down and cut
+        // the SSH session f3s runs over. The password reaches ifconfig only as an argument
+        // (carp.c, setcarp_passwd; carp(4) has no other way in), so for the moment ifconfig
+        // runs it is in the process list, as at every boot; it is printed into "$p" by the
+        // printf builtin, never by a command of its own.
+        Some(format!(
+            "p=$({}; printf x); p=${{p%x}}; ifconfig {} inet vhid {vhid} pass \"$p\" alias {}",
+            print_bytes(password.expose(), password.is_sensitive()),
+            quote(interface),
+            quote(&format!("{address}/32"))
+        ))
+    }
+
     fn backup_dir(&self) -> &'static str {
         // hier(7): /var/backups/ holds "misc. backup files"; periodic(8) keeps its copies
         // of master.passwd and group there, made with `cp -p` as f3s makes its own

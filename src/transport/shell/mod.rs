@@ -61,6 +61,17 @@ pub trait Dialect {
     fn created_root_owned(&self, dir: &str) -> Option<String>;
     /// Runs `command` holding an exclusive, non-blocking lock on `file`.
     fn with_lock(&self, file: &str, command: &str) -> String;
+    /// Prints `VHID STATE` of the CARP address `address` on `interface`, `plain` where it is
+    /// there without a vhid, nothing where it is not; `None` where the family has no CARP.
+    fn carp_address(&self, interface: &str, address: &str) -> Option<String>;
+    /// Adds the CARP address to the running interface; `None` where the family has no CARP.
+    fn add_carp_address(
+        &self,
+        interface: &str,
+        address: &str,
+        vhid: u32,
+        password: &Text,
+    ) -> Option<String>;
     /// Where the backups of replaced files live (see `backup.rs`): the family's place for
     /// backups kept by the system.
     fn backup_dir(&self) -> &'static str;

@@ -15,7 +15,8 @@ use std::fmt::Write as _;
 
 use super::{Dialect, dialect, prologue, quote};
 use crate::host_state::{
-    CertificateState, DeviceState, FileState, HostState, MountState, Ownership, ServiceState,
+    CarpRole, CarpState, CertificateState, DeviceState, FileState, HostState, MountState,
+    Ownership, ServiceState,
 };
 use crate::inventory::host::OsFamily;
 use crate::probe::{Probe, Reveal};
@@ -89,6 +90,12 @@ pub fn observe_script(os: OsFamily, probes: &[Probe]) -> String {
                 "p={}; if [ -f \"$p\" ] && o=$(openssl x509 -noout -subject -issuer -enddate -nameopt compat -dateopt iso_8601 -in \"$p\" 2>/dev/null); then printf 'X {i} present\\n%s\\n' \"$o\"; else printf 'X {i} absent\\n'; fi",
                 quote(path)
             ),
+            Probe::Carp { interface, address } => match d.carp_address(interface, address) {
+                None => format!("printf 'A {i} unsupported\\n'"),
+                Some(get) => format!(
+                    "a=$({get}); if [ -n \"$a\" ]; then printf 'A {i} %s\\n' \"$a\"; else printf 'A {i} absent\\n'; fi"
+                ),
+            },
             Probe::Crontab { user } => crontab_fragment(i, user),
         };
         script.push_str(&fragment);
@@ -360,6 +367,30 @@ pub fn parse_observation(
                     "cannot read the crontab of {user}: {}",
                     words.join(" ").trim()
                 ));
+            }
+            (Probe::Carp { .. }, [_, _, "absent"]) => {}
+            (Probe::Carp { address, .. }, [_, _, "unsupported"]) => {
+                return Err(format!("this OS has no CARP to configure `{address}` with"));
+            }
+            (Probe::Carp { interface, address }, [_, _, vhid, rest @ ..]) => {
+                let (vhid, role) = match (*vhid, rest) {
+                    ("plain", []) => (None, CarpRole::Init),
+                    (vhid, [role]) => (
+                        Some(
+                            vhid.parse()
+                                .map_err(|_| format!("unreadable CARP line `{line}`"))?,
+                        ),
+                        CarpRole::parse(role)
+                            .ok_or_else(|| format!("unknown CARP state in `{line}`"))?,
+                    ),
+                    _ => return Err(format!("unreadable CARP line `{line}`")),
+                };
+                let carp = CarpState {
+                    interface: interface.clone(),
+                    vhid,
+                    state: role,
+                };
+                state.carp.insert(address.clone(), carp);
             }
             (Probe::Crontab { .. }, [_, _, "absent"]) => {}
             (Probe::Crontab { user }, [_, _, "text", length]) => {

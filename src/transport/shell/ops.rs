@@ -119,6 +119,13 @@ pub fn op_script(os: OsFamily, op: &Op) -> Option<String> {
             format!("{} | crontab -u {} -", print_text(content), quote(user))
         }
         Op::ReloadUnits => d.reload_units()?.to_string(),
+        Op::AddCarpAddress {
+            interface,
+            address,
+            vhid,
+            password,
+            ..
+        } => d.add_carp_address(interface, address, *vhid, password)?,
         Op::CreateKey {
             path,
             bits,

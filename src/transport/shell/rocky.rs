@@ -31,6 +31,14 @@ impl Dialect for Rocky {
         "sha256sum"
     }
 
+    fn carp_address(&self, _interface: &str, _address: &str) -> Option<String> {
+        None
+    }
+
+    fn add_carp_address(&self, _: &str, _: &str, _: u32, _: &Text) -> Option<String> {
+        None
+    }
+
     fn rc_get(&self, _name: &str) -> Option<String> {
         None
     }
