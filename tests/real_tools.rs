@@ -763,3 +763,62 @@ fn a_pool_mountpoint_with_files_stops_the_plan() {
     converges(&inventory);
     assert_eq!(run(f0, "zpool list -H -o health tank").1, "ONLINE\n");
 }
+
+/// dnf 4 (dnf/cli/commands/install.py, InstallCommand.run): a name no repository has fails the
+/// whole run before any transaction, "No match for argument" on stdout and "Error: Unable to
+/// find a match" on stderr, so nothing is installed, not even the names that matched; a
+/// package already there is no error. And util-linux mount(8) cannot mount NFS without
+/// nfs-utils' /sbin/mount.nfs helper (libmount, mnt_context_get_mount_excode).
+#[test]
+fn rocky_dnf_installs_nothing_when_a_name_is_unknown_and_nfs_needs_nfs_utils() {
+    let lab = Lab::start(&[("r0", Os::Rocky)]);
+    let r0 = lab.host("r0");
+    assert_eq!(
+        run(r0, "dnf install -y nfs-utils no-such-package"),
+        (
+            1,
+            "No match for argument: no-such-package\n".to_string(),
+            "Error: Unable to find a match: no-such-package\n".to_string()
+        )
+    );
+    assert_eq!(run(r0, "rpm -q nfs-utils").0, 1, "nothing installed");
+    r0.write(
+        "/etc/fstab",
+        "127.0.0.1:/data /mnt/data nfs4 port=2323,_netdev 0 0\n",
+    );
+    r0.sh("mkdir -p /mnt/data /var/lib/lab/systemd/active && touch /var/lib/lab/systemd/active/stunnel");
+    let (code, _, said) = run(r0, "mount /mnt/data");
+    assert_eq!(code, 32);
+    assert!(
+        said.contains("you might need a /sbin/mount.<type> helper program"),
+        "{said}"
+    );
+    assert_eq!(run(r0, "dnf install -y nfs-utils").0, 0);
+    let (code, out, _) = run(r0, "dnf install -y nfs-utils");
+    assert_eq!(code, 0);
+    assert!(
+        out.contains("is already installed.\n") && out.contains("Nothing to do.\n"),
+        "{out}"
+    );
+    assert_eq!(
+        run(r0, "mount /mnt/data"),
+        (0, String::new(), String::new())
+    );
+}
+
+/// A package the repository lacks fails the apply with dnf's own words, and is not taken for
+/// installed by the next plan.
+#[test]
+fn an_unknown_rocky_package_fails_with_dnfs_words() {
+    let (lab, inventory) = host_with("r0", Os::Rocky, "  - package: no-such-package\n");
+    let applied = f3s(&inventory, &["apply", "--yes"]);
+    assert_code(&applied, 1);
+    let said = format!("{}{}", stdout(&applied), common::stderr(&applied));
+    assert!(
+        said.contains("Unable to find a match: no-such-package"),
+        "{said}"
+    );
+    let again = f3s(&inventory, &["plan", "--detailed-exitcode"]);
+    assert_code(&again, 2);
+    drop(lab);
+}
