@@ -25,7 +25,8 @@ impl Dialect for FreeBsd {
         // as stat's own LINUX_FORMAT prints a mode. %u/%g are the ids, %Su/%Sg the names, or
         // "(ID)" where there is none. %HT words the type ("Regular File", "Directory"), %N is
         // the name as given; a tab in the format passes through.
-        "stat -L -f '%OMp%03OLp\t%u:%Su\t%g:%Sg\t%HT\t%z\t%N'"
+        // Names are looked up through a cache (lib/libc/gen/pwcache.c, user_from_uid).
+        "xargs -0 -r stat -L -f '%OMp%03OLp\t%u:%Su\t%g:%Sg\t%HT\t%z\t%N' 2>/dev/null"
     }
 
     fn sha256(&self) -> &'static str {

@@ -116,28 +116,30 @@ fn path_words(probes: &[Probe], wanted: impl Fn(&Reveal) -> bool) -> String {
 
 /// Stat lines for every existing path, digests of every regular file, and the bytes of the
 /// files whose text is wanted; each command runs once over all of them (`xargs` splits what
-/// is too long for one command line), fed NUL-separated names by the shell's `printf`. Only
-/// regular files are read (`test -f`): a FIFO at a managed path must not hang the plan.
+/// is too long for one command line), fed NUL-separated names by the shell's `printf`, with
+/// no shell loop (bash takes ~0.1 ms a turn). Only regular files are read: `find -L … -prune
+/// -type f` keeps those of its operands, in their order (POSIX find: -L follows links as
+/// `stat -L` does, -prune stops it descending into a directory; FreeBSD find(1) the same),
+/// so a FIFO at a managed path cannot hang the plan. Paths are absolute (names.rs), so no
+/// operand can read as part of find's expression.
 fn path_section(d: &dyn Dialect, probes: &[Probe], script: &mut String) {
     let all = path_words(probes, |_| true);
     let text = path_words(probes, |reveal| *reveal == Reveal::Text);
+    let names = |words: &str| format!("printf '%s\\0' {words}");
     let files = |words: &str, command: &str| {
         if words.is_empty() {
             String::new()
         } else {
             format!(
-                "for p in {words}; do [ -f \"$p\" ] && printf '%s\\0' \"$p\"; done | xargs -0 -r {command}\n"
+                "{} | xargs -0 -r sh -c 'exec find -L \"$@\" -prune -type f -print0' find 2>/dev/null | xargs -0 -r {command}\n",
+                names(words)
             )
         }
     };
     script.push_str("printf 'F\\n'\n");
     if !all.is_empty() {
-        // What does not exist is left out by stat itself (a warning on stderr).
-        let _ = writeln!(
-            script,
-            "printf '%s\\0' {all} | xargs -0 -r {} 2>/dev/null",
-            d.stat_files()
-        );
+        // What does not exist is left out by stat itself.
+        let _ = writeln!(script, "{} | {}", names(&all), d.stat_files());
     }
     script.push_str("printf 'H\\n'\n");
     script.push_str(&files(&all, &format!("{} 2>/dev/null", d.sha256_files())));
@@ -617,6 +619,57 @@ mod tests {
         }
     }
 
+    /// Runs `script` with this machine's `sh` and returns what it printed.
+    fn run_here(script: &str) -> Vec<u8> {
+        let mut child = std::process::Command::new("sh")
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        std::io::Write::write_all(&mut child.stdin.take().unwrap(), script.as_bytes()).unwrap();
+        child.wait_with_output().unwrap().stdout
+    }
+
+    /// Only regular files are digested or read: a FIFO at a managed path is stat'ed (and then
+    /// refused by the parser) but never opened, which would wait for a writer forever; a link
+    /// to a file is followed.
+    #[test]
+    fn only_regular_files_are_read() {
+        let dir = tempfile::tempdir().unwrap();
+        let at = |name: &str| dir.path().join(name).display().to_string();
+        std::fs::write(at("file"), "text\n").unwrap();
+        std::os::unix::fs::symlink(at("file"), at("link")).unwrap();
+        let made = std::process::Command::new("mkfifo")
+            .arg(at("fifo"))
+            .status();
+        assert!(made.unwrap().success());
+        let probes: Vec<Probe> = ["fifo", "link", "file"]
+            .into_iter()
+            .map(|name| Probe::Path {
+                path: at(name),
+                reveal: Reveal::Text,
+            })
+            .collect();
+        let answer =
+            String::from_utf8(run_here(&observe_script(OsFamily::Rocky, &probes))).unwrap();
+        let digests = answer
+            .split("\nH\n")
+            .nth(1)
+            .unwrap()
+            .split("\nT\n")
+            .next()
+            .unwrap();
+        assert_eq!(digests.lines().count(), 2, "{answer}");
+        assert!(!digests.contains("fifo"), "{answer}");
+        assert!(answer.contains("\nT\ntext\ntext\n\nP\n"), "{answer}");
+        let refused = parse_observation(OsFamily::Rocky, &probes, answer.as_bytes());
+        assert!(
+            refused
+                .unwrap_err()
+                .contains("neither a file nor a directory")
+        );
+    }
+
     /// The script, run by this machine's `sh` and GNU tools (the Rocky dialect), over many
     /// paths of every sort, reads back what is there.
     #[test]
@@ -644,14 +697,8 @@ mod tests {
         }
         let script = observe_script(OsFamily::Rocky, &probes);
         assert!(script.len() > 128 * 1024, "bigger than one argument may be");
-        let mut child = std::process::Command::new("sh")
-            .stdin(std::process::Stdio::piped())
-            .stdout(std::process::Stdio::piped())
-            .spawn()
-            .unwrap();
-        std::io::Write::write_all(&mut child.stdin.take().unwrap(), script.as_bytes()).unwrap();
-        let output = child.wait_with_output().unwrap();
-        let state = parse_observation(OsFamily::Rocky, &probes, &output.stdout).unwrap();
+        let output = run_here(&script);
+        let state = parse_observation(OsFamily::Rocky, &probes, &output).unwrap();
         assert_eq!(
             state.files[&at("f0".into())].content,
             Observed::Plain("line 0\n".into())
