@@ -189,10 +189,16 @@ pub fn plan(
     let now = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| d.as_secs() as i64);
+    // What each host was seen holding, summed up before the walk takes the states over (a
+    // copy of every state would double what the plan holds).
+    let seen: BTreeMap<String, (Digest, bool)> = observed
+        .iter()
+        .map(|(host, state)| (host.clone(), (state.fingerprint(), state.holds_hidden())))
+        .collect();
     let mut walk = Walk {
         graph,
         now,
-        predicted: observed.clone(),
+        predicted: observed,
         pending: BTreeSet::new(),
         notified: BTreeMap::new(),
         planned: BTreeMap::new(),
@@ -219,12 +225,13 @@ pub fn plan(
                 Action::Unchanged => &mut summary.unchanged,
             } += 1;
         }
+        let (observed, observed_hidden) = seen[&host.name].clone();
         hosts.push(HostPlan {
             name: host.name.clone(),
             os: host.os,
             address: host.address.clone(),
-            observed: observed[&host.name].fingerprint(),
-            observed_hidden: observed[&host.name].holds_hidden(),
+            observed,
+            observed_hidden,
             resources,
         });
     }

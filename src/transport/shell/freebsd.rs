@@ -202,7 +202,7 @@ pub(super) fn rc_quoted(value: &[u8]) -> Vec<u8> {
 /// sysrc checks its result, the old file kept as a backup (`keep`, see `backup.rs`), and
 /// renamed into place.
 pub(super) fn set_rc_var(files: &[&str], name: &str, value: &Text) -> String {
-    if let Some(fault) = unwritable(value.expose()) {
+    if let Some(fault) = unwritable(&value.expose()) {
         // Refused at load time already; this holds for an operation from anywhere else.
         let why = format!("cannot set rc.conf {name}: {}", fault.reason());
         return format!("echo {} >&2; return 1", quote(&why));
@@ -210,7 +210,7 @@ pub(super) fn set_rc_var(files: &[&str], name: &str, value: &Text) -> String {
     let first = quote(files.first().copied().unwrap_or("/etc/rc.conf"));
     let reversed: Vec<String> = files.iter().rev().map(|file| quote(file)).collect();
     let assignment = quote(&format!("{name}="));
-    let value = print_bytes(&rc_quoted(value.expose()), value.is_sensitive());
+    let value = print_bytes(&rc_quoted(&value.expose()), value.is_sensitive());
     [
         // `v`: the quoted value, printed by the printf builtin into a subshell's output.
         format!("v=$({value}; printf x); v=${{v%x}}"),
