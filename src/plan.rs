@@ -180,7 +180,7 @@ pub fn plan(
     let reachable: Vec<usize> = selected_order
         .iter()
         .copied()
-        .filter(|&i| !unreached.contains_key(&graph.resources[i].address.host))
+        .filter(|&i| !unreached.contains_key(graph.resources[i].address.host()))
         .collect();
     let probes = probes_by_host(inventory, graph, &reachable);
     let (observed, failures) = observe(inventory, probes, transport);
@@ -204,6 +204,15 @@ pub fn plan(
         planned: BTreeMap::new(),
         errors: Vec::new(),
     };
+    // Each host's list made as long as it will be, rather than grown by doubling.
+    let mut counts: BTreeMap<&str, usize> = BTreeMap::new();
+    for &i in &in_scope {
+        *counts.entry(graph.resources[i].address.host()).or_default() += 1;
+    }
+    walk.planned = counts
+        .into_iter()
+        .map(|(host, count)| (host.to_string(), Vec::with_capacity(count)))
+        .collect();
     for &i in &in_scope {
         walk.resource(inventory, i);
     }
@@ -267,9 +276,9 @@ fn reachable_part(
     let mut skipped = Vec::new();
     for &i in order {
         let resource = &graph.resources[i];
-        let host = &resource.address.host;
+        let host = resource.address.host();
         if unreached.contains_key(host) {
-            blocked.insert(i, Blocker::UnreachedHost(host.clone()));
+            blocked.insert(i, Blocker::UnreachedHost(host.to_string()));
             continue;
         }
         let own = || resource.needs_secret.clone().map(Blocker::MissingSecret);
@@ -314,7 +323,7 @@ pub fn probes_by_host(
         let resource = &graph.resources[i];
         let kind = resource.spec.kind();
         probes
-            .entry(resource.address.host.clone())
+            .entry(resource.address.host().to_string())
             .or_default()
             .extend(kind.probes());
         for (host, probe) in kind.remote_probes() {
@@ -388,7 +397,7 @@ impl Walk<'_> {
     fn resource(&mut self, inventory: &Inventory, i: usize) {
         let graph = self.graph;
         let resource = &graph.resources[i];
-        let host = &resource.address.host;
+        let host = resource.address.host();
         let Some(os) = inventory.host(host).map(|h| h.os) else {
             return;
         };
@@ -435,7 +444,7 @@ impl Walk<'_> {
         }
         if !decision.ops.is_empty() {
             for path in kind.paths() {
-                self.pending.insert((host.clone(), path));
+                self.pending.insert((host.to_string(), path));
             }
             for target in graph.notified(i) {
                 self.notified
@@ -451,7 +460,10 @@ impl Walk<'_> {
             operations,
             refresh_note,
         );
-        self.planned.entry(host.clone()).or_default().push(planned);
+        self.planned
+            .entry(host.to_string())
+            .or_default()
+            .push(planned);
     }
 }
 

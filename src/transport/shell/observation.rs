@@ -10,7 +10,6 @@
 //! other probe (`R`c var, pac`K`age, `S`ervice, …, with its index); `E`nd last, so a
 //! truncated answer is noticed rather than misread.
 
-use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
 use super::{Dialect, dialect, prologue, quote};
@@ -355,12 +354,24 @@ pub fn parse_observation(
     }
 }
 
-/// What `stat` said of one path.
+/// What `stat` said of one path, as it said it.
 struct Stat<'a> {
-    ownership: Ownership,
+    mode: &'a str,
+    owner: &'a str,
+    group: &'a str,
     is_file: bool,
     size: usize,
     path: &'a str,
+}
+
+impl Stat<'_> {
+    fn ownership(&self) -> Ownership {
+        Ownership {
+            mode: normalize_mode(self.mode),
+            owner: self.owner.to_string(),
+            group: self.group.to_string(),
+        }
+    }
 }
 
 /// One stat line, `MODE\tUID:OWNER\tGID:GROUP\tTYPE\tSIZE\tNAME` (TYPE as GNU `%F` or
@@ -378,11 +389,9 @@ fn stat_line(line: &str) -> Result<Stat<'_>, String> {
         return Err(format!("{path} is neither a file nor a directory ({kind})"));
     }
     Ok(Stat {
-        ownership: Ownership {
-            mode: normalize_mode(mode),
-            owner,
-            group,
-        },
+        mode,
+        owner,
+        group,
         is_file: kind.starts_with("regular"),
         size: size
             .parse()
@@ -394,10 +403,11 @@ fn stat_line(line: &str) -> Result<Stat<'_>, String> {
 /// A user or group from `ID:NAME`: its name, or its id where the host has no name for it (GNU
 /// stat prints UNKNOWN, FreeBSD's `(ID)`, or the id itself before FreeBSD 14), so the plan
 /// shows the id and a chown keeping it names it in a form chown(8) takes.
-fn account(field: &str) -> Option<String> {
+fn account(field: &str) -> Option<&str> {
     let (id, name) = field.split_once(':')?;
-    let unnamed = name == "UNKNOWN" || name == id || name == format!("({id})");
-    Some(if unnamed { id } else { name }.to_string())
+    let in_parentheses = name.strip_prefix('(').and_then(|n| n.strip_suffix(')')) == Some(id);
+    let unnamed = name == "UNKNOWN" || name == id || in_parentheses;
+    Some(if unnamed { id } else { name })
 }
 
 /// One digest line, `HEX  NAME` (GNU sha256sum) or `HEX NAME` (FreeBSD `sha256 -r`).
@@ -409,63 +419,68 @@ fn digest_line(line: &str) -> Result<(&str, Digest), String> {
     Ok((name.trim_start_matches([' ', '*']), digest))
 }
 
-/// The `F`/`H`/`T`/`P` sections: every path probe answered.
+/// The lines up to `end`, each read with `read`.
+fn lines_until<'a, T>(
+    reader: &mut Reader<'a>,
+    end: &str,
+    read: impl Fn(&'a str) -> Result<T, String>,
+) -> Result<Vec<T>, String> {
+    let mut read_lines = Vec::new();
+    loop {
+        let line = reader.line()?;
+        if line == end {
+            return Ok(read_lines);
+        }
+        read_lines.push(read(line)?);
+    }
+}
+
+/// The `F`/`H`/`T`/`P` sections: every path probe answered. Stat lines come in the order the
+/// paths were asked (`xargs` and `stat` keep it), leaving out what does not exist; digest lines
+/// likewise, for the regular files among them; so each is matched to its probe in one pass.
 fn read_paths(reader: &mut Reader, probes: &[Probe], state: &mut HostState) -> Result<(), String> {
     expect(reader, "F")?;
-    let mut stats = BTreeMap::new();
-    loop {
-        let line = reader.line()?;
-        if line == "H" {
-            break;
-        }
-        let stat = stat_line(line)?;
-        stats.insert(stat.path, stat);
-    }
-    let mut digests = BTreeMap::new();
-    loop {
-        let line = reader.line()?;
-        if line == "T" {
-            break;
-        }
-        let (name, digest) = digest_line(line)?;
-        digests.insert(name, digest);
-    }
+    let stats = lines_until(reader, "H", stat_line)?;
+    let digests = lines_until(reader, "T", digest_line)?;
+    let (mut stats, mut digests) = (stats.into_iter().peekable(), digests.into_iter().peekable());
     for probe in probes {
         let Probe::Path { path, reveal } = probe else {
             continue;
         };
-        let Some(stat) = stats.get(path.as_str()) else {
+        let Some(stat) = stats.next_if(|stat| stat.path == path) else {
             continue;
         };
         if !stat.is_file {
-            state
-                .directories
-                .insert(path.clone(), stat.ownership.clone());
+            state.directories.insert(path.clone(), stat.ownership());
             continue;
         }
-        let digest = digests
-            .get(path.as_str())
-            .ok_or_else(|| format!("{path} could not be read"))?;
+        let Some((_, digest)) = digests.next_if(|(name, _)| name == path) else {
+            return Err(format!("{path} could not be read"));
+        };
         let content = match reveal {
             Reveal::Text => {
                 let bytes = reader.bytes(stat.size)?;
-                if Digest::of(bytes) != *digest {
+                if Digest::of(bytes) != digest {
                     return Err(format!("{path} changed while it was read; plan again"));
                 }
                 Observed::of(bytes, false)
             }
-            _ => Observed::digest(digest.clone()),
+            _ => Observed::digest(digest),
         };
-        let ownership = &stat.ownership;
-        state.files.insert(
-            path.clone(),
-            FileState {
-                content,
-                mode: ownership.mode.clone(),
-                owner: ownership.owner.clone(),
-                group: ownership.group.clone(),
-            },
-        );
+        let Ownership { mode, owner, group } = stat.ownership();
+        let file = FileState {
+            content,
+            mode,
+            owner,
+            group,
+        };
+        state.files.insert(path.clone(), file);
+    }
+    if let Some(stat) = stats.next() {
+        return Err(format!("a stat line for {} out of turn", stat.path));
+    }
+    if let Some((name, _)) = digests.next() {
+        return Err(format!("a digest line for {name} out of turn"));
     }
     expect(reader, "")?;
     expect(reader, "P")
