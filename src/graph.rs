@@ -33,8 +33,8 @@ pub struct ResourceGraph {
     index: AddressIndex,
 }
 
-/// The resources' indices sorted by address, for finding one by its address: eight bytes a
-/// resource, where a map would keep a copy of every address.
+/// The resources' indices sorted by address text, for finding one by its address: eight bytes
+/// a resource, where a map would keep a copy of every address.
 #[derive(Default)]
 struct AddressIndex(Vec<usize>);
 
@@ -43,7 +43,12 @@ impl AddressIndex {
     fn build(resources: &[Resource]) -> (Self, Vec<(usize, usize)>) {
         let mut sorted: Vec<usize> = (0..resources.len()).collect();
         // Stable: of resources at one address, the first declared comes first.
-        sorted.sort_by(|a, b| resources[*a].address.cmp(&resources[*b].address));
+        sorted.sort_by(|a, b| {
+            resources[*a]
+                .address
+                .as_str()
+                .cmp(resources[*b].address.as_str())
+        });
         let mut duplicates = Vec::new();
         sorted.dedup_by(|later, first| {
             let same = resources[*later].address == resources[*first].address;
@@ -58,7 +63,7 @@ impl AddressIndex {
 
     fn get(&self, resources: &[Resource], address: &Address) -> Option<usize> {
         self.0
-            .binary_search_by(|i| resources[*i].address.cmp(address))
+            .binary_search_by(|i| resources[*i].address.as_str().cmp(address.as_str()))
             .ok()
             .map(|at| self.0[at])
     }

@@ -48,6 +48,11 @@ impl Address {
             .then(|| Self::new(host, kind, name))
     }
 
+    /// The whole address, `host/kind:name`.
+    pub fn as_str(&self) -> &str {
+        &self.text
+    }
+
     /// `kind:name`, as shown under the host's heading.
     pub fn local(&self) -> String {
         self.text[self.slash as usize + 1..].to_string()

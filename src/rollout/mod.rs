@@ -86,6 +86,9 @@ pub fn planned(
         })
         .filter(|rollout| !rollout.batches.is_empty())
         .collect();
+    if rollouts.is_empty() {
+        return rollouts;
+    }
     let actions: HashMap<usize, Action> = hosts
         .iter()
         .flat_map(|host| &host.resources)
