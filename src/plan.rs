@@ -195,24 +195,23 @@ pub fn plan(
         .iter()
         .map(|(host, state)| (host.clone(), (state.fingerprint(), state.holds_hidden())))
         .collect();
+    // Each host's list made as long as it will be, rather than grown by doubling.
+    let mut counts: BTreeMap<&str, usize> = BTreeMap::new();
+    for &i in &in_scope {
+        *counts.entry(graph.resources[i].address.host()).or_default() += 1;
+    }
     let mut walk = Walk {
         graph,
         now,
         predicted: observed,
         pending: BTreeSet::new(),
         notified: BTreeMap::new(),
-        planned: BTreeMap::new(),
+        planned: counts
+            .into_iter()
+            .map(|(host, count)| (host.to_string(), Vec::with_capacity(count)))
+            .collect(),
         errors: Vec::new(),
     };
-    // Each host's list made as long as it will be, rather than grown by doubling.
-    let mut counts: BTreeMap<&str, usize> = BTreeMap::new();
-    for &i in &in_scope {
-        *counts.entry(graph.resources[i].address.host()).or_default() += 1;
-    }
-    walk.planned = counts
-        .into_iter()
-        .map(|(host, count)| (host.to_string(), Vec::with_capacity(count)))
-        .collect();
     for &i in &in_scope {
         walk.resource(inventory, i);
     }
