@@ -46,6 +46,8 @@ pub fn compile(inventory: &Inventory) -> Result<Vec<Resource>, CompileErrors> {
         }
     }
     if compiler.errors.is_empty() {
+        // The list grew by doubling: what it holds stays for the whole run, its slack need not.
+        compiler.resources.shrink_to_fit();
         Ok(compiler.resources)
     } else {
         Err(CompileErrors(compiler.errors))

@@ -30,30 +30,65 @@ pub struct ResourceGraph {
     graph: DiGraph<usize, Edge>,
     /// Topological order; ties broken by declaration order.
     pub order: Vec<usize>,
-    index: HashMap<Address, usize>,
+    index: AddressIndex,
+}
+
+/// The resources' indices sorted by address text, for finding one by its address: eight bytes
+/// a resource, where a map would keep a copy of every address.
+#[derive(Default)]
+struct AddressIndex(Vec<usize>);
+
+impl AddressIndex {
+    /// The index of the first resource at each address; the later ones, as `(later, first)`.
+    fn build(resources: &[Resource]) -> (Self, Vec<(usize, usize)>) {
+        let mut sorted: Vec<usize> = (0..resources.len()).collect();
+        // Stable: of resources at one address, the first declared comes first.
+        sorted.sort_by(|a, b| {
+            resources[*a]
+                .address
+                .as_str()
+                .cmp(resources[*b].address.as_str())
+        });
+        let mut duplicates = Vec::new();
+        sorted.dedup_by(|later, first| {
+            let same = resources[*later].address == resources[*first].address;
+            if same {
+                duplicates.push((*later, *first));
+            }
+            same
+        });
+        duplicates.sort_unstable();
+        (Self(sorted), duplicates)
+    }
+
+    fn get(&self, resources: &[Resource], address: &Address) -> Option<usize> {
+        self.0
+            .binary_search_by(|i| resources[*i].address.as_str().cmp(address.as_str()))
+            .ok()
+            .map(|at| self.0[at])
+    }
 }
 
 impl ResourceGraph {
     pub fn build(resources: Vec<Resource>, inventory: &Inventory) -> Result<Self, CompileErrors> {
+        let (index, duplicates) = AddressIndex::build(&resources);
         let mut builder = Builder {
             graph: DiGraph::new(),
-            index: HashMap::new(),
+            index,
             errors: Vec::new(),
         };
-        for (i, resource) in resources.iter().enumerate() {
+        for i in 0..resources.len() {
             builder.graph.add_node(i);
-            if let Some(&first) = builder.index.get(&resource.address) {
-                let first: &Resource = &resources[first];
-                let kind = CompileErrorKind::DuplicateResource {
-                    address: resource.address.to_string(),
-                    first: first.origin.describe(),
-                };
-                builder
-                    .errors
-                    .push(CompileError::new(kind, &resource.origin, "declared again"));
-            } else {
-                builder.index.insert(resource.address.clone(), i);
-            }
+        }
+        for (later, first) in duplicates {
+            let (resource, first) = (&resources[later], &resources[first]);
+            let kind = CompileErrorKind::DuplicateResource {
+                address: resource.address.to_string(),
+                first: first.origin.describe(),
+            };
+            builder
+                .errors
+                .push(CompileError::new(kind, &resource.origin, "declared again"));
         }
         for (i, resource) in resources.iter().enumerate() {
             builder.explicit(&resources, i, resource, inventory);
@@ -74,7 +109,7 @@ impl ResourceGraph {
     }
 
     pub fn index_of(&self, address: &Address) -> Option<usize> {
-        self.index.get(address).copied()
+        self.index.get(&self.resources, address)
     }
 
     /// What must finish before `i` starts, directly: what it requires or implies, and what
@@ -102,7 +137,7 @@ impl ResourceGraph {
         let mut hosts: BTreeMap<&str, Vec<usize>> = BTreeMap::new();
         let mut host_order: Vec<&str> = Vec::new();
         for (i, resource) in self.resources.iter().enumerate().filter(|(_, r)| keep(r)) {
-            let host = resource.address.host.as_str();
+            let host = resource.address.host();
             if !hosts.contains_key(host) {
                 host_order.push(host);
             }
@@ -153,7 +188,7 @@ fn quote(text: &str) -> String {
 
 struct Builder {
     graph: DiGraph<usize, Edge>,
-    index: HashMap<Address, usize>,
+    index: AddressIndex,
     errors: Vec<CompileError>,
 }
 
@@ -176,10 +211,10 @@ impl Builder {
             .map(|r| (r, Edge::Requires))
             .chain(resource.notify.iter().map(|r| (r, Edge::Notify)));
         for (reference, kind) in references {
-            let Some(&target) = self.index.get(&reference.address) else {
-                let error = if inventory.host(&reference.address.host).is_none() {
+            let Some(target) = self.index.get(resources, &reference.address) else {
+                let error = if inventory.host(reference.address.host()).is_none() {
                     CompileErrorKind::UnknownHost {
-                        name: reference.address.host.clone(),
+                        name: reference.address.host().to_string(),
                         known: inventory.host_names(),
                     }
                 } else {
@@ -219,14 +254,15 @@ impl Builder {
         resource: &Resource,
         inventory: &Inventory,
     ) {
-        let host = &resource.address.host;
+        let host = resource.address.host();
         for implied in resource.spec.kind().implied() {
             match implied {
                 Implied::ParentOf(path) => {
                     let mut dir = parent_dir(&path);
                     while let Some(candidate) = dir {
-                        if let Some(&parent) =
-                            self.index.get(&Address::new(host, "directory", candidate))
+                        if let Some(parent) = self
+                            .index
+                            .get(resources, &Address::new(host, "directory", candidate))
                         {
                             self.edge(parent, i, Edge::Implied);
                             break;
@@ -235,7 +271,9 @@ impl Builder {
                     }
                 }
                 Implied::Local { kind, name } => {
-                    if let Some(&needed) = self.index.get(&Address::new(host, kind, &name)) {
+                    if let Some(needed) =
+                        self.index.get(resources, &Address::new(host, kind, &name))
+                    {
                         self.edge(needed, i, Edge::Implied);
                     }
                 }
@@ -256,7 +294,10 @@ impl Builder {
                         ));
                         continue;
                     }
-                    if let Some(&needed) = self.index.get(&Address::new(&other, kind, &name)) {
+                    if let Some(needed) = self
+                        .index
+                        .get(resources, &Address::new(&other, kind, &name))
+                    {
                         self.edge(needed, i, Edge::Implied);
                     }
                 }
@@ -280,7 +321,7 @@ impl Builder {
                         .iter()
                         .enumerate()
                         .filter(|(_, other)| {
-                            other.address.host == source_host
+                            other.address.host() == source_host
                                 && other.spec.kind().paths().contains(&path)
                         })
                         .map(|(j, _)| j)
@@ -299,7 +340,7 @@ impl Builder {
         let mut by_path: BTreeMap<(&str, String), Vec<(usize, Claim)>> = BTreeMap::new();
         for (i, resource) in resources.iter().enumerate() {
             if let Some(claim) = resource.spec.kind().claim() {
-                let key = (resource.address.host.as_str(), claim.path().to_string());
+                let key = (resource.address.host(), claim.path().to_string());
                 by_path.entry(key).or_default().push((i, claim));
             }
         }

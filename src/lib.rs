@@ -30,6 +30,7 @@ pub mod rollout;
 pub mod selection;
 pub mod sensitive;
 pub mod source;
+pub mod text_store;
 pub mod transport;
 pub mod values;
 pub mod yaml;

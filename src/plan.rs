@@ -180,7 +180,7 @@ pub fn plan(
     let reachable: Vec<usize> = selected_order
         .iter()
         .copied()
-        .filter(|&i| !unreached.contains_key(&graph.resources[i].address.host))
+        .filter(|&i| !unreached.contains_key(graph.resources[i].address.host()))
         .collect();
     let probes = probes_by_host(inventory, graph, &reachable);
     let (observed, failures) = observe(inventory, probes, transport);
@@ -189,13 +189,27 @@ pub fn plan(
     let now = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| d.as_secs() as i64);
+    // What each host was seen holding, summed up before the walk takes the states over (a
+    // copy of every state would double what the plan holds).
+    let seen: BTreeMap<String, (Digest, bool)> = observed
+        .iter()
+        .map(|(host, state)| (host.clone(), (state.fingerprint(), state.holds_hidden())))
+        .collect();
+    // Each host's list made as long as it will be, rather than grown by doubling.
+    let mut counts: BTreeMap<&str, usize> = BTreeMap::new();
+    for &i in &in_scope {
+        *counts.entry(graph.resources[i].address.host()).or_default() += 1;
+    }
     let mut walk = Walk {
         graph,
         now,
-        predicted: observed.clone(),
+        predicted: observed,
         pending: BTreeSet::new(),
         notified: BTreeMap::new(),
-        planned: BTreeMap::new(),
+        planned: counts
+            .into_iter()
+            .map(|(host, count)| (host.to_string(), Vec::with_capacity(count)))
+            .collect(),
         errors: Vec::new(),
     };
     for &i in &in_scope {
@@ -219,12 +233,13 @@ pub fn plan(
                 Action::Unchanged => &mut summary.unchanged,
             } += 1;
         }
+        let (observed, observed_hidden) = seen[&host.name].clone();
         hosts.push(HostPlan {
             name: host.name.clone(),
             os: host.os,
             address: host.address.clone(),
-            observed: observed[&host.name].fingerprint(),
-            observed_hidden: observed[&host.name].holds_hidden(),
+            observed,
+            observed_hidden,
             resources,
         });
     }
@@ -260,9 +275,9 @@ fn reachable_part(
     let mut skipped = Vec::new();
     for &i in order {
         let resource = &graph.resources[i];
-        let host = &resource.address.host;
+        let host = resource.address.host();
         if unreached.contains_key(host) {
-            blocked.insert(i, Blocker::UnreachedHost(host.clone()));
+            blocked.insert(i, Blocker::UnreachedHost(host.to_string()));
             continue;
         }
         let own = || resource.needs_secret.clone().map(Blocker::MissingSecret);
@@ -307,7 +322,7 @@ pub fn probes_by_host(
         let resource = &graph.resources[i];
         let kind = resource.spec.kind();
         probes
-            .entry(resource.address.host.clone())
+            .entry(resource.address.host().to_string())
             .or_default()
             .extend(kind.probes());
         for (host, probe) in kind.remote_probes() {
@@ -381,7 +396,7 @@ impl Walk<'_> {
     fn resource(&mut self, inventory: &Inventory, i: usize) {
         let graph = self.graph;
         let resource = &graph.resources[i];
-        let host = &resource.address.host;
+        let host = resource.address.host();
         let Some(os) = inventory.host(host).map(|h| h.os) else {
             return;
         };
@@ -428,7 +443,7 @@ impl Walk<'_> {
         }
         if !decision.ops.is_empty() {
             for path in kind.paths() {
-                self.pending.insert((host.clone(), path));
+                self.pending.insert((host.to_string(), path));
             }
             for target in graph.notified(i) {
                 self.notified
@@ -444,7 +459,10 @@ impl Walk<'_> {
             operations,
             refresh_note,
         );
-        self.planned.entry(host.clone()).or_default().push(planned);
+        self.planned
+            .entry(host.to_string())
+            .or_default()
+            .push(planned);
     }
 }
 

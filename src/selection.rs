@@ -41,7 +41,8 @@ pub fn select(
     if !errors.is_empty() {
         return Err(CompileErrors(errors));
     }
-    let in_hosts = |i: usize| hosts.is_empty() || hosts.contains(&graph.resources[i].address.host);
+    let in_hosts =
+        |i: usize| hosts.is_empty() || hosts.iter().any(|h| h == graph.resources[i].address.host());
     if targets.is_empty() {
         return Ok((0..graph.resources.len()).map(in_hosts).collect());
     }

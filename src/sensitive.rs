@@ -13,6 +13,7 @@
 //! ([`install`]): they are needed by `Display` and `Serialize` impls deep inside plans,
 //! which have no other way to reach them.
 
+use std::borrow::Cow;
 use std::fmt;
 use std::sync::{Arc, RwLock};
 
@@ -20,33 +21,46 @@ use hmac::{KeyInit as _, Mac as _};
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use sha2::{Digest as _, Sha256};
 
+use crate::text_store;
+
 /// `sha256:<hex>` of some content. Compared freely; printed only for content that is not
-/// secret.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-#[serde(transparent)]
-pub struct Digest(String);
+/// secret. Held as its 32 bytes: a plan holds one for every file it probes.
+#[derive(Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Digest([u8; 32]);
 
 impl Digest {
     pub fn of(bytes: &[u8]) -> Self {
-        Self(format!("sha256:{}", hex::encode(Sha256::digest(bytes))))
+        Self(Sha256::digest(bytes).into())
     }
 
     /// A digest given as hex (as `sha256sum` prints it).
     pub fn from_hex(hex: &str) -> Option<Self> {
-        (hex.len() == 64 && hex.chars().all(|c| c.is_ascii_hexdigit()))
-            .then(|| Self(format!("sha256:{}", hex.to_ascii_lowercase())))
+        let mut sha256 = [0; 32];
+        hex::decode_to_slice(hex, &mut sha256).ok()?;
+        Some(Self(sha256))
     }
 
-    /// The first eight hex digits: enough to tell two values apart in a plan. (A recorded
-    /// state may hold any text here; it is cut at a character, never inside one.)
-    pub fn short(&self) -> &str {
-        first_eight(self.0.trim_start_matches("sha256:"))
+    /// The first eight hex digits: enough to tell two values apart in a plan.
+    pub fn short(&self) -> String {
+        hex::encode(&self.0[..4])
     }
 }
 
 impl fmt::Display for Digest {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
+        write!(f, "sha256:{}", hex::encode(self.0))
+    }
+}
+
+impl fmt::Debug for Digest {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_tuple("Digest").field(&self.to_string()).finish()
+    }
+}
+
+impl Serialize for Digest {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_str(self)
     }
 }
 
@@ -71,7 +85,7 @@ impl Fingerprint {
     fn under(key: &[u8], digest: &Digest) -> Self {
         let mut mac =
             hmac::Hmac::<Sha256>::new_from_slice(key).expect("HMAC takes a key of any length");
-        mac.update(digest.0.as_bytes());
+        mac.update(digest.to_string().as_bytes());
         Self(format!(
             "{FINGERPRINT_PREFIX}{}",
             hex::encode(mac.finalize().into_bytes())
@@ -186,10 +200,7 @@ pub fn quotable(text: &str) -> Option<&str> {
 }
 
 fn contains(haystack: &[u8], needle: &[u8]) -> bool {
-    needle.is_empty()
-        || haystack
-            .windows(needle.len())
-            .any(|window| window == needle)
+    memchr::memmem::find(haystack, needle).is_some()
 }
 
 /// A PEM private key (`-----BEGIN … PRIVATE KEY-----`, RFC 7468 labels such as `RSA PRIVATE
@@ -197,12 +208,9 @@ fn contains(haystack: &[u8], needle: &[u8]) -> bool {
 pub fn is_key_material(text: &[u8]) -> bool {
     const BEGIN: &[u8] = b"-----BEGIN ";
     let mut rest = text;
-    while let Some(at) = rest.windows(BEGIN.len()).position(|w| w == BEGIN) {
+    while let Some(at) = memchr::memmem::find(rest, BEGIN) {
         let label = &rest[at + BEGIN.len()..];
-        let end = label
-            .windows(5)
-            .position(|w| w == b"-----")
-            .unwrap_or(label.len());
+        let end = memchr::memmem::find(label, b"-----").unwrap_or(label.len());
         if contains(&label[..end.min(80)], b"PRIVATE KEY") {
             return true;
         }
@@ -218,12 +226,24 @@ pub fn masked(fingerprint: &Fingerprint) -> String {
 
 /// A desired value: plain, or sensitive (then never shown, only its fingerprint). Bytes, not
 /// text, so a copied key file arrives byte for byte; shared, so the plan, a batch and a
-/// predicted state hold one copy of a file's content between them.
-#[derive(Clone, PartialEq, Eq)]
+/// predicted state hold one copy of a file's content between them. A long value the plan may
+/// show is kept in the run's text store rather than in memory (it is mostly compared by its
+/// digest, known here); a secret one never is.
+#[derive(Clone)]
 pub struct Text {
-    value: Arc<[u8]>,
+    value: Held,
+    sha256: [u8; 32],
     sensitive: bool,
 }
+
+#[derive(Clone)]
+enum Held {
+    Memory(Arc<[u8]>),
+    Stored(text_store::Stored),
+}
+
+/// Values shorter than this stay in memory: storing them saves less than it costs.
+const STORE_FROM: usize = 512;
 
 impl Text {
     pub fn plain(value: impl Into<Vec<u8>>) -> Self {
@@ -234,15 +254,24 @@ impl Text {
     pub fn new(value: impl Into<Vec<u8>>, sensitive: bool) -> Self {
         let value: Vec<u8> = value.into();
         let sensitive = sensitive || is_key_material(&value);
+        let shown = !sensitive && value.len() >= STORE_FROM && !holds_secret(&value);
+        let stored = shown.then(|| text_store::put(&value)).flatten();
         Self {
-            value: Arc::from(value),
+            sha256: Sha256::digest(&value).into(),
+            value: match stored {
+                Some(stored) => Held::Stored(stored),
+                None => Held::Memory(Arc::from(value)),
+            },
             sensitive,
         }
     }
 
     /// The value itself, for the transport that writes it to a host. Never for display.
-    pub fn expose(&self) -> &[u8] {
-        &self.value
+    pub fn expose(&self) -> Cow<'_, [u8]> {
+        match &self.value {
+            Held::Memory(bytes) => Cow::Borrowed(bytes),
+            Held::Stored(stored) => Cow::Owned(text_store::get(*stored)),
+        }
     }
 
     pub fn is_sensitive(&self) -> bool {
@@ -250,17 +279,27 @@ impl Text {
     }
 
     pub fn digest(&self) -> Digest {
-        Digest::of(&self.value)
+        Digest(self.sha256)
     }
 
     /// How the value appears in a plan: masked when sensitive, holding a secret, or not text.
     pub fn shown(&self) -> String {
-        match std::str::from_utf8(&self.value) {
-            Ok(text) if !self.sensitive && !holds_secret(&self.value) => text.to_string(),
+        let value = self.expose();
+        match std::str::from_utf8(&value) {
+            Ok(text) if !self.sensitive && !holds_secret(&value) => text.to_string(),
             _ => masked(&Fingerprint::of(&self.digest())),
         }
     }
 }
+
+/// The same bytes (by digest) with the same sensitivity.
+impl PartialEq for Text {
+    fn eq(&self, other: &Self) -> bool {
+        self.sha256 == other.sha256 && self.sensitive == other.sensitive
+    }
+}
+
+impl Eq for Text {}
 
 impl fmt::Debug for Text {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -332,13 +371,13 @@ impl Observed {
     }
 
     pub fn from_text(text: &Text) -> Self {
-        Self::of(text.expose(), text.is_sensitive())
+        Self::of(&text.expose(), text.is_sensitive())
     }
 
     /// Whether the host holds exactly `desired`. Unknown values never match.
     pub fn matches(&self, desired: &Text) -> bool {
         match self {
-            Self::Plain(value) => value.as_bytes() == desired.expose(),
+            Self::Plain(value) => <[u8; 32]>::from(Sha256::digest(value)) == desired.sha256,
             Self::Hidden(hidden) => hidden.is(&desired.digest()),
             Self::KnownAfterApply => false,
         }
@@ -490,11 +529,12 @@ mod tests {
     }
 
     #[test]
-    fn a_recorded_digest_of_any_text_never_panics() {
-        let digest: Digest = serde_json::from_str("\"sha256:ééééééééé\"").unwrap();
-        assert_eq!(digest.short(), "éééééééé");
+    fn a_recorded_fingerprint_of_any_text_never_panics() {
         let junk: Result<Fingerprint, _> = serde_json::from_str("\"hmac-sha256:éé\"");
         assert!(junk.is_err());
+        assert_eq!(Digest::from_hex("éé"), None);
+        let hex = "Ab".repeat(32);
+        assert_eq!(Digest::from_hex(&hex).unwrap().short(), "abababab");
     }
 
     #[test]

@@ -39,7 +39,10 @@ fn require(program: &str) {
         .args(["-c", &format!("command -v {program}")])
         .output()
         .is_ok_and(|output| output.status.success());
-    assert!(found, "{program} is not installed (scripts/test installs it)");
+    assert!(
+        found,
+        "{program} is not installed (scripts/test installs it)"
+    );
 }
 
 /// Runs `script` in bash, the completion script loaded; its stdout.

@@ -54,7 +54,7 @@ pub fn run(args: ApplyArgs) -> Result<ExitCode, Failure> {
         .iter()
         .filter(|host| {
             (0..selected.len())
-                .any(|i| selected[i] && loaded.graph.resources[i].address.host == host.name)
+                .any(|i| selected[i] && loaded.graph.resources[i].address.host() == host.name)
         })
         .collect();
     let holder = holder();

@@ -73,13 +73,13 @@ impl Live {
 
 impl Progress for Live {
     fn started(&self, address: &Address) {
-        if let Some(bar) = self.hosts.get(&address.host) {
+        if let Some(bar) = self.hosts.get(address.host()) {
             bar.set_message(format!("applying {}", address.local()));
         }
     }
 
     fn finished(&self, finished: &Finished) {
-        let Some(bar) = self.hosts.get(&finished.address.host) else {
+        let Some(bar) = self.hosts.get(finished.address.host()) else {
             return;
         };
         bar.inc(1);

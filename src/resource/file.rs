@@ -4,7 +4,7 @@
 use crate::check_command::CheckCommand;
 use crate::compile_error::CompileError;
 use crate::compile_error_kind::CompileErrorKind;
-use crate::module::attrs::Attrs;
+use crate::module::attrs::{Attrs, Rendered};
 use crate::names::NameKind;
 use crate::op::Op;
 use crate::probe::{Probe, Reveal};
@@ -58,22 +58,16 @@ impl File {
             ));
         }
         let sensitive = attrs.bool("sensitive").unwrap_or(false);
+        // Marked sensitive before it is kept anywhere: a sensitive value stays in memory.
+        let text = |rendered: Rendered| {
+            Content::Text(Text::new(rendered.value, sensitive || rendered.sensitive))
+        };
         let content = match given.first().copied() {
-            Some("content") => attrs
-                .string("content")
-                .map(|text| Content::Text(text.text())),
-            Some("template") => attrs
-                .template("template")
-                .map(|text| Content::Text(text.text())),
+            Some("content") => attrs.string("content").map(text),
+            Some("template") => attrs.template("template").map(text),
             Some("source") => copy_source(attrs, path.as_deref()),
             _ => None,
         };
-        let content = content.map(|content| match content {
-            Content::Text(text) => {
-                Content::Text(Text::new(text.expose(), sensitive || text.is_sensitive()))
-            }
-            copy => copy,
-        });
         let wanted = Wanted::parse(attrs);
         let validate = CheckCommand::parse(attrs);
         let path = path?;
@@ -200,11 +194,12 @@ impl Kind for File {
     }
 
     fn decide(&self, view: &View) -> Result<Decision, String> {
-        let desired = self.desired(view)?;
         let mut decision = Decision::default();
         let Some(current) = view.state.files.get(&self.path) else {
             let ownership = self.wanted.for_new("0644", view.os);
-            let after = desired.clone().unwrap_or(Observed::Plain(String::new()));
+            let after = self
+                .desired(view)?
+                .unwrap_or(Observed::Plain(String::new()));
             if view.state.directories.contains_key(&self.path) {
                 decision.ops.push(Op::RemovePath {
                     path: self.path.clone(),
@@ -224,8 +219,16 @@ impl Kind for File {
             return Ok(decision);
         };
         let ownership = self.wanted.applied_to(&current.ownership());
-        match desired {
-            Some(after) if !current.content.same_as(&after) => {
+        // A given text is compared by its digest alone: the text itself may be in the run's
+        // store, and is read back only to show a diff.
+        let differs = match &self.content {
+            Some(Content::Text(text)) if current.content.matches(text) => None,
+            _ => self
+                .desired(view)?
+                .filter(|after| !current.content.same_as(after)),
+        };
+        match differs {
+            Some(after) => {
                 decision.ops.push(self.write_op(ownership));
                 decision.content = Some(ContentChange {
                     path: self.path.clone(),
@@ -236,7 +239,7 @@ impl Kind for File {
                     .changes
                     .extend(self.wanted.changes(&current.ownership()));
             }
-            _ => {
+            None => {
                 decision.changes = self.wanted.changes(&current.ownership());
                 if !decision.changes.is_empty() {
                     decision.ops.push(Op::SetOwnership {

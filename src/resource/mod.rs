@@ -157,26 +157,27 @@ pub trait Kind {
     }
 }
 
-/// The kinds, each defined in its own file.
+/// The kinds, each defined in its own file; boxed, so a resource holds a pointer rather than
+/// room for the largest kind (a host of 4,000 resources holds 4,000 of them).
 #[derive(Debug, Clone)]
 pub enum Spec {
-    File(file::File),
-    Directory(directory::Directory),
-    Line(line::Line),
-    Block(block::Block),
-    Sysrc(sysrc::Sysrc),
-    Package(package::Package),
-    Service(service::Service),
-    Secret(secret::Secret),
-    Ufs(ufs::Ufs),
-    Zpool(zpool::Zpool),
-    Zfs(zfs::Zfs),
-    Mount(mount::Mount),
-    Kmod(kmod::Kmod),
-    Cron(cron::Cron),
-    Systemd(systemd::Systemd),
-    X509(x509::X509),
-    Carp(carp::Carp),
+    File(Box<file::File>),
+    Directory(Box<directory::Directory>),
+    Line(Box<line::Line>),
+    Block(Box<block::Block>),
+    Sysrc(Box<sysrc::Sysrc>),
+    Package(Box<package::Package>),
+    Service(Box<service::Service>),
+    Secret(Box<secret::Secret>),
+    Ufs(Box<ufs::Ufs>),
+    Zpool(Box<zpool::Zpool>),
+    Zfs(Box<zfs::Zfs>),
+    Mount(Box<mount::Mount>),
+    Kmod(Box<kmod::Kmod>),
+    Cron(Box<cron::Cron>),
+    Systemd(Box<systemd::Systemd>),
+    X509(Box<x509::X509>),
+    Carp(Box<carp::Carp>),
 }
 
 /// Kind names as written in module.yml, with the attributes each accepts.
@@ -208,56 +209,70 @@ impl Spec {
     /// which are in `attrs.errors`.
     pub fn parse(kind: &str, attrs: &mut Attrs, host: &str) -> Option<(String, Self)> {
         match kind {
-            "file" => file::File::parse(attrs).map(|(name, spec)| (name, Self::File(spec))),
-            "directory" => {
-                directory::Directory::parse(attrs).map(|(name, spec)| (name, Self::Directory(spec)))
+            "file" => {
+                file::File::parse(attrs).map(|(name, spec)| (name, Self::File(Box::new(spec))))
             }
-            "line" => line::Line::parse(attrs).map(|(name, spec)| (name, Self::Line(spec))),
-            "block" => block::Block::parse(attrs).map(|(name, spec)| (name, Self::Block(spec))),
-            "sysrc" => sysrc::Sysrc::parse(attrs).map(|(name, spec)| (name, Self::Sysrc(spec))),
-            "package" => {
-                package::Package::parse(attrs).map(|(name, spec)| (name, Self::Package(spec)))
+            "directory" => directory::Directory::parse(attrs)
+                .map(|(name, spec)| (name, Self::Directory(Box::new(spec)))),
+            "line" => {
+                line::Line::parse(attrs).map(|(name, spec)| (name, Self::Line(Box::new(spec))))
             }
-            "service" => {
-                service::Service::parse(attrs).map(|(name, spec)| (name, Self::Service(spec)))
+            "block" => {
+                block::Block::parse(attrs).map(|(name, spec)| (name, Self::Block(Box::new(spec))))
             }
-            "secret" => {
-                secret::Secret::parse(attrs, host).map(|(name, spec)| (name, Self::Secret(spec)))
+            "sysrc" => {
+                sysrc::Sysrc::parse(attrs).map(|(name, spec)| (name, Self::Sysrc(Box::new(spec))))
             }
-            "ufs" => ufs::Ufs::parse(attrs).map(|(name, spec)| (name, Self::Ufs(spec))),
-            "zpool" => zpool::Zpool::parse(attrs).map(|(name, spec)| (name, Self::Zpool(spec))),
-            "zfs" => zfs::Zfs::parse(attrs).map(|(name, spec)| (name, Self::Zfs(spec))),
-            "mount" => mount::Mount::parse(attrs).map(|(name, spec)| (name, Self::Mount(spec))),
-            "kmod" => kmod::Kmod::parse(attrs).map(|(name, spec)| (name, Self::Kmod(spec))),
-            "cron" => cron::Cron::parse(attrs).map(|(name, spec)| (name, Self::Cron(spec))),
-            "systemd" => {
-                systemd::Systemd::parse(attrs).map(|(name, spec)| (name, Self::Systemd(spec)))
+            "package" => package::Package::parse(attrs)
+                .map(|(name, spec)| (name, Self::Package(Box::new(spec)))),
+            "service" => service::Service::parse(attrs)
+                .map(|(name, spec)| (name, Self::Service(Box::new(spec)))),
+            "secret" => secret::Secret::parse(attrs, host)
+                .map(|(name, spec)| (name, Self::Secret(Box::new(spec)))),
+            "ufs" => ufs::Ufs::parse(attrs).map(|(name, spec)| (name, Self::Ufs(Box::new(spec)))),
+            "zpool" => {
+                zpool::Zpool::parse(attrs).map(|(name, spec)| (name, Self::Zpool(Box::new(spec))))
             }
-            "x509" => x509::X509::parse(attrs).map(|(name, spec)| (name, Self::X509(spec))),
-            "carp" => carp::Carp::parse(attrs, host).map(|(name, spec)| (name, Self::Carp(spec))),
+            "zfs" => zfs::Zfs::parse(attrs).map(|(name, spec)| (name, Self::Zfs(Box::new(spec)))),
+            "mount" => {
+                mount::Mount::parse(attrs).map(|(name, spec)| (name, Self::Mount(Box::new(spec))))
+            }
+            "kmod" => {
+                kmod::Kmod::parse(attrs).map(|(name, spec)| (name, Self::Kmod(Box::new(spec))))
+            }
+            "cron" => {
+                cron::Cron::parse(attrs).map(|(name, spec)| (name, Self::Cron(Box::new(spec))))
+            }
+            "systemd" => systemd::Systemd::parse(attrs)
+                .map(|(name, spec)| (name, Self::Systemd(Box::new(spec)))),
+            "x509" => {
+                x509::X509::parse(attrs).map(|(name, spec)| (name, Self::X509(Box::new(spec))))
+            }
+            "carp" => carp::Carp::parse(attrs, host)
+                .map(|(name, spec)| (name, Self::Carp(Box::new(spec)))),
             _ => None,
         }
     }
 
     pub fn kind(&self) -> &dyn Kind {
         match self {
-            Self::File(spec) => spec,
-            Self::Directory(spec) => spec,
-            Self::Line(spec) => spec,
-            Self::Block(spec) => spec,
-            Self::Sysrc(spec) => spec,
-            Self::Package(spec) => spec,
-            Self::Service(spec) => spec,
-            Self::Secret(spec) => spec,
-            Self::Ufs(spec) => spec,
-            Self::Zpool(spec) => spec,
-            Self::Zfs(spec) => spec,
-            Self::Mount(spec) => spec,
-            Self::Kmod(spec) => spec,
-            Self::Cron(spec) => spec,
-            Self::Systemd(spec) => spec,
-            Self::X509(spec) => spec,
-            Self::Carp(spec) => spec,
+            Self::File(spec) => spec.as_ref(),
+            Self::Directory(spec) => spec.as_ref(),
+            Self::Line(spec) => spec.as_ref(),
+            Self::Block(spec) => spec.as_ref(),
+            Self::Sysrc(spec) => spec.as_ref(),
+            Self::Package(spec) => spec.as_ref(),
+            Self::Service(spec) => spec.as_ref(),
+            Self::Secret(spec) => spec.as_ref(),
+            Self::Ufs(spec) => spec.as_ref(),
+            Self::Zpool(spec) => spec.as_ref(),
+            Self::Zfs(spec) => spec.as_ref(),
+            Self::Mount(spec) => spec.as_ref(),
+            Self::Kmod(spec) => spec.as_ref(),
+            Self::Cron(spec) => spec.as_ref(),
+            Self::Systemd(spec) => spec.as_ref(),
+            Self::X509(spec) => spec.as_ref(),
+            Self::Carp(spec) => spec.as_ref(),
         }
     }
 

@@ -86,6 +86,9 @@ pub fn planned(
         })
         .filter(|rollout| !rollout.batches.is_empty())
         .collect();
+    if rollouts.is_empty() {
+        return rollouts;
+    }
     let actions: HashMap<usize, Action> = hosts
         .iter()
         .flat_map(|host| &host.resources)
@@ -148,7 +151,7 @@ impl Schedule {
             .copied()
             .filter(|i| planned.contains(i))
             .collect();
-        let own = |i: usize| host_place.get(graph.resources[i].address.host.as_str());
+        let own = |i: usize| host_place.get(graph.resources[i].address.host());
         // `need[i][r]`: the earliest batch of rollout r that needs resource i (itself, or
         // anything depending on it); usize::MAX for none. Dependents come first in reverse
         // topological order, so each is final when passed on.

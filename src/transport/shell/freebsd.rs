@@ -25,7 +25,8 @@ impl Dialect for FreeBsd {
         // as stat's own LINUX_FORMAT prints a mode. %u/%g are the ids, %Su/%Sg the names, or
         // "(ID)" where there is none. %HT words the type ("Regular File", "Directory"), %N is
         // the name as given; a tab in the format passes through.
-        "stat -L -f '%OMp%03OLp\t%u:%Su\t%g:%Sg\t%HT\t%z\t%N'"
+        // Names are looked up through a cache (lib/libc/gen/pwcache.c, user_from_uid).
+        "xargs -0 -r stat -L -f '%OMp%03OLp\t%u:%Su\t%g:%Sg\t%HT\t%z\t%N' 2>/dev/null"
     }
 
     fn sha256(&self) -> &'static str {
@@ -171,7 +172,7 @@ impl Dialect for FreeBsd {
         // printf builtin, never by a command of its own.
         Some(format!(
             "p=$({}; printf x); p=${{p%x}}; ifconfig {} inet vhid {vhid} pass \"$p\" alias {}",
-            print_bytes(password.expose(), password.is_sensitive()),
+            print_bytes(&password.expose(), password.is_sensitive()),
             quote(interface),
             quote(&format!("{address}/32"))
         ))
@@ -253,7 +254,7 @@ pub(super) fn rc_quoted(value: &[u8]) -> Vec<u8> {
 /// sysrc checks its result, the old file kept as a backup (`keep`, see `backup.rs`), and
 /// renamed into place.
 pub(super) fn set_rc_var(files: &[&str], name: &str, value: &Text) -> String {
-    if let Some(fault) = unwritable(value.expose()) {
+    if let Some(fault) = unwritable(&value.expose()) {
         // Refused at load time already; this holds for an operation from anywhere else.
         let why = format!("cannot set rc.conf {name}: {}", fault.reason());
         return format!("echo {} >&2; return 1", quote(&why));
@@ -261,7 +262,7 @@ pub(super) fn set_rc_var(files: &[&str], name: &str, value: &Text) -> String {
     let first = quote(files.first().copied().unwrap_or("/etc/rc.conf"));
     let reversed: Vec<String> = files.iter().rev().map(|file| quote(file)).collect();
     let assignment = quote(&format!("{name}="));
-    let value = print_bytes(&rc_quoted(value.expose()), value.is_sensitive());
+    let value = print_bytes(&rc_quoted(&value.expose()), value.is_sensitive());
     [
         // `v`: the quoted value, printed by the printf builtin into a subshell's output.
         format!("v=$({value}; printf x); v=${{v%x}}"),

@@ -23,8 +23,9 @@ pub trait Dialect {
     /// `uname -s` on this family.
     fn kernel(&self) -> &'static str;
     fn path(&self) -> &'static str;
-    /// Given paths as arguments, prints `MODE\tUID:OWNER\tGID:GROUP\tTYPE\tSIZE\tPATH` for
-    /// each, following symbolic links; MODE with its set-user-ID, set-group-ID and sticky bits.
+    /// Given NUL-separated paths on stdin, prints `MODE\tUID:OWNER\tGID:GROUP\tTYPE\tSIZE\tPATH`
+    /// for each that exists, following symbolic links; MODE with its set-user-ID, set-group-ID
+    /// and sticky bits; nothing on stderr.
     fn stat_files(&self) -> &'static str;
     /// Prints the hex sha256 of stdin.
     fn sha256(&self) -> &'static str;

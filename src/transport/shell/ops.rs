@@ -194,7 +194,7 @@ fn run_check(check: &CheckCommand, path: &str, content: &Text) -> String {
 /// A `printf` builtin call writing exactly the text's bytes; a sensitive one is written all
 /// in octal escapes, so not even the script holds it legibly.
 fn print_text(text: &Text) -> String {
-    print_bytes(text.expose(), text.is_sensitive())
+    print_bytes(&text.expose(), text.is_sensitive())
 }
 
 /// A `printf` builtin call writing exactly `bytes` (any bytes, NUL included) to stdout: the
