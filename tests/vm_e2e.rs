@@ -147,9 +147,14 @@ fn a_device_holding_an_exported_pool_is_written_only_when_allowed(
     seen: &mut Seen,
 ) {
     let disk = side.disk(0);
-    side.sh_ok(&format!("zpool create -m none old {disk} && zpool export old"));
+    side.sh_ok(&format!(
+        "zpool create -m none old {disk} && zpool export old"
+    ));
     let direct = side.sh(&format!("zpool create -m /guarded guarded {disk}"));
-    seen.note(format!("zpool create without -f: {:?}", direct.status.code()));
+    seen.note(format!(
+        "zpool create without -f: {:?}",
+        direct.status.code()
+    ));
     let first_lines: Vec<String> = stderr(&direct).lines().take(2).map(String::from).collect();
     seen.note(format!("it says: {first_lines:?}"));
 
@@ -233,7 +238,11 @@ fn a_received_replica_is_unlocked_mounted_and_read_only(side: &Side, dir: &Path,
             "zpool create -m /sink sink {disk} && zfs lab-receive sink/replica"
         )),
     };
-    seen.zfs_get(side, "encryption,keyformat,keystatus,mounted", "sink/replica");
+    seen.zfs_get(
+        side,
+        "encryption,keyformat,keystatus,mounted",
+        "sink/replica",
+    );
     let inventory = side.inventory(
         dir,
         "resources:\n  - zfs: sink/replica\n    create: false\n\
@@ -250,7 +259,10 @@ fn a_received_replica_is_unlocked_mounted_and_read_only(side: &Side, dir: &Path,
     if let Side::Real(_) = side {
         assert_eq!(side.sh_ok("cat /export/replica/file"), "replicated\n");
         let write = side.sh("touch /export/replica/stray");
-        assert!(!write.status.success(), "a read-only replica takes no write");
+        assert!(
+            !write.status.success(),
+            "a read-only replica takes no write"
+        );
     }
 }
 
@@ -300,7 +312,9 @@ fn the_mount_monitor_timer_is_enabled_and_active(side: &Side, dir: &Path, seen: 
     ]
     .iter()
     .map(|name| {
-        let path = Path::new(ROOT).join("modules/nfs_client/templates").join(name);
+        let path = Path::new(ROOT)
+            .join("modules/nfs_client/templates")
+            .join(name);
         (*name, std::fs::read_to_string(path).unwrap())
     })
     .collect();
