@@ -89,11 +89,14 @@ impl Vm {
             .arg("-initrd")
             .arg(image.join("initrd.img"))
             .args(["-append", "root=/dev/vda rw console=ttyS0 quiet"])
+            // Devices in command-line order take PCI slots in order, and the guest names its
+            // disks in slot order: the root is /dev/vda, the extra disks /dev/vdb, /dev/vdc …
             .arg("-drive")
             .arg(format!(
-                "file={},format=raw,if=virtio,snapshot=on",
+                "file={},format=raw,if=none,id=root,snapshot=on",
                 image.join("base.img").display()
             ))
+            .args(["-device", "virtio-blk-pci,drive=root"])
             .arg("-netdev")
             .arg(format!(
                 "user,id=net,restrict=on,hostfwd=tcp:{address}:{port}-:22"
@@ -104,10 +107,11 @@ impl Vm {
         for i in 0..disks {
             let disk = dir.join(format!("disk{i}.img"));
             run(Command::new("truncate").args(["-s", "1G"]).arg(&disk));
-            command.arg("-drive").arg(format!(
-                "file={},format=raw,if=virtio,serial=lab{i}",
-                disk.display()
-            ));
+            command
+                .arg("-drive")
+                .arg(format!("file={},format=raw,if=none,id=disk{i}", disk.display()))
+                .arg("-device")
+                .arg(format!("virtio-blk-pci,drive=disk{i},serial=lab{i}"));
             names.push(format!("/dev/vd{}", char::from(b'b' + i as u8)));
         }
         // snapshot=on keeps the image's writes in a temporary file: in this guest's directory.
