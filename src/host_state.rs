@@ -9,6 +9,7 @@ use serde::{Deserialize, Serialize};
 use crate::inventory::host::OsFamily;
 use crate::op::Op;
 use crate::probe::Probe;
+use crate::resource::zfs_property;
 use crate::sensitive::{Digest, Observed};
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -33,6 +34,10 @@ pub struct HostState {
     /// Imported ZFS pools and their health.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub pools: BTreeMap<String, String>,
+    /// Paths where something other than an empty directory is: a directory with entries, a
+    /// file, or what could not be read (only those probed).
+    #[serde(default, skip_serializing_if = "BTreeSet::is_empty")]
+    pub occupied: BTreeSet<String>,
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub datasets: BTreeMap<String, DatasetState>,
     /// Mounted filesystems by mount point.
@@ -184,6 +189,11 @@ impl HostState {
                 }
                 Probe::Device { path } => copy_entry(&self.devices, &mut answer.devices, path),
                 Probe::Pool { name } => copy_entry(&self.pools, &mut answer.pools, name),
+                Probe::Occupied { path } => {
+                    if self.occupied.contains(path) {
+                        answer.occupied.insert(path.clone());
+                    }
+                }
                 Probe::Dataset { name, properties } => {
                     if let Some(dataset) = self.datasets.get(name) {
                         let asked = answer.datasets.entry(name.clone()).or_default();
@@ -307,7 +317,12 @@ impl HostState {
                 self.datasets.insert(name.clone(), dataset(properties));
             }
             Op::CreateDataset { name, properties } => {
-                let mut created = dataset([("mounted", "yes"), ("readonly", "off")]);
+                let mounted = if zfs_property::mounts_on_create(properties) {
+                    "yes"
+                } else {
+                    "no"
+                };
+                let mut created = dataset([("mounted", mounted), ("readonly", "off")]);
                 created.properties.extend(properties.clone());
                 if properties.get("encryption").is_some_and(|e| e != "off") {
                     created
@@ -320,7 +335,12 @@ impl HostState {
                 name,
                 property,
                 value,
-            } => set_property(self, name, property, value),
+            } => {
+                set_property(self, name, property, value);
+                if zfs_property::unmounts(property, value) {
+                    set_property(self, name, "mounted", "no");
+                }
+            }
             Op::LoadKey { dataset } => set_property(self, dataset, "keystatus", "available"),
             Op::MountDataset { dataset } => set_property(self, dataset, "mounted", "yes"),
             Op::Mount {

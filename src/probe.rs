@@ -59,6 +59,9 @@ pub enum Probe {
     Device { path: String },
     /// Whether a ZFS pool is imported, and its health.
     Pool { name: String },
+    /// Whether something other than an empty directory is at a path (as `zpool create`
+    /// checks the mountpoint of a new pool).
+    Occupied { path: String },
     /// Some properties of a ZFS dataset, if it exists.
     Dataset {
         name: String,

@@ -13,6 +13,7 @@ use crate::compile_error::CompileError;
 use crate::compile_error_kind::CompileErrorKind;
 use crate::module::attrs::{Attrs, Rendered};
 use crate::names::NameKind;
+use crate::resource::zfs_property;
 use crate::source::Origin;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -33,6 +34,10 @@ pub enum ValueKind {
     CronCommand,
     ZfsProperty,
     ZfsValue,
+    /// The value of a ZFS property that is a size (quota, recordsize …).
+    ZfsSize,
+    /// The value of a ZFS property that takes one of a fixed set of words.
+    ZfsChoice,
     ZfsMountpoint,
     ZfsKeylocation,
     X509Subject,
@@ -55,6 +60,8 @@ impl fmt::Display for ValueKind {
             Self::CronCommand => "cron command",
             Self::ZfsProperty => "ZFS property name",
             Self::ZfsValue => "ZFS property value",
+            Self::ZfsSize => "ZFS size",
+            Self::ZfsChoice => "ZFS property value",
             Self::ZfsMountpoint => "ZFS mountpoint",
             Self::ZfsKeylocation => "ZFS keylocation",
             Self::X509Subject => "certificate subject",
@@ -137,7 +144,13 @@ impl ValueKind {
                 "a cron command is one line of under 1000 bytes that starts with neither a blank nor `-` and holds no `\\\\` or `\\%`; write `%` alone, f3s escapes it for cron"
             }
             Self::ZfsProperty => {
-                "a ZFS property is a native name (lowercase letters, digits and _), a quota such as userquota@NAME, or a user property: lowercase letters, digits and : - . _ with at least one `:`, not starting with `-`, under 256 characters (zfsprops(7))"
+                "a ZFS property is a native property zfs can set, by its name or short column name (compression or compress: zfsprops(7)), a quota such as userquota@NAME, or a user property: lowercase letters, digits and : - . _ with at least one `:`, not starting with `-`, under 256 characters"
+            }
+            Self::ZfsSize => {
+                "a ZFS size is `none` or a number with an optional suffix B, K, M, G, T, P or E in any case (powers of 1024; `GB` and `GiB` read as `G`), such as 10G, 128K or 1.5T, as zfs reads it (libzfs_util.c, zfs_nicestrtonum); zfs reports it in bytes"
+            }
+            Self::ZfsChoice => {
+                "this ZFS property takes one of the words zfsprops(7) lists for it, spelled exactly so (lowercase)"
             }
             Self::ZfsValue => {
                 "a ZFS property value is not empty, has no control characters and is under 8192 bytes (zfsprops(7)); f3s reads it back from one line of `zfs get -H`"
@@ -179,7 +192,7 @@ impl ValueKind {
             Self::CronSchedule => check_cron_schedule(value),
             Self::CronCommand => check_cron_command(value),
             Self::ZfsProperty => check_zfs_property(value),
-            Self::ZfsValue => check_zfs_value(value),
+            Self::ZfsValue | Self::ZfsSize | Self::ZfsChoice => check_zfs_value(value),
             Self::ZfsMountpoint => check_zfs_value(value).and_then(|()| match value {
                 "none" | "legacy" => Ok(()),
                 path => NameKind::Path.check(path),
@@ -212,6 +225,17 @@ pub fn fault(
     origin: &Origin,
 ) -> Option<CompileError> {
     let reason = kind.check(value).err()?;
+    Some(refusal(kind, reason, value, sensitive, origin))
+}
+
+/// The diagnostic for `value` at `origin`, refused for `reason` under `kind`'s rule.
+pub fn refusal(
+    kind: ValueKind,
+    reason: String,
+    value: &str,
+    sensitive: bool,
+    origin: &Origin,
+) -> CompileError {
     let (reason, label) = if sensitive {
         (
             "it breaks the rule below (the value is sensitive, so no more is shown)".to_string(),
@@ -222,7 +246,7 @@ pub fn fault(
         (reason, format!("found {value:?}"))
     };
     let kind = CompileErrorKind::InvalidValue { what: kind, reason };
-    Some(CompileError::new(kind, origin, label))
+    CompileError::new(kind, origin, label)
 }
 
 fn no_control(value: &str, allowed: &[char]) -> Result<(), String> {
@@ -438,7 +462,8 @@ fn check_zfs_property(value: &str) -> Result<(), String> {
         None if !user && !value.starts_with(|c: char| c.is_ascii_lowercase()) => {
             Err("it does not start with a letter".into())
         }
-        None => Ok(()),
+        None if user => Ok(()),
+        None => zfs_property::check_name(value),
     }
 }
 
@@ -658,6 +683,13 @@ mod tests {
         bad(ValueKind::ZfsProperty, "org.f3s:Role", "`R`");
         bad(ValueKind::ZfsProperty, "-o:x", "`-`");
         bad(ValueKind::ZfsProperty, "userused@paul", "settable");
+        ok(ValueKind::ZfsProperty, "compress");
+        bad(
+            ValueKind::ZfsProperty,
+            "compresion",
+            "not a ZFS dataset property",
+        );
+        bad(ValueKind::ZfsProperty, "used", "read-only");
         bad(
             ValueKind::ZfsProperty,
             &format!("a:{}", "b".repeat(254)),

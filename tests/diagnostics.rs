@@ -266,3 +266,58 @@ resources:
         "the value as written:\n{text}"
     );
 }
+
+/// What `zfs set` would refuse is refused at its line: a size zfs_nicestrtonum cannot read, a
+/// word not in the property's table (index words are exact), a read-only or unknown property,
+/// one property under two names, and `mounted: true` where `zfs mount` refuses the dataset.
+#[test]
+fn zfs_properties_zfs_would_refuse() {
+    let dataset = |lines: &str| format!("\nresources:\n  - zfs: zroot/data\n{lines}");
+    let cases = [
+        (
+            "    properties:\n      quota: 10X\n",
+            "module.yml:4",
+            "invalid ZFS size: invalid numeric suffix `X`",
+        ),
+        (
+            "    properties:\n      quota: \"0\"\n",
+            "module.yml:4",
+            "use `none` to disable quota/refquota",
+        ),
+        (
+            "    properties:\n      recsize: 100K\n",
+            "module.yml:4",
+            "`recordsize` must be power of 2 from 512B to 16M",
+        ),
+        (
+            "    properties:\n      compress: LZ4\n",
+            "module.yml:4",
+            "`compression` takes one of on, off, lzjb",
+        ),
+        (
+            "    properties:\n      used: 1G\n",
+            "module.yml:4",
+            "`used` is read-only",
+        ),
+        (
+            "    properties:\n      compresion: lz4\n",
+            "module.yml:4",
+            "`compresion` is not a ZFS dataset property",
+        ),
+        (
+            "    properties:\n      compress: lz4\n      compression: lz4\n",
+            "module.yml:4",
+            "`zfs` resource takes only one of compression, compress",
+        ),
+        (
+            "    properties:\n      mountpoint: legacy\n    mounted: true\n",
+            "module.yml:2",
+            "`zfs` resource takes only one of mounted: true, mountpoint: legacy",
+        ),
+    ];
+    for (lines, place, message) in cases {
+        Case::new(&with_module("m"))
+            .module("m", &dataset(lines))
+            .fails_with(&[(place, message)]);
+    }
+}

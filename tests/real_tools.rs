@@ -324,3 +324,224 @@ fn enablement_is_read_from_the_word_and_converges() {
     let said = common::stderr(&refused);
     assert!(said.contains("say `enabled: ignore`"), "{said}");
 }
+
+/// OpenZFS's zfs(8), as the stand-in's header cites it: `zfs get -p` prints sizes in bytes
+/// (quota 0 for none) under the property's own name, whatever name (`compress`, `recsize`) it
+/// was asked by; `zfs set` reads sizes as zfs_nicestrtonum does, keeps an index by the first
+/// word of its value (xattr=on is sa), and refuses what zprop_parse_value and
+/// zfs_valid_proplist refuse.
+#[test]
+fn zfs_get_p_prints_bytes_and_canonical_names() {
+    let lab = Lab::start(&[("f0", Os::Freebsd)]);
+    let f0 = lab.host("f0");
+    let get = |props: &str| {
+        run(
+            f0,
+            &format!("zfs get -H -p -o property,value {props} zroot/t"),
+        )
+    };
+    assert_eq!(run(f0, "zfs create zroot/t").0, 0);
+    assert_eq!(
+        get("quota,compress,recsize,atime").1,
+        "quota\t0\ncompression\ton\nrecordsize\t131072\natime\ton\n"
+    );
+    for set in [
+        "quota=10G",
+        "compress=lz4",
+        "recsize=1M",
+        "xattr=on",
+        "refquota=1.5g",
+    ] {
+        assert_eq!(run(f0, &format!("zfs set {set} zroot/t")).0, 0, "{set}");
+    }
+    assert_eq!(
+        get("quota,compression,recordsize,xattr,refquota").1,
+        "quota\t10737418240\ncompression\tlz4\nrecordsize\t1048576\nxattr\tsa\nrefquota\t1610612736\n"
+    );
+    assert_eq!(run(f0, "zfs set quota=none zroot/t").0, 0);
+    assert_eq!(get("quota").1, "quota\t0\n");
+
+    let refusals = [
+        ("quota=0", "use 'none' to disable quota/refquota"),
+        ("quota=10X", "invalid numeric suffix 'X'"),
+        ("quota=ten", "bad numeric value 'ten'"),
+        (
+            "recordsize=100K",
+            "'recordsize' must be power of 2 from 512B to 16M",
+        ),
+        (
+            "compression=LZ4",
+            "'compression' must be one of 'on | off | lzjb",
+        ),
+        ("encryption=on", "'encryption' is readonly"),
+        ("used=1G", "'used' is readonly"),
+        ("nosuch=1", "invalid property 'nosuch'"),
+    ];
+    for (set, reason) in refusals {
+        let (code, _, err) = run(f0, &format!("zfs set {set} zroot/t"));
+        assert_eq!(code, 1, "{set}");
+        assert!(
+            err.starts_with(&format!("cannot set property for 'zroot/t': {reason}")),
+            "{set}: {err}"
+        );
+    }
+    let (code, _, err) = get("quota,nosuch");
+    assert_eq!(
+        (code, err.as_str()),
+        (2, "bad property list: invalid property 'nosuch'\n")
+    );
+}
+
+/// zfs_main.c share_mount_one: an explicit `zfs mount` refuses a legacy or `none` mountpoint
+/// and canmount=off, and a dataset already mounted; `zfs create` mounts only with canmount=on
+/// (zfs_mount_and_share), while an explicit mount takes canmount=noauto; a mountpoint of
+/// `none` unmounts (libzfs_changelist.c).
+#[test]
+fn zfs_mount_refuses_what_zfs_cannot_mount() {
+    let lab = Lab::start(&[("f0", Os::Freebsd)]);
+    let f0 = lab.host("f0");
+    for (dataset, option) in [
+        ("legacy", "mountpoint=legacy"),
+        ("hidden", "mountpoint=none"),
+        ("off", "canmount=off"),
+        ("later", "canmount=noauto"),
+    ] {
+        assert_eq!(
+            run(f0, &format!("zfs create -o {option} zroot/{dataset}")).0,
+            0
+        );
+        let mounted = run(
+            f0,
+            &format!("zfs get -H -p -o value mounted zroot/{dataset}"),
+        );
+        assert_eq!(mounted.1, "no\n", "{dataset} is not mounted by create");
+    }
+    let refusals = [
+        (
+            "legacy",
+            "cannot mount 'zroot/legacy': legacy mountpoint\nuse mount(8) to mount this filesystem\n",
+        ),
+        ("hidden", "cannot mount 'zroot/hidden': no mountpoint set\n"),
+        (
+            "off",
+            "cannot mount 'zroot/off': 'canmount' property is set to 'off'\n",
+        ),
+    ];
+    for (dataset, said) in refusals {
+        let (code, _, err) = run(f0, &format!("zfs mount zroot/{dataset}"));
+        assert_eq!((code, err.as_str()), (1, said));
+    }
+    assert_eq!(run(f0, "zfs mount zroot/later").0, 0);
+    let (code, _, err) = run(f0, "zfs mount zroot/later");
+    assert_eq!(
+        (code, err.as_str()),
+        (
+            1,
+            "cannot mount 'zroot/later': filesystem already mounted\n"
+        )
+    );
+    run(f0, "zfs set mountpoint=none zroot/later");
+    assert_eq!(
+        run(f0, "zfs get -H -p -o value mounted zroot/later").1,
+        "no\n"
+    );
+}
+
+/// zpool_main.c zpool_do_create: a mountpoint that exists and holds an entry is refused, with
+/// or without -f; an empty directory is taken.
+#[test]
+fn zpool_create_refuses_a_mountpoint_that_is_not_empty() {
+    let lab = Lab::start(&[("f0", Os::Freebsd)]);
+    let f0 = lab.host("f0");
+    run(f0, "mkdir -p /tank && touch /tank/notes");
+    for force in ["", "-f "] {
+        let (code, _, err) = run(f0, &format!("zpool create {force}-m /tank tank /dev/da0"));
+        assert_eq!(
+            (code, err.as_str()),
+            (
+                1,
+                "mountpoint '/tank' exists and is not empty\nuse '-m' option to provide a different default\n"
+            )
+        );
+    }
+    run(f0, "rm /tank/notes");
+    assert_eq!(run(f0, "zpool create -m /tank tank /dev/da0").0, 0);
+}
+
+/// Datasets zfs does not mount (legacy, `none`, canmount=off or noauto) are not mounted on
+/// every apply; sizes and column names converge: the second plan is empty.
+#[test]
+fn unmounted_datasets_sizes_and_aliases_converge() {
+    let resources = "  - zfs: zroot/legacy\n    properties:\n      mountpoint: legacy\n  - zfs: zroot/hidden\n    properties:\n      mountpoint: none\n  - zfs: zroot/off\n    properties:\n      canmount: \"off\"\n  - zfs: zroot/later\n    properties:\n      canmount: noauto\n  - zfs: zroot/manual\n    properties:\n      canmount: noauto\n    mounted: true\n  - zfs: zroot/data\n    properties:\n      quota: 10G\n      compress: lz4\n      recsize: 1M\n      atime: \"off\"\n      refquota: none\n      xattr: \"on\"\n";
+    let (lab, inventory) = host_with("f0", Os::Freebsd, resources);
+    let f0 = lab.host("f0");
+    // Two exist already: one unmounted with its mountpoint none, one with the defaults.
+    run(
+        f0,
+        "zfs create -o mountpoint=none zroot/hidden && zfs create zroot/data",
+    );
+
+    let plan = stdout(&f3s(&inventory, &["plan"]));
+    for change in [
+        "quota: none -> 10G",
+        "compression: on -> lz4",
+        "recordsize: 128K -> 1M",
+        "atime: on -> off",
+    ] {
+        assert!(plan.contains(change), "{change}: {plan}");
+    }
+    // refquota=none is its default (0), xattr=on is sa, its default.
+    assert!(
+        !plan.contains("refquota") && !plan.contains("xattr"),
+        "{plan}"
+    );
+    assert!(!plan.contains("zroot/hidden"), "nothing to do: {plan}");
+    converges(&inventory);
+    let mounted = |dataset: &str| {
+        run(
+            f0,
+            &format!("zfs get -H -p -o value mounted zroot/{dataset}"),
+        )
+        .1
+    };
+    for dataset in ["legacy", "hidden", "off", "later"] {
+        assert_eq!(mounted(dataset), "no\n", "{dataset}");
+    }
+    assert_eq!(mounted("manual"), "yes\n");
+    assert_eq!(mounted("data"), "yes\n");
+    assert_eq!(
+        run(
+            f0,
+            "zfs get -H -p -o property,value quota,compression,recordsize zroot/data"
+        )
+        .1,
+        "quota\t10737418240\ncompression\tlz4\nrecordsize\t1048576\n"
+    );
+    let calls = f0.calls();
+    assert!(
+        !calls
+            .iter()
+            .any(|c| c.starts_with("zfs mount zroot/") && !c.ends_with("manual")),
+        "{calls:?}"
+    );
+}
+
+/// A pool whose mountpoint holds files stops the plan (zpool create would refuse it); once the
+/// directory is empty the pool is created and the next plan is empty.
+#[test]
+fn a_pool_mountpoint_with_files_stops_the_plan() {
+    let resources = "  - zpool: tank\n    devices: [/dev/da0]\n    mountpoint: /tank\n";
+    let (lab, inventory) = host_with("f0", Os::Freebsd, resources);
+    let f0 = lab.host("f0");
+    run(f0, "mkdir -p /tank && touch /tank/notes");
+    let refused = f3s(&inventory, &["plan"]);
+    assert_code(&refused, 1);
+    let said = format!("{}{}", stdout(&refused), common::stderr(&refused));
+    assert!(
+        said.contains("zpool create refuses the mountpoint /tank of pool tank"),
+        "{said}"
+    );
+    run(f0, "rm /tank/notes");
+    converges(&inventory);
+    assert_eq!(run(f0, "zpool list -H -o health tank").1, "ONLINE\n");
+}

@@ -20,6 +20,7 @@ mod systemd;
 mod ufs;
 mod x509;
 mod zfs;
+pub mod zfs_property;
 mod zpool;
 
 use std::collections::{BTreeMap, BTreeSet};

@@ -5,10 +5,13 @@
 
 use std::collections::BTreeMap;
 
-use crate::module::attrs::Attrs;
+use crate::compile_error::CompileError;
+use crate::compile_error_kind::CompileErrorKind;
+use crate::module::attrs::{Attrs, Rendered};
 use crate::names::NameKind;
 use crate::op::Op;
 use crate::probe::Probe;
+use crate::resource::zfs_property;
 use crate::resource::{AttributeChange, Decision, Implied, Kind, View};
 use crate::values::{self, ValueKind};
 
@@ -27,11 +30,27 @@ const AT_CREATION: &[&str] = &["encryption", "keyformat"];
 #[derive(Debug, Clone)]
 pub struct Zfs {
     pub name: String,
-    /// Properties to hold: given ones plus encryption, keyformat and keylocation.
+    /// Properties to hold, by the name `zfs get` prints (`compression` for `compress`), with
+    /// the value as written (`10G`): given ones plus encryption, keyformat and keylocation.
     pub properties: BTreeMap<String, String>,
-    pub mounted: bool,
+    pub mounted: Mounting,
     /// Whether f3s creates it, or waits for something else to.
     pub create: bool,
+}
+
+/// Whether f3s mounts the dataset. `zfs mount` refuses a dataset whose mountpoint is
+/// `legacy` or `none` or whose canmount is `off`, and `zfs mount -a` (boot) also skips
+/// canmount=noauto (cmd/zfs/zfs_main.c, share_mount_one).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mounting {
+    /// `mounted` not given: mounted where ZFS mounts it at boot, so a legacy, `none`,
+    /// canmount=off or canmount=noauto dataset is left unmounted.
+    AsAtBoot,
+    /// `mounted: true`: mounted as `zfs mount` does, canmount=noauto included; where zfs
+    /// cannot mount it, the plan says why.
+    Yes,
+    /// `mounted: false`: f3s neither mounts nor unmounts it.
+    Untouched,
 }
 
 impl Zfs {
@@ -40,9 +59,8 @@ impl Zfs {
         // A property that fails its check is reported, which keeps the resource out.
         let mut properties = BTreeMap::new();
         for key in ["encryption", "keyformat", "keylocation"] {
-            let value = attrs.string(key);
-            if let Some(value) = value.and_then(|v| values::checked(attrs, v, value_kind(key))) {
-                properties.insert(key.to_string(), value);
+            if let Some(value) = attrs.string(key) {
+                hold(attrs, &mut properties, key, value);
             }
         }
         for (key, value) in attrs.string_map("properties").unwrap_or_default() {
@@ -55,11 +73,28 @@ impl Zfs {
             // The key is written as is (never rendered); it points at the mapping.
             if let Some(error) = values::fault(ValueKind::ZfsProperty, &key, false, &value.origin) {
                 attrs.errors.push(error);
-            } else if let Some(value) = values::checked(attrs, value, value_kind(&key)) {
-                properties.insert(key, value);
+            } else {
+                hold(attrs, &mut properties, &key, value);
             }
         }
-        let mounted = attrs.bool("mounted").unwrap_or(true);
+        let mounted = match attrs.bool("mounted") {
+            None => Mounting::AsAtBoot,
+            Some(true) => Mounting::Yes,
+            Some(false) => Mounting::Untouched,
+        };
+        if mounted == Mounting::Yes
+            && let Some(reason) = unmountable(&properties)
+        {
+            let kind = CompileErrorKind::ConflictingAttributes {
+                kind: "zfs".into(),
+                names: vec!["mounted: true".into(), reason],
+            };
+            attrs.errors.push(CompileError::new(
+                kind,
+                &attrs.origin,
+                "zfs mount refuses such a dataset",
+            ));
+        }
         let create = attrs.bool("create").unwrap_or(true);
         let name = name?;
         Some((
@@ -73,33 +108,110 @@ impl Zfs {
         ))
     }
 
+    /// Whether the dataset should be mounted, given its properties as they will be (`value`
+    /// reads the observed ones): the wanted mountpoint and canmount, else the observed.
+    fn wants_mounted<'a>(
+        &'a self,
+        value: impl Fn(&str) -> Option<&'a str>,
+    ) -> Result<bool, String> {
+        let effective = |key: &str| self.properties.get(key).map(String::as_str).or(value(key));
+        let canmount = effective("canmount").unwrap_or("on");
+        let refused = match effective("mountpoint") {
+            Some(mountpoint @ ("legacy" | "none")) => {
+                Some(format!("its mountpoint is {mountpoint}"))
+            }
+            _ if canmount == "off" => Some("its canmount is off".to_string()),
+            _ => None,
+        };
+        match (self.mounted, refused) {
+            (Mounting::Untouched, _) => Ok(false),
+            (Mounting::AsAtBoot, refused) => Ok(refused.is_none() && canmount == "on"),
+            (Mounting::Yes, None) => Ok(true),
+            (Mounting::Yes, Some(why)) => Err(format!(
+                "{} is to be mounted, but {why}, and zfs mount refuses such a dataset: give it \
+                 a mountpoint that is a path (a legacy one is mounted by a `mount` resource) \
+                 or canmount=on, or leave `mounted` unset to mount it only where ZFS would",
+                self.name
+            )),
+        }
+    }
+
     fn parent(&self) -> Option<&str> {
         self.name.rsplit_once('/').map(|(parent, _)| parent)
     }
 }
 
-/// The rule a property's value follows: paths where ZFS takes paths, one line everywhere.
+/// Checks property `key` = `value` as zfs would take it and keeps it under the name zfs
+/// reports it by; two names of one property are a fault.
+fn hold(attrs: &mut Attrs, properties: &mut BTreeMap<String, String>, key: &str, value: Rendered) {
+    let name = zfs_property::canonical_name(key);
+    let kind = value_kind(name);
+    let (origin, sensitive) = (value.origin.clone(), value.sensitive);
+    let Some(value) = values::checked(attrs, value, kind) else {
+        return;
+    };
+    if let Err(reason) = zfs_property::canonical_value(name, &value) {
+        let error = values::refusal(kind, reason, &value, sensitive, &origin);
+        attrs.errors.push(error);
+    } else if properties.contains_key(name) {
+        let kind = CompileErrorKind::ConflictingAttributes {
+            kind: "zfs".into(),
+            names: vec![name.into(), key.into()],
+        };
+        let label = format!("`{key}` is another name of `{name}`");
+        attrs.errors.push(CompileError::new(kind, &origin, label));
+    } else {
+        properties.insert(name.to_string(), value);
+    }
+}
+
+/// The rule a property's value follows: paths where ZFS takes paths, sizes, choices, one line
+/// everywhere.
 fn value_kind(property: &str) -> ValueKind {
     match property {
         "mountpoint" => ValueKind::ZfsMountpoint,
         "keylocation" => ValueKind::ZfsKeylocation,
+        _ if zfs_property::is_size(property) => ValueKind::ZfsSize,
+        _ if zfs_property::is_choice(property) => ValueKind::ZfsChoice,
         _ => ValueKind::ZfsValue,
     }
 }
 
+/// Why `zfs mount` refuses a dataset with these mountpoint and canmount values, if it does.
+fn unmountable(properties: &BTreeMap<String, String>) -> Option<String> {
+    match (
+        properties.get("mountpoint").map(String::as_str),
+        properties.get("canmount").map(String::as_str),
+    ) {
+        (Some(mountpoint @ ("legacy" | "none")), _) => Some(format!("mountpoint: {mountpoint}")),
+        (_, Some("off")) => Some("canmount: off".into()),
+        _ => None,
+    }
+}
+
 /// Whether an observed property value is the wanted one; `encryption=on` means the default
-/// cipher, which ZFS reports by name.
+/// cipher, which ZFS reports by name. Sizes are compared in bytes, choices by what zfs reads
+/// back (`zfs get -p`).
 fn holds(property: &str, wanted: &str, current: &str) -> bool {
     match (property, wanted) {
         ("encryption", "on") => current != "off",
-        _ => current == wanted,
+        _ => zfs_property::same_value(property, wanted, current),
     }
 }
 
 impl Kind for Zfs {
     fn probes(&self) -> Vec<Probe> {
         let mut properties: Vec<String> = self.properties.keys().cloned().collect();
-        properties.extend(["keystatus".into(), "mounted".into(), "encryption".into()]);
+        properties.extend(
+            [
+                "keystatus",
+                "mounted",
+                "encryption",
+                "mountpoint",
+                "canmount",
+            ]
+            .map(String::from),
+        );
         properties.sort();
         properties.dedup();
         vec![Probe::Dataset {
@@ -122,6 +234,12 @@ impl Kind for Zfs {
                 name: self.name.clone(),
                 properties: self.properties.clone(),
             });
+            // zfs create mounts only with canmount=on; `mounted: true` mounts a noauto one.
+            if self.mounted == Mounting::Yes && !zfs_property::mounts_on_create(&self.properties) {
+                decision.ops.push(Op::MountDataset {
+                    dataset: self.name.clone(),
+                });
+            }
             decision.changes = self
                 .properties
                 .iter()
@@ -151,9 +269,10 @@ impl Kind for Zfs {
             }
             let found = value(key).unwrap_or("(unknown)");
             if !holds(key, wanted, found) {
+                let before = zfs_property::readable(key, found);
                 decision
                     .changes
-                    .push(AttributeChange::new(key, found, wanted));
+                    .push(AttributeChange::new(key, before, wanted));
                 decision.ops.push(Op::SetDatasetProperty {
                     name: self.name.clone(),
                     property: key.clone(),
@@ -172,7 +291,7 @@ impl Kind for Zfs {
                 dataset: self.name.clone(),
             });
         }
-        if self.mounted && value("mounted") == Some("no") {
+        if self.wants_mounted(value)? && value("mounted") == Some("no") {
             decision
                 .changes
                 .push(AttributeChange::new("mounted", "no", "yes"));

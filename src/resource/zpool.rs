@@ -1,6 +1,7 @@
 //! `zpool`: a ZFS pool on its devices, with the mountpoint of its root dataset. Creating a
 //! pool destroys what its devices hold, so it is destructive unless they are proven empty;
-//! an existing pool is never recreated.
+//! an existing pool is never recreated. `zpool create -m` refuses a mountpoint that exists
+//! and is not an empty directory, so such a mountpoint stops the plan.
 
 use crate::module::attrs::Attrs;
 use crate::names::NameKind;
@@ -51,6 +52,9 @@ impl Kind for Zpool {
                 name: self.name.clone(),
                 properties: vec!["mountpoint".into()],
             },
+            Probe::Occupied {
+                path: self.mountpoint.clone(),
+            },
         ];
         probes.extend(self.devices.iter().map(|device| Probe::Device {
             path: device.clone(),
@@ -78,6 +82,17 @@ impl Kind for Zpool {
                 });
             }
             return Ok(decision);
+        }
+        // cmd/zpool/zpool_main.c, zpool_do_create: "mountpoint '%s' exists and is not empty"
+        // (any entry, even with -f), or the error opendir gave.
+        if view.state.occupied.contains(&self.mountpoint) {
+            return Err(format!(
+                "zpool create refuses the mountpoint {mp} of pool {name}: it exists and is not \
+                 an empty directory. Move what is in {mp} away (it would be hidden under the \
+                 pool), or choose another mountpoint",
+                mp = self.mountpoint,
+                name = self.name
+            ));
         }
         let mut held = Vec::new();
         for path in &self.devices {

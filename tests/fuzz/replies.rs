@@ -243,6 +243,10 @@ fn probe_answer(i: usize, probe: &Probe, recorded: &HostState) -> String {
                 lines
             }
         },
+        Probe::Occupied { path } => {
+            let occupied = recorded.occupied.contains(path);
+            format!("O {i} {}\n", if occupied { "yes" } else { "no" })
+        }
         Probe::Mount { path } => match recorded.mounts.get(path) {
             Some(mount) => format!("M {i} {} {}\n", mount.device, mount.fstype),
             None => format!("M {i} absent\n"),

@@ -73,6 +73,12 @@ pub fn observe_script(os: OsFamily, probes: &[Probe]) -> String {
                 "if h=$(zpool list -H -o health {} 2>/dev/null); then printf 'Z {i} %s\\n' \"$h\"; else printf 'Z {i} absent\\n'; fi",
                 quote(name)
             ),
+            // zpool_do_create opens the directory and refuses it if it holds an entry or
+            // cannot be opened for another reason than not being there.
+            Probe::Occupied { path } => format!(
+                "p={}; o=yes; if [ ! -e \"$p\" ] && [ ! -L \"$p\" ]; then o=no; elif [ -d \"$p\" ] && l=$(ls -A \"$p\") && [ -z \"$l\" ]; then o=no; fi; printf 'O {i} %s\\n' $o",
+                quote(path)
+            ),
             Probe::Dataset { name, properties } => format!(
                 "if zfs list -H -o name {name} >/dev/null 2>&1; then printf 'Y {i} present\\n'; zfs get -H -p -o property,value {} {name}; printf 'Y {i} end\\n'; else printf 'Y {i} absent\\n'; fi",
                 quote(&properties.join(",")),
@@ -286,6 +292,10 @@ pub fn parse_observation(
             (Probe::Pool { .. }, [_, _, "absent"]) => {}
             (Probe::Pool { name }, [_, _, health]) => {
                 state.pools.insert(name.clone(), health.to_string());
+            }
+            (Probe::Occupied { .. }, [_, _, "no"]) => {}
+            (Probe::Occupied { path }, [_, _, "yes"]) => {
+                state.occupied.insert(path.clone());
             }
             (Probe::Dataset { .. }, [_, _, "absent"]) => {}
             (Probe::Dataset { name, .. }, [_, _, "present"]) => {

@@ -112,7 +112,13 @@ pub fn op_script(os: OsFamily, op: &Op) -> Option<String> {
             quote(name)
         ),
         Op::LoadKey { dataset } => format!("zfs load-key {}", quote(dataset)),
-        Op::MountDataset { dataset } => format!("zfs mount {}", quote(dataset)),
+        // `zfs mount` of a mounted dataset fails ("filesystem already mounted",
+        // zfs_main.c share_mount_one), and a `zfs set mountpoint` before it in the same
+        // apply may have mounted it already (libzfs_changelist.c changelist_postfix).
+        Op::MountDataset { dataset } => format!(
+            "[ \"$(zfs get -H -p -o value mounted {d})\" = yes ] || zfs mount {d}",
+            d = quote(dataset)
+        ),
         Op::Mount { path, .. } => format!("mount {}", quote(path)),
         Op::LoadKernelModule { name } => d.load_module(name),
         Op::WriteCrontab { user, content } => {
