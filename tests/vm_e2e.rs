@@ -240,7 +240,7 @@ fn a_received_replica_is_unlocked_mounted_and_read_only(side: &Side, dir: &Path,
     };
     seen.zfs_get(
         side,
-        "encryption,keyformat,keystatus,mounted",
+        "encryption,keyformat,keylocation,keystatus,mounted,mountpoint,canmount",
         "sink/replica",
     );
     let inventory = side.inventory(
