@@ -109,6 +109,20 @@ impl Seen {
             self.note(format!("{dataset} {line}"));
         }
     }
+
+    /// A plan's changes, without what differs between the sides by construction: the
+    /// header (the inventory's path, the host's address) and the disk's name.
+    fn plan(&mut self, text: &str, disk: Option<&str>) {
+        for line in text.lines().skip(1) {
+            if line.starts_with("f0  ") || line.starts_with("r0  ") || line.is_empty() {
+                continue;
+            }
+            self.note(match disk {
+                Some(disk) => line.replace(disk, "DISK"),
+                None => line.to_string(),
+            });
+        }
+    }
 }
 
 /// A case on one side: it asserts what must hold there and notes what both sides must agree on.
@@ -120,8 +134,12 @@ fn f3s(inventory: &Path, args: &[&str]) -> Output {
     common::f3s(&full)
 }
 
-/// Applies, then plans again: nothing is left to change.
-fn converge(inventory: &Path, seen: &mut Seen) {
+/// Plans (noting the plan: both sides must find the same changes), applies, then plans
+/// again: nothing is left to change.
+fn converge(inventory: &Path, disk: Option<&str>, seen: &mut Seen) {
+    let plan = f3s(inventory, &["plan"]);
+    assert_code(&plan, 0);
+    seen.plan(&stdout(&plan), disk);
     let apply = f3s(inventory, &["apply", "--yes"]);
     assert_code(&apply, 0);
     let again = f3s(inventory, &["plan", "--detailed-exitcode"]);
@@ -213,7 +231,7 @@ fn an_encrypted_dataset_with_a_key_file_is_created_and_mounted(
         ),
         &[],
     );
-    converge(&inventory, seen);
+    converge(&inventory, Some(&disk), seen);
     seen.zfs_get(
         side,
         "encryption,keyformat,keylocation,keystatus,mounted,mountpoint",
@@ -250,7 +268,7 @@ fn a_received_replica_is_unlocked_mounted_and_read_only(side: &Side, dir: &Path,
          \x20   properties:\n      mountpoint: /export/replica\n      readonly: \"on\"\n",
         &[],
     );
-    converge(&inventory, seen);
+    converge(&inventory, None, seen);
     seen.zfs_get(
         side,
         "keylocation,keystatus,mounted,mountpoint,readonly",
@@ -280,7 +298,7 @@ fn datasets_without_a_zfs_mountpoint_are_not_mounted(side: &Side, dir: &Path, se
         ),
         &[],
     );
-    converge(&inventory, seen);
+    converge(&inventory, Some(&disk), seen);
     for dataset in ["shape/none", "shape/legacy", "shape/off"] {
         seen.zfs_get(side, "mountpoint,canmount,mounted", dataset);
     }
@@ -298,7 +316,7 @@ fn a_size_valued_property_converges(side: &Side, dir: &Path, seen: &mut Seen) {
         ),
         &[],
     );
-    converge(&inventory, seen);
+    converge(&inventory, Some(&disk), seen);
     seen.zfs_get(side, "quota", "sized/quota");
 }
 
@@ -332,7 +350,7 @@ fn the_mount_monitor_timer_is_enabled_and_active(side: &Side, dir: &Path, seen: 
          \x20   requires: [\"systemd:nfs-mount-monitor.service\"]\n",
         &templates,
     );
-    converge(&inventory, seen);
+    converge(&inventory, None, seen);
     for unit in ["nfs-mount-monitor.timer", "nfs-mount-monitor.service"] {
         for question in ["is-enabled", "is-active"] {
             let answer = side.sh(&format!("systemctl {question} {unit}"));

@@ -109,7 +109,10 @@ impl Vm {
             run(Command::new("truncate").args(["-s", "1G"]).arg(&disk));
             command
                 .arg("-drive")
-                .arg(format!("file={},format=raw,if=none,id=disk{i}", disk.display()))
+                .arg(format!(
+                    "file={},format=raw,if=none,id=disk{i}",
+                    disk.display()
+                ))
                 .arg("-device")
                 .arg(format!("virtio-blk-pci,drive=disk{i},serial=lab{i}"));
             names.push(format!("/dev/vd{}", char::from(b'b' + i as u8)));
