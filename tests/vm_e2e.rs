@@ -155,6 +155,27 @@ fn make_key(side: &Side, path: &str) {
     ));
 }
 
+/// Converges a pool named `pool` on this case's disk (`index`), mounted at /`pool`, with the
+/// resources `datasets` (module YAML, list items) in it.
+fn converge_pool(
+    side: &Side,
+    dir: &Path,
+    index: usize,
+    pool: &str,
+    datasets: &str,
+    seen: &mut Seen,
+) {
+    let disk = side.disk(index);
+    let inventory = side.inventory(
+        dir,
+        &format!(
+            "resources:\n  - zpool: {pool}\n    devices: [{disk}]\n    mountpoint: /{pool}\n{datasets}"
+        ),
+        &[],
+    );
+    converge(&inventory, Some(&disk), seen);
+}
+
 /// zpool create on a device holding an exported pool's label is refused without -f, as
 /// OpenZFS refuses it (zpool_vdev.c, check_in_use / is_spare … "use '-f' to override"); f3s
 /// finds the label (by its bytes on the real disk, by fstyp on the stand-in's), plans the
@@ -220,18 +241,16 @@ fn an_encrypted_dataset_with_a_key_file_is_created_and_mounted(
     dir: &Path,
     seen: &mut Seen,
 ) {
-    let disk = side.disk(1);
     make_key(side, "/keys/f0-secure.key");
-    let inventory = side.inventory(
+    converge_pool(
+        side,
         dir,
-        &format!(
-            "resources:\n  - zpool: secure\n    devices: [{disk}]\n    mountpoint: /secure\n\
-             \x20 - zfs: secure/enc\n    encryption: \"on\"\n    keyformat: raw\n\
-             \x20   keylocation: file:///keys/f0-secure.key\n"
-        ),
-        &[],
+        1,
+        "secure",
+        "  - zfs: secure/enc\n    encryption: \"on\"\n    keyformat: raw\n\
+         \x20   keylocation: file:///keys/f0-secure.key\n",
+        seen,
     );
-    converge(&inventory, Some(&disk), seen);
     seen.zfs_get(
         side,
         "encryption,keyformat,keylocation,keystatus,mounted,mountpoint",
@@ -287,18 +306,16 @@ fn a_received_replica_is_unlocked_mounted_and_read_only(side: &Side, dir: &Path,
 /// Datasets that are not to be mounted by `zfs mount`: mountpoint=none, mountpoint=legacy,
 /// canmount=off. zfs-mount(8) refuses all three, so f3s must not ask.
 fn datasets_without_a_zfs_mountpoint_are_not_mounted(side: &Side, dir: &Path, seen: &mut Seen) {
-    let disk = side.disk(3);
-    let inventory = side.inventory(
+    converge_pool(
+        side,
         dir,
-        &format!(
-            "resources:\n  - zpool: shape\n    devices: [{disk}]\n    mountpoint: /shape\n\
-             \x20 - zfs: shape/none\n    properties:\n      mountpoint: none\n\
-             \x20 - zfs: shape/legacy\n    properties:\n      mountpoint: legacy\n\
-             \x20 - zfs: shape/off\n    properties:\n      canmount: \"off\"\n"
-        ),
-        &[],
+        3,
+        "shape",
+        "  - zfs: shape/none\n    properties:\n      mountpoint: none\n\
+         \x20 - zfs: shape/legacy\n    properties:\n      mountpoint: legacy\n\
+         \x20 - zfs: shape/off\n    properties:\n      canmount: \"off\"\n",
+        seen,
     );
-    converge(&inventory, Some(&disk), seen);
     for dataset in ["shape/none", "shape/legacy", "shape/off"] {
         seen.zfs_get(side, "mountpoint,canmount,mounted", dataset);
     }
@@ -307,16 +324,14 @@ fn datasets_without_a_zfs_mountpoint_are_not_mounted(side: &Side, dir: &Path, se
 /// A size-valued property is given as people write it (10G) and read back as the exact
 /// number `zfs get -p` prints: the two must be understood as the same.
 fn a_size_valued_property_converges(side: &Side, dir: &Path, seen: &mut Seen) {
-    let disk = side.disk(4);
-    let inventory = side.inventory(
+    converge_pool(
+        side,
         dir,
-        &format!(
-            "resources:\n  - zpool: sized\n    devices: [{disk}]\n    mountpoint: /sized\n\
-             \x20 - zfs: sized/quota\n    properties:\n      quota: 10G\n"
-        ),
-        &[],
+        4,
+        "sized",
+        "  - zfs: sized/quota\n    properties:\n      quota: 10G\n",
+        seen,
     );
-    converge(&inventory, Some(&disk), seen);
     seen.zfs_get(side, "quota", "sized/quota");
 }
 
