@@ -161,9 +161,13 @@ impl Vm {
         }
     }
 
+    /// QEMU's messages and the end of the guest's console, for a guest that did not start.
     fn logs(&self) -> String {
         let read = |name: &str| std::fs::read_to_string(self.dir.join(name)).unwrap_or_default();
-        format!("{}\n{}", read("qemu.log"), read("console.log"))
+        let console = read("console.log");
+        let lines: Vec<&str> = console.lines().collect();
+        let tail = lines[lines.len().saturating_sub(40)..].join("\n");
+        format!("{}\n{tail}", read("qemu.log"))
     }
 
     /// Gives the guest its role, as `setup_script` in mod.rs does for a chroot host: the
