@@ -467,6 +467,11 @@ fn start(os: Os) -> Result<(Vm, Lab), String> {
     })
 }
 
+/// Where this run keeps the cases' inventories and modules.
+fn run_dir() -> PathBuf {
+    std::env::temp_dir().join(format!("f3s-vm-e2e-{}", std::process::id()))
+}
+
 /// Runs `case` on the guest, then on the stand-in, and compares what they saw.
 fn run_case(name: &str, os: Os, case: Case) -> Result<(), Failed> {
     let mut hosts = HOSTS.lock().unwrap_or_else(|e| e.into_inner());
@@ -478,7 +483,7 @@ fn run_case(name: &str, os: Os, case: Case) -> Result<(), Failed> {
         Ok((vm, lab)) => (&*vm, &*lab),
         Err(why) => return Err(format!("no {os:?} guest: {why}").into()),
     };
-    let dir = std::env::temp_dir().join(format!("f3s-vm-e2e-{}/{name}", std::process::id()));
+    let dir = run_dir().join(name);
     let mut seen = Vec::new();
     for side in [Side::Real(vm), Side::StandIn(lab)] {
         let side_dir = dir.join(side.label());
@@ -487,7 +492,6 @@ fn run_case(name: &str, os: Os, case: Case) -> Result<(), Failed> {
         case(&side, &side_dir, &mut notes);
         seen.push(notes.0.join("\n"));
     }
-    let _ = std::fs::remove_dir_all(&dir);
     if seen[0] != seen[1] {
         return Err(format!(
             "the stand-in disagrees with the real tool\n--- real:\n{}\n--- stand-in:\n{}",
@@ -517,5 +521,6 @@ fn main() {
     drop(std::mem::take(
         &mut *HOSTS.lock().unwrap_or_else(|e| e.into_inner()),
     ));
+    let _ = std::fs::remove_dir_all(run_dir());
     conclusion.exit();
 }
