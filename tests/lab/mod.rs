@@ -10,6 +10,7 @@
 
 #![allow(dead_code)] // each test binary uses its own part of the lab
 
+pub mod vm;
 pub mod workload;
 
 use std::collections::BTreeMap;
@@ -165,23 +166,40 @@ impl Lab {
     pub fn inventory_hosts(&self, modules: &dyn Fn(&LabHost) -> String) -> String {
         let mut yaml = String::from("hosts:\n");
         for host in &self.hosts {
-            let (os, user, become_method) = match host.os {
-                Os::Freebsd => ("freebsd", "paul", "doas"),
-                Os::Rocky => ("rocky", "root", "none"),
-            };
-            let _ = write!(
-                yaml,
-                "  {}:\n    os: {os}\n    address: {}\n    connection:\n      port: {}\n      user: {user}\n      become: {become_method}\n      identity_file: {}\n      known_hosts: {}\n{}",
-                host.name,
-                host.address,
+            yaml.push_str(&inventory_entry(
+                &host.name,
+                host.os,
+                &host.address,
                 host.port,
-                self.key.display(),
-                self.known_hosts.display(),
-                modules(host)
-            );
+                &self.key,
+                &self.known_hosts,
+                &modules(host),
+            ));
         }
         yaml
     }
+}
+
+/// One host of an inventory's `hosts:` section: FreeBSD-like hosts are reached as paul with
+/// doas, Rocky-like ones as root.
+fn inventory_entry(
+    name: &str,
+    os: Os,
+    address: &str,
+    port: u16,
+    key: &Path,
+    known_hosts: &Path,
+    modules: &str,
+) -> String {
+    let (os, user, become_method) = match os {
+        Os::Freebsd => ("freebsd", "paul", "doas"),
+        Os::Rocky => ("rocky", "root", "none"),
+    };
+    format!(
+        "  {name}:\n    os: {os}\n    address: {address}\n    connection:\n      port: {port}\n      user: {user}\n      become: {become_method}\n      identity_file: {}\n      known_hosts: {}\n{modules}",
+        key.display(),
+        known_hosts.display(),
+    )
 }
 
 impl Drop for Lab {

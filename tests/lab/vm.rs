@@ -1,0 +1,306 @@
+//! The lab's virtual machines: test hosts whose kernel is real, so their tools can be too.
+//! A guest is Debian bookworm built by scripts/vm-image (cached outside the work tree), booted
+//! under QEMU's TCG (pure emulation: this machine's /dev/kvm runs no stock kernel) with its
+//! image read-only underneath (`snapshot=on`: every write is thrown away with the guest), sshd
+//! forwarded to a port of 127.0.0.1 and user-mode networking restricted to that forward, so
+//! the guest reaches nothing.
+//!
+//! A FreeBSD-like guest is a storage host: `zpool` and `zfs` are real OpenZFS, on virtual
+//! disks of its own (/dev/vdb, /dev/vdc, …), while the FreeBSD-only tools f3s calls (sysrc,
+//! service, fstyp, gpart, diskinfo, kldload, stat -f, sha256 …) are the lab's stand-ins at
+//! their real paths, as on a chroot lab host. A Rocky-like guest is a client whose systemd is
+//! real (PID 1), with the lab's rpm and dnf. Users and login are the chroot lab's: `paul`
+//! with doas on FreeBSD-like hosts, root on Rocky-like ones.
+//!
+//! QEMU is stopped by its PID when the `Vm` is dropped, pass or fail, and dies with the test
+//! process otherwise (parent-death signal).
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::time::{Duration, Instant};
+
+use super::{Os, STANDINS, free_port, inventory_entry, run};
+
+/// Set to skip every test that needs a virtual machine (they pass without running).
+pub const SKIP_VARIABLE: &str = "F3S_SKIP_VM_TESTS";
+
+/// How long a guest may take from QEMU's start to sshd answering. Emulation on a shared
+/// machine of two cores: ~35 s when idle, far more while the rest of the suite runs.
+const BOOT_DEADLINE: Duration = Duration::from_secs(600);
+
+static VMS: AtomicU32 = AtomicU32::new(0);
+
+pub struct Vm {
+    pub name: String,
+    pub os: Os,
+    pub address: String,
+    pub port: u16,
+    /// The key that logs in as root (and as paul), made with the image.
+    pub key: PathBuf,
+    pub known_hosts: PathBuf,
+    /// The extra disks, as the guest names them.
+    pub disks: Vec<String>,
+    dir: PathBuf,
+    qemu: Child,
+}
+
+/// Whether the VM tests are to be skipped (`F3S_SKIP_VM_TESTS` set and not empty).
+pub fn skipped() -> bool {
+    std::env::var_os(SKIP_VARIABLE).is_some_and(|value| !value.is_empty())
+}
+
+/// The directory scripts/vm-image built (building it first if this recipe never was).
+fn image() -> PathBuf {
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("scripts/vm-image");
+    let output = run(&mut Command::new(script));
+    PathBuf::from(String::from_utf8_lossy(&output.stdout).trim())
+}
+
+impl Vm {
+    /// Boots a guest playing `os` with `disks` blank virtual disks of 1 GiB; it answers SSH
+    /// and is set up as its role when this returns.
+    pub fn start(name: &str, os: Os, disks: usize) -> Vm {
+        let image = image();
+        let n = VMS.fetch_add(1, Ordering::SeqCst);
+        let dir = std::env::temp_dir().join(format!("f3s-vm-{}-{n}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        let address = "127.0.0.1".to_string();
+        let port = free_port(&address);
+        let host_key = std::fs::read_to_string(image.join("host_key.pub")).unwrap();
+        let host_key: Vec<&str> = host_key.split_whitespace().take(2).collect();
+        let known_hosts = dir.join("known_hosts");
+        std::fs::write(
+            &known_hosts,
+            format!("[{address}]:{port} {}\n", host_key.join(" ")),
+        )
+        .unwrap();
+        let mut command = Command::new("setpriv");
+        command
+            .args(["--pdeathsig", "KILL"])
+            .arg(image.join("qemu-system"))
+            .args(["-accel", "tcg", "-cpu", "max", "-smp", "2", "-m", "1536"])
+            .args(["-nodefaults", "-display", "none", "-no-reboot"])
+            .arg("-serial")
+            .arg(format!("file:{}", dir.join("console.log").display()))
+            .arg("-kernel")
+            .arg(image.join("vmlinuz"))
+            .arg("-initrd")
+            .arg(image.join("initrd.img"))
+            .args(["-append", "root=/dev/vda rw console=ttyS0 quiet"])
+            // Devices in command-line order take PCI slots in order, and the guest names its
+            // disks in slot order: the root is /dev/vda, the extra disks /dev/vdb, /dev/vdc …
+            .arg("-drive")
+            .arg(format!(
+                "file={},format=raw,if=none,id=root,snapshot=on",
+                image.join("base.img").display()
+            ))
+            .args(["-device", "virtio-blk-pci,drive=root"])
+            .arg("-netdev")
+            .arg(format!(
+                "user,id=net,restrict=on,hostfwd=tcp:{address}:{port}-:22"
+            ))
+            // No option ROM: the kernel is booted directly, nothing boots from the network.
+            .args(["-device", "virtio-net-pci,netdev=net,romfile="]);
+        let mut names = Vec::new();
+        for i in 0..disks {
+            let disk = dir.join(format!("disk{i}.img"));
+            run(Command::new("truncate").args(["-s", "1G"]).arg(&disk));
+            command
+                .arg("-drive")
+                .arg(format!(
+                    "file={},format=raw,if=none,id=disk{i}",
+                    disk.display()
+                ))
+                .arg("-device")
+                .arg(format!("virtio-blk-pci,drive=disk{i},serial=lab{i}"));
+            names.push(format!("/dev/vd{}", char::from(b'b' + i as u8)));
+        }
+        // snapshot=on keeps the image's writes in a temporary file: in this guest's directory.
+        command.env("TMPDIR", &dir);
+        let qemu = command
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(std::fs::File::create(dir.join("qemu.log")).unwrap())
+            .spawn()
+            .expect("qemu starts");
+        let mut vm = Vm {
+            name: name.to_string(),
+            os,
+            address,
+            port,
+            key: image.join("root_key"),
+            known_hosts,
+            disks: names,
+            dir,
+            qemu,
+        };
+        vm.wait_ready();
+        vm.set_up();
+        vm
+    }
+
+    fn wait_ready(&mut self) {
+        let deadline = Instant::now() + BOOT_DEADLINE;
+        loop {
+            if let Ok(Some(status)) = self.qemu.try_wait() {
+                panic!("{}: qemu exited ({status}):\n{}", self.name, self.logs());
+            }
+            // The forward accepts connections before the guest listens: only a login counts.
+            if self.ssh("root", "true").status.success() {
+                return;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "{}: sshd did not answer in {BOOT_DEADLINE:?}:\n{}",
+                self.name,
+                self.logs()
+            );
+            std::thread::sleep(Duration::from_secs(1));
+        }
+    }
+
+    /// QEMU's messages and the end of the guest's console, for a guest that did not start.
+    fn logs(&self) -> String {
+        let read = |name: &str| std::fs::read_to_string(self.dir.join(name)).unwrap_or_default();
+        let console = read("console.log");
+        let lines: Vec<&str> = console.lines().collect();
+        let tail = lines[lines.len().saturating_sub(40)..].join("\n");
+        format!("{}\n{tail}", read("qemu.log"))
+    }
+
+    /// Gives the guest its role, as `setup_script` in mod.rs does for a chroot host: the
+    /// stand-ins (tests/lab/standins, sent over SSH) at their real paths, except those of
+    /// tools that are real here.
+    fn set_up(&self) {
+        let tar = Command::new("tar")
+            .arg("-C")
+            .arg(Path::new(STANDINS).parent().unwrap())
+            .args(["-c", "standins", "bare"])
+            .output()
+            .expect("tar runs");
+        assert!(tar.status.success());
+        let script = match self.os {
+            Os::Freebsd => {
+                "mkdir -p /var/lib/lab/devices /var/lib/lab/zfs\n\
+                 cp /usr/bin/uname /usr/libexec/lab/real-uname; cp /usr/bin/stat /usr/libexec/lab/real-stat\n\
+                 for t in uname stat lockf; do cp \"$S/freebsd/$t\" /usr/bin/$t; done\n\
+                 for t in sha256 sysrc service pkg fstyp gpart diskinfo kldstat kldload crontab; do \
+                     cp \"$S/freebsd/$t\" /usr/sbin/$t; done\n\
+                 groupadd wheel; useradd -m -s /bin/sh -p '*' paul\n\
+                 install -d -o paul -m 700 ~paul/.ssh; install -o paul -m 600 /root/.ssh/authorized_keys ~paul/.ssh/\n\
+                 echo 'permit nopass paul as root' > /etc/doas.conf; chmod 600 /etc/doas.conf\n\
+                 # The guest keeps its own fstab and hosts: its systemd mounts by them.\n\
+                 (cd \"$S/../bare/freebsd\" && tar -c --exclude ./etc/fstab --exclude ./etc/hosts .) | tar -x -C /\n\
+                 cp \"$S/freebsd/rc.subr\" /etc/rc.subr; cp \"$S/freebsd/lab-boot\" /usr/libexec/lab/\n\
+                 cp -a \"$S/freebsd/packages\" /usr/libexec/lab/packages\n\
+                 modprobe zfs\n"
+            }
+            Os::Rocky => {
+                "for t in rpm dnf; do cp \"$S/rocky/$t\" /usr/bin/$t; done\n\
+                 cp -a \"$S/rocky/packages\" /usr/libexec/lab/packages\n"
+            }
+        };
+        let output = self.ssh_with_input(
+            "root",
+            &format!(
+                "set -e\nmkdir -p /usr/libexec/lab /var/log/lab /var/lib/lab/fail /var/lib/lab/slow\n\
+                 rm -rf /tmp/lab && mkdir /tmp/lab && tar -x -C /tmp/lab\nS=/tmp/lab/standins\n\
+                 cp \"$S/common/lab-session\" \"$S/common/lab-hooks\" /usr/libexec/lab/\n\
+                 {script}\
+                 touch /var/log/lab/calls.log /var/log/lab/sessions.log; chmod 666 /var/log/lab/*.log\n"
+            ),
+            &tar.stdout,
+        );
+        assert!(
+            output.status.success(),
+            "{}: setting up as {:?} failed: {}",
+            self.name,
+            self.os,
+            String::from_utf8_lossy(&output.stderr)
+        );
+    }
+
+    fn ssh_command(&self, user: &str, script: &str) -> Command {
+        let mut command = Command::new("ssh");
+        command
+            .arg("-i")
+            .arg(&self.key)
+            .arg("-o")
+            .arg(format!("UserKnownHostsFile={}", self.known_hosts.display()))
+            .args([
+                "-o",
+                "StrictHostKeyChecking=yes",
+                "-o",
+                "BatchMode=yes",
+                "-o",
+                "ConnectTimeout=10",
+                "-o",
+                "LogLevel=ERROR",
+                "-p",
+            ])
+            .arg(self.port.to_string())
+            .arg(format!("{user}@{}", self.address))
+            .arg(script);
+        command
+    }
+
+    fn ssh(&self, user: &str, script: &str) -> Output {
+        self.ssh_command(user, script)
+            .stdin(Stdio::null())
+            .output()
+            .expect("ssh runs")
+    }
+
+    fn ssh_with_input(&self, user: &str, script: &str, input: &[u8]) -> Output {
+        use std::io::Write as _;
+        let mut child = self
+            .ssh_command(user, script)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("ssh runs");
+        child.stdin.take().unwrap().write_all(input).unwrap();
+        child.wait_with_output().expect("ssh finishes")
+    }
+
+    /// Runs a shell command as root on the guest.
+    pub fn sh(&self, script: &str) -> Output {
+        self.ssh("root", script)
+    }
+
+    /// The content of a file on the guest, or `None` if it is not there.
+    pub fn read_text(&self, path: &str) -> Option<String> {
+        let output = self.sh(&format!("cat '{path}'"));
+        output
+            .status
+            .success()
+            .then(|| String::from_utf8_lossy(&output.stdout).into_owned())
+    }
+
+    /// This guest's entry in an inventory's `hosts:` section, with `modules`.
+    pub fn inventory_host(&self, modules: &str) -> String {
+        inventory_entry(
+            &self.name,
+            self.os,
+            &self.address,
+            self.port,
+            &self.key,
+            &self.known_hosts,
+            modules,
+        )
+    }
+}
+
+impl Drop for Vm {
+    fn drop(&mut self) {
+        // Only the QEMU this lab started, by its PID.
+        let _ = self.qemu.kill();
+        let _ = self.qemu.wait();
+        if !std::thread::panicking() {
+            let _ = std::fs::remove_dir_all(&self.dir);
+        }
+    }
+}

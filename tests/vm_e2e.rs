@@ -1,0 +1,526 @@
+//! f3s against the real tools: each case converges a virtual machine (tests/lab/vm.rs) whose
+//! `zpool`, `zfs` and systemd are real, and then the same case on a chroot lab host, whose
+//! stand-ins must come to the same observable state as the real tools did. A disagreement
+//! fails the case: the stand-in is wrong, since the real tool is the reference.
+//!
+//! The guests boot once for all cases (a boot is half a minute of emulation or more), the
+//! first time a case needs them, and are stopped when every case is done; so this binary has
+//! its own harness (libtest-mimic: the usual filters and output) and runs the cases one at a
+//! time. Each storage case has a pool and a disk of its own. With F3S_SKIP_VM_TESTS set,
+//! every case is reported ignored.
+
+mod common;
+mod lab;
+
+use std::panic::catch_unwind;
+use std::path::{Path, PathBuf};
+use std::process::Output;
+use std::sync::Mutex;
+
+use common::{assert_code, stderr, stdout};
+use lab::vm::{self, Vm};
+use lab::{Lab, LabHost, Os};
+use libtest_mimic::{Arguments, Failed, Trial};
+
+const ROOT: &str = env!("CARGO_MANIFEST_DIR");
+
+/// Where a case runs: on a guest, with the real tools, or on a chroot lab host, with the
+/// stand-ins.
+enum Side<'a> {
+    Real(&'a Vm),
+    StandIn(&'a Lab),
+}
+
+impl Side<'_> {
+    fn label(&self) -> &'static str {
+        match self {
+            Side::Real(_) => "real",
+            Side::StandIn(_) => "stand-in",
+        }
+    }
+
+    fn sh(&self, script: &str) -> Output {
+        match self {
+            Side::Real(vm) => vm.sh(script),
+            Side::StandIn(lab) => lab.hosts[0].sh(script),
+        }
+    }
+
+    /// Runs `script` as root, which must succeed; its standard output.
+    fn sh_ok(&self, script: &str) -> String {
+        let output = self.sh(script);
+        assert!(
+            output.status.success(),
+            "{script} ({}): {}{}",
+            self.label(),
+            stdout(&output),
+            stderr(&output)
+        );
+        stdout(&output)
+    }
+
+    /// The `index`th blank disk of this side (one per storage case).
+    fn disk(&self, index: usize) -> String {
+        match self {
+            Side::Real(vm) => vm.disks[index].clone(),
+            Side::StandIn(_) => format!("/dev/da{}", index + 1),
+        }
+    }
+
+    /// An inventory of this side's one host with one module, `case`, whose module.yml is
+    /// `module` and whose templates are `templates` (name, text).
+    fn inventory(&self, dir: &Path, module: &str, templates: &[(&str, String)]) -> PathBuf {
+        let module_dir = dir.join("modules/case");
+        std::fs::create_dir_all(module_dir.join("templates")).unwrap();
+        std::fs::write(module_dir.join("module.yml"), module).unwrap();
+        for (name, text) in templates {
+            std::fs::write(module_dir.join("templates").join(name), text).unwrap();
+        }
+        let modules = "    modules:\n      - module: case\n";
+        let hosts = match self {
+            Side::Real(vm) => format!("hosts:\n{}", vm.inventory_host(modules)),
+            Side::StandIn(lab) => lab.inventory_hosts(&|_: &LabHost| modules.to_string()),
+        };
+        let inventory = dir.join("inventory.yml");
+        std::fs::write(
+            &inventory,
+            format!("module_path: [{}]\n{hosts}", dir.join("modules").display()),
+        )
+        .unwrap();
+        inventory
+    }
+}
+
+/// What a case saw on one side, line by line, for comparing the sides.
+#[derive(Default)]
+struct Seen(Vec<String>);
+
+impl Seen {
+    fn note(&mut self, what: impl Into<String>) {
+        self.0.push(what.into());
+    }
+
+    /// `zfs get -H -p` of `properties` (in this order) of `dataset`.
+    fn zfs_get(&mut self, side: &Side, properties: &str, dataset: &str) {
+        let answer = side.sh_ok(&format!(
+            "zfs get -H -p -o property,value {properties} {dataset}"
+        ));
+        for line in answer.lines() {
+            self.note(format!("{dataset} {line}"));
+        }
+    }
+
+    /// The exit status of `command` and the first `lines` lines it printed on stderr; the
+    /// command is noted with the disk's name left out.
+    fn refusal(&mut self, side: &Side, command: &str, disk: Option<&str>, lines: usize) {
+        let output = side.sh(command);
+        let said: Vec<String> = stderr(&output)
+            .lines()
+            .take(lines)
+            .map(String::from)
+            .collect();
+        let command = disk.map_or(command.to_string(), |disk| command.replace(disk, "DISK"));
+        self.note(format!("{command}: {:?} {said:?}", output.status.code()));
+    }
+
+    /// A plan's changes, without what differs between the sides by construction: the
+    /// header (the inventory's path, the host's address) and the disk's name.
+    fn plan(&mut self, text: &str, disk: Option<&str>) {
+        for line in text.lines().skip(1) {
+            if line.starts_with("f0  ") || line.starts_with("r0  ") || line.is_empty() {
+                continue;
+            }
+            self.note(match disk {
+                Some(disk) => line.replace(disk, "DISK"),
+                None => line.to_string(),
+            });
+        }
+    }
+}
+
+/// A case on one side: it asserts what must hold there and notes what both sides must agree on.
+type Case = fn(&Side, &Path, &mut Seen);
+
+fn f3s(inventory: &Path, args: &[&str]) -> Output {
+    let mut full = vec![args[0], "-i", inventory.to_str().unwrap()];
+    full.extend_from_slice(&args[1..]);
+    common::f3s(&full)
+}
+
+/// Plans (noting the plan: both sides must find the same changes), applies, then plans
+/// again: nothing is left to change.
+fn converge(inventory: &Path, disk: Option<&str>, seen: &mut Seen) {
+    let plan = f3s(inventory, &["plan"]);
+    assert_code(&plan, 0);
+    seen.plan(&stdout(&plan), disk);
+    let apply = f3s(inventory, &["apply", "--yes"]);
+    assert_code(&apply, 0);
+    let again = f3s(inventory, &["plan", "--detailed-exitcode"]);
+    assert_code(&again, 0);
+    assert!(stdout(&again).contains("No changes."), "{}", stdout(&again));
+    seen.note("converged; the next plan has no changes");
+}
+
+/// A 32-byte raw key at `path`, root's only.
+fn make_key(side: &Side, path: &str) {
+    side.sh_ok(&format!(
+        "mkdir -p \"$(dirname {path})\" && head -c 32 /dev/urandom > {path} && chmod 600 {path}"
+    ));
+}
+
+/// Converges a pool named `pool` on this case's disk (`index`), mounted at /`pool`, with the
+/// resources `datasets` (module YAML, list items) in it.
+fn converge_pool(
+    side: &Side,
+    dir: &Path,
+    index: usize,
+    pool: &str,
+    datasets: &str,
+    seen: &mut Seen,
+) {
+    let disk = side.disk(index);
+    let inventory = side.inventory(
+        dir,
+        &format!(
+            "resources:\n  - zpool: {pool}\n    devices: [{disk}]\n    mountpoint: /{pool}\n{datasets}"
+        ),
+        &[],
+    );
+    converge(&inventory, Some(&disk), seen);
+}
+
+/// zpool create on a device holding an exported pool's label is refused without -f, as
+/// OpenZFS refuses it (zpool_vdev.c, check_in_use / is_spare … "use '-f' to override"); f3s
+/// finds the label (by its bytes on the real disk, by fstyp on the stand-in's), plans the
+/// creation as destructive and creates only when allowed by name.
+fn a_device_holding_an_exported_pool_is_written_only_when_allowed(
+    side: &Side,
+    dir: &Path,
+    seen: &mut Seen,
+) {
+    let disk = side.disk(0);
+    side.sh_ok(&format!(
+        "zpool create -m none old {disk} && zpool export old"
+    ));
+    seen.refusal(
+        side,
+        &format!("zpool create -m /guarded guarded {disk}"),
+        Some(&disk),
+        2,
+    );
+
+    let inventory = side.inventory(
+        dir,
+        &format!(
+            "resources:\n  - zpool: guarded\n    devices: [{disk}]\n    mountpoint: /guarded\n"
+        ),
+        &[],
+    );
+    let plan = f3s(&inventory, &["plan"]);
+    assert_code(&plan, 0);
+    assert!(
+        stdout(&plan).contains("zpool:guarded  DESTRUCTIVE"),
+        "{}",
+        stdout(&plan)
+    );
+    let refused = f3s(&inventory, &["apply", "--yes"]);
+    assert_code(&refused, 1);
+    assert!(
+        stderr(&refused).contains("--allow-destructive f0/zpool:guarded"),
+        "{}",
+        stderr(&refused)
+    );
+    let untouched = side.sh("zpool list -H -o health guarded");
+    seen.note(format!(
+        "refused, no pool guarded: {}",
+        !untouched.status.success()
+    ));
+    let allowed = f3s(
+        &inventory,
+        &["apply", "--yes", "--allow-destructive", "f0/zpool:guarded"],
+    );
+    assert_code(&allowed, 0);
+    seen.note(format!(
+        "allowed: {}",
+        side.sh_ok("zpool list -H -o health guarded").trim()
+    ));
+    seen.zfs_get(side, "mountpoint", "guarded");
+    // A device of an active pool is refused even with -f. What is said differs by OS (on
+    // Linux, zpool_vdev_os.c asks libblkid and names the partition zpool made), so only the
+    // refusal is compared.
+    seen.refusal(
+        side,
+        &format!("zpool create -f -m /again again {disk}"),
+        Some(&disk),
+        0,
+    );
+}
+
+/// An encrypted dataset whose raw key is a file: created with it, key loaded, mounted.
+fn an_encrypted_dataset_with_a_key_file_is_created_and_mounted(
+    side: &Side,
+    dir: &Path,
+    seen: &mut Seen,
+) {
+    make_key(side, "/keys/f0-secure.key");
+    converge_pool(
+        side,
+        dir,
+        1,
+        "secure",
+        "  - zfs: secure/enc\n    encryption: \"on\"\n    keyformat: raw\n\
+         \x20   keylocation: file:///keys/f0-secure.key\n",
+        seen,
+    );
+    seen.zfs_get(
+        side,
+        "encryption,keyformat,keylocation,keystatus,mounted,mountpoint",
+        "secure/enc",
+    );
+    // What a second load, mount or unload of a mounted dataset's key says.
+    for command in ["load-key", "mount", "unload-key"] {
+        seen.refusal(side, &format!("zfs {command} secure/enc"), None, 1);
+    }
+}
+
+/// What zrepl does on a sink: an encrypted dataset received raw (`zfs send -w | zfs recv`),
+/// its key not loaded. f3s points its keylocation at the primary's key file, loads the key,
+/// mounts it where the primary's is, and makes it read-only.
+fn a_received_replica_is_unlocked_mounted_and_read_only(side: &Side, dir: &Path, seen: &mut Seen) {
+    let disk = side.disk(2);
+    make_key(side, "/keys/f0-sink.key");
+    match side {
+        Side::Real(_) => side.sh_ok(&format!(
+            "set -e; zpool create -m /sink sink {disk}\n\
+             zfs create -o encryption=on -o keyformat=raw -o keylocation=file:///keys/f0-sink.key sink/primary\n\
+             echo replicated > /sink/primary/file; zfs snapshot sink/primary@1\n\
+             zfs send -w sink/primary@1 | zfs recv sink/replica"
+        )),
+        Side::StandIn(_) => side.sh_ok(&format!(
+            "zpool create -m /sink sink {disk} && zfs lab-receive sink/replica"
+        )),
+    };
+    seen.zfs_get(
+        side,
+        "encryption,keyformat,keylocation,keystatus,mounted,mountpoint,canmount",
+        "sink/replica",
+    );
+    let inventory = side.inventory(
+        dir,
+        "resources:\n  - zfs: sink/replica\n    create: false\n\
+         \x20   keylocation: file:///keys/f0-sink.key\n\
+         \x20   properties:\n      mountpoint: /export/replica\n      readonly: \"on\"\n",
+        &[],
+    );
+    converge(&inventory, None, seen);
+    seen.zfs_get(
+        side,
+        "keylocation,keystatus,mounted,mountpoint,readonly",
+        "sink/replica",
+    );
+    if let Side::Real(_) = side {
+        assert_eq!(side.sh_ok("cat /export/replica/file"), "replicated\n");
+        let write = side.sh("touch /export/replica/stray");
+        assert!(
+            !write.status.success(),
+            "a read-only replica takes no write"
+        );
+    }
+}
+
+/// Datasets that are not to be mounted by `zfs mount`: mountpoint=none, mountpoint=legacy,
+/// canmount=off. zfs-mount(8) refuses all three, so f3s must not ask.
+fn datasets_without_a_zfs_mountpoint_are_not_mounted(side: &Side, dir: &Path, seen: &mut Seen) {
+    converge_pool(
+        side,
+        dir,
+        3,
+        "shape",
+        "  - zfs: shape/none\n    properties:\n      mountpoint: none\n\
+         \x20 - zfs: shape/legacy\n    properties:\n      mountpoint: legacy\n\
+         \x20 - zfs: shape/off\n    properties:\n      canmount: \"off\"\n",
+        seen,
+    );
+    for dataset in ["shape/none", "shape/legacy", "shape/off"] {
+        seen.zfs_get(side, "mountpoint,canmount,mounted", dataset);
+    }
+}
+
+/// A size-valued property is given as people write it (10G) and read back as the exact
+/// number `zfs get -p` prints: the two must be understood as the same.
+fn a_size_valued_property_converges(side: &Side, dir: &Path, seen: &mut Seen) {
+    converge_pool(
+        side,
+        dir,
+        4,
+        "sized",
+        "  - zfs: sized/quota\n    properties:\n      quota: 10G\n",
+        seen,
+    );
+    seen.zfs_get(side, "quota", "sized/quota");
+}
+
+/// The NFS client's mount monitor (modules/nfs_client's templates): its service and timer
+/// installed, the timer enabled and active, as the real systemd reports them.
+fn the_mount_monitor_timer_is_enabled_and_active(side: &Side, dir: &Path, seen: &mut Seen) {
+    let templates: Vec<(&str, String)> = [
+        "check-nfs-mount.sh.hbs",
+        "nfs-mount-monitor.service.hbs",
+        "nfs-mount-monitor.timer.hbs",
+    ]
+    .iter()
+    .map(|name| {
+        let path = Path::new(ROOT)
+            .join("modules/nfs_client/templates")
+            .join(name);
+        (*name, std::fs::read_to_string(path).unwrap())
+    })
+    .collect();
+    let inventory = side.inventory(
+        dir,
+        "params:\n  client_mount:\n    default: /data/nfs/k3svolumes\n\
+         \x20 monitor_seconds:\n    type: int\n    default: 10\n\
+         resources:\n  - directory: \"{{client_mount}}\"\n    mode: \"0755\"\n\
+         \x20 - file: /usr/local/bin/check-nfs-mount.sh\n    template: check-nfs-mount.sh.hbs\n\
+         \x20   mode: \"0755\"\n\
+         \x20 - systemd: nfs-mount-monitor.service\n    template: nfs-mount-monitor.service.hbs\n\
+         \x20   enabled: ignore\n    state: ignore\n\
+         \x20   requires: [file:/usr/local/bin/check-nfs-mount.sh]\n\
+         \x20 - systemd: nfs-mount-monitor.timer\n    template: nfs-mount-monitor.timer.hbs\n\
+         \x20   requires: [\"systemd:nfs-mount-monitor.service\"]\n",
+        &templates,
+    );
+    converge(&inventory, None, seen);
+    for unit in ["nfs-mount-monitor.timer", "nfs-mount-monitor.service"] {
+        for question in ["is-enabled", "is-active"] {
+            let answer = side.sh(&format!("systemctl {question} {unit}"));
+            seen.note(format!(
+                "{question} {unit}: {} ({:?})",
+                stdout(&answer).trim(),
+                answer.status.code()
+            ));
+        }
+    }
+}
+
+/// The hosts the cases run on, each started the first time a case needs it.
+#[derive(Default)]
+struct Hosts {
+    storage: Option<Result<(Vm, Lab), String>>,
+    client: Option<Result<(Vm, Lab), String>>,
+}
+
+static HOSTS: Mutex<Hosts> = Mutex::new(Hosts {
+    storage: None,
+    client: None,
+});
+
+const STORAGE_CASES: &[(&str, Case)] = &[
+    (
+        "a_device_holding_an_exported_pool_is_written_only_when_allowed",
+        a_device_holding_an_exported_pool_is_written_only_when_allowed,
+    ),
+    (
+        "an_encrypted_dataset_with_a_key_file_is_created_and_mounted",
+        an_encrypted_dataset_with_a_key_file_is_created_and_mounted,
+    ),
+    (
+        "a_received_replica_is_unlocked_mounted_and_read_only",
+        a_received_replica_is_unlocked_mounted_and_read_only,
+    ),
+    (
+        "datasets_without_a_zfs_mountpoint_are_not_mounted",
+        datasets_without_a_zfs_mountpoint_are_not_mounted,
+    ),
+    (
+        "a_size_valued_property_converges",
+        a_size_valued_property_converges,
+    ),
+];
+
+const CLIENT_CASES: &[(&str, Case)] = &[(
+    "the_mount_monitor_timer_is_enabled_and_active",
+    the_mount_monitor_timer_is_enabled_and_active,
+)];
+
+/// A guest and a chroot lab host for `os`, both named as the cases' inventories name them.
+fn start(os: Os) -> Result<(Vm, Lab), String> {
+    catch_unwind(|| {
+        let (name, disks) = match os {
+            Os::Freebsd => ("f0", STORAGE_CASES.len()),
+            Os::Rocky => ("r0", 0),
+        };
+        let vm = Vm::start(name, os, disks);
+        let lab = Lab::start(&[(name, os)]);
+        for i in 0..disks {
+            // The lab's /dev is its own: a disk is a sparse file, zeros until written.
+            let output = lab.hosts[0].sh(&format!("truncate -s 64M /dev/da{}", i + 1));
+            assert!(output.status.success());
+        }
+        (vm, lab)
+    })
+    .map_err(|panic| {
+        panic
+            .downcast_ref::<String>()
+            .cloned()
+            .unwrap_or_else(|| "the host did not start".into())
+    })
+}
+
+/// Where this run keeps the cases' inventories and modules.
+fn run_dir() -> PathBuf {
+    std::env::temp_dir().join(format!("f3s-vm-e2e-{}", std::process::id()))
+}
+
+/// Runs `case` on the guest, then on the stand-in, and compares what they saw.
+fn run_case(name: &str, os: Os, case: Case) -> Result<(), Failed> {
+    let mut hosts = HOSTS.lock().unwrap_or_else(|e| e.into_inner());
+    let slot = match os {
+        Os::Freebsd => &mut hosts.storage,
+        Os::Rocky => &mut hosts.client,
+    };
+    let (vm, lab) = match slot.get_or_insert_with(|| start(os)) {
+        Ok((vm, lab)) => (&*vm, &*lab),
+        Err(why) => return Err(format!("no {os:?} guest: {why}").into()),
+    };
+    let dir = run_dir().join(name);
+    let mut seen = Vec::new();
+    for side in [Side::Real(vm), Side::StandIn(lab)] {
+        let side_dir = dir.join(side.label());
+        std::fs::create_dir_all(&side_dir).unwrap();
+        let mut notes = Seen::default();
+        case(&side, &side_dir, &mut notes);
+        seen.push(notes.0.join("\n"));
+    }
+    if seen[0] != seen[1] {
+        return Err(format!(
+            "the stand-in disagrees with the real tool\n--- real:\n{}\n--- stand-in:\n{}",
+            seen[0], seen[1]
+        )
+        .into());
+    }
+    Ok(())
+}
+
+fn main() {
+    let mut args = Arguments::from_args();
+    // One case at a time: the cases share the guests.
+    args.test_threads = Some(1);
+    let skipped = vm::skipped();
+    let cases = STORAGE_CASES
+        .iter()
+        .map(|case| (Os::Freebsd, case))
+        .chain(CLIENT_CASES.iter().map(|case| (Os::Rocky, case)));
+    let trials = cases
+        .map(|(os, &(name, case))| {
+            Trial::test(name, move || run_case(name, os, case)).with_ignored_flag(skipped)
+        })
+        .collect();
+    let conclusion = libtest_mimic::run(&args, trials);
+    // Every guest and lab host stops here, by its PID, before the process exits.
+    drop(std::mem::take(
+        &mut *HOSTS.lock().unwrap_or_else(|e| e.into_inner()),
+    ));
+    let _ = std::fs::remove_dir_all(run_dir());
+    conclusion.exit();
+}
