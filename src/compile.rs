@@ -105,7 +105,7 @@ impl<'a> Compiler<'a> {
         for given in &module_use.params {
             if declared.get(&given.name).is_none() {
                 let kind = CompileErrorKind::UnknownParameter {
-                    module: module.name.clone(),
+                    module: module.name.to_string(),
                     name: given.name.clone(),
                     known: known.clone(),
                 };
@@ -129,7 +129,7 @@ impl<'a> Compiler<'a> {
             let default = || Some((param.default.clone()?, origin_of(&module.file, name), true));
             let Some((value, origin, template)) = given.or_else(from_var).or_else(default) else {
                 let kind = CompileErrorKind::MissingParameter {
-                    module: module.name.clone(),
+                    module: module.name.to_string(),
                     name: name.value.clone(),
                 };
                 let label = format!(

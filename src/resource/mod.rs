@@ -25,6 +25,7 @@ pub mod zfs_property;
 mod zpool;
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
 
 use serde::Serialize;
 
@@ -293,7 +294,8 @@ impl Spec {
 pub struct Resource {
     pub address: Address,
     pub spec: Spec,
-    pub module: String,
+    /// The module's name, shared by all its resources.
+    pub module: Arc<str>,
     /// Where it is declared (its kind key in module.yml).
     pub origin: Origin,
     pub requires: Vec<Reference>,
