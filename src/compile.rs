@@ -297,7 +297,7 @@ impl<'a> Compiler<'a> {
         let parsed = Spec::parse(kind, &mut attrs, &host.name);
         let requires = self.references(&mut attrs, "requires", host);
         let notify = self.references(&mut attrs, "notify", host);
-        let needs_secret = attrs.needs_secret.clone();
+        let needs_secret = attrs.needs_secret.clone().map(String::into_boxed_str);
         let known: Vec<&str> = attributes
             .iter()
             .chain(COMMON_ATTRIBUTES)
@@ -332,7 +332,7 @@ impl<'a> Compiler<'a> {
         });
     }
 
-    fn references(&mut self, attrs: &mut Attrs, name: &str, host: &Host) -> Vec<Reference> {
+    fn references(&mut self, attrs: &mut Attrs, name: &str, host: &Host) -> Box<[Reference]> {
         attrs
             .list(name)
             .into_iter()

@@ -283,7 +283,12 @@ fn reachable_part(
             blocked.insert(i, Blocker::UnreachedHost(host.to_string()));
             continue;
         }
-        let own = || resource.needs_secret.clone().map(Blocker::MissingSecret);
+        let own = || {
+            resource
+                .needs_secret
+                .as_deref()
+                .map(|name| Blocker::MissingSecret(name.into()))
+        };
         let through_edge = || {
             graph
                 .dependencies(i)

@@ -298,11 +298,12 @@ pub struct Resource {
     pub module: Arc<str>,
     /// Where it is declared (its kind key in module.yml).
     pub origin: Origin,
-    pub requires: Vec<Reference>,
-    pub notify: Vec<Reference>,
+    // Lists without slack, as a run holds every resource to its end.
+    pub requires: Box<[Reference]>,
+    pub notify: Box<[Reference]>,
     /// A secret this resource's values need that has no value in this run: it is compiled
     /// (for `check` and `graph`) but never planned.
-    pub needs_secret: Option<String>,
+    pub needs_secret: Option<Box<str>>,
 }
 
 /// A `requires` or `notify` entry, resolved to an address, with its place.
