@@ -105,7 +105,7 @@ impl<'a> Compiler<'a> {
         for given in &module_use.params {
             if declared.get(&given.name).is_none() {
                 let kind = CompileErrorKind::UnknownParameter {
-                    module: module.name.clone(),
+                    module: module.name.to_string(),
                     name: given.name.clone(),
                     known: known.clone(),
                 };
@@ -129,7 +129,7 @@ impl<'a> Compiler<'a> {
             let default = || Some((param.default.clone()?, origin_of(&module.file, name), true));
             let Some((value, origin, template)) = given.or_else(from_var).or_else(default) else {
                 let kind = CompileErrorKind::MissingParameter {
-                    module: module.name.clone(),
+                    module: module.name.to_string(),
                     name: name.value.clone(),
                 };
                 let label = format!(
@@ -297,7 +297,7 @@ impl<'a> Compiler<'a> {
         let parsed = Spec::parse(kind, &mut attrs, &host.name);
         let requires = self.references(&mut attrs, "requires", host);
         let notify = self.references(&mut attrs, "notify", host);
-        let needs_secret = attrs.needs_secret.clone();
+        let needs_secret = attrs.needs_secret.clone().map(String::into_boxed_str);
         let known: Vec<&str> = attributes
             .iter()
             .chain(COMMON_ATTRIBUTES)
@@ -332,7 +332,7 @@ impl<'a> Compiler<'a> {
         });
     }
 
-    fn references(&mut self, attrs: &mut Attrs, name: &str, host: &Host) -> Vec<Reference> {
+    fn references(&mut self, attrs: &mut Attrs, name: &str, host: &Host) -> Box<[Reference]> {
         attrs
             .list(name)
             .into_iter()

@@ -3,6 +3,7 @@
 //! and collect what would run. The plan is data; `render` turns it into text or JSON.
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
 
 use serde::Serialize;
 
@@ -104,16 +105,18 @@ pub enum Action {
 #[derive(Debug, Serialize)]
 pub struct PlannedResource {
     pub address: Address,
-    pub module: String,
+    pub module: Arc<str>,
     pub action: Action,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub changes: Vec<AttributeChange>,
+    // Boxed, and a `refresh` behind a pointer: most resources have none of these, and a plan
+    // holds a `PlannedResource` for every resource, changed or not.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub diff: Option<String>,
+    pub diff: Option<Box<str>>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub refresh: Option<RefreshNote>,
+    pub refresh: Option<Box<RefreshNote>>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub note: Option<String>,
+    pub note: Option<Box<str>>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub operations: Vec<Op>,
 }
@@ -280,7 +283,12 @@ fn reachable_part(
             blocked.insert(i, Blocker::UnreachedHost(host.to_string()));
             continue;
         }
-        let own = || resource.needs_secret.clone().map(Blocker::MissingSecret);
+        let own = || {
+            resource
+                .needs_secret
+                .as_deref()
+                .map(|name| Blocker::MissingSecret(name.into()))
+        };
         let through_edge = || {
             graph
                 .dependencies(i)
@@ -468,7 +476,7 @@ impl Walk<'_> {
 
 fn planned(
     address: Address,
-    module: &str,
+    module: &Arc<str>,
     decision: Decision,
     operations: Vec<Op>,
     refresh: Option<RefreshNote>,
@@ -488,15 +496,14 @@ fn planned(
     let diff = decision
         .content
         .and_then(|content| content_diff(content, &mut changes));
-    let note = decision.note;
     PlannedResource {
         address,
-        module: module.to_string(),
+        module: Arc::clone(module),
         action,
         changes,
-        diff,
-        refresh,
-        note,
+        diff: diff.map(String::into_boxed_str),
+        refresh: refresh.map(Box::new),
+        note: decision.note.map(String::into_boxed_str),
         operations,
     }
 }

@@ -18,7 +18,8 @@ use definition::ModuleDefinition;
 
 #[derive(Debug)]
 pub struct Module {
-    pub name: String,
+    /// Shared with every resource compiled from it.
+    pub name: Arc<str>,
     pub dir: PathBuf,
     pub file: Arc<SourceFile>,
     pub definition: ModuleDefinition,
@@ -83,7 +84,7 @@ impl ModuleLibrary {
         let file = yaml::read_source(&dir.join("module.yml")).map_err(|e| vec![e])?;
         let definition = yaml::parse(&file).map_err(|e| vec![e])?;
         Ok(Arc::new(Module {
-            name: name.to_string(),
+            name: Arc::from(name),
             dir,
             file,
             definition,

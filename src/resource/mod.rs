@@ -25,6 +25,7 @@ pub mod zfs_property;
 mod zpool;
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
 
 use serde::Serialize;
 
@@ -293,14 +294,16 @@ impl Spec {
 pub struct Resource {
     pub address: Address,
     pub spec: Spec,
-    pub module: String,
+    /// The module's name, shared by all its resources.
+    pub module: Arc<str>,
     /// Where it is declared (its kind key in module.yml).
     pub origin: Origin,
-    pub requires: Vec<Reference>,
-    pub notify: Vec<Reference>,
+    // Lists without slack, as a run holds every resource to its end.
+    pub requires: Box<[Reference]>,
+    pub notify: Box<[Reference]>,
     /// A secret this resource's values need that has no value in this run: it is compiled
     /// (for `check` and `graph`) but never planned.
-    pub needs_secret: Option<String>,
+    pub needs_secret: Option<Box<str>>,
 }
 
 /// A `requires` or `notify` entry, resolved to an address, with its place.
