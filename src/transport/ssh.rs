@@ -17,7 +17,7 @@ use crate::host_state::HostState;
 use crate::inventory::host::Host;
 use crate::probe::Probe;
 use crate::transport::error::Worded;
-use crate::transport::shell::{self, BatchReadError, LOCK_HELD};
+use crate::transport::shell::{self, BatchReadError, LOCK_HELD, ObservationError};
 use crate::transport::{CommandRun, Transport, TransportError};
 
 #[derive(Debug, Clone)]
@@ -284,24 +284,35 @@ impl SshTransport {
         Ok(stdout)
     }
 
-    /// One observation round trip.
+    /// One observation round trip, its answer parsed as it streams in (never held whole).
     fn observe_once(&self, host: &Host, probes: &[Probe]) -> Result<HostState, TransportError> {
         let what = "observing the host";
-        let stdout = self.run_to_end(host, &shell::observe_script(host.os, probes), what)?;
-        let expected = shell::dialect(host.os).kernel();
-        let kernel = shell::observed_kernel(&stdout).unwrap_or("(no answer)");
-        if kernel != expected {
-            return Err(TransportError::WrongOs {
+        let script = shell::observe_script(host.os, probes);
+        let io_error = |e: &std::io::Error| TransportError::io(host, what, e);
+        let (read, exit) = self.run_script(host, &script, what, |channel| {
+            let mut answer = BufReader::new(channel);
+            match shell::parse_observation(host.os, probes, &mut answer) {
+                Err(ObservationError::Io(e)) => Err(io_error(&e)),
+                read => {
+                    // What an unreadable answer left unread is drained, kept nowhere, so the
+                    // script can finish and its exit status be read.
+                    std::io::copy(&mut answer, &mut std::io::sink()).map_err(|e| io_error(&e))?;
+                    Ok(read)
+                }
+            }
+        })?;
+        exit.checked(host, what)?;
+        read.map_err(|error| match error {
+            ObservationError::WrongKernel(found) => TransportError::WrongOs {
                 host: host.name.clone(),
-                found: kernel.to_string(),
-                declared: format!("{} ({expected})", host.os),
-            });
-        }
-        shell::parse_observation(host.os, probes, &stdout).map_err(|message| {
-            TransportError::Protocol {
+                found,
+                declared: format!("{} ({})", host.os, shell::dialect(host.os).kernel()),
+            },
+            ObservationError::Unreadable(message) => TransportError::Protocol {
                 host: host.name.clone(),
                 message,
-            }
+            },
+            ObservationError::Io(e) => io_error(&e),
         })
     }
 

@@ -17,7 +17,7 @@ use f3s::inventory::host::{Host, OsFamily};
 use f3s::probe::{Probe, Reveal};
 use f3s::sensitive::{Digest, Hidden, Observed};
 use f3s::transport::shell::{
-    BatchReadError, observe_with_texts, observed_kernel, parse_observation, read_batch_output,
+    BatchReadError, ObservationError, observe_with_texts, parse_observation, read_batch_output,
 };
 use f3s::transport::{Transport, TransportError};
 
@@ -66,17 +66,20 @@ impl ReplyTransport {
         let recorded = self.states.get(&host.name).cloned().unwrap_or_default();
         let reply = observation_reply(host.os, probes, &recorded);
         let reply = self.mutated(host, reply, &self.observation);
-        let kernel = observed_kernel(&reply).unwrap_or("(no answer)");
-        if kernel != kernel_of(host.os) {
-            return Err(TransportError::WrongOs {
+        parse_observation(host.os, probes, &reply[..]).map_err(|error| match error {
+            ObservationError::WrongKernel(found) => TransportError::WrongOs {
                 host: host.name.clone(),
-                found: kernel.to_string(),
+                found,
                 declared: host.os.to_string(),
-            });
-        }
-        parse_observation(host.os, probes, &reply).map_err(|message| TransportError::Protocol {
-            host: host.name.clone(),
-            message,
+            },
+            ObservationError::Unreadable(message) => TransportError::Protocol {
+                host: host.name.clone(),
+                message,
+            },
+            ObservationError::Io(error) => TransportError::Protocol {
+                host: host.name.clone(),
+                message: error.to_string(),
+            },
         })
     }
 }

@@ -16,7 +16,7 @@ mod rocky;
 use crate::inventory::host::{Become, OsFamily};
 use crate::sensitive::Text;
 pub use batch::{BatchReadError, batch_script, read_batch_output};
-pub use observation::{observe_script, observe_with_texts, observed_kernel, parse_observation};
+pub use observation::{ObservationError, observe_script, observe_with_texts, parse_observation};
 
 /// The commands one OS family spells differently.
 pub trait Dialect {

@@ -8,9 +8,12 @@
 //! path, `H` and a digest line per regular file, `T` and the wanted files' bytes back to back
 //! (their sizes are in the stat lines, and their digests check them), `P`; then a line per
 //! other probe (`R`c var, pac`K`age, `S`ervice, …, with its index); `E`nd last, so a
-//! truncated answer is noticed rather than misread.
+//! truncated answer is noticed rather than misread. The answer is read as it streams in, a
+//! line or a counted run of bytes at a time, and never held whole (24 hosts × 4,000 paths of
+//! answer add up).
 
 use std::fmt::Write as _;
+use std::io::{BufRead, Read as _};
 
 use super::{Dialect, dialect, prologue, quote};
 use crate::host_state::{
@@ -178,47 +181,81 @@ fn path_section(d: &dyn Dialect, probes: &[Probe], script: &mut String) {
     script.push_str("printf '\\nP\\n'\n");
 }
 
-struct Reader<'a> {
-    bytes: &'a [u8],
-    at: usize,
+/// Why an observation answer could not be read.
+#[derive(Debug)]
+pub enum ObservationError {
+    /// The answer starts with another kernel's name (`(no answer)` for none): the host runs
+    /// another OS, and the script stopped before observing anything.
+    WrongKernel(String),
+    /// The answer is not what the script prints.
+    Unreadable(String),
+    /// The answer could not be read from the host.
+    Io(std::io::Error),
 }
 
-impl<'a> Reader<'a> {
-    fn line(&mut self) -> Result<&'a str, String> {
-        let rest = &self.bytes[self.at.min(self.bytes.len())..];
-        let end = rest
-            .iter()
-            .position(|b| *b == b'\n')
-            .ok_or("the answer ended early")?;
-        self.at += end + 1;
-        std::str::from_utf8(&rest[..end]).map_err(|_| "an answer line is not UTF-8".to_string())
+impl std::fmt::Display for ObservationError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::WrongKernel(kernel) => write!(f, "the host runs {kernel}"),
+            Self::Unreadable(message) => f.write_str(message),
+            Self::Io(error) => error.fmt(f),
+        }
+    }
+}
+
+impl From<String> for ObservationError {
+    fn from(message: String) -> Self {
+        Self::Unreadable(message)
+    }
+}
+
+impl From<&str> for ObservationError {
+    fn from(message: &str) -> Self {
+        Self::Unreadable(message.to_string())
+    }
+}
+
+/// The answer as it streams in: a line or a counted run of bytes at a time, so it is never
+/// held whole. Only what the host has sent is ever allocated for, whatever sizes it prints.
+struct Reader<R> {
+    answer: R,
+}
+
+impl<R: BufRead> Reader<R> {
+    fn line(&mut self) -> Result<String, ObservationError> {
+        let mut line = Vec::new();
+        self.answer
+            .read_until(b'\n', &mut line)
+            .map_err(ObservationError::Io)?;
+        if line.pop() != Some(b'\n') {
+            return Err("the answer ended early".into());
+        }
+        String::from_utf8(line).map_err(|_| "an answer line is not UTF-8".into())
     }
 
-    /// Where `n` more bytes would end. `n` is a size the host printed, so it may be anything:
-    /// past the end of the answer is an error, never an overflow.
-    fn end_after(&self, n: usize) -> Result<usize, String> {
-        self.at
-            .checked_add(n)
-            .filter(|end| *end <= self.bytes.len())
-            .ok_or_else(|| "the answer ended early".to_string())
-    }
-
-    /// The next `n` bytes.
-    fn bytes(&mut self, n: usize) -> Result<&'a [u8], String> {
-        let end = self.end_after(n)?;
-        let bytes = &self.bytes[self.at..end];
-        self.at = end;
+    /// The next `n` bytes. `n` is a size the host printed, so it may be anything: past the
+    /// end of the answer is an error, and the buffer grows only with what arrives.
+    fn bytes(&mut self, n: usize) -> Result<Vec<u8>, ObservationError> {
+        let mut bytes = Vec::new();
+        let wanted = u64::try_from(n).unwrap_or(u64::MAX);
+        (&mut self.answer)
+            .take(wanted)
+            .read_to_end(&mut bytes)
+            .map_err(ObservationError::Io)?;
+        if bytes.len() != n {
+            return Err("the answer ended early".into());
+        }
         Ok(bytes)
     }
 
     /// `n` bytes of content and the newline after them.
-    fn content(&mut self, n: usize) -> Result<&'a [u8], String> {
-        let end = self.end_after(n)?;
-        if self.bytes.get(end) != Some(&b'\n') {
-            return Err("content length does not match".into());
+    fn content(&mut self, n: usize) -> Result<Vec<u8>, ObservationError> {
+        let content = self.bytes(n)?;
+        match self.bytes(1) {
+            Ok(newline) if newline == b"\n" => {}
+            Err(ObservationError::Io(error)) => return Err(ObservationError::Io(error)),
+            _ => return Err("content length does not match".into()),
         }
-        let content = &self.bytes[self.at..end];
-        self.at = end + 1;
         Ok(content)
     }
 }
@@ -228,24 +265,26 @@ fn digest(hex: &str) -> Result<Observed, String> {
     Ok(Observed::digest(sha256))
 }
 
-/// The kernel name (`uname -s`) an observation starts with; the script stops after it on a
-/// host of another OS.
-pub fn observed_kernel(bytes: &[u8]) -> Option<&str> {
-    let line = bytes.split(|b| *b == b'\n').next()?;
-    std::str::from_utf8(line).ok()?.strip_prefix("U ")
-}
-
-/// Parses the output of `observe_script(os, probes)` into the state.
+/// Parses the output of `observe_script(os, probes)` into the state, as it streams in. It
+/// starts with the kernel name (`uname -s`); on a host of another OS the script stops there.
 pub fn parse_observation(
     os: OsFamily,
     probes: &[Probe],
-    bytes: &[u8],
-) -> Result<HostState, String> {
-    let mut reader = Reader { bytes, at: 0 };
+    answer: impl BufRead,
+) -> Result<HostState, ObservationError> {
+    let mut reader = Reader { answer };
+    let mut first = Vec::new();
     reader
-        .line()?
-        .strip_prefix("U ")
-        .ok_or("the answer does not start with the kernel name")?;
+        .answer
+        .read_until(b'\n', &mut first)
+        .map_err(ObservationError::Io)?;
+    let kernel = std::str::from_utf8(first.strip_suffix(b"\n").unwrap_or(&first))
+        .ok()
+        .and_then(|line| line.strip_prefix("U "))
+        .unwrap_or("(no answer)");
+    if kernel != dialect(os).kernel() {
+        return Err(ObservationError::WrongKernel(kernel.to_string()));
+    }
     let mut state = HostState {
         os: Some(os),
         ..HostState::default()
@@ -269,20 +308,21 @@ pub fn parse_observation(
                 let value = reader.content(length.parse().map_err(|_| "bad length")?)?;
                 state
                     .rc_conf
-                    .insert(name.clone(), Observed::of(value, false));
+                    .insert(name.clone(), Observed::of(&value, false));
             }
             (Probe::RcVar { name, .. }, [_, _, "digest", hex]) => {
                 state.rc_conf.insert(name.clone(), digest(hex)?);
             }
             (Probe::RcVar { .. }, [_, _, "unset"]) => {}
             (Probe::RcVar { name, .. }, [_, _, "unsupported"]) => {
-                return Err(format!("this OS has no rc.conf to read `{name}` from"));
+                return Err(format!("this OS has no rc.conf to read `{name}` from").into());
             }
             (Probe::Package { name }, [_, _, "failed", words @ ..]) => {
                 return Err(format!(
                     "cannot tell whether package {name} is installed: {}",
                     words.join(" ").trim()
-                ));
+                )
+                .into());
             }
             (Probe::Package { .. }, [_, _, "absent"]) => {}
             (Probe::Package { name }, [_, _, version]) => {
@@ -294,13 +334,13 @@ pub fn parse_observation(
                         "yes" => Some(true),
                         "no" => Some(false),
                         "fixed" => None,
-                        _ => return Err(format!("unexpected answer `{line}`")),
+                        _ => return Err(format!("unexpected answer `{line}`").into()),
                     },
                     running: match *running {
                         "yes" => Some(true),
                         "no" => Some(false),
                         "unknown" => None,
-                        _ => return Err(format!("unexpected answer `{line}`")),
+                        _ => return Err(format!("unexpected answer `{line}`").into()),
                     },
                 };
                 state.services.insert(name.clone(), service);
@@ -349,7 +389,7 @@ pub fn parse_observation(
             (Probe::Mount { path }, [_, _, rest @ ..]) => {
                 let words: Vec<&str> = rest.iter().copied().filter(|w| !w.is_empty()).collect();
                 let [device, fstype] = words[..] else {
-                    return Err(format!("unreadable mount line `{line}`"));
+                    return Err(format!("unreadable mount line `{line}`").into());
                 };
                 let mount = MountState {
                     device: device.to_string(),
@@ -364,12 +404,14 @@ pub fn parse_observation(
             }
             (Probe::Certificate { .. }, [_, _, "absent"]) => {}
             (Probe::Certificate { path }, [_, _, "present"]) => {
-                let mut field = |name: &str| -> Result<String, String> {
+                let mut field = |name: &str| -> Result<String, ObservationError> {
                     let line = reader.line()?;
                     line.strip_prefix(name)
                         .and_then(|rest| rest.strip_prefix('='))
                         .map(str::to_string)
-                        .ok_or_else(|| format!("expected `{name}=` from openssl, got `{line}`"))
+                        .ok_or_else(|| {
+                            format!("expected `{name}=` from openssl, got `{line}`").into()
+                        })
                 };
                 let certificate = CertificateState {
                     subject: field("subject")?,
@@ -382,11 +424,12 @@ pub fn parse_observation(
                 return Err(format!(
                     "cannot read the crontab of {user}: {}",
                     words.join(" ").trim()
-                ));
+                )
+                .into());
             }
             (Probe::Carp { .. }, [_, _, "absent"]) => {}
             (Probe::Carp { address, .. }, [_, _, "unsupported"]) => {
-                return Err(format!("this OS has no CARP to configure `{address}` with"));
+                return Err(format!("this OS has no CARP to configure `{address}` with").into());
             }
             (Probe::Carp { interface, address }, [_, _, vhid, rest @ ..]) => {
                 let (vhid, role) = match (*vhid, rest) {
@@ -399,7 +442,7 @@ pub fn parse_observation(
                         CarpRole::parse(role)
                             .ok_or_else(|| format!("unknown CARP state in `{line}`"))?,
                     ),
-                    _ => return Err(format!("unreadable CARP line `{line}`")),
+                    _ => return Err(format!("unreadable CARP line `{line}`").into()),
                 };
                 let carp = CarpState {
                     interface: interface.clone(),
@@ -413,9 +456,9 @@ pub fn parse_observation(
                 let value = reader.content(length.parse().map_err(|_| "bad length")?)?;
                 state
                     .crontabs
-                    .insert(user.clone(), Observed::of(value, false));
+                    .insert(user.clone(), Observed::of(&value, false));
             }
-            _ => return Err(format!("unexpected answer `{line}`")),
+            _ => return Err(format!("unexpected answer `{line}`").into()),
         }
     }
 }
@@ -485,82 +528,100 @@ fn digest_line(line: &str) -> Result<(&str, Digest), String> {
     Ok((name.trim_start_matches([' ', '*']), digest))
 }
 
-/// The lines up to `end`, each read with `read`.
-fn lines_until<'a, T>(
-    reader: &mut Reader<'a>,
-    end: &str,
-    read: impl Fn(&'a str) -> Result<T, String>,
-) -> Result<Vec<T>, String> {
-    let mut read_lines = Vec::new();
-    loop {
-        let line = reader.line()?;
-        if line == end {
-            return Ok(read_lines);
-        }
-        read_lines.push(read(line)?);
-    }
+/// A file whose stat line has come, waiting for its digest and maybe its text.
+struct StatedFile<'p> {
+    path: &'p String,
+    reveal: &'p Reveal,
+    ownership: Ownership,
+    size: usize,
 }
 
-/// The `F`/`H`/`T`/`P` sections: every path probe answered. Stat lines come in the order the
-/// paths were asked (`xargs` and `stat` keep it), leaving out what does not exist; digest lines
-/// likewise, for the regular files among them; so each is matched to its probe in one pass.
-fn read_paths(reader: &mut Reader, probes: &[Probe], state: &mut HostState) -> Result<(), String> {
+/// The `F`/`H`/`T`/`P` sections: every path probe answered, each line matched to its probe as
+/// it comes. Stat lines come in the order the paths were asked (`xargs` and `stat` keep it),
+/// leaving out what does not exist; digest lines likewise, for the regular files among them.
+fn read_paths(
+    reader: &mut Reader<impl BufRead>,
+    probes: &[Probe],
+    state: &mut HostState,
+) -> Result<(), ObservationError> {
     expect(reader, "F")?;
-    let stats = lines_until(reader, "H", stat_line)?;
-    let digests = lines_until(reader, "T", digest_line)?;
-    let (mut stats, mut digests) = (stats.into_iter().peekable(), digests.into_iter().peekable());
+    let mut asked = probes.iter().filter_map(|probe| match probe {
+        Probe::Path { path, reveal } => Some((path, reveal)),
+        _ => None,
+    });
     // Gathered first and built into the maps at once: a map built from a list fills its nodes,
     // where one grown entry by entry leaves them about half empty (thousands of paths a host).
     let (mut directories, mut files) = (Vec::new(), Vec::new());
-    for probe in probes {
-        let Probe::Path { path, reveal } = probe else {
-            continue;
-        };
-        let Some(stat) = stats.next_if(|stat| stat.path == path) else {
-            continue;
-        };
-        if !stat.is_file {
-            directories.push((path.clone(), stat.ownership()));
-            continue;
+    loop {
+        let line = reader.line()?;
+        if line == "H" {
+            break;
         }
-        let Some((_, digest)) = digests.next_if(|(name, _)| name == path) else {
-            return Err(format!("{path} could not be read"));
+        let stat = stat_line(&line)?;
+        let Some((path, reveal)) = asked.find(|(path, _)| *path == stat.path) else {
+            return Err(format!("a stat line for {} out of turn", stat.path).into());
         };
-        let content = match reveal {
+        if stat.is_file {
+            files.push(StatedFile {
+                path,
+                reveal,
+                ownership: stat.ownership(),
+                size: stat.size,
+            });
+        } else {
+            directories.push((path.clone(), stat.ownership()));
+        }
+    }
+    // The digest of `files[i]` is `digests[i]`.
+    let mut digests = Vec::with_capacity(files.len());
+    loop {
+        let line = reader.line()?;
+        if line == "T" {
+            break;
+        }
+        let (name, digest) = digest_line(&line)?;
+        match files.get(digests.len()) {
+            Some(file) if file.path == name => digests.push(digest),
+            Some(file) => return Err(format!("{} could not be read", file.path).into()),
+            None => return Err(format!("a digest line for {name} out of turn").into()),
+        }
+    }
+    if let Some(file) = files.get(digests.len()) {
+        return Err(format!("{} could not be read", file.path).into());
+    }
+    state.directories = directories.into_iter().collect();
+    let mut read = Vec::with_capacity(files.len());
+    for (file, digest) in files.into_iter().zip(digests) {
+        let content = match file.reveal {
             Reveal::Text => {
-                let bytes = reader.bytes(stat.size)?;
-                if Digest::of(bytes) != digest {
-                    return Err(format!("{path} changed while it was read; plan again"));
+                let bytes = reader.bytes(file.size)?;
+                if Digest::of(&bytes) != digest {
+                    return Err(
+                        format!("{} changed while it was read; plan again", file.path).into(),
+                    );
                 }
-                Observed::of(bytes, false)
+                Observed::of(&bytes, false)
             }
             _ => Observed::digest(digest),
         };
-        let Ownership { mode, owner, group } = stat.ownership();
-        let file = FileState {
+        let Ownership { mode, owner, group } = file.ownership;
+        let observed = FileState {
             content,
             mode,
             owner,
             group,
         };
-        files.push((path.clone(), file));
+        read.push((file.path.clone(), observed));
     }
-    state.directories = directories.into_iter().collect();
-    state.files = files.into_iter().collect();
-    if let Some(stat) = stats.next() {
-        return Err(format!("a stat line for {} out of turn", stat.path));
-    }
-    if let Some((name, _)) = digests.next() {
-        return Err(format!("a digest line for {name} out of turn"));
-    }
+    state.files = read.into_iter().collect();
     expect(reader, "")?;
     expect(reader, "P")
 }
 
-fn expect(reader: &mut Reader, wanted: &str) -> Result<(), String> {
+fn expect(reader: &mut Reader<impl BufRead>, wanted: &str) -> Result<(), ObservationError> {
     match reader.line()? {
         line if line == wanted => Ok(()),
-        line => Err(format!("expected `{wanted}`, got `{line}`")),
+        line => Err(format!("expected `{wanted}`, got `{line}`").into()),
     }
 }
 
@@ -637,7 +698,8 @@ mod tests {
             "U FreeBSD\nF\n0644\t0:root\t0:wheel\tRegular File\t6\t/etc/exports\n4755\t1234:(1234)\t0:wheel\tDirectory\t512\t/data\nH\n{hex} /etc/exports\nT\n{exports}\nP\nR 2 text 3\nYES\nK 3 0.6.1\nS 4 yes no\nE\n"
         );
         let answer = answer.as_bytes();
-        assert_eq!(observed_kernel(answer), Some("FreeBSD"));
+        let elsewhere = parse_observation(OsFamily::Rocky, &probes, answer);
+        assert!(matches!(elsewhere, Err(ObservationError::WrongKernel(k)) if k == "FreeBSD"));
         let state = parse_observation(OsFamily::Freebsd, &probes, answer).unwrap();
         assert_eq!(
             state.files["/etc/exports"].content,
@@ -665,7 +727,7 @@ mod tests {
         let probes = vec![Probe::Package {
             name: "zrepl".into(),
         }];
-        assert!(parse_observation(OsFamily::Rocky, &probes, b"U Linux\nK 0 1.0\n").is_err());
+        assert!(parse_observation(OsFamily::Rocky, &probes, &b"U Linux\nK 0 1.0\n"[..]).is_err());
         let file = vec![Probe::Path {
             path: "/f".into(),
             reveal: Reveal::Text,
@@ -683,7 +745,12 @@ mod tests {
         );
         assert!(parse_observation(OsFamily::Rocky, &file, answer("a").as_bytes()).is_err());
         let changed = parse_observation(OsFamily::Rocky, &file, answer("xy").as_bytes());
-        assert!(changed.unwrap_err().contains("changed while it was read"));
+        assert!(
+            changed
+                .unwrap_err()
+                .to_string()
+                .contains("changed while it was read")
+        );
     }
 
     /// A size or length the host printed is believed only as far as the answer goes: one past
@@ -703,10 +770,18 @@ mod tests {
                 "U Linux\nF\n644\t0:root\t0:root\tregular file\t{size}\t/f\nH\n{hex}  /f\nT\nab\nP\nE\n"
             );
             let read = parse_observation(OsFamily::Rocky, &file, stat.as_bytes());
-            assert_eq!(read.unwrap_err(), "the answer ended early", "size {size}");
+            assert_eq!(
+                read.unwrap_err().to_string(),
+                "the answer ended early",
+                "size {size}"
+            );
             let text = format!("U Linux\nF\nH\nT\n\nP\nC 0 text {size}\nab\nE\n");
             let read = parse_observation(OsFamily::Rocky, &crontab, text.as_bytes());
-            assert_eq!(read.unwrap_err(), "the answer ended early", "length {size}");
+            assert_eq!(
+                read.unwrap_err().to_string(),
+                "the answer ended early",
+                "length {size}"
+            );
         }
     }
 
@@ -757,6 +832,7 @@ mod tests {
         assert!(
             refused
                 .unwrap_err()
+                .to_string()
                 .contains("neither a file nor a directory")
         );
     }
@@ -789,7 +865,7 @@ mod tests {
         let script = observe_script(OsFamily::Rocky, &probes);
         assert!(script.len() > 128 * 1024, "bigger than one argument may be");
         let output = run_here(&script);
-        let state = parse_observation(OsFamily::Rocky, &probes, &output).unwrap();
+        let state = parse_observation(OsFamily::Rocky, &probes, &output[..]).unwrap();
         assert_eq!(
             state.files[&at("f0".into())].content,
             Observed::Plain("line 0\n".into())
