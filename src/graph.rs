@@ -193,6 +193,27 @@ struct Builder {
 }
 
 impl Builder {
+    /// Whether `host`, which `resource` names, is in the inventory; an error labelled
+    /// `label` where it is not.
+    fn host_known(
+        &mut self,
+        inventory: &Inventory,
+        host: &str,
+        resource: &Resource,
+        label: &str,
+    ) -> bool {
+        let known = inventory.host(host).is_some();
+        if !known {
+            let error = CompileErrorKind::UnknownHost {
+                name: host.to_string(),
+                known: inventory.host_names(),
+            };
+            self.errors
+                .push(CompileError::new(error, &resource.origin, label));
+        }
+        known
+    }
+
     fn edge(&mut self, from: usize, to: usize, kind: Edge) {
         self.graph
             .add_edge(NodeIndex::new(from), NodeIndex::new(to), kind);
@@ -282,16 +303,7 @@ impl Builder {
                     kind,
                     name,
                 } => {
-                    if inventory.host(&other).is_none() {
-                        let error = CompileErrorKind::UnknownHost {
-                            name: other.clone(),
-                            known: inventory.host_names(),
-                        };
-                        self.errors.push(CompileError::new(
-                            error,
-                            &resource.origin,
-                            "comes after it",
-                        ));
+                    if !self.host_known(inventory, &other, resource, "comes after it") {
                         continue;
                     }
                     if let Some(needed) = self
@@ -305,16 +317,7 @@ impl Builder {
                     host: source_host,
                     path,
                 } => {
-                    if inventory.host(&source_host).is_none() {
-                        let error = CompileErrorKind::UnknownHost {
-                            name: source_host.clone(),
-                            known: inventory.host_names(),
-                        };
-                        self.errors.push(CompileError::new(
-                            error,
-                            &resource.origin,
-                            "copies from it",
-                        ));
+                    if !self.host_known(inventory, &source_host, resource, "copies from it") {
                         continue;
                     }
                     let sources: Vec<usize> = resources

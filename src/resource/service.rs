@@ -225,12 +225,20 @@ mod tests {
     ) -> (Result<Decision, String>, Result<Op, String>) {
         let mut state = HostState::default();
         state.services.insert("ntpdate".into(), observed);
+        outcome_on(service, &state)
+    }
+
+    /// The decision and the refresh for a host in `state`.
+    fn outcome_on(
+        service: &Service,
+        state: &HostState,
+    ) -> (Result<Decision, String>, Result<Op, String>) {
         let hosts = BTreeMap::new();
         let pending = BTreeSet::new();
         let view = View {
             os: OsFamily::Freebsd,
             now: 0,
-            state: &state,
+            state,
             hosts: &hosts,
             pending: &pending,
         };
@@ -297,16 +305,7 @@ mod tests {
                 };
                 state.carp.insert("10.0.0.9".into(), carp);
             }
-            let hosts = BTreeMap::new();
-            let pending = BTreeSet::new();
-            let view = View {
-                os: OsFamily::Freebsd,
-                now: 0,
-                state: &state,
-                hosts: &hosts,
-                pending: &pending,
-            };
-            wanted.decide(&view).unwrap().ops
+            outcome_on(&wanted, &state).0.unwrap().ops
         };
         assert!(matches!(
             decide_with(Some(CarpRole::Master))[..],
