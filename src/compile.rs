@@ -297,7 +297,7 @@ impl<'a> Compiler<'a> {
         let parsed = Spec::parse(kind, &mut attrs, &host.name);
         let requires = self.references(&mut attrs, "requires", host);
         let notify = self.references(&mut attrs, "notify", host);
-        let needs_secret = attrs.needs_secret.clone().map(String::into_boxed_str);
+        let needs_secret = attrs.needs_secret.clone();
         let known: Vec<&str> = attributes
             .iter()
             .chain(COMMON_ATTRIBUTES)
@@ -321,18 +321,18 @@ impl<'a> Compiler<'a> {
                 .push(CompileError::new(kind, &origin, "not on this OS"));
             return;
         }
-        self.resources.push(Resource {
-            address: Address::new(&host.name, kind, &name),
+        self.resources.push(Resource::new(
+            Address::new(&host.name, kind, &name),
             spec,
-            module: module.name.clone(),
+            module.name.clone(),
             origin,
             requires,
             notify,
             needs_secret,
-        });
+        ));
     }
 
-    fn references(&mut self, attrs: &mut Attrs, name: &str, host: &Host) -> Box<[Reference]> {
+    fn references(&mut self, attrs: &mut Attrs, name: &str, host: &Host) -> Vec<Reference> {
         attrs
             .list(name)
             .into_iter()

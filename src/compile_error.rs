@@ -73,12 +73,12 @@ impl Diagnostic for CompileError {
 
     fn labels(&self) -> Option<Box<dyn Iterator<Item = LabeledSpan> + '_>> {
         let origin = self.origin.as_ref()?;
-        let main = LabeledSpan::new_primary_with_span(Some(one_line(&self.label)), origin.span);
+        let main = LabeledSpan::new_primary_with_span(Some(one_line(&self.label)), origin.span());
         let others = self
             .also
             .iter()
             .filter(|(other, _)| other.file.name == origin.file.name)
-            .map(|(other, label)| LabeledSpan::new_with_span(Some(one_line(label)), other.span));
+            .map(|(other, label)| LabeledSpan::new_with_span(Some(one_line(label)), other.span()));
         Some(Box::new(std::iter::once(main).chain(others)))
     }
 }

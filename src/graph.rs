@@ -62,18 +62,55 @@ impl AddressIndex {
     }
 
     fn get(&self, resources: &[Resource], address: &Address) -> Option<usize> {
+        self.find(resources, &[address.as_str()])
+    }
+
+    /// The resource whose address text is `parts` joined: `[host, "/", kind, ":", name]`
+    /// finds one without building its address.
+    fn find(&self, resources: &[Resource], parts: &[&str]) -> Option<usize> {
         self.0
-            .binary_search_by(|i| resources[*i].address.as_str().cmp(address.as_str()))
+            .binary_search_by(|i| cmp_joined(resources[*i].address.as_str(), parts))
             .ok()
             .map(|at| self.0[at])
+    }
+
+    fn find_local(
+        &self,
+        resources: &[Resource],
+        host: &str,
+        kind: &str,
+        name: &str,
+    ) -> Option<usize> {
+        self.find(resources, &[host, "/", kind, ":", name])
+    }
+}
+
+/// `text` compared with the concatenation of `parts`.
+fn cmp_joined(text: &str, parts: &[&str]) -> std::cmp::Ordering {
+    let mut rest = text.as_bytes();
+    for part in parts {
+        let part = part.as_bytes();
+        let n = part.len().min(rest.len());
+        match rest[..n].cmp(&part[..n]) {
+            std::cmp::Ordering::Equal if n < part.len() => return std::cmp::Ordering::Less,
+            std::cmp::Ordering::Equal => rest = &rest[n..],
+            unequal => return unequal,
+        }
+    }
+    if rest.is_empty() {
+        std::cmp::Ordering::Equal
+    } else {
+        std::cmp::Ordering::Greater
     }
 }
 
 impl ResourceGraph {
     pub fn build(resources: Vec<Resource>, inventory: &Inventory) -> Result<Self, CompileErrors> {
         let (index, duplicates) = AddressIndex::build(&resources);
+        // About one implied edge a resource (its parent directory); made that long at once
+        // rather than grown by doubling, and trimmed once built.
         let mut builder = Builder {
-            graph: DiGraph::new(),
+            graph: DiGraph::with_capacity(resources.len(), resources.len()),
             index,
             errors: Vec::new(),
         };
@@ -100,6 +137,7 @@ impl ResourceGraph {
             return Err(CompileErrors(builder.errors));
         }
         let order = topological(&builder.graph);
+        builder.graph.shrink_to_fit();
         Ok(Self {
             resources,
             graph: builder.graph,
@@ -227,10 +265,10 @@ impl Builder {
         inventory: &Inventory,
     ) {
         let references = resource
-            .requires
+            .requires()
             .iter()
             .map(|r| (r, Edge::Requires))
-            .chain(resource.notify.iter().map(|r| (r, Edge::Notify)));
+            .chain(resource.notify().iter().map(|r| (r, Edge::Notify)));
         for (reference, kind) in references {
             let Some(target) = self.index.get(resources, &reference.address) else {
                 let error = if inventory.host(reference.address.host()).is_none() {
@@ -281,9 +319,9 @@ impl Builder {
                 Implied::ParentOf(path) => {
                     let mut dir = parent_dir(&path);
                     while let Some(candidate) = dir {
-                        if let Some(parent) = self
-                            .index
-                            .get(resources, &Address::new(host, "directory", candidate))
+                        if let Some(parent) =
+                            self.index
+                                .find_local(resources, host, "directory", candidate)
                         {
                             self.edge(parent, i, Edge::Implied);
                             break;
@@ -292,9 +330,7 @@ impl Builder {
                     }
                 }
                 Implied::Local { kind, name } => {
-                    if let Some(needed) =
-                        self.index.get(resources, &Address::new(host, kind, &name))
-                    {
+                    if let Some(needed) = self.index.find_local(resources, host, kind, &name) {
                         self.edge(needed, i, Edge::Implied);
                     }
                 }
@@ -306,10 +342,7 @@ impl Builder {
                     if !self.host_known(inventory, &other, resource, "comes after it") {
                         continue;
                     }
-                    if let Some(needed) = self
-                        .index
-                        .get(resources, &Address::new(&other, kind, &name))
-                    {
+                    if let Some(needed) = self.index.find_local(resources, &other, kind, &name) {
                         self.edge(needed, i, Edge::Implied);
                     }
                 }
@@ -340,14 +373,18 @@ impl Builder {
     /// Orders all resources touching one file's content, and rejects a whole-file resource
     /// that also has edits.
     fn claims(&mut self, resources: &[Resource]) {
-        let mut by_path: BTreeMap<(&str, String), Vec<(usize, Claim)>> = BTreeMap::new();
-        for (i, resource) in resources.iter().enumerate() {
-            if let Some(claim) = resource.spec.kind().claim() {
-                let key = (resource.address.host(), claim.path().to_string());
-                by_path.entry(key).or_default().push((i, claim));
-            }
-        }
-        for claims in by_path.values() {
+        // Sorted by host and path, then declaration: no copy of any path is made.
+        let mut all: Vec<(&str, usize, Claim)> = resources
+            .iter()
+            .enumerate()
+            .filter_map(|(i, resource)| {
+                Some((resource.address.host(), i, resource.spec.kind().claim()?))
+            })
+            .collect();
+        all.sort_by(|a, b| (a.0, a.2.path(), a.1).cmp(&(b.0, b.2.path(), b.1)));
+        for claims in all.chunk_by(|a, b| a.0 == b.0 && a.2.path() == b.2.path()) {
+            let claims: Vec<(usize, &Claim)> =
+                claims.iter().map(|(_, i, claim)| (*i, claim)).collect();
             let whole = claims
                 .iter()
                 .find(|(_, claim)| matches!(claim, Claim::Whole(_)));

@@ -15,6 +15,7 @@ pub mod compile_error_kind;
 pub mod diff;
 pub mod graph;
 pub mod host_state;
+pub mod interned;
 pub mod interrupt;
 pub mod inventory;
 pub mod module;

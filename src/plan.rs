@@ -107,18 +107,39 @@ pub struct PlannedResource {
     pub address: Address,
     pub module: Arc<str>,
     pub action: Action,
-    #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub changes: Vec<AttributeChange>,
-    // Boxed, and a `refresh` behind a pointer: most resources have none of these, and a plan
-    // holds a `PlannedResource` for every resource, changed or not.
+    // Lists without slack, and the rare parts behind one pointer: a plan holds a
+    // `PlannedResource` for every resource, changed or not.
+    #[serde(skip_serializing_if = "<[_]>::is_empty")]
+    pub changes: Box<[AttributeChange]>,
+    #[serde(flatten, skip_serializing_if = "Option::is_none")]
+    shown: Option<Box<Shown>>,
+    #[serde(skip_serializing_if = "<[_]>::is_empty")]
+    pub operations: Box<[Op]>,
+}
+
+/// What a plan shows of a resource beyond its changes, where there is any.
+#[derive(Debug, Serialize)]
+struct Shown {
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub diff: Option<Box<str>>,
+    diff: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub refresh: Option<Box<RefreshNote>>,
+    refresh: Option<RefreshNote>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub note: Option<Box<str>>,
-    #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub operations: Vec<Op>,
+    note: Option<String>,
+}
+
+impl PlannedResource {
+    pub fn diff(&self) -> Option<&str> {
+        self.shown.as_ref()?.diff.as_deref()
+    }
+
+    pub fn refresh(&self) -> Option<&RefreshNote> {
+        self.shown.as_ref()?.refresh.as_ref()
+    }
+
+    pub fn note(&self) -> Option<&str> {
+        self.shown.as_ref()?.note.as_deref()
+    }
 }
 
 #[derive(Debug, Serialize)]
@@ -285,8 +306,7 @@ fn reachable_part(
         }
         let own = || {
             resource
-                .needs_secret
-                .as_deref()
+                .needs_secret()
                 .map(|name| Blocker::MissingSecret(name.into()))
         };
         let through_edge = || {
@@ -496,15 +516,21 @@ fn planned(
     let diff = decision
         .content
         .and_then(|content| content_diff(content, &mut changes));
+    let note = decision.note;
+    let shown = (diff.is_some() || refresh.is_some() || note.is_some()).then(|| {
+        Box::new(Shown {
+            diff,
+            refresh,
+            note,
+        })
+    });
     PlannedResource {
         address,
         module: Arc::clone(module),
         action,
-        changes,
-        diff: diff.map(String::into_boxed_str),
-        refresh: refresh.map(Box::new),
-        note: decision.note.map(String::into_boxed_str),
-        operations,
+        changes: changes.into_boxed_slice(),
+        shown,
+        operations: operations.into_boxed_slice(),
     }
 }
 

@@ -29,7 +29,7 @@ impl PlanError {
             address,
             reason,
             file: declared.file.named_source().clone(),
-            declared: declared.span,
+            declared: declared.span(),
         }
     }
 }

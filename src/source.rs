@@ -53,19 +53,27 @@ impl SourceFile {
     }
 }
 
-/// Where a value came from: a file and a byte span in it.
+/// Where a value came from: a file and a byte span in it. The span is kept in 32 bits a
+/// side (every compiled resource holds an origin; no YAML file nears 4 GiB).
 #[derive(Debug, Clone)]
 pub struct Origin {
     pub file: Arc<SourceFile>,
-    pub span: SourceSpan,
+    offset: u32,
+    len: u32,
 }
 
 impl Origin {
     pub fn new(file: &Arc<SourceFile>, span: SourceSpan) -> Self {
+        let narrow = |n: usize| u32::try_from(n).unwrap_or(u32::MAX);
         Self {
             file: Arc::clone(file),
-            span,
+            offset: narrow(span.offset()),
+            len: narrow(span.len()),
         }
+    }
+
+    pub fn span(&self) -> SourceSpan {
+        (self.offset as usize, self.len as usize).into()
     }
 
     /// The whole file, for faults that have no narrower place (a missing file, say).
@@ -91,7 +99,7 @@ impl Origin {
     }
 
     pub fn line(&self) -> usize {
-        self.file.line_of(self.span.offset())
+        self.file.line_of(self.offset as usize)
     }
 
     /// `file:line`, for messages that mention a place outside the labelled source.

@@ -50,7 +50,7 @@ pub fn render(plan: &Plan, color: bool) -> String {
         );
         // Unchanged resources are counted, not listed, unless notified or with a note.
         let listed = |r: &&PlannedResource| {
-            r.action != Action::Unchanged || r.refresh.is_some() || r.note.is_some()
+            r.action != Action::Unchanged || r.refresh().is_some() || r.note().is_some()
         };
         let unchanged = host.resources.iter().filter(|r| !listed(r)).count();
         for resource in host.resources.iter().filter(listed) {
@@ -142,7 +142,7 @@ fn resource_lines(out: &mut String, resource: &PlannedResource, paint: &Paint) {
         paint.paint("1", &resource.address.local()),
         paint.paint(code, word)
     );
-    if let Some(note) = &resource.note {
+    if let Some(note) = resource.note() {
         let _ = writeln!(out, "      note: {note}");
     }
     for change in &resource.changes {
@@ -152,7 +152,7 @@ fn resource_lines(out: &mut String, resource: &PlannedResource, paint: &Paint) {
             change.attribute, change.before, change.after
         );
     }
-    if let Some(diff) = &resource.diff {
+    if let Some(diff) = resource.diff() {
         for line in diff.lines() {
             let code = match line.chars().next() {
                 Some('+') if !line.starts_with("+++") => "32",
@@ -168,7 +168,7 @@ fn resource_lines(out: &mut String, resource: &PlannedResource, paint: &Paint) {
             let _ = writeln!(out, "      {line}");
         }
     }
-    if let Some(refresh) = &resource.refresh {
+    if let Some(refresh) = resource.refresh() {
         let by: Vec<String> = refresh
             .triggered_by
             .iter()

@@ -113,8 +113,8 @@ impl Kind for Block {
         vec![Implied::ParentOf(self.path.clone())]
     }
 
-    fn claim(&self) -> Option<Claim> {
-        Some(Claim::Edit(self.path.clone()))
+    fn claim(&self) -> Option<Claim<'_>> {
+        Some(Claim::Edit(&self.path))
     }
 }
 

@@ -263,10 +263,10 @@ impl Kind for File {
         implied
     }
 
-    fn claim(&self) -> Option<Claim> {
+    fn claim(&self) -> Option<Claim<'_>> {
         Some(match self.content {
-            Some(_) => Claim::Whole(self.path.clone()),
-            None => Claim::Exists(self.path.clone()),
+            Some(_) => Claim::Whole(&self.path),
+            None => Claim::Exists(&self.path),
         })
     }
 }

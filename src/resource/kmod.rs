@@ -56,7 +56,7 @@ impl Kind for Kmod {
         Ok(decision)
     }
 
-    fn claim(&self) -> Option<Claim> {
-        Some(Claim::Edit(LOADER_CONF.into()))
+    fn claim(&self) -> Option<Claim<'_>> {
+        Some(Claim::Edit(LOADER_CONF))
     }
 }

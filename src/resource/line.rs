@@ -125,8 +125,8 @@ impl Kind for Line {
         vec![Implied::ParentOf(self.path.clone())]
     }
 
-    fn claim(&self) -> Option<Claim> {
-        Some(Claim::Edit(self.path.clone()))
+    fn claim(&self) -> Option<Claim<'_>> {
+        Some(Claim::Edit(&self.path))
     }
 }
 

@@ -106,17 +106,17 @@ pub enum Implied {
 
 /// How a resource relates to a file's content, for ordering edits and catching conflicts.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Claim {
+pub enum Claim<'a> {
     /// Sets the whole content.
-    Whole(String),
+    Whole(&'a str),
     /// Makes sure the file exists, content left alone.
-    Exists(String),
+    Exists(&'a str),
     /// Edits part of the content.
-    Edit(String),
+    Edit(&'a str),
 }
 
-impl Claim {
-    pub fn path(&self) -> &str {
+impl<'a> Claim<'a> {
+    pub fn path(&self) -> &'a str {
         match self {
             Self::Whole(path) | Self::Exists(path) | Self::Edit(path) => path,
         }
@@ -139,7 +139,7 @@ pub trait Kind {
         Vec::new()
     }
 
-    fn claim(&self) -> Option<Claim> {
+    fn claim(&self) -> Option<Claim<'_>> {
         None
     }
 
@@ -298,12 +298,57 @@ pub struct Resource {
     pub module: Arc<str>,
     /// Where it is declared (its kind key in module.yml).
     pub origin: Origin,
-    // Lists without slack, as a run holds every resource to its end.
-    pub requires: Box<[Reference]>,
-    pub notify: Box<[Reference]>,
+    /// What few resources have, behind one pointer: a run holds every resource to its end.
+    links: Option<Box<Links>>,
+}
+
+#[derive(Debug, Clone, Default)]
+struct Links {
+    requires: Box<[Reference]>,
+    notify: Box<[Reference]>,
     /// A secret this resource's values need that has no value in this run: it is compiled
     /// (for `check` and `graph`) but never planned.
-    pub needs_secret: Option<Box<str>>,
+    needs_secret: Option<Box<str>>,
+}
+
+impl Resource {
+    pub fn new(
+        address: Address,
+        spec: Spec,
+        module: Arc<str>,
+        origin: Origin,
+        requires: Vec<Reference>,
+        notify: Vec<Reference>,
+        needs_secret: Option<String>,
+    ) -> Self {
+        let links =
+            (!requires.is_empty() || !notify.is_empty() || needs_secret.is_some()).then(|| {
+                Box::new(Links {
+                    requires: requires.into_boxed_slice(),
+                    notify: notify.into_boxed_slice(),
+                    needs_secret: needs_secret.map(String::into_boxed_str),
+                })
+            });
+        Self {
+            address,
+            spec,
+            module,
+            origin,
+            links,
+        }
+    }
+
+    pub fn requires(&self) -> &[Reference] {
+        self.links.as_ref().map_or(&[], |links| &links.requires)
+    }
+
+    pub fn notify(&self) -> &[Reference] {
+        self.links.as_ref().map_or(&[], |links| &links.notify)
+    }
+
+    pub fn needs_secret(&self) -> Option<&str> {
+        self.links.as_ref()?.needs_secret.as_deref()
+    }
 }
 
 /// A `requires` or `notify` entry, resolved to an address, with its place.

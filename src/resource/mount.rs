@@ -130,7 +130,7 @@ impl Kind for Mount {
         ]
     }
 
-    fn claim(&self) -> Option<Claim> {
-        Some(Claim::Edit(FSTAB.into()))
+    fn claim(&self) -> Option<Claim<'_>> {
+        Some(Claim::Edit(FSTAB))
     }
 }

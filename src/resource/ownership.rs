@@ -1,7 +1,11 @@
 //! Mode, owner and group as a resource asks for them: each optional, defaulting to root's on
-//! creation and left alone on an existing path when not asked for.
+//! creation and left alone on an existing path when not asked for. Each is held shared
+//! (`interned.rs`): thousands of resources ask for the same few.
+
+use std::sync::Arc;
 
 use crate::host_state::Ownership;
+use crate::interned::intern;
 use crate::inventory::host::OsFamily;
 use crate::module::attrs::Attrs;
 use crate::names::NameKind;
@@ -11,26 +15,32 @@ pub const ATTRIBUTES: &[&str] = &["mode", "owner", "group"];
 
 #[derive(Debug, Clone, Default)]
 pub struct Wanted {
-    pub mode: Option<String>,
-    pub owner: Option<String>,
-    pub group: Option<String>,
+    pub mode: Option<Arc<str>>,
+    pub owner: Option<Arc<str>>,
+    pub group: Option<Arc<str>>,
 }
 
 impl Wanted {
     pub fn parse(attrs: &mut Attrs) -> Self {
         Self {
-            mode: attrs.mode("mode").map(|mode| normalize_mode(&mode)),
-            owner: attrs.name("owner", NameKind::User),
-            group: attrs.name("group", NameKind::User),
+            mode: attrs
+                .mode("mode")
+                .map(|mode| intern(&normalize_mode(&mode))),
+            owner: attrs
+                .name("owner", NameKind::User)
+                .map(|owner| intern(&owner)),
+            group: attrs
+                .name("group", NameKind::User)
+                .map(|group| intern(&group)),
         }
     }
 
     /// Ownership of a path about to be created.
     pub fn for_new(&self, default_mode: &str, os: OsFamily) -> Ownership {
         Ownership {
-            mode: self.mode.clone().unwrap_or_else(|| default_mode.into()),
-            owner: self.owner.clone().unwrap_or_else(|| "root".into()),
-            group: self.group.clone().unwrap_or_else(|| os.root_group().into()),
+            mode: self.mode.as_deref().unwrap_or(default_mode).into(),
+            owner: self.owner.as_deref().unwrap_or("root").into(),
+            group: self.group.as_deref().unwrap_or(os.root_group()).into(),
         }
     }
 
@@ -39,27 +49,34 @@ impl Wanted {
         Ownership {
             mode: self
                 .mode
-                .clone()
-                .unwrap_or_else(|| normalize_mode(&current.mode)),
-            owner: self.owner.clone().unwrap_or_else(|| current.owner.clone()),
-            group: self.group.clone().unwrap_or_else(|| current.group.clone()),
+                .as_deref()
+                .map_or_else(|| normalize_mode(&current.mode), str::to_string),
+            owner: self.owner.as_deref().unwrap_or(&current.owner).to_string(),
+            group: self.group.as_deref().unwrap_or(&current.group).to_string(),
         }
     }
 
+    /// What would change on an existing path; nothing is allocated where nothing does.
     pub fn changes(&self, current: &Ownership) -> Vec<AttributeChange> {
-        let target = self.applied_to(current);
-        let before = [
-            normalize_mode(&current.mode),
-            current.owner.clone(),
-            current.group.clone(),
-        ];
-        let after = [target.mode, target.owner, target.group];
-        ATTRIBUTES
-            .iter()
-            .zip(before.into_iter().zip(after))
-            .filter(|(_, (before, after))| before != after)
-            .map(|(name, (before, after))| AttributeChange::new(name, before, after))
-            .collect()
+        let mut changes = Vec::new();
+        let same_mode =
+            |mode: &&str| mode.trim_start_matches('0') == current.mode.trim_start_matches('0');
+        if let Some(mode) = self.mode.as_deref().filter(|mode| !same_mode(mode)) {
+            changes.push(AttributeChange::new(
+                "mode",
+                normalize_mode(&current.mode),
+                mode,
+            ));
+        }
+        for (name, wanted, current) in [
+            ("owner", &self.owner, &current.owner),
+            ("group", &self.group, &current.group),
+        ] {
+            if let Some(wanted) = wanted.as_deref().filter(|wanted| wanted != current) {
+                changes.push(AttributeChange::new(name, current.as_str(), wanted));
+            }
+        }
+        changes
     }
 }
 
@@ -95,7 +112,7 @@ mod tests {
     #[test]
     fn unasked_attributes_are_left_alone() {
         let wanted = Wanted {
-            mode: Some("0400".into()),
+            mode: Some(intern("0400")),
             ..Wanted::default()
         };
         let changes = wanted.changes(&owned("644", "paul", "staff"));

@@ -182,8 +182,8 @@ impl Kind for Secret {
         implied
     }
 
-    fn claim(&self) -> Option<Claim> {
-        Some(Claim::Whole(self.path.clone()))
+    fn claim(&self) -> Option<Claim<'_>> {
+        Some(Claim::Whole(&self.path))
     }
 }
 

@@ -73,7 +73,7 @@ impl Kind for Systemd {
         self.file.implied()
     }
 
-    fn claim(&self) -> Option<Claim> {
+    fn claim(&self) -> Option<Claim<'_>> {
         self.file.claim()
     }
 

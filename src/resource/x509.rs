@@ -227,8 +227,8 @@ impl Kind for X509 {
         implied
     }
 
-    fn claim(&self) -> Option<Claim> {
-        Some(Claim::Whole(self.cert.clone()))
+    fn claim(&self) -> Option<Claim<'_>> {
+        Some(Claim::Whole(&self.cert))
     }
 
     fn paths(&self) -> Vec<String> {
