@@ -373,18 +373,16 @@ impl Builder {
     /// Orders all resources touching one file's content, and rejects a whole-file resource
     /// that also has edits.
     fn claims(&mut self, resources: &[Resource]) {
-        // Sorted by host and path, then declaration: no copy of any path is made.
-        let mut all: Vec<(&str, usize, Claim)> = resources
-            .iter()
-            .enumerate()
-            .filter_map(|(i, resource)| {
-                Some((resource.address.host(), i, resource.spec.kind().claim()?))
-            })
+        // The claiming resources sorted by host and path, then declaration: no path is copied.
+        let claim = |i: usize| resources[i].spec.kind().claim();
+        let key = |i: usize| (resources[i].address.host(), claim(i).map(|c| c.path()), i);
+        let mut claiming: Vec<usize> = (0..resources.len())
+            .filter(|&i| claim(i).is_some())
             .collect();
-        all.sort_by(|a, b| (a.0, a.2.path(), a.1).cmp(&(b.0, b.2.path(), b.1)));
-        for claims in all.chunk_by(|a, b| a.0 == b.0 && a.2.path() == b.2.path()) {
-            let claims: Vec<(usize, &Claim)> =
-                claims.iter().map(|(_, i, claim)| (*i, claim)).collect();
+        claiming.sort_unstable_by(|a, b| key(*a).cmp(&key(*b)));
+        for group in claiming.chunk_by(|a, b| key(*a).0 == key(*b).0 && key(*a).1 == key(*b).1) {
+            let claims: Vec<(usize, Claim)> =
+                group.iter().filter_map(|&i| Some((i, claim(i)?))).collect();
             let whole = claims
                 .iter()
                 .find(|(_, claim)| matches!(claim, Claim::Whole(_)));
