@@ -3,6 +3,7 @@
 //! operations. Secrets appear as digests only.
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 
@@ -146,22 +147,23 @@ pub struct MountState {
     pub fstype: String,
 }
 
-/// Mode, owner and group of a path.
+/// Mode, owner and group of a path, each shared (`interned.rs`): a host's thousands of paths
+/// have a few of each.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Ownership {
-    pub mode: String,
-    pub owner: String,
-    pub group: String,
+    pub mode: Arc<str>,
+    pub owner: Arc<str>,
+    pub group: Arc<str>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct FileState {
     pub content: Observed,
-    pub mode: String,
-    pub owner: String,
-    pub group: String,
+    pub mode: Arc<str>,
+    pub owner: Arc<str>,
+    pub group: Arc<str>,
 }
 
 impl FileState {

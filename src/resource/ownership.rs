@@ -38,9 +38,12 @@ impl Wanted {
     /// Ownership of a path about to be created.
     pub fn for_new(&self, default_mode: &str, os: OsFamily) -> Ownership {
         Ownership {
-            mode: self.mode.as_deref().unwrap_or(default_mode).into(),
-            owner: self.owner.as_deref().unwrap_or("root").into(),
-            group: self.group.as_deref().unwrap_or(os.root_group()).into(),
+            mode: self.mode.clone().unwrap_or_else(|| intern(default_mode)),
+            owner: self.owner.clone().unwrap_or_else(|| intern("root")),
+            group: self
+                .group
+                .clone()
+                .unwrap_or_else(|| intern(os.root_group())),
         }
     }
 
@@ -49,10 +52,16 @@ impl Wanted {
         Ownership {
             mode: self
                 .mode
-                .as_deref()
-                .map_or_else(|| normalize_mode(&current.mode), str::to_string),
-            owner: self.owner.as_deref().unwrap_or(&current.owner).to_string(),
-            group: self.group.as_deref().unwrap_or(&current.group).to_string(),
+                .clone()
+                .unwrap_or_else(|| intern(&normalize_mode(&current.mode))),
+            owner: self
+                .owner
+                .clone()
+                .unwrap_or_else(|| Arc::clone(&current.owner)),
+            group: self
+                .group
+                .clone()
+                .unwrap_or_else(|| Arc::clone(&current.group)),
         }
     }
 
@@ -72,8 +81,8 @@ impl Wanted {
             ("owner", &self.owner, &current.owner),
             ("group", &self.group, &current.group),
         ] {
-            if let Some(wanted) = wanted.as_deref().filter(|wanted| wanted != current) {
-                changes.push(AttributeChange::new(name, current.as_str(), wanted));
+            if let Some(wanted) = wanted.as_deref().filter(|wanted| *wanted != &**current) {
+                changes.push(AttributeChange::new(name, &**current, wanted));
             }
         }
         changes
@@ -83,7 +92,7 @@ impl Wanted {
 /// The changes that show a new path's ownership.
 pub fn created(ownership: &Ownership) -> Vec<AttributeChange> {
     vec![
-        AttributeChange::new("mode", "(absent)", ownership.mode.clone()),
+        AttributeChange::new("mode", "(absent)", &*ownership.mode),
         AttributeChange::new(
             "owner",
             "(absent)",

@@ -188,8 +188,8 @@ mod tests {
         };
         Ownership {
             mode: "0600".into(),
-            owner: id("-un"),
-            group: id("-gn"),
+            owner: id("-un").into(),
+            group: id("-gn").into(),
         }
     }
 

@@ -20,6 +20,7 @@ use crate::host_state::{
     CarpRole, CarpState, CertificateState, DeviceState, FileState, HostState, MountState,
     Ownership, ServiceState,
 };
+use crate::interned::intern;
 use crate::inventory::host::OsFamily;
 use crate::probe::{Probe, Reveal};
 use crate::resource::ownership::normalize_mode;
@@ -476,9 +477,9 @@ struct Stat<'a> {
 impl Stat<'_> {
     fn ownership(&self) -> Ownership {
         Ownership {
-            mode: normalize_mode(self.mode),
-            owner: self.owner.to_string(),
-            group: self.group.to_string(),
+            mode: intern(&normalize_mode(self.mode)),
+            owner: intern(self.owner),
+            group: intern(self.group),
         }
     }
 }
@@ -705,11 +706,11 @@ mod tests {
             state.files["/etc/exports"].content,
             Observed::Plain("V4: /\n".into())
         );
-        assert_eq!(state.files["/etc/exports"].mode, "0644");
-        assert_eq!(state.files["/etc/exports"].owner, "root");
+        assert_eq!(&*state.files["/etc/exports"].mode, "0644");
+        assert_eq!(&*state.files["/etc/exports"].owner, "root");
         // The whole mode, and an owner the host has no name for as its id.
-        assert_eq!(state.directories["/data"].mode, "4755");
-        assert_eq!(state.directories["/data"].owner, "1234");
+        assert_eq!(&*state.directories["/data"].mode, "4755");
+        assert_eq!(&*state.directories["/data"].owner, "1234");
         assert_eq!(state.rc_conf["zrepl_enable"], Observed::Plain("YES".into()));
         assert_eq!(state.packages["zrepl"], "0.6.1");
         assert_eq!(
@@ -740,7 +741,7 @@ mod tests {
         };
         let state = parse_observation(OsFamily::Rocky, &file, answer("ab").as_bytes()).unwrap();
         assert_eq!(
-            state.files["/f"].group, "1001",
+            &*state.files["/f"].group, "1001",
             "GNU stat's UNKNOWN is the id"
         );
         assert!(parse_observation(OsFamily::Rocky, &file, answer("a").as_bytes()).is_err());

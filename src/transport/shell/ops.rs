@@ -322,7 +322,7 @@ fn chown_unless_given(
     ownership: &Ownership,
 ) -> String {
     let dir = crate::names::parent_dir(path).unwrap_or("/");
-    let roots = ownership.owner == "root" && ownership.group == os.root_group();
+    let roots = &*ownership.owner == "root" && &*ownership.group == os.root_group();
     match d.created_root_owned(dir) {
         Some(test) if roots => format!("{{ {test} || {}; }}", chown(target, ownership)),
         _ => chown(target, ownership),
