@@ -2,6 +2,7 @@
 //! default), rendered for that host into resources. All faults are collected, not just the first.
 
 use std::path::Path;
+use std::sync::Arc;
 
 use handlebars::Context;
 use serde_json::{Map, Value, json};
@@ -21,37 +22,79 @@ use crate::yaml::origin_of;
 
 type Declaration = serde_saphyr::Spanned<crate::yaml::SpannedMap<serde_saphyr::Spanned<Value>>>;
 
-/// All resources of all hosts, in declaration order (host, module, resource).
+/// All resources of all hosts, in declaration order (host, module, resource). Hosts compile
+/// on as many threads as the machine has cores, each a run of consecutive hosts; their
+/// resources and faults are put together in host order, as one thread would have made them.
 pub fn compile(inventory: &Inventory) -> Result<Vec<Resource>, CompileErrors> {
-    let mut library = ModuleLibrary::new(inventory.module_path.clone());
+    let modules = load_modules(inventory);
     let renderer = Renderer::default();
     let hosts: Map<String, Value> = inventory
         .hosts
         .iter()
         .map(|host| (host.name.clone(), host.template_view()))
         .collect();
-    let mut compiler = Compiler {
-        renderer: &renderer,
-        secrets: &inventory.secrets,
-        context: Context::from(json!({ "hosts": hosts })),
-        resources: Vec::new(),
-        errors: Vec::new(),
-    };
-    for host in &inventory.hosts {
-        for module_use in &host.modules {
-            match library.get(&module_use.name, &module_use.origin) {
-                Ok(module) => compiler.module(host, module_use, &module),
-                Err(errors) => compiler.errors.extend(errors),
-            }
-        }
+    let context = Context::from(json!({ "hosts": hosts }));
+    let threads = std::thread::available_parallelism()
+        .map_or(1, usize::from)
+        .min(inventory.hosts.len())
+        .max(1);
+    let per_thread = inventory.hosts.len().div_ceil(threads).max(1);
+    let parts: Vec<(Vec<Resource>, Vec<CompileError>)> = std::thread::scope(|scope| {
+        let workers: Vec<_> = inventory
+            .hosts
+            .chunks(per_thread)
+            .zip(modules.chunks(per_thread))
+            .map(|(hosts, modules)| {
+                let mut compiler = Compiler {
+                    renderer: &renderer,
+                    secrets: &inventory.secrets,
+                    context: context.clone(),
+                    resources: Vec::new(),
+                    errors: Vec::new(),
+                };
+                scope.spawn(move || {
+                    compiler.hosts(hosts, modules);
+                    (compiler.resources, compiler.errors)
+                })
+            })
+            .collect();
+        workers
+            .into_iter()
+            .map(|worker| {
+                worker
+                    .join()
+                    .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+            })
+            .collect()
+    });
+    let mut resources = Vec::with_capacity(parts.iter().map(|(r, _)| r.len()).sum());
+    let mut errors = Vec::new();
+    for (part, faults) in parts {
+        resources.extend(part);
+        errors.extend(faults);
     }
-    if compiler.errors.is_empty() {
-        // The list grew by doubling: what it holds stays for the whole run, its slack need not.
-        compiler.resources.shrink_to_fit();
-        Ok(compiler.resources)
+    if errors.is_empty() {
+        Ok(resources)
     } else {
-        Err(CompileErrors(compiler.errors))
+        Err(CompileErrors(errors))
     }
+}
+
+/// Each host's modules, loaded (or their faults, reported where first used) in order.
+type HostModules = Vec<Result<Arc<Module>, Vec<CompileError>>>;
+
+fn load_modules(inventory: &Inventory) -> Vec<HostModules> {
+    let mut library = ModuleLibrary::new(inventory.module_path.clone());
+    inventory
+        .hosts
+        .iter()
+        .map(|host| {
+            host.modules
+                .iter()
+                .map(|module_use| library.get(&module_use.name, &module_use.origin))
+                .collect()
+        })
+        .collect()
 }
 
 struct Compiler<'a> {
@@ -65,6 +108,17 @@ struct Compiler<'a> {
 }
 
 impl<'a> Compiler<'a> {
+    fn hosts(&mut self, hosts: &[Host], modules: &[HostModules]) {
+        for (host, modules) in hosts.iter().zip(modules) {
+            for (module_use, module) in host.modules.iter().zip(modules) {
+                match module {
+                    Ok(module) => self.module(host, module_use, module),
+                    Err(errors) => self.errors.extend(errors.iter().cloned()),
+                }
+            }
+        }
+    }
+
     fn module(&mut self, host: &Host, module_use: &ModuleUse, module: &Module) {
         let mut context = std::mem::replace(&mut self.context, Context::null());
         set(&mut context, "host", Some(host.template_view()));

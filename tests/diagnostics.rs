@@ -321,3 +321,35 @@ fn zfs_properties_zfs_would_refuse() {
             .fails_with(&[(place, message)]);
     }
 }
+
+/// Hosts compile side by side, yet faults read in inventory order: host by host, a module
+/// that cannot be found in its place among the host's modules.
+#[test]
+fn faults_of_many_hosts_come_in_inventory_order() {
+    let mut inventory = String::from("hosts:\n");
+    for n in 0..6 {
+        inventory.push_str(&format!(
+            "  f{n}:\n    os: freebsd\n    address: 192.168.1.{n}\n    modules:\n      - module: m\n"
+        ));
+        if n == 3 {
+            inventory.push_str("      - module: missing\n");
+        }
+    }
+    let err = Case::new(&inventory)
+        .module("m", "\nresources:\n  - file: \"relative/{{host.name}}\"\n")
+        .fails_with(&[("module.yml:2", "invalid path `relative/f0`")]);
+    let places: Vec<usize> = (0..6)
+        .map(|n| format!("invalid path `relative/f{n}`"))
+        .chain(["unknown module `missing`".to_string()])
+        .map(|message| {
+            err.find(&message)
+                .unwrap_or_else(|| panic!("says {message}:\n{err}"))
+        })
+        .collect();
+    let (hosts, missing) = (&places[..6], places[6]);
+    assert!(hosts.is_sorted(), "host order:\n{err}");
+    assert!(
+        hosts[3] < missing && missing < hosts[4],
+        "in f3's place:\n{err}"
+    );
+}

@@ -5,7 +5,7 @@
 //! Rendering takes a `handlebars::Context` built once per scope: handing handlebars a plain
 //! value would copy it whole for every string rendered.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
@@ -27,6 +27,9 @@ pub struct Renderer {
     quoting: Mutex<Handlebars<'static>>,
     /// Template files read so far, so each is read once however many hosts use it.
     files: Mutex<BTreeMap<PathBuf, Arc<SourceFile>>>,
+    /// By key as `registry`: each template split into text and names once, where it is
+    /// only that (`None` where handlebars must render it).
+    substitutions: Mutex<HashMap<String, Option<Arc<Substitution>>>>,
 }
 
 impl Default for Renderer {
@@ -40,6 +43,7 @@ impl Default for Renderer {
             registry: Mutex::new(registry),
             quoting: Mutex::new(quoting),
             files: Mutex::default(),
+            substitutions: Mutex::default(),
         }
     }
 }
@@ -99,7 +103,21 @@ impl Renderer {
 
     /// Renders the template `text`, parsed once and kept under `key`.
     fn render(&self, key: &str, text: &str, context: &Context) -> Result<String, RenderError> {
-        if let Some(rendered) = substitute(text, context.data()) {
+        let substitution = {
+            let mut substitutions = self
+                .substitutions
+                .lock()
+                .unwrap_or_else(|poisoned| poisoned.into_inner());
+            match substitutions.get(key) {
+                Some(known) => known.clone(),
+                None => {
+                    let parsed = Substitution::parse(text).map(Arc::new);
+                    substitutions.insert(key.to_string(), parsed.clone());
+                    parsed
+                }
+            }
+        };
+        if let Some(rendered) = substitution.and_then(|s| s.render(context.data())) {
             return Ok(rendered);
         }
         render_with(&self.registry, key, text, context)
@@ -145,44 +163,77 @@ fn render_with(
     })
 }
 
-/// The rendering of a template made only of text and `{{path.to.value}}` naming strings, as
-/// handlebars (strict, no escaping) renders it, done directly: most strings of a module are
-/// such, and rendered once per `for_each` item. `None` for anything else (helpers, blocks,
-/// whitespace control, escapes, a value that is not a string, a name not there), which
-/// handlebars then renders or reports.
-fn substitute(text: &str, data: &Value) -> Option<String> {
-    if text.contains("\\{{") {
-        return None;
-    }
-    let mut rendered = String::with_capacity(text.len());
-    let mut rest = text;
-    while let Some(start) = rest.find("{{") {
-        rendered.push_str(&rest[..start]);
-        let after = &rest[start + 2..];
-        let end = after.find("}}")?;
-        let path = &after[..end];
-        // A lone name that is one of handlebars' helpers calls it rather than looking it up.
-        if BUILTIN_HELPERS.contains(&path) {
+/// A template made only of text and `{{path.to.value}}` naming strings, split into its parts
+/// once and rendered as handlebars (strict, no escaping) renders it, directly: most strings
+/// of a module are such, and rendered once per `for_each` item. Anything else (helpers,
+/// blocks, whitespace control, escapes: `parse` gives `None`; a value that is not a string, a
+/// name not there: `render` does) handlebars then renders or reports.
+struct Substitution {
+    parts: Vec<Part>,
+    /// The rendered length before any value, to allocate once.
+    text_len: usize,
+}
+
+enum Part {
+    Text(String),
+    Name(Vec<String>),
+}
+
+impl Substitution {
+    fn parse(text: &str) -> Option<Self> {
+        if text.contains("\\{{") {
             return None;
         }
-        let mut value = data;
-        for segment in path.split('.') {
-            let plain = segment
-                .chars()
-                .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-');
-            if segment.is_empty() || !plain || matches!(segment, "this" | "else") {
+        let mut parts = Vec::new();
+        let mut text_len = 0;
+        let mut rest = text;
+        while let Some(start) = rest.find("{{") {
+            parts.push(Part::Text(rest[..start].to_string()));
+            text_len += start;
+            let after = &rest[start + 2..];
+            let end = after.find("}}")?;
+            let path = &after[..end];
+            // A lone name that is one of handlebars' helpers calls it rather than looking it up.
+            if BUILTIN_HELPERS.contains(&path) {
                 return None;
             }
-            value = value.get(segment)?;
+            let mut segments = Vec::new();
+            for segment in path.split('.') {
+                let plain = segment
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-');
+                if segment.is_empty() || !plain || matches!(segment, "this" | "else") {
+                    return None;
+                }
+                segments.push(segment.to_string());
+            }
+            parts.push(Part::Name(segments));
+            rest = &after[end + 2..];
         }
-        rendered.push_str(value.as_str()?);
-        rest = &after[end + 2..];
+        if rest.contains("}}") {
+            return None;
+        }
+        text_len += rest.len();
+        parts.push(Part::Text(rest.to_string()));
+        Some(Self { parts, text_len })
     }
-    if rest.contains("}}") {
-        return None;
+
+    /// `None` where a name is not there or not a string.
+    fn render(&self, data: &Value) -> Option<String> {
+        let mut rendered = String::with_capacity(self.text_len);
+        for part in &self.parts {
+            match part {
+                Part::Text(text) => rendered.push_str(text),
+                Part::Name(segments) => {
+                    let value = segments
+                        .iter()
+                        .try_fold(data, |value, segment| value.get(segment))?;
+                    rendered.push_str(value.as_str()?);
+                }
+            }
+        }
+        Some(rendered)
     }
-    rendered.push_str(rest);
-    Some(rendered)
 }
 
 /// How deep blocks may nest in a template: far beyond any configuration file's needs, and far
@@ -319,6 +370,10 @@ fn fault(
 mod tests {
     use super::*;
     use serde_json::json;
+
+    fn substitute(text: &str, data: &Value) -> Option<String> {
+        Substitution::parse(text)?.render(data)
+    }
 
     /// In a shell command, an inventory value arrives quoted whatever it holds; the module's
     /// own text (and `{new}`) is left as written.
