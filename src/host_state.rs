@@ -283,8 +283,8 @@ impl HostState {
     /// A stable digest of the state, for telling later whether a host drifted since a plan.
     /// Hidden values enter it as their keyed fingerprints, so it is no oracle either.
     pub fn fingerprint(&self) -> Digest {
-        let canonical = serde_json::to_vec(self).unwrap_or_default();
-        Digest::of(&canonical)
+        // As the digest of the JSON text (what earlier saved plans hold), never built whole.
+        Digest::of_json(self).unwrap_or_else(|_| Digest::of(b""))
     }
 
     /// The state after `op` ran, as far as it can be known before it runs. A write's

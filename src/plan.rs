@@ -207,18 +207,22 @@ pub fn plan(
         .filter(|&i| !unreached.contains_key(graph.resources[i].address.host()))
         .collect();
     let probes = probes_by_host(inventory, graph, &reachable);
-    let (observed, failures) = observe(inventory, probes, transport);
+    // What each host was seen holding, summed up in its observer thread (a copy of every
+    // state would double what the plan holds; the walk takes the states over).
+    let (answered, failures) = observe_then(inventory, probes, transport, |state| {
+        (state.fingerprint(), state.holds_hidden())
+    });
+    let mut observed = BTreeMap::new();
+    let mut seen: BTreeMap<String, (Digest, bool)> = BTreeMap::new();
+    for (host, (state, summary)) in answered {
+        seen.insert(host.clone(), summary);
+        observed.insert(host, state);
+    }
     unreached.extend(failures);
     let (in_scope, skipped) = reachable_part(graph, &selected_order, &unreached);
     let now = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| d.as_secs() as i64);
-    // What each host was seen holding, summed up before the walk takes the states over (a
-    // copy of every state would double what the plan holds).
-    let seen: BTreeMap<String, (Digest, bool)> = observed
-        .iter()
-        .map(|(host, state)| (host.clone(), (state.fingerprint(), state.holds_hidden())))
-        .collect();
     // Each host's list made as long as it will be, rather than grown by doubling.
     let mut counts: BTreeMap<&str, usize> = BTreeMap::new();
     for &i in &in_scope {
@@ -370,10 +374,29 @@ pub fn probes_by_host(
 /// others did not.
 pub fn observe(
     inventory: &Inventory,
-    mut probes: BTreeMap<String, Vec<Probe>>,
+    probes: BTreeMap<String, Vec<Probe>>,
     transport: &dyn Transport,
 ) -> (
     BTreeMap<String, HostState>,
+    BTreeMap<String, TransportError>,
+) {
+    let (states, failures) = observe_then(inventory, probes, transport, |_| ());
+    let states = states
+        .into_iter()
+        .map(|(host, (state, ()))| (host, state))
+        .collect();
+    (states, failures)
+}
+
+/// As `observe`, with `then` run on each state in its host's thread as soon as it is read,
+/// while other hosts may still be answering.
+fn observe_then<T: Send>(
+    inventory: &Inventory,
+    mut probes: BTreeMap<String, Vec<Probe>>,
+    transport: &dyn Transport,
+    then: impl Fn(&HostState) -> T + Sync,
+) -> (
+    BTreeMap<String, (HostState, T)>,
     BTreeMap<String, TransportError>,
 ) {
     let jobs: Vec<(&Host, Vec<Probe>)> = inventory
@@ -381,11 +404,18 @@ pub fn observe(
         .iter()
         .filter_map(|host| Some((host, probes.remove(&host.name)?)))
         .collect();
+    let then = &then;
     let answers: Vec<_> = std::thread::scope(|scope| {
         let running: Vec<_> = jobs
             .iter()
             .map(|(host, probes)| {
-                scope.spawn(move || (host.name.clone(), transport.observe(host, probes)))
+                scope.spawn(move || {
+                    let answer = transport.observe(host, probes).map(|state| {
+                        let more = then(&state);
+                        (state, more)
+                    });
+                    (host.name.clone(), answer)
+                })
             })
             .collect();
         running

@@ -33,6 +33,23 @@ impl Digest {
         Self(Sha256::digest(bytes).into())
     }
 
+    /// The digest of `value` as JSON, hashed as it is written out rather than held whole.
+    pub fn of_json(value: &impl Serialize) -> Result<Self, serde_json::Error> {
+        struct Hashing(Sha256);
+        impl std::io::Write for Hashing {
+            fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+                self.0.update(bytes);
+                Ok(bytes.len())
+            }
+            fn flush(&mut self) -> std::io::Result<()> {
+                Ok(())
+            }
+        }
+        let mut hashing = Hashing(Sha256::new());
+        serde_json::to_writer(&mut hashing, value)?;
+        Ok(Self(hashing.0.finalize().into()))
+    }
+
     /// A digest given as hex (as `sha256sum` prints it).
     pub fn from_hex(hex: &str) -> Option<Self> {
         let mut sha256 = [0; 32];
@@ -492,6 +509,14 @@ impl<'de> Deserialize<'de> for Observed {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_digest_of_json_is_that_of_its_text() {
+        let value = serde_json::json!({ "files": { "/etc/motd": "hi\n" }, "n": [1, 2.5, null] });
+        let text = serde_json::to_vec(&value).unwrap();
+        assert_eq!(Digest::of_json(&value).unwrap(), Digest::of(&text));
+        assert_ne!(Digest::of_json(&value).unwrap(), Digest::of(b""));
+    }
 
     /// Every test of this module runs under one fixed key, whatever the order.
     fn with_test_key() {

@@ -163,11 +163,11 @@ fn render_with(
     })
 }
 
-/// A template made only of text and `{{path.to.value}}` naming strings, split into its parts
-/// once and rendered as handlebars (strict, no escaping) renders it, directly: most strings
-/// of a module are such, and rendered once per `for_each` item. Anything else (helpers,
-/// blocks, whitespace control, escapes: `parse` gives `None`; a value that is not a string, a
-/// name not there: `render` does) handlebars then renders or reports.
+/// A template made only of text and `{{path.to.value}}` names, split into its parts once and
+/// rendered as handlebars (strict, no escaping) renders it, directly: most strings of a
+/// module are such, and rendered once per `for_each` item. Anything else handlebars renders
+/// or reports: helpers, blocks, whitespace control and escapes (`parse` gives `None`), a
+/// value neither a string nor a number, a name not there (`render` does).
 struct Substitution {
     parts: Vec<Part>,
     /// The rendered length before any value, to allocate once.
@@ -218,7 +218,7 @@ impl Substitution {
         Some(Self { parts, text_len })
     }
 
-    /// `None` where a name is not there or not a string.
+    /// `None` where a name is not there or is neither a string nor a number.
     fn render(&self, data: &Value) -> Option<String> {
         let mut rendered = String::with_capacity(self.text_len);
         for part in &self.parts {
@@ -228,7 +228,13 @@ impl Substitution {
                     let value = segments
                         .iter()
                         .try_fold(data, |value, segment| value.get(segment))?;
-                    rendered.push_str(value.as_str()?);
+                    // As handlebars renders them (JsonRender: a string as it is, a number
+                    // by its Display); anything else is left to handlebars.
+                    match value {
+                        Value::String(text) => rendered.push_str(text),
+                        Value::Number(number) => rendered.push_str(&number.to_string()),
+                        _ => return None,
+                    }
                 }
             }
         }
@@ -447,7 +453,8 @@ mod tests {
     #[test]
     fn direct_substitution_agrees_with_handlebars() {
         let data = json!({
-            "root": "/srv", "item": "d1/f-2", "n": 3, "log": "l", "raw": "r", "and": "a",
+            "root": "/srv", "item": "d1/f-2", "n": 3, "f": 2.5, "big": 18446744073709551615u64,
+            "neg": -7, "t": true, "log": "l", "raw": "r", "and": "a",
             "host": { "name": "f0", "vars": { "a-b": "x{{y}}" } },
         });
         let renderer = Renderer::default();
@@ -458,6 +465,7 @@ mod tests {
             "# {{item}} on {{host.name}}\n",
             "{{host.vars.a-b}}",
             "{{n}}",
+            "n={{n}} f={{f}} big={{big}} neg={{neg}}",
             "{{ root }}",
             "{{{root}}}",
             "\\{{root}}",
@@ -483,7 +491,13 @@ mod tests {
             substitute("{{root}}/{{item}}", &data).as_deref(),
             Some("/srv/d1/f-2")
         );
-        assert_eq!(substitute("{{n}}", &data), None, "numbers go to handlebars");
+        assert_eq!(substitute("{{n}}", &data).as_deref(), Some("3"));
+        assert_eq!(substitute("{{f}}", &data).as_deref(), Some("2.5"));
+        assert_eq!(
+            substitute("{{t}}", &data),
+            None,
+            "booleans go to handlebars"
+        );
         assert_eq!(
             substitute("{{missing}}", &data),
             None,
