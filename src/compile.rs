@@ -178,7 +178,11 @@ impl<'a> Compiler<'a> {
                 .map(|given| (given.value.clone(), given.at.clone(), false));
             let from_var = || {
                 let value = host.vars.get(&name.value)?;
-                Some((value.clone(), host.var_origin(&name.value)?.clone(), false))
+                Some((
+                    Value::clone(value),
+                    host.var_origin(&name.value)?.clone(),
+                    false,
+                ))
             };
             let default = || Some((param.default.clone()?, origin_of(&module.file, name), true));
             let Some((value, origin, template)) = given.or_else(from_var).or_else(default) else {

@@ -1,11 +1,13 @@
 //! A host as the rest of f3s sees it: its OS family, how to reach it, its effective vars and
 //! the modules it gets.
 
+use std::collections::BTreeMap;
 use std::fmt;
 use std::path::PathBuf;
+use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
-use serde_json::{Map, Value};
+use serde_json::Value;
 
 use crate::source::Origin;
 
@@ -78,7 +80,7 @@ pub struct Host {
     pub address: String,
     pub connection: Connection,
     /// Vars after precedence (defaults < groups in file order < host), secrets resolved.
-    pub vars: Map<String, Value>,
+    pub vars: BTreeMap<String, Arc<Value>>,
     pub var_origins: Vec<(String, Origin)>,
     pub modules: Vec<ModuleUse>,
     pub origin: Origin,

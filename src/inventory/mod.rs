@@ -6,10 +6,11 @@ mod raw;
 pub mod rollout;
 pub mod secrets;
 
+use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use serde_json::{Map, Value};
+use serde_json::Value;
 use serde_saphyr::Spanned;
 
 use crate::compile_error::{CompileError, CompileErrors};
@@ -48,6 +49,7 @@ impl Inventory {
             base: &base,
             secrets: Secrets::default(),
             errors: Vec::new(),
+            shared_layers: HashMap::new(),
         };
         let hosts = loader.hosts(&raw);
         let rollouts = rollout::rollouts(&file, &raw.groups, &mut loader.errors);
@@ -118,6 +120,16 @@ struct Loader<'a> {
     base: &'a Path,
     secrets: Secrets,
     errors: Vec<CompileError>,
+    /// The defaults' vars (`None`) and each group's, resolved once and shared by every host
+    /// they apply to: a long list in the defaults is one list, not one per host.
+    shared_layers: HashMap<Option<String>, Arc<[ResolvedVar]>>,
+}
+
+/// A var of one layer with its secrets resolved (`None` after a fault, reported once).
+struct ResolvedVar {
+    name: String,
+    value: Option<Arc<Value>>,
+    origin: Origin,
 }
 
 impl Loader<'_> {
@@ -175,16 +187,25 @@ impl Loader<'_> {
             .groups
             .iter()
             .filter(|(_, group)| group.hosts.iter().any(|member| member.value == name.value))
-            .map(|(_, group)| group)
             .collect();
 
-        let mut vars = Map::new();
+        let mut vars = BTreeMap::new();
         let mut var_origins: Vec<(String, Origin)> = Vec::new();
-        let layers = std::iter::once(&raw.defaults.vars)
-            .chain(groups.iter().map(|group| &group.vars))
-            .chain(std::iter::once(&body.vars));
-        for layer in layers {
-            self.merge_vars(layer, &mut vars, &mut var_origins);
+        let shared = std::iter::once((None, &raw.defaults.vars)).chain(
+            groups
+                .iter()
+                .map(|(group, body)| (Some(group.value.clone()), &body.vars)),
+        );
+        let mut layers: Vec<Arc<[ResolvedVar]>> = shared
+            .map(|(key, layer)| self.shared_layer(key, layer))
+            .collect();
+        layers.push(self.resolve_layer(&body.vars));
+        for var in layers.iter().flat_map(|layer| layer.iter()) {
+            if let Some(value) = &var.value {
+                vars.insert(var.name.clone(), Arc::clone(value));
+                var_origins.retain(|(name, _)| *name != var.name);
+                var_origins.push((var.name.clone(), var.origin.clone()));
+            }
         }
 
         let mut modules: Vec<ModuleUse> = Vec::new();
@@ -192,7 +213,7 @@ impl Loader<'_> {
             .defaults
             .modules
             .iter()
-            .chain(groups.iter().flat_map(|group| group.modules.iter()))
+            .chain(groups.iter().flat_map(|(_, group)| group.modules.iter()))
             .chain(body.modules.iter());
         for module_use in uses {
             self.merge_module(module_use, &mut modules);
@@ -211,23 +232,38 @@ impl Loader<'_> {
         })
     }
 
-    fn merge_vars(
+    fn shared_layer(
         &mut self,
+        key: Option<String>,
         layer: &SpannedMap<Spanned<Value>>,
-        vars: &mut Map<String, Value>,
-        origins: &mut Vec<(String, Origin)>,
-    ) {
-        for (name, value) in layer.iter() {
-            let origin = origin_of(self.file, value);
-            match self.resolve_secrets(&value.value, &origin) {
-                Ok(resolved) => {
-                    vars.insert(name.value.clone(), resolved);
-                    origins.retain(|(var, _)| *var != name.value);
-                    origins.push((name.value.clone(), origin));
-                }
-                Err(error) => self.errors.extend(error),
-            }
+    ) -> Arc<[ResolvedVar]> {
+        if let Some(resolved) = self.shared_layers.get(&key) {
+            return Arc::clone(resolved);
         }
+        let resolved = self.resolve_layer(layer);
+        self.shared_layers.insert(key, Arc::clone(&resolved));
+        resolved
+    }
+
+    fn resolve_layer(&mut self, layer: &SpannedMap<Spanned<Value>>) -> Arc<[ResolvedVar]> {
+        layer
+            .iter()
+            .map(|(name, value)| {
+                let origin = origin_of(self.file, value);
+                let value = match self.resolve_secrets(&value.value, &origin) {
+                    Ok(resolved) => Some(Arc::new(resolved)),
+                    Err(error) => {
+                        self.errors.extend(error);
+                        None
+                    }
+                };
+                ResolvedVar {
+                    name: name.value.clone(),
+                    value,
+                    origin,
+                }
+            })
+            .collect()
     }
 
     /// Replaces every `{ secret: NAME }` in a value by the secret's token. `Err(None)` when
