@@ -39,16 +39,20 @@ pub fn compile(inventory: &Inventory) -> Result<Vec<Resource>, CompileErrors> {
         .min(inventory.hosts.len())
         .max(1);
     let per_thread = inventory.hosts.len().div_ceil(threads).max(1);
+    // A context for each thread, the last one the original: a copy holds every host's vars.
+    let mut contexts: Vec<Context> = (1..threads).map(|_| context.clone()).collect();
+    contexts.push(context);
     let parts: Vec<(Vec<Resource>, Vec<CompileError>)> = std::thread::scope(|scope| {
         let workers: Vec<_> = inventory
             .hosts
             .chunks(per_thread)
             .zip(modules.chunks(per_thread))
-            .map(|(hosts, modules)| {
+            .zip(contexts)
+            .map(|((hosts, modules), context)| {
                 let mut compiler = Compiler {
                     renderer: &renderer,
                     secrets: &inventory.secrets,
-                    context: context.clone(),
+                    context,
                     resources: Vec::new(),
                     errors: Vec::new(),
                 };
