@@ -3,11 +3,17 @@
 //! rc.conf edit, which f3s does itself (see `set_rc_var`).
 
 use super::ops::print_bytes;
-use super::{Dialect, ServiceAction, quote};
+use super::{Dialect, RcVarQuery, ServiceAction, quote, words};
+use crate::host_state::CarpRole;
 use crate::resource::sysrc::unwritable;
-use crate::sensitive::Text;
+use crate::sensitive::{Digest, Text};
 
 pub struct FreeBsd;
+
+impl FreeBsd {
+    /// sha256(1) -q: the hex digest of stdin alone (sbin/md5/md5.c).
+    const SHA256: &'static str = "sha256 -q";
+}
 
 impl Dialect for FreeBsd {
     fn kernel(&self) -> &'static str {
@@ -29,44 +35,36 @@ impl Dialect for FreeBsd {
         "xargs -0 -r stat -L -f '%OMp%03OLp\t%u:%Su\t%g:%Sg\t%HT\t%z\t%N' 2>/dev/null"
     }
 
-    fn sha256(&self) -> &'static str {
-        "sha256 -q"
-    }
-
     fn sha256_files(&self) -> &'static str {
         // md5(1) -r: the digest, one space, the name (sbin/md5/md5.c, output_reverse).
         "sha256 -r"
     }
 
-    fn rc_get(&self, name: &str) -> Option<String> {
-        // sysrc sources /etc/defaults/rc.conf and then every file of rc_conf_files in a
-        // subshell and prints the variable as sh sees it: escapes are undone, exactly as at
-        // boot (usr.sbin/sysrc/sysrc.subr and usr.sbin/bsdconfig/share/sysrc.subr,
-        // f_sysrc_get); it fails for a variable that is not set ("unknown variable").
-        Some(format!("sysrc -n {}", quote(name)))
+    fn rc_vars(&self, vars: &[RcVarQuery]) -> String {
+        rc_vars_fragment(RC_DEFAULTS, vars)
     }
 
     fn rc_set(&self, name: &str, value: &Text) -> Option<String> {
         Some(set_rc_var(RC_CONF_FILES, name, value))
     }
 
-    fn package_state(&self, name: &str) -> String {
-        // pkg-query(8), src/query.c (exec_query): the version and exit 0; nothing and
-        // EX_UNAVAILABLE (69) for a package not installed; nothing, "No packages installed"
-        // and exit 0 on a host with no package database yet. On a fresh install /usr/sbin/pkg
-        // is only the bootstrapper, which, with stdin not a terminal, says "The package
-        // management tool is not yet installed on your system." and exits 1
-        // (usr.sbin/pkg/pkg.c, main): nothing is installed. Anything else (EX_TEMPFAIL for a
-        // locked database, EX_NOPERM) cannot tell.
-        let n = quote(name);
-        format!(
-            "if v=$(pkg query %v {n} 2>/dev/null); then echo \"${{v:-absent}}\"; \
-             else case $? in 69) echo absent;; *) e=$(pkg query %v {n} 2>&1 >/dev/null); \
-             case $e in \"The package management tool is not yet installed on your system.\"*) echo absent;; \
-             *) printf 'failed %s' \"$e\" | tr '\\n' ' ';; esac;; esac; fi"
-        )
+    fn package_query(&self, names: &[&str]) -> String {
+        // pkg-query(8), src/query.c (exec_query): the names are looked up in turn, each
+        // printing every package it matches in the format (here `+ NAME VERSION`, so no line
+        // of pkg's can pass for another). With `-e`-less, `-a`-less operands, nothing is
+        // printed for a name that matches nothing.
+        format!("pkg query '+ %n %v' {}", words(names))
     }
 
+    fn read_packages(
+        &self,
+        names: &[&str],
+        printed: &[String],
+        status: i32,
+        stderr: &str,
+    ) -> Result<Vec<Option<String>>, (usize, String)> {
+        read_pkg_query(names, printed, status, stderr)
+    }
     fn install_package(&self, name: &str) -> String {
         // Until pkg is bootstrapped, /usr/sbin/pkg installs it first, and only when told yes
         // without a question: stdin is not a terminal here, and without ASSUME_ALWAYS_YES it
@@ -75,26 +73,27 @@ impl Dialect for FreeBsd {
         format!("ASSUME_ALWAYS_YES=yes pkg install -y {}", quote(name))
     }
 
-    fn service_enabled(&self, name: &str) -> String {
-        // rc.subr (libexec/rc/rc.subr, run_rc_command): `enabled` is `checkyesno ${rcvar}`,
-        // the script's own rcvar (nfsd's is nfs_server_enable) after /etc/defaults/rc.conf
-        // and rc_conf_files.
-        format!(
-            "if service {} enabled >/dev/null 2>&1; then echo yes; else echo no; fi",
-            quote(name)
-        )
-    }
-
-    fn service_running(&self, name: &str) -> String {
+    fn services(&self, services: &[(usize, &str)]) -> String {
+        // rc.subr's `enabled` and `status` are defined per rc script (libexec/rc/rc.subr,
+        // run_rc_command, from the script's own rcvar and command or status_cmd), so each
+        // service is asked on its own: `service X enabled` is `checkyesno ${rcvar}` (nfsd's
+        // rcvar is nfs_server_enable) after /etc/defaults/rc.conf and rc_conf_files.
         // `status` of a service whose rcvar is not YES says "Cannot 'status' …" and exits 0 on
         // older rc.subr; `onestatus` sets the rcvar for this run, so it answers either way. A
         // script with neither a command nor a status_cmd (rc.d/ntpdate) has no `status`
         // keyword: rc.subr says "unknown directive 'status'" and exits 1, which is not "not
         // running".
-        format!(
-            "if o=$(service {} onestatus 2>&1); then echo yes; else case $o in *\"unknown directive 'status'\"*) echo unknown;; *) echo no;; esac; fi",
-            quote(name)
-        )
+        services
+            .iter()
+            .map(|(i, name)| {
+                let n = quote(name);
+                format!(
+                    "if service {n} enabled >/dev/null 2>&1; then e=yes; else e=no; fi; \
+                     if o=$(service {n} onestatus 2>&1); then r=yes; else case $o in *\"unknown directive 'status'\"*) r=unknown;; *) r=no;; esac; fi; \
+                     printf 'S {i} %s %s\\n' $e $r\n"
+                )
+            })
+            .collect()
     }
 
     fn service(&self, name: &str, action: ServiceAction) -> String {
@@ -114,15 +113,32 @@ impl Dialect for FreeBsd {
         DEVICE_CONTENT
     }
 
-    fn mounted(&self, path: &str) -> String {
-        format!(
-            "mount -p | awk -v p={} '$2 == p {{ m = $1 \" \" $3 }} END {{ if (m) print m }}'",
-            quote(path)
-        )
+    fn mount_listing(&self) -> &'static str {
+        // mount(8) -p: every mount as an fstab line, in mount order (sbin/mount/mount.c,
+        // putfsent: device, mount point, type, options, dump and pass, separated by tabs or a
+        // space, nothing escaped).
+        "mount -p"
     }
 
-    fn module_loaded(&self, name: &str) -> String {
-        format!("kldstat -q -m {}", quote(name))
+    fn mount_entry(&self, line: &str) -> Result<[String; 3], String> {
+        // Fields as awk(1) splits them by default: runs of blanks.
+        let mut fields = line.split([' ', '\t']).filter(|f| !f.is_empty());
+        match (fields.next(), fields.next(), fields.next()) {
+            (Some(device), Some(point), Some(fstype)) => {
+                Ok([point.into(), device.into(), fstype.into()])
+            }
+            _ => Err(format!("unreadable mount -p line `{line}`")),
+        }
+    }
+
+    fn module_listing(&self, _names: &[&str]) -> String {
+        // kldstat(8) -v: every loaded file and, under it, the modules it holds by the names
+        // `kldstat -m` and modfind(2) know them, the kernel's own (compiled in) included.
+        "kldstat -v".into()
+    }
+
+    fn listed_module<'l>(&self, line: &'l str) -> Result<Option<&'l str>, String> {
+        listed_kld_module(line)
     }
 
     fn load_module(&self, name: &str) -> String {
@@ -143,16 +159,16 @@ impl Dialect for FreeBsd {
         format!("lockf -s -t 0 {} sh -c {}", quote(file), quote(command))
     }
 
-    fn carp_address(&self, interface: &str, address: &str) -> Option<String> {
-        // ifconfig(8) prints each inet address as `inet ADDR netmask 0x… [broadcast …] [vhid
-        // N]` (sbin/ifconfig/af_inet.c, in_status) and each vhid as `carp: STATE vhid N advbase
-        // B advskew S` (carp.c, carp_status; the key only with -k, so the password never
-        // shows). A vhid whose carp line is missing has not left INIT.
-        Some(format!(
-            "ifconfig {} 2>/dev/null | awk -v a={} '$1 == \"inet\" && $2 == a {{ f = 1; for (k = 3; k < NF; k++) if ($k == \"vhid\") v = $(k + 1) }} $1 == \"carp:\" {{ s[$4] = $2 }} END {{ if (v != \"\") print v, ((v in s) ? s[v] : \"INIT\"); else if (f) print \"plain\" }}'",
-            quote(interface),
-            quote(address)
-        ))
+    fn interface_status(&self, interface: &str) -> Option<String> {
+        Some(format!("ifconfig {}", quote(interface)))
+    }
+
+    fn carp_address(
+        &self,
+        status: &[String],
+        address: &str,
+    ) -> Result<Option<(Option<u32>, CarpRole)>, String> {
+        carp_in_ifconfig(status, address)
     }
 
     fn add_carp_address(
@@ -212,6 +228,230 @@ const DEVICE_CONTENT: &str = concat!(
     "  if [ $n -eq 0 ]; then echo empty; else echo 'unreadable fstyp -u and gpart know no signature on it, but its first or last MiB holds data'; fi\n",
     "fi",
 );
+
+/// The package versions `pkg query '+ %n %v' NAME…` printed (see `package_query`), read as
+/// pkg-query(8) answers (src/query.c, exec_query): exit 0 having printed a line per package
+/// found, or EX_UNAVAILABLE (69) having found none; nothing, "No packages installed" and exit 0
+/// on a host with no package database yet. On a fresh install /usr/sbin/pkg is only the
+/// bootstrapper, which, with stdin not a terminal, says "The package management tool is not
+/// yet installed on your system." and exits 1 (usr.sbin/pkg/pkg.c, main): nothing is
+/// installed. Any other status (EX_TEMPFAIL for a locked database, EX_NOPERM, EX_IOERR)
+/// cannot tell, whatever was printed before it.
+///
+/// A line belongs to the first name, from where the previous line's left off, that pkg
+/// matches to that package: its name, or its NAME-VERSION, in ASCII case either way
+/// (libpkg/pkgdb_query.c, pkgdb_get_pattern_query, MATCH_EXACT: `COLLATE NOCASE` unless
+/// CASE_SENSITIVE_MATCH is set), since pkg looks the names up in the order given.
+fn read_pkg_query(
+    names: &[&str],
+    printed: &[String],
+    status: i32,
+    stderr: &str,
+) -> Result<Vec<Option<String>>, (usize, String)> {
+    const NOT_YET: &str = "The package management tool is not yet installed on your system.";
+    let cannot_tell = |why: String| Err((0, why));
+    match status {
+        0 | 69 => {}
+        1 if stderr.starts_with(NOT_YET) && printed.is_empty() => {
+            return Ok(vec![None; names.len()]);
+        }
+        _ if stderr.is_empty() => return cannot_tell(format!("pkg query exited {status}")),
+        _ => return cannot_tell(stderr.to_string()),
+    }
+    let mut versions = vec![None; names.len()];
+    let mut next = 0;
+    for line in printed {
+        let Some((name, version)) = line.strip_prefix("+ ").and_then(|l| l.split_once(' ')) else {
+            return Err((next.min(names.len() - 1), format!("pkg printed `{line}`")));
+        };
+        let matched = |asked: &&str| {
+            asked.eq_ignore_ascii_case(name)
+                || asked.eq_ignore_ascii_case(&format!("{name}-{version}"))
+        };
+        let Some(found) = names[next..].iter().position(matched) else {
+            return Err((
+                next.min(names.len() - 1),
+                format!("pkg answered `{line}`, of no package asked after the last"),
+            ));
+        };
+        versions[next + found] = Some(version.to_string());
+        next += found + 1;
+    }
+    if status == 69 && !printed.is_empty() {
+        return cannot_tell("pkg query printed packages yet exited 69 (none found)".into());
+    }
+    Ok(versions)
+}
+
+/// The module a line of `kldstat -v` names (sbin/kldstat/kldstat.c): under each file's
+/// line (`ID REFS ADDRESS SIZE NAME (PATH)`) come `\tContains modules:`, `\t\tId Name` and
+/// a `\t\tID NAME` line per module.
+fn listed_kld_module(line: &str) -> Result<Option<&str>, String> {
+    let fields: Vec<&str> = line.split_whitespace().collect();
+    let number = |field: &str| !field.is_empty() && field.bytes().all(|b| b.is_ascii_digit());
+    match fields[..] {
+        [id, name] if line.starts_with("\t\t") && number(id) => Ok(Some(name)),
+        ["Id", "Name"] if line.starts_with("\t\t") => Ok(None),
+        ["Contains", "modules:"] if line.starts_with('\t') => Ok(None),
+        ["Id", "Refs", ..] => Ok(None),
+        [id, ..] if number(id) && !line.starts_with('\t') => Ok(None),
+        _ => Err(format!("unreadable kldstat -v line `{line}`")),
+    }
+}
+
+/// The CARP address `address` in `ifconfig IF`'s output: ifconfig(8) prints each inet
+/// address as `inet ADDR netmask 0x… [broadcast …] [vhid N]` (sbin/ifconfig/af_inet.c,
+/// in_status) and each vhid as `carp: STATE vhid N advbase B advskew S` (carp.c,
+/// carp_status; the key only with -k, so the password never shows). A vhid whose carp line
+/// is missing has not left INIT. Fields are split as awk(1) splits them, on blanks.
+fn carp_in_ifconfig(
+    status: &[String],
+    address: &str,
+) -> Result<Option<(Option<u32>, CarpRole)>, String> {
+    let (mut found, mut vhid) = (false, None);
+    let mut states = std::collections::BTreeMap::new();
+    for line in status {
+        let fields: Vec<&str> = line.split([' ', '\t']).filter(|f| !f.is_empty()).collect();
+        match fields[..] {
+            ["inet", inet, ..] if inet == address => {
+                found = true;
+                if let Some(k) = fields[2..].iter().position(|f| *f == "vhid")
+                    && let Some(number) = fields.get(2 + k + 1)
+                {
+                    vhid = Some(*number);
+                }
+            }
+            ["carp:", state, _, number, ..] => {
+                states.insert(number, state);
+            }
+            _ => {}
+        }
+    }
+    let Some(number) = vhid else {
+        return Ok(found.then_some((None, CarpRole::Init)));
+    };
+    let vhid = number
+        .parse()
+        .map_err(|_| format!("unreadable vhid `{number}` of {address}"))?;
+    let state = states.get(&number).copied().unwrap_or("INIT");
+    let role = CarpRole::parse(state)
+        .ok_or_else(|| format!("unknown CARP state `{state}` of {address}"))?;
+    Ok(Some((Some(vhid), role)))
+}
+
+/// rc(8)'s defaults, sourced first: they define `rc_conf_files` and `source_rc_confs`.
+const RC_DEFAULTS: &str = "/etc/defaults/rc.conf";
+
+/// Prints the `R INDEX …` line of each of `vars` as `sysrc -n NAME` reads the variable, all
+/// of them in one shell. sysrc (usr.sbin/sysrc/sysrc) first checks the files, `/bin/sh -n`
+/// on `defaults` and on each existing file of the `rc_conf_files` it defines, and reads
+/// nothing if one fails ("Exiting due to previous syntax errors"); f_sysrc_get
+/// (usr.sbin/bsdconfig/share/sysrc.subr) needs `defaults` to be a readable file, and then, in
+/// a function's subshell whose variables are all unset (f_clean_env; here `env -i` and the
+/// asked names unset, OPTIND aside as there), sources `defaults` and calls
+/// `source_rc_confs`, both silenced, and expands the variable: unknown when unset (sysrc asks
+/// `${NAME?}` first), else its value through `echo`, which sysrc echoes again and f3s read
+/// through `$(…)`, so trailing newlines go and a value of exactly `-n` or `-e` prints as
+/// nothing (FreeBSD sh's echo takes them for options, bin/sh/bltin/echo.c). Sourcing that
+/// calls `exit` ends f_sysrc_get's subshell there: with status 0 every variable reads as
+/// empty (`${NAME?}` did not fail), otherwise as unknown.
+///
+/// The shell's own variables are named so that no asked name can be one of them, and a name
+/// that is not a shell name is unknown (sysrc refuses it). `${#v}` counts bytes: the emptied
+/// environment sets no locale. A secret's value never leaves the host: its digest is made
+/// there, by one `sha256` per secret variable (a value reaches a command only on stdin, one
+/// stdin per process; a handful of secrets per host); every other variable costs no process
+/// of its own.
+fn rc_vars_fragment(defaults: &str, vars: &[RcVarQuery]) -> String {
+    let shell_name = |name: &str| {
+        name.starts_with(|c: char| c.is_ascii_alphabetic() || c == '_')
+            && name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_')
+    };
+    let (readable, unreadable): (Vec<&RcVarQuery>, Vec<&RcVarQuery>) =
+        vars.iter().partition(|var| shell_name(var.name));
+    let unset = |vars: &[&RcVarQuery]| -> String {
+        vars.iter()
+            .map(|v| format!("R {} unset\n", v.index))
+            .collect()
+    };
+    let mut fragment = String::new();
+    if !unreadable.is_empty() {
+        fragment = format!("printf '%s' {}\n", quote(&unset(&unreadable)));
+    }
+    if readable.is_empty() {
+        return fragment;
+    }
+    let empty_digest = Digest::of(b"").to_string().replace("sha256:", "");
+    let empty: String = readable
+        .iter()
+        .map(|v| match v.secret {
+            true => format!("R {} digest {empty_digest}\n", v.index),
+            false => format!("R {} text 0\n\n", v.index),
+        })
+        .collect();
+    let prefix = (0..)
+        .map(|n| {
+            if n == 0 {
+                "f3s_".to_string()
+            } else {
+                format!("f3s{n}_")
+            }
+        })
+        .find(|p| !readable.iter().any(|v| v.name.starts_with(p.as_str())))
+        .unwrap_or_default();
+    let program = RC_READ
+        .replace("P_", &prefix)
+        .replace("DEFAULTS", &quote(defaults))
+        .replace("PATHS", &quote(FreeBsd.path()))
+        .replace("SHA256", FreeBsd::SHA256);
+    let args: Vec<String> = readable
+        .iter()
+        .map(|v| {
+            quote(&format!(
+                "{}{}{}",
+                v.index,
+                if v.secret { 'd' } else { 't' },
+                v.name
+            ))
+        })
+        .collect();
+    let d = quote(defaults);
+    fragment.push_str(&format!(
+        "if [ -f {d} ] && [ -r {d} ] && /bin/sh -n {d} 2>/dev/null && ( . {d} >/dev/null 2>&1; for f3s_f in $rc_conf_files; do [ -e \"$f3s_f\" ] || continue; /bin/sh -n \"$f3s_f\" 2>/dev/null || exit 1; done ); then\n\
+         f3s_o=$(env -i /bin/sh -c {} sh {}); f3s_s=$?\n\
+         case $f3s_o in *.) printf '%s' \"${{f3s_o%.}}\" ;; *) if [ \"$f3s_s\" = 0 ]; then printf '%s' {}; else printf '%s' {}; fi ;; esac\n\
+         else printf '%s' {}; fi\n",
+        quote(&program),
+        args.join(" "),
+        quote(&empty),
+        quote(&unset(&readable)),
+        quote(&unset(&readable)),
+    ));
+    fragment
+}
+
+/// The program `rc_vars_fragment` runs in the emptied shell, its arguments `INDEX`, `t` (text)
+/// or `d` (digest) and the name, run together (`12tzrepl_enable`). Sourcing happens in a
+/// function, so a file that resets the positional parameters (`set --`) leaves these alone.
+/// It prints `.` last, once every variable is answered.
+const RC_READ: &str = r#"for P_a; do P_n=${P_a#*[td]}; [ "$P_n" = OPTIND ] || unset "$P_n"; done
+P_source() { . DEFAULTS; source_rc_confs; }
+P_source >/dev/null 2>&1
+P_l='
+'
+for P_a; do
+  P_i=${P_a%%[td]*}; P_r=${P_a#"$P_i"}; P_n=${P_r#?}
+  eval "P_s=\${$P_n+s}"
+  if [ -z "$P_s" ]; then printf 'R %s unset\n' "$P_i"; continue; fi
+  eval "P_v=\${$P_n}"
+  while :; do case $P_v in *"$P_l") P_v=${P_v%?} ;; *) break ;; esac; done
+  case $P_v in -n|-e) P_v= ;; esac
+  case $P_r in
+  d*) printf 'R %s digest %s\n' "$P_i" "$(PATH=PATHS; printf %s "$P_v" | SHA256)" ;;
+  *) printf 'R %s text %s\n%s\n' "$P_i" "${#P_v}" "$P_v" ;;
+  esac
+done
+echo ."#;
 
 /// The files rc(8) sources after /etc/defaults/rc.conf, in order: the default
 /// `rc_conf_files` (libexec/rc/rc.conf, installed as /etc/defaults/rc.conf). A host that sets
