@@ -548,12 +548,17 @@ pub(super) fn set_rc_var(files: &[&str], name: &str, value: &Text) -> String {
 
 #[cfg(test)]
 mod tests {
-    //! The rc.conf edit run by the local `sh` (dash here; FreeBSD's sh is POSIX too) against
-    //! files of a temporary directory, and read back as rc(8) reads them: by sourcing.
+    //! The rc.conf edit and read run by the local `sh` (dash here; FreeBSD's sh is POSIX too)
+    //! against files of a temporary directory; what the edit wrote is read back as rc(8) reads
+    //! it (by sourcing) and as f3s observes it.
     use super::*;
     use crate::inventory::host::OsFamily;
     use crate::op::Op;
+    use crate::probe::{Probe, Reveal};
+    use crate::sensitive::Observed;
     use crate::transport::shell::backup::keep_function;
+    use crate::transport::shell::parse_observation;
+    use std::collections::BTreeMap;
     use std::io::Write as _;
     use std::os::unix::fs::{MetadataExt as _, PermissionsExt as _};
     use std::path::{Path, PathBuf};
@@ -937,6 +942,142 @@ mod tests {
             "sysrc would need the value as an argument"
         );
         assert!(!script.contains("pa$$w0rd"));
+    }
+
+    /// The lab's /etc/defaults/rc.conf (FreeBSD's, cut down: its defaults, `rc_conf_files`
+    /// and `source_rc_confs`), its `rc_conf_files` pointed at the host's two files.
+    fn defaults(host: &Host) -> PathBuf {
+        let lab = include_str!("../../../tests/lab/bare/freebsd/etc/defaults/rc.conf");
+        let [rc_conf, local] = host.files();
+        let text = lab.replace(
+            "rc_conf_files=\"/etc/rc.conf /etc/rc.conf.local\"",
+            &format!("rc_conf_files=\"{rc_conf} {local}\""),
+        );
+        let path = host.dir.path().join("defaults.rc");
+        std::fs::write(&path, text).unwrap();
+        path
+    }
+
+    /// The rc.conf variables `names` as f3s observes them on `host`: the fragment run by sh,
+    /// its answer parsed.
+    fn observe(host: &Host, names: &[&str]) -> Result<BTreeMap<String, Observed>, String> {
+        let defaults = defaults(host).display().to_string();
+        let queries: Vec<RcVarQuery> = names
+            .iter()
+            .enumerate()
+            .map(|(index, name)| RcVarQuery {
+                index,
+                name,
+                secret: false,
+            })
+            .collect();
+        let fragment = rc_vars_fragment(&defaults, &queries);
+        let output = Command::new("sh")
+            .arg("-c")
+            .arg(&fragment)
+            .output()
+            .unwrap();
+        assert!(output.status.success(), "{output:?}");
+        let mut answer = b"U FreeBSD\nF\nH\nT\n\nP\n".to_vec();
+        answer.extend_from_slice(&output.stdout);
+        answer.extend_from_slice(b"E\n");
+        let probes: Vec<Probe> = names
+            .iter()
+            .map(|name| Probe::RcVar {
+                name: name.to_string(),
+                reveal: Reveal::Text,
+            })
+            .collect();
+        parse_observation(OsFamily::Freebsd, &probes, &answer[..])
+            .map(|state| state.rc_conf)
+            .map_err(|e| e.to_string())
+    }
+
+    #[test]
+    fn every_value_written_is_observed_as_written_all_in_one_shell() {
+        for (rc_conf, local) in starting_points() {
+            let host = Host::new(rc_conf.as_deref(), local.as_deref());
+            let values = hostile(&host.marker());
+            let names: Vec<String> = (0..values.len()).map(|i| format!("v{i}")).collect();
+            for (name, value) in names.iter().zip(&values) {
+                let script = host
+                    .script(&Text::plain(value.as_str()))
+                    .replace(NAME, name);
+                let output = run_on_stdin(Command::new("sh").arg("-s"), &script);
+                assert!(output.status.success(), "{value:?}: {output:?}");
+            }
+            let mut asked: Vec<&str> = names.iter().map(String::as_str).collect();
+            asked.push("devd_enable");
+            asked.push("never_set");
+            let observed = observe(&host, &asked).unwrap();
+            for (name, value) in names.iter().zip(&values) {
+                assert_eq!(
+                    observed.get(name),
+                    Some(&Observed::Plain(value.clone())),
+                    "{name} from {rc_conf:?}"
+                );
+            }
+            assert_eq!(observed["devd_enable"], Observed::Plain("YES".into()));
+            assert!(!observed.contains_key("never_set"), "unset is no value");
+            assert!(!host.marker().exists(), "a value ran");
+        }
+    }
+
+    /// What sysrc(8) makes of a value, not as it was written: trailing newlines go (command
+    /// substitution), `-n` and `-e` are echo's options, and sourcing that exits or a file
+    /// that does not parse leaves every variable empty or unknown.
+    #[test]
+    fn values_read_as_sysrc_reads_them() {
+        let plain = |v: &str| Some(Observed::Plain(v.to_string()));
+        let host = Host::new(
+            Some(
+                "a=\"x\n\n\"\nn=-n\ne=-e\nsix=\"-n -e\"\nOPTIND=7\nf3s_v=mine\nempty=\nset -- 1 2 3\n",
+            ),
+            None,
+        );
+        let names = [
+            "a",
+            "n",
+            "e",
+            "six",
+            "OPTIND",
+            "f3s_v",
+            "empty",
+            "devd_enable",
+        ];
+        let read = observe(&host, &names).unwrap();
+        let got: Vec<Option<Observed>> = names.iter().map(|n| read.get(*n).cloned()).collect();
+        assert_eq!(
+            got,
+            [
+                plain("x"),
+                plain(""),
+                plain(""),
+                plain("-n -e"),
+                plain("7"),
+                plain("mine"),
+                plain(""),
+                plain("YES")
+            ]
+        );
+
+        for (exit, expected) in [("exit 0", plain("")), ("exit 3", None)] {
+            let host = Host::new(Some(&format!("a=1\n{exit}\nb=2\n")), None);
+            let read = observe(&host, &["a", "devd_enable"]).unwrap();
+            for name in ["a", "devd_enable"] {
+                assert_eq!(read.get(name).cloned(), expected, "{exit}");
+            }
+        }
+
+        let broken = Host::new(Some("a=1\nif true; then\n"), None);
+        assert!(observe(&broken, &["a", "devd_enable"]).unwrap().is_empty());
+        let unparsable_local = Host::new(Some("a=1\n"), Some("b='\n"));
+        assert!(observe(&unparsable_local, &["a"]).unwrap().is_empty());
+        assert_eq!(
+            observe(&Host::new(Some("a=1\n"), None), &["a", "1a", "a-b"]).unwrap(),
+            BTreeMap::from([("a".to_string(), Observed::Plain("1".into()))]),
+            "names sh has no variable of are unknown"
+        );
     }
 
     #[test]
