@@ -312,9 +312,12 @@ fn unescape_hex(field: &str) -> Option<String> {
 
 #[cfg(test)]
 mod tests {
-    //! The device probe run by the local `sh` with this machine's util-linux blkid, the tool
-    //! Rocky has, over image files.
+    //! The probes run by the local `sh` with this machine's real tools, the ones Rocky has:
+    //! util-linux blkid over image files, rpm over a database of its own, systemctl (252, as
+    //! Rocky 9's) over a root directory of unit files.
     use super::*;
+    use std::os::unix::fs::PermissionsExt as _;
+    use std::path::Path;
     use std::process::Command;
 
     fn content(image: &std::path::Path, as_nobody: bool) -> String {
@@ -373,5 +376,231 @@ mod tests {
             assert!(said.starts_with("unreadable blkid: error: "), "{said}");
             assert!(said.contains("Permission denied"), "{said}");
         }
+    }
+
+    /// `dir/NAME`, an executable script.
+    fn script(dir: &Path, name: &str, text: &str) {
+        let path = dir.join(name);
+        std::fs::write(&path, text).unwrap();
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).unwrap();
+    }
+
+    /// Runs `fragment` with `bin` first in PATH; its stdout, stderr and exit status.
+    fn run_with(bin: &Path, fragment: &str) -> (Vec<String>, String, i32) {
+        let path = format!("{}:{}", bin.display(), std::env::var("PATH").unwrap());
+        let output = Command::new("sh")
+            .args(["-c", fragment])
+            .env("PATH", path)
+            .output()
+            .unwrap();
+        let lines = String::from_utf8(output.stdout).unwrap();
+        (
+            lines.lines().map(str::to_string).collect(),
+            String::from_utf8_lossy(&output.stderr).trim().to_string(),
+            output.status.code().unwrap_or(-1),
+        )
+    }
+
+    /// The real rpm (scripts/test installs it), over a database holding foo 1.0-1 and foo
+    /// 2.0-1 side by side and bar 3.1-2: one query answers each name between its markers,
+    /// every version of it, or that it is not installed; a name rpm cannot look up as a
+    /// package (one ending in .rpm is opened as a file) cannot tell, with rpm's words.
+    #[test]
+    fn one_rpm_query_answers_every_package() {
+        let dir = tempfile::tempdir().unwrap();
+        let top = dir.path().join("build");
+        let db = dir.path().join("db");
+        let rpm = |args: &[&str]| {
+            let out = Command::new("rpm").args(args).output().expect("rpm runs");
+            assert!(out.status.success(), "rpm {args:?}: {out:?}");
+        };
+        rpm(&["--dbpath", db.to_str().unwrap(), "--initdb"]);
+        for (name, version, release) in [
+            ("foo", "1.0", "1"),
+            ("foo", "2.0", "1"),
+            ("bar", "3.1", "2"),
+        ] {
+            let spec = dir.path().join(format!("{name}-{version}.spec"));
+            std::fs::write(
+                &spec,
+                format!("Name: {name}\nVersion: {version}\nRelease: {release}\nSummary: lab\nLicense: MIT\nBuildArch: noarch\n%description\nlab\n%files\n"),
+            )
+            .unwrap();
+            let built = Command::new("rpmbuild")
+                .args(["--define", &format!("_topdir {}", top.display()), "-bb"])
+                .arg(&spec)
+                .output()
+                .unwrap();
+            assert!(built.status.success(), "{built:?}");
+            let package = top.join(format!("RPMS/noarch/{name}-{version}-{release}.noarch.rpm"));
+            rpm(&[
+                "--dbpath",
+                db.to_str().unwrap(),
+                "-i",
+                "--justdb",
+                "--nodeps",
+                package.to_str().unwrap(),
+            ]);
+        }
+        let bin = dir.path().join("bin");
+        std::fs::create_dir(&bin).unwrap();
+        script(
+            &bin,
+            "rpm",
+            &format!(
+                "#!/bin/sh\nexec /usr/bin/rpm --dbpath {} \"$@\"\n",
+                db.display()
+            ),
+        );
+
+        let names = ["foo", "baz", "bar-3.1", "Foo"];
+        let (printed, stderr, status) = run_with(&bin, &Rocky.package_query(&names));
+        assert_eq!(
+            Rocky.read_packages(&names, &printed, status, &stderr),
+            Ok(vec![
+                Some("1.0-1 2.0-1".into()),
+                None,
+                Some("3.1-2".into()),
+                None
+            ])
+        );
+        let names = ["bar", "lost.rpm", "foo"];
+        let (printed, stderr, status) = run_with(&bin, &Rocky.package_query(&names));
+        let (index, why) = Rocky
+            .read_packages(&names, &printed, status, &stderr)
+            .unwrap_err();
+        assert_eq!(index, 1);
+        assert!(why.contains("open of lost.rpm failed"), "{why}");
+    }
+
+    #[test]
+    fn a_broken_rpm_answer_cannot_tell() {
+        let lines = |text: &str| text.lines().map(str::to_string).collect::<Vec<_>>();
+        let end = "package f3s end is not installed";
+        let read = |printed: &str| Rocky.read_packages(&["a", "b"], &lines(printed), 2, "");
+        assert_eq!(
+            read(&format!(
+                "+ 1-1\n{end}\npackage b is not installed\n{end}\n"
+            )),
+            Ok(vec![Some("1-1".into()), None])
+        );
+        assert_eq!(read(&format!("+ 1-1\n{end}\n")).unwrap_err().0, 1);
+        assert_eq!(read(&format!("{end}\n+ 1-1\n{end}\n")).unwrap_err().0, 0);
+        assert_eq!(
+            read(&format!("package b is not installed\n{end}\n+ 1\n{end}\n"))
+                .unwrap_err()
+                .0,
+            0,
+            "another package's answer is not this one's"
+        );
+        assert!(read(&format!("+ 1\n{end}\n+ 2\n{end}\n+ 3\n")).is_err());
+    }
+
+    /// The real systemctl 252 over a root of unit files (`--root`, as the lab runs it
+    /// offline): is-enabled of many units stops at one with no unit file, and answers a SysV
+    /// script first, out of order; f3s's two calls still give each unit its own words.
+    /// is-active needs a manager, which the root has none of: it is the lab's, a line per
+    /// unit.
+    #[test]
+    fn two_systemctl_calls_answer_every_service_in_order() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path().join("root");
+        let unit = "[Unit]\nDescription=lab\n[Service]\nExecStart=/bin/true\n";
+        for (path, text) in [
+            (
+                "etc/systemd/system/on.service",
+                format!("{unit}[Install]\nWantedBy=multi-user.target\n"),
+            ),
+            (
+                "etc/systemd/system/off.service",
+                format!("{unit}[Install]\nWantedBy=multi-user.target\n"),
+            ),
+            ("etc/systemd/system/helper.service", unit.to_string()),
+        ] {
+            let path = root.join(path);
+            std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+            std::fs::write(path, text).unwrap();
+        }
+        let enabled = Command::new("systemctl")
+            .args(["--root", root.to_str().unwrap(), "enable", "on.service"])
+            .output()
+            .unwrap();
+        assert!(enabled.status.success(), "{enabled:?}");
+        std::fs::create_dir_all(root.join("etc/init.d")).unwrap();
+        script(&root.join("etc/init.d"), "legacy", "#!/bin/sh\n");
+        let bin = dir.path().join("bin");
+        std::fs::create_dir(&bin).unwrap();
+        script(
+            &bin,
+            "systemctl",
+            &format!(
+                "#!/bin/sh\necho \"$*\" >> {log}\ncase $1 in is-enabled) exec /usr/bin/systemctl --root {root} \"$@\" ;; esac\n\
+                 shift; [ \"$1\" = -- ] && shift; for u; do [ \"$u\" = on ] && echo active || echo inactive; done\n",
+                log = dir.path().join("calls").display(),
+                root = root.display()
+            ),
+        );
+        let order = Command::new("sh")
+            .args([
+                "-c",
+                &format!(
+                    "PATH={}:$PATH systemctl is-enabled on legacy helper 2>/dev/null",
+                    bin.display()
+                ),
+            ])
+            .output()
+            .unwrap();
+        assert_eq!(
+            String::from_utf8_lossy(&order.stdout),
+            "disabled\nenabled\nstatic\n",
+            "the SysV script is answered first (disabled), out of order"
+        );
+        std::fs::remove_file(dir.path().join("calls")).unwrap();
+
+        // `legacy` after `on`: asked in one call with SysV, its `disabled` would be on's.
+        let services = [
+            (3, "on"),
+            (5, "legacy"),
+            (6, "missing"),
+            (8, "off"),
+            (9, "helper"),
+        ];
+        let (lines, _, status) = run_with(&bin, &Rocky.services(&services));
+        assert_eq!(status, 0);
+        assert_eq!(
+            lines,
+            [
+                "S 3 yes yes",
+                "S 5 no no",
+                "S 6 no no",
+                "S 8 no no",
+                "S 9 fixed no"
+            ]
+        );
+        let calls = std::fs::read_to_string(dir.path().join("calls")).unwrap();
+        let count = |verb: &str| calls.lines().filter(|c| c.starts_with(verb)).count();
+        assert_eq!(count("is-active"), 1, "{calls}");
+        assert_eq!(
+            count("is-enabled"),
+            5,
+            "the batch, stopped at legacy and at missing, each then asked alone, and the rest: {calls}"
+        );
+    }
+
+    #[test]
+    fn findmnt_raw_lines_are_decoded() {
+        assert_eq!(
+            Rocky.mount_entry(r"/mnt/sp\x20ace server:/a\x20b\x5cc nfs4"),
+            Ok(["/mnt/sp ace".into(), r"server:/a b\c".into(), "nfs4".into()])
+        );
+        assert_eq!(
+            Rocky.mount_entry("/ /dev/sda1 ext4"),
+            Ok(["/".into(), "/dev/sda1".into(), "ext4".into()])
+        );
+        assert!(Rocky.mount_entry("/mnt only-two").is_err());
+        assert!(
+            Rocky.mount_entry(r"/mnt \xff\xfe ext4").is_err(),
+            "not UTF-8"
+        );
     }
 }
