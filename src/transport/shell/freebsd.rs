@@ -1081,6 +1081,100 @@ mod tests {
     }
 
     #[test]
+    fn pkg_query_lines_go_to_the_names_that_matched_them_in_order() {
+        let lines = |text: &[&str]| text.iter().map(|l| l.to_string()).collect::<Vec<_>>();
+        let names = ["zrepl", "Stunnel", "nope", "ca_root_nss-3.1"];
+        let printed = lines(&["+ zrepl 0.6.1", "+ stunnel 5.71", "+ ca_root_nss 3.1"]);
+        assert_eq!(
+            read_pkg_query(&names, &printed, 0, ""),
+            Ok(vec![
+                Some("0.6.1".into()),
+                Some("5.71".into()),
+                None,
+                Some("3.1".into())
+            ])
+        );
+        assert_eq!(read_pkg_query(&names, &[], 69, ""), Ok(vec![None; 4]));
+        let no_database = read_pkg_query(&names, &[], 0, "pkg: No packages installed");
+        assert_eq!(no_database, Ok(vec![None; 4]));
+        let bootstrapper = "The package management tool is not yet installed on your system. Please set ASSUME_ALWAYS_YES=yes environment variable to be able to bootstrap in non-interactive (stdin not being a tty)";
+        assert_eq!(
+            read_pkg_query(&names, &[], 1, bootstrapper),
+            Ok(vec![None; 4])
+        );
+
+        let locked = "pkg: Cannot get a read lock on a database, it is locked by another process";
+        assert_eq!(
+            read_pkg_query(&names, &printed, 75, locked),
+            Err((0, locked.to_string()))
+        );
+        assert!(read_pkg_query(&names, &[], 70, "").is_err(), "EX_SOFTWARE");
+        assert!(read_pkg_query(&names, &lines(&["zrepl 0.6.1"]), 0, "").is_err());
+        let out_of_order = lines(&["+ stunnel 5.71", "+ zrepl 0.6.1"]);
+        assert!(read_pkg_query(&names, &out_of_order, 0, "").is_err());
+        assert!(read_pkg_query(&names, &printed, 69, "").is_err());
+        let unasked = lines(&["+ bash 5.2"]);
+        assert!(read_pkg_query(&names, &unasked, 0, "").is_err());
+    }
+
+    /// kldstat -v as sbin/kldstat/kldstat.c prints it: files, and the modules in each.
+    #[test]
+    fn kldstat_v_names_the_modules_not_the_files() {
+        let output = "Id Refs Address                Size Name\n \
+            1   42 0xffffffff80200000  1f3e2d0 kernel (/boot/kernel/kernel)\n\
+            \tContains modules:\n\t\t Id Name\n\t\t  1 pci/ahci\n\t\t358 nfssvc\n \
+            2    1 0xffffffff82140000   5d8b48 zfs.ko (/boot/kernel/zfs.ko)\n\
+            \tContains modules:\n\t\tId Name\n\t\t 15 zfsctrl\n\t\t 16 zfs\n";
+        let modules: Vec<&str> = output
+            .lines()
+            .filter_map(|line| listed_kld_module(line).unwrap())
+            .collect();
+        assert_eq!(modules, ["pci/ahci", "nfssvc", "zfsctrl", "zfs"]);
+        assert!(listed_kld_module("zfs.ko").is_err());
+        assert!(listed_kld_module("\t\tzfs").is_err());
+    }
+
+    #[test]
+    fn carp_addresses_are_read_from_ifconfig_as_awk_split_it() {
+        let status: Vec<String> = "re0: flags=1008843<UP,BROADCAST,RUNNING,SIMPLEX,MULTICAST,LOWER_UP> metric 0 mtu 1500\n\
+            \tether 00:11:22:33:44:55\n\
+            \tinet 192.168.1.130 netmask 0xffffff00 broadcast 192.168.1.255\n\
+            \tinet 192.168.1.138 netmask 0xffffffff broadcast 192.168.1.138 vhid 1\n\
+            \tinet 192.168.1.139 netmask 0xffffffff broadcast 192.168.1.139 vhid 2\n\
+            \tcarp: MASTER vhid 1 advbase 1 advskew 0\n\
+            \t      peer 224.0.0.18 peer6 ff02::12\n\
+            \tmedia: Ethernet autoselect (1000baseT <full-duplex>)\n"
+            .lines()
+            .map(str::to_string)
+            .collect();
+        let carp = |address: &str| carp_in_ifconfig(&status, address);
+        assert_eq!(carp("192.168.1.138"), Ok(Some((Some(1), CarpRole::Master))));
+        assert_eq!(carp("192.168.1.139"), Ok(Some((Some(2), CarpRole::Init))));
+        assert_eq!(carp("192.168.1.130"), Ok(Some((None, CarpRole::Init))));
+        assert_eq!(carp("192.168.1.200"), Ok(None));
+        let mut odd = status.clone();
+        odd.push("\tcarp: DANCING vhid 2 advbase 1 advskew 0".into());
+        assert!(carp_in_ifconfig(&odd, "192.168.1.139").is_err());
+    }
+
+    /// mount -p's fstab lines (putfsent): device, mount point and type, tabs or a space
+    /// between them.
+    #[test]
+    fn mount_p_lines_are_split_on_blanks() {
+        let entry = FreeBsd.mount_entry("zroot/data/nfs\t\t/data/nfs\t\tzfs\trw,nfsv4acls\t\t0 0");
+        assert_eq!(
+            entry,
+            Ok(["/data/nfs".into(), "zroot/data/nfs".into(), "zfs".into()])
+        );
+        let long = "127.0.0.1:/data/nfs/k3svolumes /data/nfs/k3svolumes nfs\trw\t\t0 0";
+        assert_eq!(
+            FreeBsd.mount_entry(long).unwrap()[0],
+            "/data/nfs/k3svolumes"
+        );
+        assert!(FreeBsd.mount_entry("/dev/ada0p2 /").is_err());
+    }
+
+    #[test]
     fn quoting_escapes_what_double_quotes_leave_to_sh() {
         assert_eq!(rc_quoted(b"YES"), b"\"YES\"");
         assert_eq!(rc_quoted(b"a$b`c\"d\\e'f"), b"\"a\\$b\\`c\\\"d\\\\e'f\"");

@@ -593,6 +593,7 @@ fn texts_to_fetch(probes: &[Probe], state: &HostState) -> Vec<Probe> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::collections::BTreeSet;
 
     #[test]
     fn reads_every_kind_of_answer() {
@@ -684,6 +685,64 @@ mod tests {
         );
     }
 
+    /// An answer that leaves a probe out, answers one twice, or holds a line its tool would
+    /// not print is unreadable: nothing is taken for absent because its line went missing.
+    #[test]
+    fn every_probe_is_answered_once_and_with_lines_its_tool_prints() {
+        let probes = vec![
+            Probe::Package {
+                name: "zrepl".into(),
+            },
+            Probe::Pool {
+                name: "zroot".into(),
+            },
+            Probe::Dataset {
+                name: "zroot/data".into(),
+                properties: vec!["quota".into()],
+            },
+            Probe::Mount {
+                path: "/data".into(),
+            },
+        ];
+        let parse = |sections: &str| {
+            let answer = format!("U FreeBSD\nF\nH\nT\n\nP\n{sections}E\n");
+            parse_observation(OsFamily::Freebsd, &probes, answer.as_bytes())
+                .map_err(|e| e.to_string())
+        };
+        let package = "K\n+ zrepl 0.6.1\nK end 0 \n";
+        let pool = "Z\nzroot\tONLINE\nZ end\n";
+        let dataset = "Y\nzroot/data\nY get\nzroot/data\tquota\t0\nY end\n";
+        let mount = "M\nzroot/data\t\t/data\t\tzfs\trw\t\t0 0\nM end\n";
+        let state = parse(&format!("{package}{pool}{dataset}{mount}")).unwrap();
+        assert_eq!(state.packages["zrepl"], "0.6.1");
+        assert_eq!(state.pools["zroot"], "ONLINE");
+        assert_eq!(state.datasets["zroot/data"].properties["quota"], "0");
+        assert_eq!(state.mounts["/data"].device, "zroot/data");
+
+        let missing = parse(&format!("{package}{pool}{mount}")).unwrap_err();
+        assert_eq!(missing, "the answer says nothing of dataset zroot/data");
+        let twice = parse(&format!("{package}{pool}{dataset}{mount}K\nK end 69 \n"));
+        assert_eq!(twice.unwrap_err(), "a second answer about package zrepl");
+        for wrong in [
+            "Z\nzroot ONLINE\nZ end\n",
+            "Z\nzroot\tONLINE\nzroot\tONLINE\nZ end\n",
+            "Z\ntank\tONLINE\nZ end\n",
+            "Y\nzroot/data\nY get\nzroot/data\tcompression\tlz4\nY end\n",
+            "Y\nzroot/data\nY get\nzroot/other\tquota\t0\nY end\n",
+            "Y\nzroot/data\nY get\nzroot/data\tquota\nY end\n",
+            "M\n/data\nM end\n",
+            "K\nzrepl 0.6.1\nK end 0 \n",
+            "K\n+ zrepl 0.6.1\nK end zero\n",
+        ] {
+            let kind = &wrong[..1];
+            let rest: String = [package, pool, dataset, mount]
+                .into_iter()
+                .filter(|section| !section.starts_with(kind))
+                .collect();
+            assert!(parse(&format!("{rest}{wrong}")).is_err(), "{wrong:?}");
+        }
+    }
+
     /// A size or length the host printed is believed only as far as the answer goes: one past
     /// it (up to the largest number there is) is an unreadable answer, not an overflow.
     #[test]
@@ -714,6 +773,119 @@ mod tests {
                 "length {size}"
             );
         }
+    }
+
+    /// Each kind's tools appear as often in the script for fifty probes as for one, and as
+    /// often as the comment on each says: a fixed number of processes per kind.
+    #[test]
+    fn each_kind_asks_its_tools_as_often_for_fifty_probes_as_for_one() {
+        type Make = fn(usize) -> Probe;
+        /// A tool's word in the script, and how often it is there.
+        type Calls = &'static [(&'static str, usize)];
+        let kinds: [(OsFamily, Make, Calls); 11] = [
+            (
+                OsFamily::Freebsd,
+                |i| Probe::Package {
+                    name: format!("p{i}"),
+                },
+                &[("pkg ", 1)],
+            ),
+            (
+                OsFamily::Rocky,
+                |i| Probe::Package {
+                    name: format!("p{i}"),
+                },
+                &[("rpm ", 1)],
+            ),
+            // sysrc's checks of defaults and of each existing rc.conf file, then one shell.
+            (
+                OsFamily::Freebsd,
+                |i| Probe::RcVar {
+                    name: format!("v{i}"),
+                    reveal: Reveal::Text,
+                },
+                &[("/bin/sh -n", 2), ("env -i", 1), ("sysrc", 0)],
+            ),
+            // Three functions: the batch without SysV, one unit alone, is-active.
+            (
+                OsFamily::Rocky,
+                |i| Probe::Service {
+                    name: format!("s{i}"),
+                },
+                &[("systemctl ", 3)],
+            ),
+            (
+                OsFamily::Freebsd,
+                |i| Probe::Pool {
+                    name: format!("t{i}"),
+                },
+                &[("zpool ", 1)],
+            ),
+            (
+                OsFamily::Freebsd,
+                |i| Probe::Dataset {
+                    name: format!("t/d{i}"),
+                    properties: vec!["mounted".into(), format!("user:p{i}")],
+                },
+                &[("zfs ", 2)],
+            ),
+            (
+                OsFamily::Freebsd,
+                |i| Probe::Mount {
+                    path: format!("/m{i}"),
+                },
+                &[("mount ", 1)],
+            ),
+            (
+                OsFamily::Rocky,
+                |i| Probe::Mount {
+                    path: format!("/m{i}"),
+                },
+                &[("findmnt ", 1)],
+            ),
+            (
+                OsFamily::Freebsd,
+                |i| Probe::KernelModule {
+                    name: format!("k{i}"),
+                },
+                &[("kldstat ", 1)],
+            ),
+            (
+                OsFamily::Freebsd,
+                |i| Probe::Carp {
+                    interface: "re0".into(),
+                    address: format!("10.0.0.{i}"),
+                },
+                &[("ifconfig ", 1)],
+            ),
+            // A shell test of /sys/module each: no process at all.
+            (
+                OsFamily::Rocky,
+                |i| Probe::KernelModule {
+                    name: format!("k{i}"),
+                },
+                &[("modprobe", 0), ("lsmod", 0), ("kmod", 0)],
+            ),
+        ];
+        for (os, make, tools) in kinds {
+            for n in [1, 50] {
+                let probes: Vec<Probe> = (0..n).map(make).collect();
+                let script = observe_script(os, &probes);
+                for (tool, times) in tools {
+                    let found = script.matches(tool).count();
+                    assert_eq!(found, *times, "{os:?}, {n} × {:?}: `{tool}`", make(0));
+                }
+            }
+        }
+        // FreeBSD's services stay per service: rc.subr defines `enabled` and `status` per
+        // rc script.
+        let services: Vec<Probe> = (0..50)
+            .map(|i| Probe::Service {
+                name: format!("s{i}"),
+            })
+            .collect();
+        let script = observe_script(OsFamily::Freebsd, &services);
+        assert_eq!(script.matches("service ").count(), 100);
     }
 
     /// Runs `script` with this machine's `sh` and returns what it printed.
@@ -766,6 +938,35 @@ mod tests {
                 .to_string()
                 .contains("neither a file nor a directory")
         );
+    }
+
+    /// The Rocky script run here, with this machine's findmnt and /sys/module: the mount
+    /// table's last mount at a point, nothing where nothing is mounted, the modules there.
+    #[test]
+    fn the_script_reads_this_machines_mounts_and_modules() {
+        let probes = vec![
+            Probe::Mount {
+                path: "/proc".into(),
+            },
+            Probe::Mount {
+                path: "/no/such/mount".into(),
+            },
+            Probe::KernelModule {
+                name: "kernel".into(),
+            },
+            Probe::KernelModule {
+                name: "no_such_module".into(),
+            },
+        ];
+        let output = run_here(&observe_script(OsFamily::Rocky, &probes));
+        let state = parse_observation(OsFamily::Rocky, &probes, &output[..]).unwrap();
+        let proc = &state.mounts["/proc"];
+        assert_eq!(
+            (proc.device.as_str(), proc.fstype.as_str()),
+            ("proc", "proc")
+        );
+        assert_eq!(state.mounts.len(), 1, "{:?}", state.mounts);
+        assert_eq!(state.kernel_modules, BTreeSet::from(["kernel".to_string()]));
     }
 
     /// The script, run by this machine's `sh` and GNU tools (the Rocky dialect), over many
