@@ -1,6 +1,7 @@
 //! Scale, end to end: hosts with thousands of resources plan and apply over SSH, in a few
-//! execs per host, on both OS families. `F3S_SCALE_RESOURCES` sets the resources per host
-//! (default 4000).
+//! execs per host, on both OS families, and many resources of every kind are observed with a
+//! fixed number of calls of each kind's tool. `F3S_SCALE_RESOURCES` sets the resources per
+//! host of the first (default 4000).
 
 mod common;
 mod lab;
