@@ -234,6 +234,9 @@ fn read_packages(
         Probe::Package { name } => Some(name.as_str()),
         _ => None,
     });
+    if asked.is_empty() {
+        return Err("an answer about packages, which were not asked".into());
+    }
     let mut printed = Vec::new();
     let end = loop {
         let line = reader.line()?;

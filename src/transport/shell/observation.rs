@@ -721,6 +721,12 @@ mod tests {
 
         let missing = parse(&format!("{package}{pool}{mount}")).unwrap_err();
         assert_eq!(missing, "the answer says nothing of dataset zroot/data");
+        let unasked = parse_observation(
+            OsFamily::Rocky,
+            &[],
+            &b"U Linux\nF\nH\nT\n\nP\nK\n+ 1\nK end 0\nE\n"[..],
+        );
+        assert!(unasked.is_err(), "packages nobody asked about");
         let twice = parse(&format!("{package}{pool}{dataset}{mount}K\nK end 69 \n"));
         assert_eq!(twice.unwrap_err(), "a second answer about package zrepl");
         for wrong in [
