@@ -12,6 +12,7 @@ mod freebsd;
 mod listings;
 mod observation;
 mod ops;
+mod rc_conf;
 mod rocky;
 
 use crate::host_state::CarpRole;
