@@ -826,9 +826,9 @@ fn an_unknown_rocky_package_fails_with_dnfs_words() {
 /// Many operands in one call, as the FreeBSD tools take them: pkg query (src/query.c,
 /// exec_query) looks each name up in turn, by name or NAME-VERSION in either case, and prints
 /// nothing for one it does not find, failing (69) only when it found none; zfs list and get
-/// and zpool list (zfs_for_each, pool_list_get) say on stderr which operand does not exist,
-/// exit 1, and answer the others all the same, each once, sorted by name; kldstat -v names
-/// the modules in each loaded file.
+/// and zpool list (zfs_for_each, pool_list_get) say on stderr which operand does not exist
+/// and answer the others all the same, each once, sorted by name, zfs then exiting 1, zpool
+/// only when it listed none (zpool_do_list); kldstat -v names the modules in each loaded file.
 #[test]
 fn freebsd_tools_answer_many_operands_at_once() {
     let lab = Lab::start(&[("f0", Os::Freebsd)]);
@@ -866,11 +866,13 @@ fn freebsd_tools_answer_many_operands_at_once() {
     assert_eq!(
         run(f0, "zpool list -H -o name,health nope zroot"),
         (
-            1,
+            0,
             "zroot\tONLINE\n".to_string(),
             "cannot open 'nope': no such pool\n".to_string()
-        )
+        ),
+        "1 only when no pool is listed"
     );
+    assert_eq!(run(f0, "zpool list -H -o name,health nope").0, 1);
     let (code, out, _) = run(f0, "kldstat -v");
     assert_eq!(code, 0);
     assert!(out.starts_with("Id Refs Address"), "{out}");
