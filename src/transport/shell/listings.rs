@@ -84,13 +84,20 @@ pub(super) fn sections(d: &dyn Dialect, probes: &[Probe]) -> String {
         // get prints a NAME PROPERTY VALUE line per property of each (`-` for a user property
         // not set). get asks only for the datasets list found (their names are the asked
         // ones, which hold no blank or glob character: names.rs), so every line it prints is
-        // of an existing dataset, as when each was asked on its own.
+        // of an existing dataset, as when each was asked on its own. Its output is a line per
+        // dataset and property of all asked: linear as long as the datasets share their
+        // properties, as resources of one module do.
         let properties: Vec<&str> = properties.into_iter().collect();
+        let get = match properties.is_empty() {
+            true => String::new(),
+            false => format!(
+                "if [ -n \"$f3s_d\" ]; then set -f; zfs get -H -p -o name,property,value {} $f3s_d 2>/dev/null; set +f; fi\n",
+                quote(&properties.join(","))
+            ),
+        };
         script.push_str(&format!(
-            "printf 'Y\\n'\nf3s_d=$(zfs list -H -o name {} 2>/dev/null)\n[ -z \"$f3s_d\" ] || printf '%s\\n' \"$f3s_d\"\nprintf 'Y get\\n'\n\
-             if [ -n \"$f3s_d\" ]; then set -f; zfs get -H -p -o name,property,value {} $f3s_d 2>/dev/null; set +f; fi\nprintf 'Y end\\n'\n",
+            "printf 'Y\\n'\nf3s_d=$(zfs list -H -o name {} 2>/dev/null)\n[ -z \"$f3s_d\" ] || printf '%s\\n' \"$f3s_d\"\nprintf 'Y get\\n'\n{get}printf 'Y end\\n'\n",
             words(&datasets),
-            quote(&properties.join(","))
         ));
     }
     if mounts {
