@@ -822,3 +822,106 @@ fn an_unknown_rocky_package_fails_with_dnfs_words() {
     assert_code(&again, 2);
     drop(lab);
 }
+
+/// Many operands in one call, as the FreeBSD tools take them: pkg query (src/query.c,
+/// exec_query) looks each name up in turn, by name or NAME-VERSION in either case, and prints
+/// nothing for one it does not find, failing (69) only when it found none; zfs list and get
+/// and zpool list (zfs_for_each, pool_list_get) say on stderr which operand does not exist
+/// and answer the others all the same, each once, sorted by name, zfs then exiting 1, zpool
+/// only when it listed none (zpool_do_list); kldstat -v names the modules in each loaded file.
+#[test]
+fn freebsd_tools_answer_many_operands_at_once() {
+    let lab = Lab::start(&[("f0", Os::Freebsd)]);
+    let f0 = lab.host("f0");
+    run(f0, "ASSUME_ALWAYS_YES=yes pkg install -y zrepl stunnel");
+    assert_eq!(
+        run(f0, "pkg query '+ %n %v' nope ZREPL stunnel-1.0 zrepl"),
+        (
+            0,
+            "+ zrepl 1.0\n+ stunnel 1.0\n+ zrepl 1.0\n".to_string(),
+            String::new()
+        )
+    );
+    assert_eq!(run(f0, "pkg query '+ %n %v' nope none").0, 69);
+    assert_eq!(run(f0, "pkg query '%x' zrepl").0, 64, "EX_USAGE");
+
+    run(f0, "zfs create zroot/b && zfs create zroot/a");
+    assert_eq!(
+        run(f0, "zfs list -H -o name zroot/b nope zroot/a zroot/b"),
+        (
+            1,
+            "zroot/a\nzroot/b\n".to_string(),
+            "cannot open 'nope': dataset does not exist\n".to_string()
+        )
+    );
+    let (code, out, _) = run(
+        f0,
+        "zfs get -H -p -o name,property,value quota,user:x zroot/b nope zroot/a",
+    );
+    assert_eq!(code, 1);
+    assert_eq!(
+        out,
+        "zroot/a\tquota\t0\nzroot/a\tuser:x\t-\nzroot/b\tquota\t0\nzroot/b\tuser:x\t-\n"
+    );
+    assert_eq!(
+        run(f0, "zpool list -H -o name,health nope zroot"),
+        (
+            0,
+            "zroot\tONLINE\n".to_string(),
+            "cannot open 'nope': no such pool\n".to_string()
+        ),
+        "1 only when no pool is listed"
+    );
+    assert_eq!(run(f0, "zpool list -H -o name,health nope").0, 1);
+    let (code, out, _) = run(f0, "kldstat -v");
+    assert_eq!(code, 0);
+    assert!(out.starts_with("Id Refs Address"), "{out}");
+    assert!(
+        out.contains(" zfs.ko (/boot/kernel/zfs.ko)\n\tContains modules:\n\t\t Id Name\n"),
+        "{out}"
+    );
+    assert!(
+        out.lines()
+            .any(|l| l.starts_with("\t\t") && l.ends_with(" zfs")),
+        "{out}"
+    );
+}
+
+/// Many operands in one call, as the Rocky tools take them: rpm -q answers each name in turn
+/// (the query format per package, or "package NAME is not installed"; a name ending in .rpm
+/// is opened as a file) and exits with the count of names that failed (lib/query.c;
+/// tools/rpm.c); systemctl is-active prints a line per unit, in order; is-enabled (the real
+/// one, 252) stops at a unit with no unit file.
+#[test]
+fn rocky_tools_answer_many_operands_at_once() {
+    let lab = Lab::start(&[("r0", Os::Rocky)]);
+    let r0 = lab.host("r0");
+    run(r0, "dnf install -y stunnel");
+    assert_eq!(
+        run(
+            r0,
+            "rpm -q --qf '+ %{NAME} %{VERSION}-%{RELEASE}\\n' -- nope stunnel lost.rpm stunnel-1.0"
+        ),
+        (
+            2,
+            "package nope is not installed\n+ stunnel 1.0-1.el9\n+ stunnel 1.0-1.el9\n".to_string(),
+            "error: open of lost.rpm failed: No such file or directory\n".to_string()
+        )
+    );
+    assert_eq!(
+        run(r0, "rpm -q stunnel").1,
+        "stunnel-1.0-1.el9.x86_64\n",
+        "the default format"
+    );
+    r0.sh("mkdir -p /var/lib/lab/systemd/active && touch /var/lib/lab/systemd/active/b");
+    assert_eq!(
+        run(r0, "systemctl is-active -- a b c"),
+        (0, "inactive\nactive\ninactive\n".to_string(), String::new())
+    );
+    assert_eq!(run(r0, "systemctl is-active a c").0, 3);
+    r0.write("/etc/systemd/system/one.service", BOOT_UNIT);
+    r0.write("/etc/systemd/system/two.service", STATIC_UNIT);
+    let (code, out, err) = run(r0, "systemctl is-enabled one missing two");
+    assert_eq!((code, out.as_str()), (1, "disabled\n"));
+    assert!(err.contains("missing.service"), "{err}");
+}

@@ -7,7 +7,7 @@
 //! every probe from the recorded state, and a batch output in which every operation succeeded
 //! and printed nothing.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write as _;
 use std::path::Path;
 
@@ -185,11 +185,12 @@ fn observation_reply(os: OsFamily, probes: &[Probe], recorded: &HostState) -> Ve
     for (i, probe) in probes.iter().enumerate() {
         reply.extend_from_slice(probe_answer(i, probe, recorded).as_bytes());
     }
+    reply.extend_from_slice(listings(os, probes, recorded).as_bytes());
     reply.extend_from_slice(b"E\n");
     reply
 }
 
-/// The lines answering one probe other than a path.
+/// The lines answering one probe answered on its own.
 fn probe_answer(i: usize, probe: &Probe, recorded: &HostState) -> String {
     let text_or_digest = |tag: &str, reveal: &Reveal, value: Option<&Observed>| match value {
         Some(Observed::Plain(text)) if *reveal != Reveal::DigestOnly => {
@@ -202,12 +203,7 @@ fn probe_answer(i: usize, probe: &Probe, recorded: &HostState) -> String {
         None => format!("{tag} {i} unset\n"),
     };
     match probe {
-        Probe::Path { .. } => String::new(),
         Probe::RcVar { name, reveal } => text_or_digest("R", reveal, recorded.rc_conf.get(name)),
-        Probe::Package { name } => match recorded.packages.get(name) {
-            Some(version) => format!("K {i} {version}\n"),
-            None => format!("K {i} absent\n"),
-        },
         Probe::Service { name } => {
             let service = recorded.services.get(name).copied().unwrap_or_default();
             let word = |on: Option<bool>, unknown: &'static str| match on {
@@ -229,34 +225,9 @@ fn probe_answer(i: usize, probe: &Probe, recorded: &HostState) -> String {
                 (None, None) => format!("D {i} empty\n"),
             },
         },
-        Probe::Pool { name } => match recorded.pools.get(name) {
-            Some(health) => format!("Z {i} {health}\n"),
-            None => format!("Z {i} absent\n"),
-        },
-        Probe::Dataset { name, properties } => match recorded.datasets.get(name) {
-            None => format!("Y {i} absent\n"),
-            Some(dataset) => {
-                let mut lines = format!("Y {i} present\n");
-                for property in properties {
-                    if let Some(value) = dataset.properties.get(property) {
-                        let _ = writeln!(lines, "{property}\t{value}");
-                    }
-                }
-                let _ = writeln!(lines, "Y {i} end");
-                lines
-            }
-        },
         Probe::Occupied { path } => {
             let occupied = recorded.occupied.contains(path);
             format!("O {i} {}\n", if occupied { "yes" } else { "no" })
-        }
-        Probe::Mount { path } => match recorded.mounts.get(path) {
-            Some(mount) => format!("M {i} {} {}\n", mount.device, mount.fstype),
-            None => format!("M {i} absent\n"),
-        },
-        Probe::KernelModule { name } => {
-            let loaded = recorded.kernel_modules.contains(name);
-            format!("L {i} {}\n", if loaded { "yes" } else { "no" })
         }
         Probe::Certificate { path } => match recorded.certificates.get(path) {
             Some(cert) => format!(
@@ -265,18 +236,187 @@ fn probe_answer(i: usize, probe: &Probe, recorded: &HostState) -> String {
             ),
             None => format!("X {i} absent\n"),
         },
-        Probe::Carp { address, .. } => match recorded.carp.get(address) {
-            Some(carp) => match carp.vhid {
-                Some(vhid) => format!("A {i} {vhid} {}\n", carp.state),
-                None => format!("A {i} plain\n"),
-            },
-            None => format!("A {i} absent\n"),
-        },
         Probe::Crontab { user } => match recorded.crontabs.get(user) {
             Some(Observed::Plain(text)) => format!("C {i} text {}\n{text}\n", text.len()),
             _ => format!("C {i} absent\n"),
         },
+        _ => String::new(),
     }
+}
+
+/// The sections of the kinds asked many at a time (transport/shell/listings.rs), as the
+/// family's tools print them for what is recorded: pkg query's `+ NAME VERSION` lines or
+/// rpm's answers between its end markers, zpool and zfs lines sorted by name, `mount -p` or
+/// `findmnt -r` lines, `kldstat -v` or the names found in /sys/module, `ifconfig` per
+/// interface (FreeBSD; Rocky answers CARP as unsupported).
+fn listings(os: OsFamily, probes: &[Probe], recorded: &HostState) -> String {
+    let freebsd = os == OsFamily::Freebsd;
+    let mut out = String::new();
+    let packages: Vec<&String> = probes
+        .iter()
+        .filter_map(|p| match p {
+            Probe::Package { name } => Some(name),
+            _ => None,
+        })
+        .collect();
+    if !packages.is_empty() {
+        out.push_str("K\n");
+        let mut found = 0;
+        for name in &packages {
+            match (recorded.packages.get(*name), freebsd) {
+                (Some(version), true) => {
+                    found += 1;
+                    let _ = writeln!(out, "+ {name} {version}");
+                }
+                (Some(version), false) => {
+                    for version in version.split(' ') {
+                        let _ = writeln!(out, "+ {version}");
+                    }
+                }
+                (None, true) => {}
+                (None, false) => {
+                    let _ = writeln!(out, "package {name} is not installed");
+                }
+            }
+            if !freebsd {
+                out.push_str("package f3s end is not installed\n");
+            }
+        }
+        let status = match freebsd {
+            true if found == 0 => 69,
+            true => 0,
+            false => 254.min(packages.len() * 2 - recorded_count(&packages, recorded)),
+        };
+        let _ = writeln!(out, "K end {status} ");
+    }
+    let pools: BTreeSet<&String> = probes
+        .iter()
+        .filter_map(|p| match p {
+            Probe::Pool { name } => Some(name),
+            _ => None,
+        })
+        .collect();
+    if !pools.is_empty() {
+        out.push_str("Z\n");
+        for name in pools {
+            if let Some(health) = recorded.pools.get(name) {
+                let _ = writeln!(out, "{name}\t{health}");
+            }
+        }
+        out.push_str("Z end\n");
+    }
+    let mut datasets: BTreeMap<&String, BTreeSet<&String>> = BTreeMap::new();
+    for probe in probes {
+        if let Probe::Dataset { name, properties } = probe {
+            datasets.entry(name).or_default().extend(properties);
+        }
+    }
+    if !datasets.is_empty() {
+        let all: BTreeSet<&String> = datasets.values().flatten().copied().collect();
+        let existing: Vec<&String> = datasets
+            .keys()
+            .copied()
+            .filter(|name| recorded.datasets.contains_key(*name))
+            .collect();
+        out.push_str("Y\n");
+        for name in &existing {
+            let _ = writeln!(out, "{name}");
+        }
+        out.push_str("Y get\n");
+        for name in &existing {
+            for property in &all {
+                if let Some(value) = recorded.datasets[*name].properties.get(*property) {
+                    let _ = writeln!(out, "{name}\t{property}\t{value}");
+                }
+            }
+        }
+        out.push_str("Y end\n");
+    }
+    if probes.iter().any(|p| matches!(p, Probe::Mount { .. })) {
+        out.push_str("M\n");
+        for (point, mount) in &recorded.mounts {
+            let _ = match freebsd {
+                true => writeln!(
+                    out,
+                    "{}\t\t{point}\t\t{}\trw\t\t0 0",
+                    mount.device, mount.fstype
+                ),
+                false => writeln!(
+                    out,
+                    "{} {} {}",
+                    point.replace(' ', "\\x20"),
+                    mount.device.replace(' ', "\\x20"),
+                    mount.fstype
+                ),
+            };
+        }
+        out.push_str("M end\n");
+    }
+    if probes
+        .iter()
+        .any(|p| matches!(p, Probe::KernelModule { .. }))
+    {
+        out.push_str("L\n");
+        if freebsd {
+            out.push_str("Id Refs Address                Size Name\n");
+        }
+        for (id, module) in recorded.kernel_modules.iter().enumerate() {
+            let _ = match freebsd {
+                true => writeln!(
+                    out,
+                    "{:2}    1 0xffffffff82000000     4096 {module}.ko (/boot/kernel/{module}.ko)\n\tContains modules:\n\t\t Id Name\n\t\t{:3} {module}",
+                    id + 1,
+                    id + 1
+                ),
+                false => writeln!(out, "{module}"),
+            };
+        }
+        out.push_str("L end\n");
+    }
+    let mut interfaces: Vec<&String> = Vec::new();
+    for (i, probe) in probes.iter().enumerate() {
+        let Probe::Carp { interface, .. } = probe else {
+            continue;
+        };
+        if !freebsd {
+            let _ = writeln!(out, "A {i} unsupported");
+        } else if !interfaces.contains(&interface) {
+            interfaces.push(interface);
+        }
+    }
+    for interface in interfaces {
+        let _ = writeln!(out, "A if {interface}");
+        let _ = writeln!(
+            out,
+            "{interface}: flags=1008843<UP,BROADCAST,RUNNING,SIMPLEX,MULTICAST> metric 0 mtu 1500"
+        );
+        for (address, carp) in &recorded.carp {
+            if carp.interface != *interface {
+                continue;
+            }
+            let _ = match carp.vhid {
+                Some(vhid) => writeln!(
+                    out,
+                    "\tinet {address} netmask 0xffffffff broadcast {address} vhid {vhid}\n\tcarp: {} vhid {vhid} advbase 1 advskew 0",
+                    carp.state
+                ),
+                None => writeln!(
+                    out,
+                    "\tinet {address} netmask 0xffffffff broadcast {address}"
+                ),
+            };
+        }
+        out.push_str("A end\n");
+    }
+    out
+}
+
+/// How many of `packages` are recorded as installed.
+fn recorded_count(packages: &[&String], recorded: &HostState) -> usize {
+    packages
+        .iter()
+        .filter(|name| recorded.packages.contains_key(**name))
+        .count()
 }
 
 /// The hex a digest command prints.

@@ -1,13 +1,19 @@
-//! FreeBSD's spelling of the commands f3s runs: stat -f, sha256, sysrc, pkg, service (with
-//! rc.subr's `one` verbs), fstyp/gpart/diskinfo for what a device holds, lockf; and the
-//! rc.conf edit, which f3s does itself (see `set_rc_var`).
+//! FreeBSD's spelling of the commands f3s runs: stat -f, sha256, pkg, service (with rc.subr's
+//! `one` verbs), fstyp/gpart/diskinfo for what a device holds, mount -p, kldstat, ifconfig,
+//! lockf, and the reading of what they print; rc.conf, which f3s reads and edits itself, is
+//! `rc_conf.rs`.
 
 use super::ops::print_bytes;
-use super::{Dialect, ServiceAction, quote};
-use crate::resource::sysrc::unwritable;
+use super::{Dialect, RcVarQuery, ServiceAction, quote, rc_conf, words};
+use crate::host_state::CarpRole;
 use crate::sensitive::Text;
 
 pub struct FreeBsd;
+
+impl FreeBsd {
+    /// sha256(1) -q: the hex digest of stdin alone (sbin/md5/md5.c).
+    pub(super) const SHA256: &'static str = "sha256 -q";
+}
 
 impl Dialect for FreeBsd {
     fn kernel(&self) -> &'static str {
@@ -29,44 +35,36 @@ impl Dialect for FreeBsd {
         "xargs -0 -r stat -L -f '%OMp%03OLp\t%u:%Su\t%g:%Sg\t%HT\t%z\t%N' 2>/dev/null"
     }
 
-    fn sha256(&self) -> &'static str {
-        "sha256 -q"
-    }
-
     fn sha256_files(&self) -> &'static str {
         // md5(1) -r: the digest, one space, the name (sbin/md5/md5.c, output_reverse).
         "sha256 -r"
     }
 
-    fn rc_get(&self, name: &str) -> Option<String> {
-        // sysrc sources /etc/defaults/rc.conf and then every file of rc_conf_files in a
-        // subshell and prints the variable as sh sees it: escapes are undone, exactly as at
-        // boot (usr.sbin/sysrc/sysrc.subr and usr.sbin/bsdconfig/share/sysrc.subr,
-        // f_sysrc_get); it fails for a variable that is not set ("unknown variable").
-        Some(format!("sysrc -n {}", quote(name)))
+    fn rc_vars(&self, vars: &[RcVarQuery]) -> String {
+        rc_conf::rc_vars_fragment(rc_conf::RC_DEFAULTS, vars)
     }
 
     fn rc_set(&self, name: &str, value: &Text) -> Option<String> {
-        Some(set_rc_var(RC_CONF_FILES, name, value))
+        Some(rc_conf::set_rc_var(rc_conf::RC_CONF_FILES, name, value))
     }
 
-    fn package_state(&self, name: &str) -> String {
-        // pkg-query(8), src/query.c (exec_query): the version and exit 0; nothing and
-        // EX_UNAVAILABLE (69) for a package not installed; nothing, "No packages installed"
-        // and exit 0 on a host with no package database yet. On a fresh install /usr/sbin/pkg
-        // is only the bootstrapper, which, with stdin not a terminal, says "The package
-        // management tool is not yet installed on your system." and exits 1
-        // (usr.sbin/pkg/pkg.c, main): nothing is installed. Anything else (EX_TEMPFAIL for a
-        // locked database, EX_NOPERM) cannot tell.
-        let n = quote(name);
-        format!(
-            "if v=$(pkg query %v {n} 2>/dev/null); then echo \"${{v:-absent}}\"; \
-             else case $? in 69) echo absent;; *) e=$(pkg query %v {n} 2>&1 >/dev/null); \
-             case $e in \"The package management tool is not yet installed on your system.\"*) echo absent;; \
-             *) printf 'failed %s' \"$e\" | tr '\\n' ' ';; esac;; esac; fi"
-        )
+    fn package_query(&self, names: &[&str]) -> String {
+        // pkg-query(8), src/query.c (exec_query): the names are looked up in turn, each
+        // printing every package it matches in the format (here `+ NAME VERSION`, so no line
+        // of pkg's can pass for another). With `-e`-less, `-a`-less operands, nothing is
+        // printed for a name that matches nothing.
+        format!("pkg query '+ %n %v' {}", words(names))
     }
 
+    fn read_packages(
+        &self,
+        names: &[&str],
+        printed: &[String],
+        status: i32,
+        stderr: &str,
+    ) -> Result<Vec<Option<String>>, (usize, String)> {
+        read_pkg_query(names, printed, status, stderr)
+    }
     fn install_package(&self, name: &str) -> String {
         // Until pkg is bootstrapped, /usr/sbin/pkg installs it first, and only when told yes
         // without a question: stdin is not a terminal here, and without ASSUME_ALWAYS_YES it
@@ -75,26 +73,27 @@ impl Dialect for FreeBsd {
         format!("ASSUME_ALWAYS_YES=yes pkg install -y {}", quote(name))
     }
 
-    fn service_enabled(&self, name: &str) -> String {
-        // rc.subr (libexec/rc/rc.subr, run_rc_command): `enabled` is `checkyesno ${rcvar}`,
-        // the script's own rcvar (nfsd's is nfs_server_enable) after /etc/defaults/rc.conf
-        // and rc_conf_files.
-        format!(
-            "if service {} enabled >/dev/null 2>&1; then echo yes; else echo no; fi",
-            quote(name)
-        )
-    }
-
-    fn service_running(&self, name: &str) -> String {
+    fn services(&self, services: &[(usize, &str)]) -> String {
+        // rc.subr's `enabled` and `status` are defined per rc script (libexec/rc/rc.subr,
+        // run_rc_command, from the script's own rcvar and command or status_cmd), so each
+        // service is asked on its own: `service X enabled` is `checkyesno ${rcvar}` (nfsd's
+        // rcvar is nfs_server_enable) after /etc/defaults/rc.conf and rc_conf_files.
         // `status` of a service whose rcvar is not YES says "Cannot 'status' …" and exits 0 on
         // older rc.subr; `onestatus` sets the rcvar for this run, so it answers either way. A
         // script with neither a command nor a status_cmd (rc.d/ntpdate) has no `status`
         // keyword: rc.subr says "unknown directive 'status'" and exits 1, which is not "not
         // running".
-        format!(
-            "if o=$(service {} onestatus 2>&1); then echo yes; else case $o in *\"unknown directive 'status'\"*) echo unknown;; *) echo no;; esac; fi",
-            quote(name)
-        )
+        services
+            .iter()
+            .map(|(i, name)| {
+                let n = quote(name);
+                format!(
+                    "if service {n} enabled >/dev/null 2>&1; then e=yes; else e=no; fi; \
+                     if o=$(service {n} onestatus 2>&1); then r=yes; else case $o in *\"unknown directive 'status'\"*) r=unknown;; *) r=no;; esac; fi; \
+                     printf 'S {i} %s %s\\n' $e $r\n"
+                )
+            })
+            .collect()
     }
 
     fn service(&self, name: &str, action: ServiceAction) -> String {
@@ -114,15 +113,32 @@ impl Dialect for FreeBsd {
         DEVICE_CONTENT
     }
 
-    fn mounted(&self, path: &str) -> String {
-        format!(
-            "mount -p | awk -v p={} '$2 == p {{ m = $1 \" \" $3 }} END {{ if (m) print m }}'",
-            quote(path)
-        )
+    fn mount_listing(&self) -> &'static str {
+        // mount(8) -p: every mount as an fstab line, in mount order (sbin/mount/mount.c,
+        // putfsent: device, mount point, type, options, dump and pass, separated by tabs or a
+        // space, nothing escaped).
+        "mount -p"
     }
 
-    fn module_loaded(&self, name: &str) -> String {
-        format!("kldstat -q -m {}", quote(name))
+    fn mount_entry(&self, line: &str) -> Result<[String; 3], String> {
+        // Fields as awk(1) splits them by default: runs of blanks.
+        let mut fields = line.split([' ', '\t']).filter(|f| !f.is_empty());
+        match (fields.next(), fields.next(), fields.next()) {
+            (Some(device), Some(point), Some(fstype)) => {
+                Ok([point.into(), device.into(), fstype.into()])
+            }
+            _ => Err(format!("unreadable mount -p line `{line}`")),
+        }
+    }
+
+    fn module_listing(&self, _names: &[&str]) -> String {
+        // kldstat(8) -v: every loaded file and, under it, the modules it holds by the names
+        // `kldstat -m` and modfind(2) know them, the kernel's own (compiled in) included.
+        "kldstat -v".into()
+    }
+
+    fn listed_module<'l>(&self, line: &'l str) -> Result<Option<&'l str>, String> {
+        listed_kld_module(line)
     }
 
     fn load_module(&self, name: &str) -> String {
@@ -143,16 +159,16 @@ impl Dialect for FreeBsd {
         format!("lockf -s -t 0 {} sh -c {}", quote(file), quote(command))
     }
 
-    fn carp_address(&self, interface: &str, address: &str) -> Option<String> {
-        // ifconfig(8) prints each inet address as `inet ADDR netmask 0x… [broadcast …] [vhid
-        // N]` (sbin/ifconfig/af_inet.c, in_status) and each vhid as `carp: STATE vhid N advbase
-        // B advskew S` (carp.c, carp_status; the key only with -k, so the password never
-        // shows). A vhid whose carp line is missing has not left INIT.
-        Some(format!(
-            "ifconfig {} 2>/dev/null | awk -v a={} '$1 == \"inet\" && $2 == a {{ f = 1; for (k = 3; k < NF; k++) if ($k == \"vhid\") v = $(k + 1) }} $1 == \"carp:\" {{ s[$4] = $2 }} END {{ if (v != \"\") print v, ((v in s) ? s[v] : \"INIT\"); else if (f) print \"plain\" }}'",
-            quote(interface),
-            quote(address)
-        ))
+    fn interface_status(&self, interface: &str) -> Option<String> {
+        Some(format!("ifconfig {}", quote(interface)))
+    }
+
+    fn carp_address(
+        &self,
+        status: &[String],
+        address: &str,
+    ) -> Result<Option<(Option<u32>, CarpRole)>, String> {
+        carp_in_ifconfig(status, address)
     }
 
     fn add_carp_address(
@@ -213,495 +229,212 @@ const DEVICE_CONTENT: &str = concat!(
     "fi",
 );
 
-/// The files rc(8) sources after /etc/defaults/rc.conf, in order: the default
-/// `rc_conf_files` (libexec/rc/rc.conf, installed as /etc/defaults/rc.conf). A host that sets
-/// its own `rc_conf_files` is not followed: f3s edits these two.
-pub(super) const RC_CONF_FILES: &[&str] = &["/etc/rc.conf", "/etc/rc.conf.local"];
-
-/// `value` as the right-hand side of an rc.conf assignment: in double quotes, as sysrc(8)
-/// writes (`NAME="VALUE"`), with a backslash before each of the four characters sh still
-/// interprets inside double quotes (`$`, `` ` ``, `"`, `\`; POSIX sh, "Double-Quotes"), so
-/// sourcing the file gives back every byte as written and runs nothing. sysrc itself escapes
-/// nothing (f_sysrc_set writes `$varname="$new_value"` as given), which is why f3s does not
-/// hand it the value.
-pub(super) fn rc_quoted(value: &[u8]) -> Vec<u8> {
-    let mut quoted = Vec::with_capacity(value.len() + 2);
-    quoted.push(b'"');
-    for &byte in value {
-        if matches!(byte, b'$' | b'`' | b'"' | b'\\') {
-            quoted.push(b'\\');
+/// The package versions `pkg query '+ %n %v' NAME…` printed (see `package_query`), read as
+/// pkg-query(8) answers (src/query.c, exec_query): exit 0 having printed a line per package
+/// found, or EX_UNAVAILABLE (69) having found none; nothing, "No packages installed" and exit 0
+/// on a host with no package database yet. On a fresh install /usr/sbin/pkg is only the
+/// bootstrapper, which, with stdin not a terminal, says "The package management tool is not
+/// yet installed on your system." and exits 1 (usr.sbin/pkg/pkg.c, main): nothing is
+/// installed. Any other status (EX_TEMPFAIL for a locked database, EX_NOPERM, EX_IOERR)
+/// cannot tell, whatever was printed before it.
+///
+/// A line belongs to the first name, from where the previous line's left off, that pkg
+/// matches to that package: its name, or its NAME-VERSION, in ASCII case either way
+/// (libpkg/pkgdb_query.c, pkgdb_get_pattern_query, MATCH_EXACT: `COLLATE NOCASE` unless
+/// CASE_SENSITIVE_MATCH is set), since pkg looks the names up in the order given.
+fn read_pkg_query(
+    names: &[&str],
+    printed: &[String],
+    status: i32,
+    stderr: &str,
+) -> Result<Vec<Option<String>>, (usize, String)> {
+    const NOT_YET: &str = "The package management tool is not yet installed on your system.";
+    let cannot_tell = |why: String| Err((0, why));
+    match status {
+        0 | 69 => {}
+        1 if stderr.starts_with(NOT_YET) && printed.is_empty() => {
+            return Ok(vec![None; names.len()]);
         }
-        quoted.push(byte);
+        _ if stderr.is_empty() => return cannot_tell(format!("pkg query exited {status}")),
+        _ => return cannot_tell(stderr.to_string()),
     }
-    quoted.push(b'"');
-    quoted
+    let mut versions = vec![None; names.len()];
+    let mut next = 0;
+    for line in printed {
+        let Some((name, version)) = line.strip_prefix("+ ").and_then(|l| l.split_once(' ')) else {
+            return Err((next.min(names.len() - 1), format!("pkg printed `{line}`")));
+        };
+        let matched = |asked: &&str| {
+            asked.eq_ignore_ascii_case(name)
+                || asked.eq_ignore_ascii_case(&format!("{name}-{version}"))
+        };
+        let Some(found) = names[next..].iter().position(matched) else {
+            return Err((
+                next.min(names.len() - 1),
+                format!("pkg answered `{line}`, of no package asked after the last"),
+            ));
+        };
+        versions[next + found] = Some(version.to_string());
+        next += found + 1;
+    }
+    if status == 69 && !printed.is_empty() {
+        return cannot_tell("pkg query printed packages yet exited 69 (none found)".into());
+    }
+    Ok(versions)
 }
 
-/// The fragment setting rc.conf variable `name` to `value` in `files` (rc_conf_files, in
-/// order; a parameter so a test can point it at files of its own), with shell builtins and
-/// the value never in any command line: `sysrc NAME=VALUE` would put the value (the CARP
-/// password) in the process list of the host for anyone running `ps`, and sysrc does not
-/// escape it (see `rc_quoted`). One path for every value, secret or not.
-///
-/// It follows f_sysrc_set (usr.sbin/sysrc/sysrc.subr): the variable is changed in the last
-/// of `files` that assigns it (a line matching `^[[:space:]]*NAME=`), else in the first; in
-/// that file only its last assignment is changed, keeping what follows the old value on its
-/// line (a comment, say); an assignment whose old value cannot be told apart from what
-/// follows it (sysrc gives up on one starting with `` ` ``, `$` or `\`; f3s also on
-/// expansions inside double quotes and on quotes or operators inside a bare word) is left
-/// as it is and the new one appended, where it wins when sh reads the file. The new file is
-/// written beside the old one, with its mode and owner (`cp -p`), checked with `sh -n` as
-/// sysrc checks its result, the old file kept as a backup (`keep`, see `backup.rs`), and
-/// renamed into place.
-pub(super) fn set_rc_var(files: &[&str], name: &str, value: &Text) -> String {
-    if let Some(fault) = unwritable(&value.expose()) {
-        // Refused at load time already; this holds for an operation from anywhere else.
-        let why = format!("cannot set rc.conf {name}: {}", fault.reason());
-        return format!("echo {} >&2; return 1", quote(&why));
+/// The module a line of `kldstat -v` names (sbin/kldstat/kldstat.c): under each file's
+/// line (`ID REFS ADDRESS SIZE NAME (PATH)`) come `\tContains modules:`, `\t\tId Name` and
+/// a `\t\tID NAME` line per module.
+fn listed_kld_module(line: &str) -> Result<Option<&str>, String> {
+    let fields: Vec<&str> = line.split_whitespace().collect();
+    let number = |field: &str| !field.is_empty() && field.bytes().all(|b| b.is_ascii_digit());
+    match fields[..] {
+        [id, name] if line.starts_with("\t\t") && number(id) => Ok(Some(name)),
+        ["Id", "Name"] if line.starts_with("\t\t") => Ok(None),
+        ["Contains", "modules:"] if line.starts_with('\t') => Ok(None),
+        ["Id", "Refs", ..] => Ok(None),
+        [id, ..] if number(id) && !line.starts_with('\t') => Ok(None),
+        _ => Err(format!("unreadable kldstat -v line `{line}`")),
     }
-    let first = quote(files.first().copied().unwrap_or("/etc/rc.conf"));
-    let reversed: Vec<String> = files.iter().rev().map(|file| quote(file)).collect();
-    let assignment = quote(&format!("{name}="));
-    let value = print_bytes(&rc_quoted(&value.expose()), value.is_sensitive());
-    [
-        // `v`: the quoted value, printed by the printf builtin into a subshell's output.
-        format!("v=$({value}; printf x); v=${{v%x}}"),
-        // Where the last assignment is: the last file that has one, and its line number.
-        "file=; last=0".into(),
-        format!("for c in {}; do", reversed.join(" ")),
-        "  [ -f \"$c\" ] || continue; num=0".into(),
-        "  while IFS= read -r line || [ -n \"$line\" ]; do num=$((num + 1))".into(),
-        format!("    case ${{line#\"${{line%%[![:space:]]*}}\"}} in {assignment}*) last=$num ;; esac"),
-        "  done < \"$c\"".into(),
-        "  [ \"$last\" = 0 ] || { file=$c; break; }".into(),
-        "done".into(),
-        format!("[ -n \"$file\" ] || file={first}"),
-        "[ ! -d \"$file\" ] || { echo \"$file is a directory\" >&2; return 1; }".into(),
-        "t=${file%/*}/.f3s.$$.$n; set -C; true > \"$t\" || return 1".into(),
-        "{ [ ! -e \"$file\" ] || cp -p \"$file\" \"$t\"; } && {".into(),
-        "  num=0; put=".into(),
-        "  [ ! -e \"$file\" ] || while IFS= read -r line || [ -n \"$line\" ]; do num=$((num + 1))".into(),
-        "    if [ \"$num\" = \"$last\" ]; then".into(),
-        // Where the old value ends: `ok` when it is one word f3s can delimit, `rest` what
-        // follows it, kept when it is nothing, blanks (a comment) or `;`.
-        format!("      rest=${{line#*{assignment}}}; ok="),
-        "      case $rest in".into(),
-        "        \\\"*) body=${rest#?}".into(),
-        "          while [ -n \"$body\" ]; do ch=${body%\"${body#?}\"}; body=${body#?}".into(),
-        "            case $ch in '\"') ok=y; rest=$body; break ;; '\\') [ -n \"$body\" ] || break; body=${body#?} ;; '$'|'`') break ;; esac".into(),
-        "          done ;;".into(),
-        "        \\'*) body=${rest#?}; case $body in *\\'*) ok=y; rest=${body#*\\'} ;; esac ;;".into(),
-        "        *) word=${rest%%[[:space:];]*}; rest=${rest#\"$word\"}".into(),
-        "          case $word in *\\\"*|*\\'*|*\\\\*|*\\$*|*\\`*|*\\(*|*\\)*|*\\<*|*\\>*|*\\&*|*\\|*) ;; *) ok=y ;; esac ;;".into(),
-        "      esac".into(),
-        "      case $rest in ''|[[:space:]]*|\\;*) ;; *) ok= ;; esac".into(),
-        format!("      [ -z \"$ok\" ] || {{ pre=${{line%%{assignment}*}}; printf '%s%s%s%s\\n' \"$pre\" {assignment} \"$v\" \"$rest\"; put=y; continue; }}"),
-        "    fi".into(),
-        "    printf '%s\\n' \"$line\"".into(),
-        "  done < \"$file\"".into(),
-        format!("  [ -n \"$put\" ] || printf '%s%s\\n' {assignment} \"$v\""),
-        // sh's own complaint is not shown: it may quote a word of the file, which holds secrets.
-        "} >| \"$t\" && { sh -n \"$t\" 2>/dev/null || { echo \"not changing $file: it would not parse as sh (sh -n)\" >&2; false; }; } && keep \"$file\" && mv -f \"$t\" \"$file\" || { rm -f \"$t\"; return 1; }".into(),
-    ]
-    .join("\n")
+}
+
+/// The CARP address `address` in `ifconfig IF`'s output: ifconfig(8) prints each inet
+/// address as `inet ADDR netmask 0x… [broadcast …] [vhid N]` (sbin/ifconfig/af_inet.c,
+/// in_status) and each vhid as `carp: STATE vhid N advbase B advskew S` (carp.c,
+/// carp_status; the key only with -k, so the password never shows). A vhid whose carp line
+/// is missing has not left INIT. Fields are split as awk(1) splits them, on blanks.
+fn carp_in_ifconfig(
+    status: &[String],
+    address: &str,
+) -> Result<Option<(Option<u32>, CarpRole)>, String> {
+    let (mut found, mut vhid) = (false, None);
+    let mut states = std::collections::BTreeMap::new();
+    for line in status {
+        let fields: Vec<&str> = line.split([' ', '\t']).filter(|f| !f.is_empty()).collect();
+        match fields[..] {
+            ["inet", inet, ..] if inet == address => {
+                found = true;
+                if let Some(k) = fields[2..].iter().position(|f| *f == "vhid")
+                    && let Some(number) = fields.get(2 + k + 1)
+                {
+                    vhid = Some(*number);
+                }
+            }
+            ["carp:", state, _, number, ..] => {
+                states.insert(number, state);
+            }
+            _ => {}
+        }
+    }
+    let Some(number) = vhid else {
+        return Ok(found.then_some((None, CarpRole::Init)));
+    };
+    let vhid = number
+        .parse()
+        .map_err(|_| format!("unreadable vhid `{number}` of {address}"))?;
+    let state = states.get(&number).copied().unwrap_or("INIT");
+    let role = CarpRole::parse(state)
+        .ok_or_else(|| format!("unknown CARP state `{state}` of {address}"))?;
+    Ok(Some((Some(vhid), role)))
 }
 
 #[cfg(test)]
 mod tests {
-    //! The rc.conf edit run by the local `sh` (dash here; FreeBSD's sh is POSIX too) against
-    //! files of a temporary directory, and read back as rc(8) reads them: by sourcing.
+    //! What FreeBSD's tools print, as their sources have it, read back.
     use super::*;
-    use crate::inventory::host::OsFamily;
-    use crate::op::Op;
-    use crate::transport::shell::backup::keep_function;
-    use std::io::Write as _;
-    use std::os::unix::fs::{MetadataExt as _, PermissionsExt as _};
-    use std::path::{Path, PathBuf};
-    use std::process::{Command, Output, Stdio};
 
-    const NAME: &str = "ifconfig_re0_alias0";
-
-    struct Host {
-        dir: tempfile::TempDir,
-    }
-
-    impl Host {
-        fn new(rc_conf: Option<&str>, rc_conf_local: Option<&str>) -> Self {
-            let host = Self {
-                dir: tempfile::tempdir().unwrap(),
-            };
-            for (path, content) in [(host.rc_conf(), rc_conf), (host.local(), rc_conf_local)] {
-                if let Some(content) = content {
-                    std::fs::write(path, content).unwrap();
-                }
-            }
-            host
-        }
-
-        fn rc_conf(&self) -> PathBuf {
-            self.dir.path().join("rc.conf")
-        }
-
-        fn local(&self) -> PathBuf {
-            self.dir.path().join("rc.conf.local")
-        }
-
-        fn marker(&self) -> PathBuf {
-            self.dir.path().join("ran")
-        }
-
-        fn files(&self) -> [String; 2] {
-            [self.rc_conf(), self.local()].map(|p| p.display().to_string())
-        }
-
-        /// Where the edit keeps its backups.
-        fn backups(&self) -> PathBuf {
-            self.dir.path().join("backups")
-        }
-
-        /// The fragment as a batch runs it: a function in a shell reading its script on stdin.
-        fn script(&self, value: &Text) -> String {
-            let files = self.files();
-            let files: Vec<&str> = files.iter().map(String::as_str).collect();
-            format!(
-                "{}\nkept() {{ :; }}\nf() {{ {}\n}}; n=0.0; f </dev/null\n",
-                keep_function(&self.backups().display().to_string()),
-                set_rc_var(&files, NAME, value)
-            )
-        }
-
-        fn set(&self, value: &Text) -> Output {
-            run_on_stdin(Command::new("sh").arg("-s"), &self.script(value))
-        }
-
-        /// What sh has in `name` after sourcing the files as rc(8) does (source_rc_confs in
-        /// libexec/rc/rc.conf: each of rc_conf_files that is readable, in order), with a
-        /// variable in the environment that an unescaped `$HOSTILE` would expand.
-        fn read_back(&self, name: &str) -> Vec<u8> {
-            let [rc_conf, local] = self.files();
-            let output = Command::new("sh")
-                .args([
-                    "-c",
-                    "for f in \"$1\" \"$2\"; do [ -r \"$f\" ] && . \"$f\"; done; eval \"printf %s \\\"\\${$3}\\\"\"",
-                    "sh",
-                    &rc_conf,
-                    &local,
-                    name,
-                ])
-                .env("HOSTILE", "expanded")
-                .current_dir(self.dir.path())
-                .output()
-                .unwrap();
-            assert!(output.status.success(), "{output:?}");
-            output.stdout
-        }
-
-        fn text(&self, path: &Path) -> String {
-            std::fs::read_to_string(path).unwrap_or_default()
-        }
-    }
-
-    fn run_on_stdin(command: &mut Command, script: &str) -> Output {
-        let mut child = command
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
-        child
-            .stdin
-            .take()
-            .unwrap()
-            .write_all(script.as_bytes())
-            .unwrap();
-        child.wait_with_output().unwrap()
-    }
-
-    /// Values that sh would run, expand, split, glob or cut short if written unescaped.
-    fn hostile(marker: &Path) -> Vec<String> {
-        let m = marker.display();
-        [
-            "pa$$w0rd",
-            "inet vhid 1 pass pa$$w0rd alias 192.168.1.138/32",
-            "$(touch MARKER)",
-            "`touch MARKER`",
-            "\"; touch MARKER; x=\"",
-            "'; touch MARKER; x='",
-            "a\"b",
-            "\"",
-            "\\",
-            "trailing backslash\\",
-            "\\\\double",
-            "\\n\\t\\047 %s %% \\c",
-            "it's",
-            "'",
-            "$HOSTILE",
-            "${HOSTILE:-y}",
-            "${x:-y}",
-            "$",
-            "a$",
-            "ünïcödé ✓ 日本",
-            "  spaces  around  ",
-            "# not a comment",
-            "a;b & c | d > e < f",
-            "* ? [a-z] ~ ~root",
-            "",
-            "tab\tinside",
-            "-n -e",
-            "a'b\"c$d`e\\f",
-            "NAME=x",
-            "\\\"",
-            "\\$(touch MARKER)",
-        ]
-        .iter()
-        .map(|v| v.replace("MARKER", &m.to_string()))
-        .collect()
-    }
-
-    /// rc.conf as hosts have it before f3s sets NAME: absent, without NAME, with NAME in each
-    /// form sysrc and people write, in rc.conf.local, with no final newline.
-    fn starting_points() -> Vec<(Option<String>, Option<String>)> {
-        let around = |line: &str| {
-            Some(format!(
-                "# rc.conf\nhostname=\"lab\"\n{line}\nkeep=\"kept\" # after\n"
-            ))
-        };
-        vec![
-            (None, None),
-            (Some("hostname=\"lab\"\nkeep=\"kept\"\n".into()), None),
-            (around(&format!("{NAME}=\"old\"")), None),
-            (around(&format!("  {NAME}='old' # comment kept")), None),
-            (around(&format!("{NAME}=old;other=\"x\"")), None),
-            (around(&format!("{NAME}= # empty")), None),
-            (around(&format!("{NAME}=\"a \\\"q\\\" b\"")), None),
-            (around(&format!("{NAME}=\"$(echo old)\"")), None),
-            (around(&format!("{NAME}=$(echo old)")), None),
-            (
-                around(&format!("{NAME}=\"first\"\n{NAME}=\"second\"")),
+    #[test]
+    fn pkg_query_lines_go_to_the_names_that_matched_them_in_order() {
+        let lines = |text: &[&str]| text.iter().map(|l| l.to_string()).collect::<Vec<_>>();
+        let names = ["zrepl", "Stunnel", "nope", "ca_root_nss-3.1"];
+        let printed = lines(&["+ zrepl 0.6.1", "+ stunnel 5.71", "+ ca_root_nss 3.1"]);
+        assert_eq!(
+            read_pkg_query(&names, &printed, 0, ""),
+            Ok(vec![
+                Some("0.6.1".into()),
+                Some("5.71".into()),
                 None,
-            ),
-            (
-                around(&format!("{NAME}=\"in rc.conf\"")),
-                Some(format!("{NAME}=\"old\" # local\n")),
-            ),
-            (Some(format!("keep=\"kept\"\n{NAME}=\"old\"")), None),
-            (Some("keep=\"kept\"".into()), None),
-        ]
+                Some("3.1".into())
+            ])
+        );
+        assert_eq!(read_pkg_query(&names, &[], 69, ""), Ok(vec![None; 4]));
+        let no_database = read_pkg_query(&names, &[], 0, "pkg: No packages installed");
+        assert_eq!(no_database, Ok(vec![None; 4]));
+        let bootstrapper = "The package management tool is not yet installed on your system. Please set ASSUME_ALWAYS_YES=yes environment variable to be able to bootstrap in non-interactive (stdin not being a tty)";
+        assert_eq!(
+            read_pkg_query(&names, &[], 1, bootstrapper),
+            Ok(vec![None; 4])
+        );
+
+        let locked = "pkg: Cannot get a read lock on a database, it is locked by another process";
+        assert_eq!(
+            read_pkg_query(&names, &printed, 75, locked),
+            Err((0, locked.to_string()))
+        );
+        assert!(read_pkg_query(&names, &[], 70, "").is_err(), "EX_SOFTWARE");
+        assert!(read_pkg_query(&names, &lines(&["zrepl 0.6.1"]), 0, "").is_err());
+        let out_of_order = lines(&["+ stunnel 5.71", "+ zrepl 0.6.1"]);
+        assert!(read_pkg_query(&names, &out_of_order, 0, "").is_err());
+        assert!(read_pkg_query(&names, &printed, 69, "").is_err());
+        let unasked = lines(&["+ bash 5.2"]);
+        assert!(read_pkg_query(&names, &unasked, 0, "").is_err());
     }
 
+    /// kldstat -v as sbin/kldstat/kldstat.c prints it: files, and the modules in each.
     #[test]
-    fn every_value_reads_back_exactly_through_sh_and_nothing_runs() {
-        for (rc_conf, local) in starting_points() {
-            for sensitive in [false, true] {
-                let host = Host::new(rc_conf.as_deref(), local.as_deref());
-                for value in hostile(&host.marker()) {
-                    let text = Text::new(value.clone(), sensitive);
-                    let output = host.set(&text);
-                    let conf = host.text(&host.rc_conf());
-                    assert!(
-                        output.status.success(),
-                        "{value:?} from {rc_conf:?}: {output:?}\n{conf}"
-                    );
-                    assert_eq!(
-                        String::from_utf8_lossy(&host.read_back(NAME)),
-                        value,
-                        "from {rc_conf:?} / {local:?}:\n{conf}\n{}",
-                        host.text(&host.local())
-                    );
-                    assert!(!host.marker().exists(), "{value:?} ran");
-                    if rc_conf.as_deref().is_some_and(|c| c.contains("keep=")) {
-                        assert_eq!(host.read_back("keep"), b"kept", "{conf}");
-                    }
-                }
-                if rc_conf.as_deref().is_some_and(|c| c.contains("other=")) {
-                    assert_eq!(host.read_back("other"), b"x");
-                }
-                if rc_conf
-                    .as_deref()
-                    .is_some_and(|c| c.contains("comment kept"))
-                {
-                    let conf = host.text(&host.rc_conf());
-                    assert!(conf.contains("\" # comment kept\n"), "{conf}");
-                }
-                let leftovers = super::super::temp_files_left(host.dir.path());
-                assert!(leftovers.is_empty(), "{leftovers:?}");
-            }
-        }
-    }
-
-    #[test]
-    fn a_value_f3s_wrote_is_replaced_in_place_not_appended_again() {
-        for (rc_conf, local) in starting_points() {
-            let host = Host::new(rc_conf.as_deref(), local.as_deref());
-            for value in hostile(&host.marker()) {
-                assert!(host.set(&Text::plain(value)).status.success());
-            }
-            let lines = |path: &Path| {
-                host.text(path)
-                    .lines()
-                    .filter(|l| l.trim_start().starts_with(&format!("{NAME}=")))
-                    .count()
-            };
-            let before = lines(&host.rc_conf()) + lines(&host.local());
-            for value in hostile(&host.marker()) {
-                assert!(host.set(&Text::plain(value)).status.success());
-            }
-            assert_eq!(
-                lines(&host.rc_conf()) + lines(&host.local()),
-                before,
-                "from {rc_conf:?}:\n{}",
-                host.text(&host.rc_conf())
-            );
-        }
-    }
-
-    /// rc.conf holds the CARP password: its backup is as closed as it is.
-    #[test]
-    fn the_replaced_rc_conf_is_kept_with_its_mode() {
-        let host = Host::new(Some("a=1\n"), None);
-        std::fs::set_permissions(host.rc_conf(), std::fs::Permissions::from_mode(0o600)).unwrap();
-        assert!(host.set(&Text::new("s3cret", true)).status.success());
-        let dir = host
-            .backups()
-            .join(host.dir.path().strip_prefix("/").unwrap());
-        let kept: Vec<PathBuf> = std::fs::read_dir(&dir)
-            .unwrap()
-            .map(|entry| entry.unwrap().path())
+    fn kldstat_v_names_the_modules_not_the_files() {
+        let output = "Id Refs Address                Size Name\n \
+            1   42 0xffffffff80200000  1f3e2d0 kernel (/boot/kernel/kernel)\n\
+            \tContains modules:\n\t\t Id Name\n\t\t  1 pci/ahci\n\t\t358 nfssvc\n \
+            2    1 0xffffffff82140000   5d8b48 zfs.ko (/boot/kernel/zfs.ko)\n\
+            \tContains modules:\n\t\tId Name\n\t\t 15 zfsctrl\n\t\t 16 zfs\n";
+        let modules: Vec<&str> = output
+            .lines()
+            .filter_map(|line| listed_kld_module(line).unwrap())
             .collect();
-        assert_eq!(kept.len(), 1, "{kept:?}");
-        assert!(
-            kept[0]
-                .file_name()
-                .unwrap()
-                .to_string_lossy()
-                .starts_with("rc.conf.")
-        );
-        assert_eq!(host.text(&kept[0]), "a=1\n");
-        let mode = std::fs::metadata(&kept[0]).unwrap().permissions().mode();
-        assert_eq!(mode & 0o777, 0o600);
+        assert_eq!(modules, ["pci/ahci", "nfssvc", "zfsctrl", "zfs"]);
+        assert!(listed_kld_module("zfs.ko").is_err());
+        assert!(listed_kld_module("\t\tzfs").is_err());
     }
 
     #[test]
-    fn the_file_assigning_it_last_is_edited_like_sysrc_does() {
-        let host = Host::new(
-            Some(&format!("{NAME}=\"in rc.conf\"\nkeep=\"kept\"\n")),
-            Some(&format!("a=1\n{NAME}=\"old\" # local\nb=2\n")),
-        );
-        assert!(host.set(&Text::plain("new")).status.success());
+    fn carp_addresses_are_read_from_ifconfig_as_awk_split_it() {
+        let status: Vec<String> = "re0: flags=1008843<UP,BROADCAST,RUNNING,SIMPLEX,MULTICAST,LOWER_UP> metric 0 mtu 1500\n\
+            \tether 00:11:22:33:44:55\n\
+            \tinet 192.168.1.130 netmask 0xffffff00 broadcast 192.168.1.255\n\
+            \tinet 192.168.1.138 netmask 0xffffffff broadcast 192.168.1.138 vhid 1\n\
+            \tinet 192.168.1.139 netmask 0xffffffff broadcast 192.168.1.139 vhid 2\n\
+            \tcarp: MASTER vhid 1 advbase 1 advskew 0\n\
+            \t      peer 224.0.0.18 peer6 ff02::12\n\
+            \tmedia: Ethernet autoselect (1000baseT <full-duplex>)\n"
+            .lines()
+            .map(str::to_string)
+            .collect();
+        let carp = |address: &str| carp_in_ifconfig(&status, address);
+        assert_eq!(carp("192.168.1.138"), Ok(Some((Some(1), CarpRole::Master))));
+        assert_eq!(carp("192.168.1.139"), Ok(Some((Some(2), CarpRole::Init))));
+        assert_eq!(carp("192.168.1.130"), Ok(Some((None, CarpRole::Init))));
+        assert_eq!(carp("192.168.1.200"), Ok(None));
+        let mut odd = status.clone();
+        odd.push("\tcarp: DANCING vhid 2 advbase 1 advskew 0".into());
+        assert!(carp_in_ifconfig(&odd, "192.168.1.139").is_err());
+    }
+
+    /// mount -p's fstab lines (putfsent): device, mount point and type, tabs or a space
+    /// between them.
+    #[test]
+    fn mount_p_lines_are_split_on_blanks() {
+        let entry = FreeBsd.mount_entry("zroot/data/nfs\t\t/data/nfs\t\tzfs\trw,nfsv4acls\t\t0 0");
         assert_eq!(
-            host.text(&host.rc_conf()),
-            format!("{NAME}=\"in rc.conf\"\nkeep=\"kept\"\n")
+            entry,
+            Ok(["/data/nfs".into(), "zroot/data/nfs".into(), "zfs".into()])
         );
+        let long = "127.0.0.1:/data/nfs/k3svolumes /data/nfs/k3svolumes nfs\trw\t\t0 0";
         assert_eq!(
-            host.text(&host.local()),
-            format!("a=1\n{NAME}=\"new\" # local\nb=2\n")
+            FreeBsd.mount_entry(long).unwrap()[0],
+            "/data/nfs/k3svolumes"
         );
-
-        let host = Host::new(Some("a=1\n"), None);
-        assert!(host.set(&Text::plain("x")).status.success());
-        assert!(!host.local().exists(), "not made where it was not");
-        assert_eq!(host.text(&host.rc_conf()), format!("a=1\n{NAME}=\"x\"\n"));
-
-        // An old value sysrc would not touch stays, and the new assignment after it wins.
-        let host = Host::new(Some(&format!("{NAME}=`echo old` # c\nz=1\n")), None);
-        assert!(host.set(&Text::plain("y")).status.success());
-        assert_eq!(
-            host.text(&host.rc_conf()),
-            format!("{NAME}=`echo old` # c\nz=1\n{NAME}=\"y\"\n")
-        );
-    }
-
-    #[test]
-    fn mode_and_owner_are_kept_and_a_file_that_does_not_parse_is_not_replaced() {
-        let host = Host::new(Some("a=1\n"), None);
-        let rc_conf = host.rc_conf();
-        std::fs::set_permissions(&rc_conf, std::fs::Permissions::from_mode(0o640)).unwrap();
-        let (uid, gid) = (12345, 23456);
-        let as_root = std::os::unix::fs::chown(&rc_conf, Some(uid), Some(gid)).is_ok();
-        assert!(host.set(&Text::plain("v")).status.success());
-        let meta = std::fs::metadata(&rc_conf).unwrap();
-        assert_eq!(meta.mode() & 0o7777, 0o640);
-        if as_root {
-            assert_eq!((meta.uid(), meta.gid()), (uid, gid));
-        }
-
-        let broken = "if true; then\na=1\n";
-        let host = Host::new(Some(broken), None);
-        let output = host.set(&Text::plain("v"));
-        assert!(!output.status.success());
-        assert!(String::from_utf8_lossy(&output.stderr).contains("would not parse"));
-        assert_eq!(host.text(&host.rc_conf()), broken);
-        assert!(super::super::temp_files_left(host.dir.path()).is_empty());
-    }
-
-    #[test]
-    fn a_value_that_cannot_be_written_fails_its_operation_and_writes_nothing() {
-        let host = Host::new(Some("a=1\n"), None);
-        for value in ["two\nLINES", "nul\0BYTES", "-n"] {
-            let output = host.set(&Text::new(value, true));
-            assert!(!output.status.success());
-            let said = String::from_utf8_lossy(&output.stderr);
-            assert!(
-                said.contains(&format!("cannot set rc.conf {NAME}")),
-                "{said}"
-            );
-            assert!(!said.contains("LINES") && !said.contains("BYTES"), "{said}");
-        }
-        assert_eq!(host.text(&host.rc_conf()), "a=1\n");
-    }
-
-    /// Every exec of the edit, traced by strace(1): no argument of any holds the secret, in
-    /// any form (plain or as written to rc.conf).
-    #[test]
-    fn the_value_is_in_no_command_line() {
-        let host = Host::new(Some(&format!("{NAME}=\"old\"\n")), None);
-        let secret = "s3cr3t-Pa$$-w0rd";
-        let trace = host.dir.path().join("trace");
-        for sensitive in [true, false] {
-            let output = run_on_stdin(
-                Command::new("strace")
-                    .args(["-f", "-qq", "-s", "100000", "-e", "trace=execve,execveat"])
-                    .arg("-o")
-                    .arg(&trace)
-                    .args(["sh", "-s"]),
-                &host.script(&Text::new(secret, sensitive)),
-            );
-            assert!(output.status.success(), "strace runs the edit: {output:?}");
-            assert_eq!(host.read_back(NAME), secret.as_bytes());
-            let execs = std::fs::read_to_string(&trace).unwrap();
-            for needle in ["\"cp\"", "\"mv\"", "\"sh\", \"-n\""] {
-                assert!(execs.contains(needle), "the trace saw {needle}:\n{execs}");
-            }
-            for form in [
-                secret.to_string(),
-                "s3cr3t-Pa\\$\\$-w0rd".into(),
-                "s3cr3t".into(),
-            ] {
-                assert!(!execs.contains(&form), "{form} in a command line:\n{execs}");
-            }
-        }
-    }
-
-    #[test]
-    fn an_operation_edits_the_hosts_rc_conf_files_with_this_code() {
-        let value = Text::new("pa$$w0rd", true);
-        let op = Op::SetRcVar {
-            name: NAME.into(),
-            value: value.clone(),
-        };
-        let script = super::super::ops::op_script(OsFamily::Freebsd, &op).unwrap();
-        assert_eq!(script, set_rc_var(RC_CONF_FILES, NAME, &value));
-        assert!(script.contains("for c in '/etc/rc.conf.local' '/etc/rc.conf'; do"));
-        assert!(
-            !script.contains("sysrc"),
-            "sysrc would need the value as an argument"
-        );
-        assert!(!script.contains("pa$$w0rd"));
-    }
-
-    #[test]
-    fn quoting_escapes_what_double_quotes_leave_to_sh() {
-        assert_eq!(rc_quoted(b"YES"), b"\"YES\"");
-        assert_eq!(rc_quoted(b"a$b`c\"d\\e'f"), b"\"a\\$b\\`c\\\"d\\\\e'f\"");
+        assert!(FreeBsd.mount_entry("/dev/ada0p2 /").is_err());
     }
 }

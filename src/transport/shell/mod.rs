@@ -9,10 +9,13 @@
 mod backup;
 mod batch;
 mod freebsd;
+mod listings;
 mod observation;
 mod ops;
+mod rc_conf;
 mod rocky;
 
+use crate::host_state::CarpRole;
 use crate::inventory::host::{Become, OsFamily};
 use crate::sensitive::Text;
 pub use batch::{BatchReadError, batch_script, read_batch_output};
@@ -27,32 +30,48 @@ pub trait Dialect {
     /// for each that exists, following symbolic links; MODE with its set-user-ID, set-group-ID
     /// and sticky bits; nothing on stderr.
     fn stat_files(&self) -> &'static str;
-    /// Prints the hex sha256 of stdin.
-    fn sha256(&self) -> &'static str;
     /// Given files as arguments, prints `HEX PATH` (or `HEX  PATH`) for each.
     fn sha256_files(&self) -> &'static str;
-    /// Prints the value of an rc.conf variable, failing when unset; `None` if the family has none.
-    fn rc_get(&self, name: &str) -> Option<String>;
+    /// Prints the `R INDEX …` answer line of every rc.conf variable of `vars` (see
+    /// `observation.rs`), the value as the family's own tool reads it; `R INDEX unsupported`
+    /// for each where the family has no rc.conf.
+    fn rc_vars(&self, vars: &[RcVarQuery]) -> String;
     /// Sets an rc.conf variable so that sh, sourcing rc.conf, reads back exactly `value`,
     /// which appears in no command line; `None` if the family has no rc.conf.
     fn rc_set(&self, name: &str, value: &Text) -> Option<String>;
-    /// Prints one line: the installed version of a package, `absent`, or `failed WHY` when the
-    /// package tool cannot tell (a locked database, say), which is never taken for absent.
-    fn package_state(&self, name: &str) -> String;
+    /// One command asking the package tool about all of `names`: what it says of them on
+    /// stdout, its complaints on stderr, as `read_packages` reads them.
+    fn package_query(&self, names: &[&str]) -> String;
+    /// The installed version of each of `names` (in their order, `None` where it is not
+    /// installed), from the lines `package_query` printed, its exit status and its stderr (as
+    /// one line); or the index of a package the tool cannot tell about (a locked database,
+    /// say), and why, which is never taken for absent.
+    fn read_packages(
+        &self,
+        names: &[&str],
+        printed: &[String],
+        status: i32,
+        stderr: &str,
+    ) -> Result<Vec<Option<String>>, (usize, String)>;
     fn install_package(&self, name: &str) -> String;
-    /// Prints `yes` when the service starts at boot, `no` when it does not, `fixed` when its
-    /// unit decides that and no enable or disable can change it.
-    fn service_enabled(&self, name: &str) -> String;
-    /// Prints `yes` when the service runs, `no` when it does not, `unknown` when it has no
-    /// way to tell.
-    fn service_running(&self, name: &str) -> String;
+    /// Prints `S INDEX ENABLED RUNNING` for each of `services` (index, name): ENABLED is
+    /// `yes` when it starts at boot, `no` when it does not, `fixed` when its unit decides that
+    /// and no enable or disable can change it; RUNNING is `yes`, `no`, or `unknown` where the
+    /// service has no way to tell.
+    fn services(&self, services: &[(usize, &str)]) -> String;
     /// Acts on the service whether or not it is enabled at boot.
     fn service(&self, name: &str, action: ServiceAction) -> String;
     /// Prints what is on the device "$d": `fs TYPE`, `empty`, or `unreadable WHY`.
     fn device_content(&self) -> &'static str;
-    /// Prints `DEVICE FSTYPE` of what is mounted at `path`, nothing if nothing is.
-    fn mounted(&self, path: &str) -> String;
-    fn module_loaded(&self, name: &str) -> String;
+    /// One command listing every mounted filesystem, a line each, in mount order.
+    fn mount_listing(&self) -> &'static str;
+    /// A line of `mount_listing`: mount point, device, filesystem type.
+    fn mount_entry(&self, line: &str) -> Result<[String; 3], String>;
+    /// A fragment printing a line for each loaded kernel module (at least those of `names`
+    /// that are loaded), in the form `listed_module` reads.
+    fn module_listing(&self, names: &[&str]) -> String;
+    /// The module a line of `module_listing` names, if it names one.
+    fn listed_module<'l>(&self, line: &'l str) -> Result<Option<&'l str>, String>;
     fn load_module(&self, name: &str) -> String;
     /// Makes the service manager reread unit files; `None` where there is none to tell.
     fn reload_units(&self) -> Option<&'static str>;
@@ -62,9 +81,16 @@ pub trait Dialect {
     fn created_root_owned(&self, dir: &str) -> Option<String>;
     /// Runs `command` holding an exclusive, non-blocking lock on `file`.
     fn with_lock(&self, file: &str, command: &str) -> String;
-    /// Prints `VHID STATE` of the CARP address `address` on `interface`, `plain` where it is
-    /// there without a vhid, nothing where it is not; `None` where the family has no CARP.
-    fn carp_address(&self, interface: &str, address: &str) -> Option<String>;
+    /// One command printing what `interface` holds (its addresses, its CARP states), as
+    /// `carp_address` reads it; `None` where the family has no CARP.
+    fn interface_status(&self, interface: &str) -> Option<String>;
+    /// The CARP address `address` in what `interface_status` printed (its lines): its vhid
+    /// (`None` for a plain alias) and the state CARP is in; `None` where it is not there.
+    fn carp_address(
+        &self,
+        status: &[String],
+        address: &str,
+    ) -> Result<Option<(Option<u32>, CarpRole)>, String>;
     /// Adds the CARP address to the running interface; `None` where the family has no CARP.
     fn add_carp_address(
         &self,
@@ -76,6 +102,14 @@ pub trait Dialect {
     /// Where the backups of replaced files live (see `backup.rs`): the family's place for
     /// backups kept by the system.
     fn backup_dir(&self) -> &'static str;
+}
+
+/// An rc.conf variable asked about: its probe's index, its name, and whether its value is
+/// secret (only its digest may leave the host).
+pub struct RcVarQuery<'a> {
+    pub index: usize,
+    pub name: &'a str,
+    pub secret: bool,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -111,6 +145,15 @@ pub fn dialect(os: OsFamily) -> &'static dyn Dialect {
 /// Quotes a word for a POSIX shell (and for csh, which reads `'\''` the same way).
 pub fn quote(word: &str) -> String {
     format!("'{}'", word.replace('\'', "'\\''"))
+}
+
+/// `items` quoted, as the words of a command line.
+fn words(items: &[&str]) -> String {
+    items
+        .iter()
+        .map(|item| quote(item))
+        .collect::<Vec<_>>()
+        .join(" ")
 }
 
 /// The command line that runs `script` with the host's privilege escalation.

@@ -2,23 +2,34 @@
 //! what it prints back into a `HostState`. The script travels on stdin inside `{ … } </dev/null`
 //! (no size limit, read whole before it runs, no command can read the rest of it).
 //!
-//! Paths cost a fixed number of processes however many there are: one `stat` over all of them
-//! (through `xargs`), one digest command over all regular files, one `cat` over the files
-//! whose text is wanted. Its answer: `U`name first; then `F` and a stat line per existing
-//! path, `H` and a digest line per regular file, `T` and the wanted files' bytes back to back
-//! (their sizes are in the stat lines, and their digests check them), `P`; then a line per
-//! other probe (`R`c var, pac`K`age, `S`ervice, …, with its index); `E`nd last, so a
-//! truncated answer is noticed rather than misread. The answer is read as it streams in, a
-//! line or a counted run of bytes at a time, and never held whole (24 hosts × 4,000 paths of
-//! answer add up).
+//! Observing costs a fixed number of processes per kind, however many probes of it there are:
+//! for paths one `stat` over all of them (through `xargs`), one digest command over all
+//! regular files, one `cat` over the files whose text is wanted; for rc.conf variables one
+//! shell sourcing rc.conf once (`Dialect::rc_vars`); for packages, pools, datasets, mounts,
+//! kernel modules one call of their tool each, for CARP addresses one per interface
+//! (`listings.rs`); for Rocky's services one `systemctl is-enabled` and one
+//! `systemctl is-active` over all units. What stays per probe is what its tool takes one
+//! operand of, or defines per operand, a handful per host: FreeBSD's services (rc.subr's
+//! `enabled` and `status` are each rc script's own), a device's content (fstyp, gpart and
+//! diskinfo, or blkid), what is at a pool's mountpoint (`ls -A`), a certificate (`openssl
+//! x509 -in`), a crontab (`crontab -u USER -l`), and the digest of a secret rc.conf value.
+//!
+//! The answer: `U`name first; then `F` and a stat line per existing path, `H` and a digest
+//! line per regular file, `T` and the wanted files' bytes back to back (their sizes are in the
+//! stat lines, and their digests check them), `P`; then a line per other probe answered on its
+//! own (`R`c var, `S`ervice, `D`evice, `O`ccupied, certificate (`X`), `C`rontab, with its
+//! index) and a section per kind asked many at a time (`listings.rs`); `E`nd last, so a
+//! truncated answer is noticed rather than misread, and every probe must have had its
+//! answer, once, by then. The answer is read as it streams in, a line or a counted run of
+//! bytes at a time, and never held whole (24 hosts × 4,000 paths of answer add up).
 
 use std::fmt::Write as _;
 use std::io::{BufRead, Read as _};
 
-use super::{Dialect, dialect, prologue, quote};
+use super::listings::{self, Answered};
+use super::{Dialect, RcVarQuery, dialect, prologue, quote};
 use crate::host_state::{
-    CarpRole, CarpState, CertificateState, DeviceState, FileState, HostState, MountState,
-    Ownership, ServiceState,
+    CertificateState, DeviceState, FileState, HostState, Ownership, ServiceState,
 };
 use crate::interned::intern;
 use crate::inventory::host::OsFamily;
@@ -37,44 +48,27 @@ pub fn observe_script(os: OsFamily, probes: &[Probe]) -> String {
         quote(d.kernel())
     );
     path_section(d, probes, &mut script);
+    let mut rc_vars = Vec::new();
+    let mut services = Vec::new();
     for (i, probe) in probes.iter().enumerate() {
         let fragment = match probe {
-            Probe::Path { .. } => continue,
-            Probe::RcVar { name, reveal } => match d.rc_get(name) {
-                None => format!("printf 'R {i} unsupported\\n'"),
-                Some(get) => {
-                    let found = match reveal {
-                        Reveal::DigestOnly | Reveal::Digest => {
-                            format!(
-                                "printf 'R {i} digest %s\\n' \"$(printf %s \"$v\" | {})\"",
-                                d.sha256()
-                            )
-                        }
-                        _ => format!(
-                            "printf 'R {i} text %s\\n' \"$(($(printf %s \"$v\" | wc -c)))\"; printf '%s\\n' \"$v\""
-                        ),
-                    };
-                    format!(
-                        "if v=$({get} 2>/dev/null); then {found}; else printf 'R {i} unset\\n'; fi"
-                    )
-                }
-            },
-            Probe::Package { name } => {
-                format!("printf 'K {i} %s\\n' \"$({})\"", d.package_state(name))
+            Probe::RcVar { name, reveal } => {
+                let secret = matches!(reveal, Reveal::DigestOnly | Reveal::Digest);
+                rc_vars.push(RcVarQuery {
+                    index: i,
+                    name,
+                    secret,
+                });
+                continue;
             }
-            Probe::Service { name } => format!(
-                "e=$({}); r=$({}); printf 'S {i} %s %s\\n' \"$e\" \"$r\"",
-                d.service_enabled(name),
-                d.service_running(name)
-            ),
+            Probe::Service { name } => {
+                services.push((i, name.as_str()));
+                continue;
+            }
             Probe::Device { path } => format!(
                 "d={}; if [ -e \"$d\" ]; then printf 'D {i} %s\\n' \"$({})\"; else printf 'D {i} absent\\n'; fi",
                 quote(path),
                 d.device_content()
-            ),
-            Probe::Pool { name } => format!(
-                "if h=$(zpool list -H -o health {} 2>/dev/null); then printf 'Z {i} %s\\n' \"$h\"; else printf 'Z {i} absent\\n'; fi",
-                quote(name)
             ),
             // zpool_do_create opens the directory and refuses it if it holds an entry or
             // cannot be opened for another reason than not being there.
@@ -82,34 +76,22 @@ pub fn observe_script(os: OsFamily, probes: &[Probe]) -> String {
                 "p={}; o=yes; if [ ! -e \"$p\" ] && [ ! -L \"$p\" ]; then o=no; elif [ -d \"$p\" ] && l=$(ls -A \"$p\") && [ -z \"$l\" ]; then o=no; fi; printf 'O {i} %s\\n' $o",
                 quote(path)
             ),
-            Probe::Dataset { name, properties } => format!(
-                "if zfs list -H -o name {name} >/dev/null 2>&1; then printf 'Y {i} present\\n'; zfs get -H -p -o property,value {} {name}; printf 'Y {i} end\\n'; else printf 'Y {i} absent\\n'; fi",
-                quote(&properties.join(",")),
-                name = quote(name)
-            ),
-            Probe::Mount { path } => format!(
-                "m=$({}); if [ -n \"$m\" ]; then printf 'M {i} %s\\n' \"$m\"; else printf 'M {i} absent\\n'; fi",
-                d.mounted(path)
-            ),
-            Probe::KernelModule { name } => format!(
-                "l=no; {} >/dev/null 2>&1 && l=yes; printf 'L {i} %s\\n' $l",
-                d.module_loaded(name)
-            ),
             Probe::Certificate { path } => format!(
                 "p={}; if [ -f \"$p\" ] && o=$(openssl x509 -noout -subject -issuer -enddate -nameopt compat -dateopt iso_8601 -in \"$p\" 2>/dev/null); then printf 'X {i} present\\n%s\\n' \"$o\"; else printf 'X {i} absent\\n'; fi",
                 quote(path)
             ),
-            Probe::Carp { interface, address } => match d.carp_address(interface, address) {
-                None => format!("printf 'A {i} unsupported\\n'"),
-                Some(get) => format!(
-                    "a=$({get}); if [ -n \"$a\" ]; then printf 'A {i} %s\\n' \"$a\"; else printf 'A {i} absent\\n'; fi"
-                ),
-            },
             Probe::Crontab { user } => crontab_fragment(i, user),
+            // Paths are answered above; the rest by their kind's listing.
+            _ => continue,
         };
         script.push_str(&fragment);
         script.push('\n');
     }
+    if !rc_vars.is_empty() {
+        script.push_str(&d.rc_vars(&rc_vars));
+    }
+    script.push_str(&d.services(&services));
+    script.push_str(&listings::sections(d, probes));
     script.push_str("printf 'E\\n'\n} </dev/null\n");
     script
 }
@@ -218,12 +200,12 @@ impl From<&str> for ObservationError {
 
 /// The answer as it streams in: a line or a counted run of bytes at a time, so it is never
 /// held whole. Only what the host has sent is ever allocated for, whatever sizes it prints.
-struct Reader<R> {
+pub(super) struct Reader<R> {
     answer: R,
 }
 
 impl<R: BufRead> Reader<R> {
-    fn line(&mut self) -> Result<String, ObservationError> {
+    pub(super) fn line(&mut self) -> Result<String, ObservationError> {
         let mut line = Vec::new();
         self.answer
             .read_until(b'\n', &mut line)
@@ -291,177 +273,125 @@ pub fn parse_observation(
         ..HostState::default()
     };
     read_paths(&mut reader, probes, &mut state)?;
+    let d = dialect(os);
+    let mut answered = Answered::new(probes);
     loop {
         let line = reader.line()?;
         let fields: Vec<&str> = line.split(' ').collect();
         if fields == ["E"] {
+            answered.all(probes)?;
             return Ok(state);
         }
-        let index: usize = fields
-            .get(1)
-            .and_then(|i| i.parse().ok())
-            .ok_or_else(|| format!("unreadable answer line `{line}`"))?;
-        let probe = probes
-            .get(index)
-            .ok_or_else(|| format!("answer to no probe: `{line}`"))?;
-        match (probe, &fields[..]) {
-            (Probe::RcVar { name, .. }, [_, _, "text", length]) => {
-                let value = reader.content(length.parse().map_err(|_| "bad length")?)?;
-                state
-                    .rc_conf
-                    .insert(name.clone(), Observed::of(&value, false));
+        match fields.get(1).and_then(|i| i.parse::<usize>().ok()) {
+            Some(index) => {
+                let probe = probes
+                    .get(index)
+                    .ok_or_else(|| format!("answer to no probe: `{line}`"))?;
+                answered.mark(index, probe)?;
+                read_probe_answer(&mut reader, probe, &fields, &mut state)?;
             }
-            (Probe::RcVar { name, .. }, [_, _, "digest", hex]) => {
-                state.rc_conf.insert(name.clone(), digest(hex)?);
+            None => {
+                listings::read_section(d, &fields, &mut reader, probes, &mut state, &mut answered)?
             }
-            (Probe::RcVar { .. }, [_, _, "unset"]) => {}
-            (Probe::RcVar { name, .. }, [_, _, "unsupported"]) => {
-                return Err(format!("this OS has no rc.conf to read `{name}` from").into());
-            }
-            (Probe::Package { name }, [_, _, "failed", words @ ..]) => {
-                return Err(format!(
-                    "cannot tell whether package {name} is installed: {}",
-                    words.join(" ").trim()
-                )
-                .into());
-            }
-            (Probe::Package { .. }, [_, _, "absent"]) => {}
-            (Probe::Package { name }, [_, _, version]) => {
-                state.packages.insert(name.clone(), version.to_string());
-            }
-            (Probe::Service { name }, [_, _, enabled, running]) => {
-                let service = ServiceState {
-                    enabled: match *enabled {
-                        "yes" => Some(true),
-                        "no" => Some(false),
-                        "fixed" => None,
-                        _ => return Err(format!("unexpected answer `{line}`").into()),
-                    },
-                    running: match *running {
-                        "yes" => Some(true),
-                        "no" => Some(false),
-                        "unknown" => None,
-                        _ => return Err(format!("unexpected answer `{line}`").into()),
-                    },
-                };
-                state.services.insert(name.clone(), service);
-            }
-            (Probe::Device { .. }, [_, _, "absent"]) => {}
-            (Probe::Device { path }, [_, _, what, rest @ ..]) => {
-                let rest = rest.join(" ");
-                let device = match *what {
-                    "empty" => DeviceState::default(),
-                    "fs" => DeviceState {
-                        filesystem: Some(rest),
-                        unreadable: None,
-                    },
-                    _ => DeviceState {
-                        filesystem: None,
-                        unreadable: Some(format!("{what} {rest}").trim().to_string()),
-                    },
-                };
-                state.devices.insert(path.clone(), device);
-            }
-            (Probe::Pool { .. }, [_, _, "absent"]) => {}
-            (Probe::Pool { name }, [_, _, health]) => {
-                state.pools.insert(name.clone(), health.to_string());
-            }
-            (Probe::Occupied { .. }, [_, _, "no"]) => {}
-            (Probe::Occupied { path }, [_, _, "yes"]) => {
-                state.occupied.insert(path.clone());
-            }
-            (Probe::Dataset { .. }, [_, _, "absent"]) => {}
-            (Probe::Dataset { name, .. }, [_, _, "present"]) => {
-                let dataset = state.datasets.entry(name.clone()).or_default();
-                loop {
-                    let line = reader.line()?;
-                    if line == format!("Y {index} end") {
-                        break;
-                    }
-                    let (property, value) = line
-                        .split_once('\t')
-                        .ok_or_else(|| format!("unreadable property line `{line}`"))?;
-                    dataset
-                        .properties
-                        .insert(property.to_string(), value.to_string());
-                }
-            }
-            (Probe::Mount { .. }, [_, _, "absent"]) => {}
-            (Probe::Mount { path }, [_, _, rest @ ..]) => {
-                let words: Vec<&str> = rest.iter().copied().filter(|w| !w.is_empty()).collect();
-                let [device, fstype] = words[..] else {
-                    return Err(format!("unreadable mount line `{line}`").into());
-                };
-                let mount = MountState {
-                    device: device.to_string(),
-                    fstype: fstype.to_string(),
-                };
-                state.mounts.insert(path.clone(), mount);
-            }
-            (Probe::KernelModule { name }, [_, _, loaded]) => {
-                if *loaded == "yes" {
-                    state.kernel_modules.insert(name.clone());
-                }
-            }
-            (Probe::Certificate { .. }, [_, _, "absent"]) => {}
-            (Probe::Certificate { path }, [_, _, "present"]) => {
-                let mut field = |name: &str| -> Result<String, ObservationError> {
-                    let line = reader.line()?;
-                    line.strip_prefix(name)
-                        .and_then(|rest| rest.strip_prefix('='))
-                        .map(str::to_string)
-                        .ok_or_else(|| {
-                            format!("expected `{name}=` from openssl, got `{line}`").into()
-                        })
-                };
-                let certificate = CertificateState {
-                    subject: field("subject")?,
-                    issuer: field("issuer")?,
-                    not_after: field("notAfter")?,
-                };
-                state.certificates.insert(path.clone(), certificate);
-            }
-            (Probe::Crontab { user }, [_, _, "failed", words @ ..]) => {
-                return Err(format!(
-                    "cannot read the crontab of {user}: {}",
-                    words.join(" ").trim()
-                )
-                .into());
-            }
-            (Probe::Carp { .. }, [_, _, "absent"]) => {}
-            (Probe::Carp { address, .. }, [_, _, "unsupported"]) => {
-                return Err(format!("this OS has no CARP to configure `{address}` with").into());
-            }
-            (Probe::Carp { interface, address }, [_, _, vhid, rest @ ..]) => {
-                let (vhid, role) = match (*vhid, rest) {
-                    ("plain", []) => (None, CarpRole::Init),
-                    (vhid, [role]) => (
-                        Some(
-                            vhid.parse()
-                                .map_err(|_| format!("unreadable CARP line `{line}`"))?,
-                        ),
-                        CarpRole::parse(role)
-                            .ok_or_else(|| format!("unknown CARP state in `{line}`"))?,
-                    ),
-                    _ => return Err(format!("unreadable CARP line `{line}`").into()),
-                };
-                let carp = CarpState {
-                    interface: interface.clone(),
-                    vhid,
-                    state: role,
-                };
-                state.carp.insert(address.clone(), carp);
-            }
-            (Probe::Crontab { .. }, [_, _, "absent"]) => {}
-            (Probe::Crontab { user }, [_, _, "text", length]) => {
-                let value = reader.content(length.parse().map_err(|_| "bad length")?)?;
-                state
-                    .crontabs
-                    .insert(user.clone(), Observed::of(&value, false));
-            }
-            _ => return Err(format!("unexpected answer `{line}`").into()),
         }
     }
+}
+
+/// The answer line `fields` (and what follows it) of a probe answered on its own.
+fn read_probe_answer(
+    reader: &mut Reader<impl BufRead>,
+    probe: &Probe,
+    fields: &[&str],
+    state: &mut HostState,
+) -> Result<(), ObservationError> {
+    let unexpected = || format!("unexpected answer `{}`", fields.join(" ")).into();
+    match (probe, fields) {
+        (Probe::RcVar { name, .. }, [_, _, "text", length]) => {
+            let value = reader.content(length.parse().map_err(|_| "bad length")?)?;
+            state
+                .rc_conf
+                .insert(name.clone(), Observed::of(&value, false));
+        }
+        (Probe::RcVar { name, .. }, [_, _, "digest", hex]) => {
+            state.rc_conf.insert(name.clone(), digest(hex)?);
+        }
+        (Probe::RcVar { .. }, [_, _, "unset"]) => {}
+        (Probe::RcVar { name, .. }, [_, _, "unsupported"]) => {
+            return Err(format!("this OS has no rc.conf to read `{name}` from").into());
+        }
+        (Probe::Service { name }, [_, _, enabled, running]) => {
+            let service = ServiceState {
+                enabled: match *enabled {
+                    "yes" => Some(true),
+                    "no" => Some(false),
+                    "fixed" => None,
+                    _ => return Err(unexpected()),
+                },
+                running: match *running {
+                    "yes" => Some(true),
+                    "no" => Some(false),
+                    "unknown" => None,
+                    _ => return Err(unexpected()),
+                },
+            };
+            state.services.insert(name.clone(), service);
+        }
+        (Probe::Device { .. }, [_, _, "absent"]) => {}
+        (Probe::Device { path }, [_, _, what, rest @ ..]) => {
+            let rest = rest.join(" ");
+            let device = match *what {
+                "empty" => DeviceState::default(),
+                "fs" => DeviceState {
+                    filesystem: Some(rest),
+                    unreadable: None,
+                },
+                _ => DeviceState {
+                    filesystem: None,
+                    unreadable: Some(format!("{what} {rest}").trim().to_string()),
+                },
+            };
+            state.devices.insert(path.clone(), device);
+        }
+        (Probe::Occupied { .. }, [_, _, "no"]) => {}
+        (Probe::Occupied { path }, [_, _, "yes"]) => {
+            state.occupied.insert(path.clone());
+        }
+        (Probe::Certificate { .. }, [_, _, "absent"]) => {}
+        (Probe::Certificate { path }, [_, _, "present"]) => {
+            let mut field = |name: &str| -> Result<String, ObservationError> {
+                let line = reader.line()?;
+                line.strip_prefix(name)
+                    .and_then(|rest| rest.strip_prefix('='))
+                    .map(str::to_string)
+                    .ok_or_else(|| format!("expected `{name}=` from openssl, got `{line}`").into())
+            };
+            let certificate = CertificateState {
+                subject: field("subject")?,
+                issuer: field("issuer")?,
+                not_after: field("notAfter")?,
+            };
+            state.certificates.insert(path.clone(), certificate);
+        }
+        (Probe::Crontab { user }, [_, _, "failed", words @ ..]) => {
+            return Err(format!(
+                "cannot read the crontab of {user}: {}",
+                words.join(" ").trim()
+            )
+            .into());
+        }
+        (Probe::Crontab { .. }, [_, _, "absent"]) => {}
+        (Probe::Crontab { user }, [_, _, "text", length]) => {
+            let value = reader.content(length.parse().map_err(|_| "bad length")?)?;
+            state
+                .crontabs
+                .insert(user.clone(), Observed::of(&value, false));
+        }
+        (Probe::Carp { address, .. }, [_, _, "unsupported"]) => {
+            return Err(format!("this OS has no CARP to configure `{address}` with").into());
+        }
+        _ => return Err(unexpected()),
+    }
+    Ok(())
 }
 
 /// What `stat` said of one path, as it said it.
@@ -664,6 +594,7 @@ fn texts_to_fetch(probes: &[Probe], state: &HostState) -> Vec<Probe> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::collections::BTreeSet;
 
     #[test]
     fn reads_every_kind_of_answer() {
@@ -696,7 +627,7 @@ mod tests {
             .to_string()
             .replace("sha256:", "");
         let answer = format!(
-            "U FreeBSD\nF\n0644\t0:root\t0:wheel\tRegular File\t6\t/etc/exports\n4755\t1234:(1234)\t0:wheel\tDirectory\t512\t/data\nH\n{hex} /etc/exports\nT\n{exports}\nP\nR 2 text 3\nYES\nK 3 0.6.1\nS 4 yes no\nE\n"
+            "U FreeBSD\nF\n0644\t0:root\t0:wheel\tRegular File\t6\t/etc/exports\n4755\t1234:(1234)\t0:wheel\tDirectory\t512\t/data\nH\n{hex} /etc/exports\nT\n{exports}\nP\nR 2 text 3\nYES\nK\n+ zrepl 0.6.1\nK end 0\nS 4 yes no\nE\n"
         );
         let answer = answer.as_bytes();
         let elsewhere = parse_observation(OsFamily::Rocky, &probes, answer);
@@ -728,7 +659,8 @@ mod tests {
         let probes = vec![Probe::Package {
             name: "zrepl".into(),
         }];
-        assert!(parse_observation(OsFamily::Rocky, &probes, &b"U Linux\nK 0 1.0\n"[..]).is_err());
+        let answer = "U Linux\nF\nH\nT\n\nP\nK\n+ 1.0-1.el9\n";
+        assert!(parse_observation(OsFamily::Rocky, &probes, answer.as_bytes()).is_err());
         let file = vec![Probe::Path {
             path: "/f".into(),
             reveal: Reveal::Text,
@@ -752,6 +684,70 @@ mod tests {
                 .to_string()
                 .contains("changed while it was read")
         );
+    }
+
+    /// An answer that leaves a probe out, answers one twice, or holds a line its tool would
+    /// not print is unreadable: nothing is taken for absent because its line went missing.
+    #[test]
+    fn every_probe_is_answered_once_and_with_lines_its_tool_prints() {
+        let probes = vec![
+            Probe::Package {
+                name: "zrepl".into(),
+            },
+            Probe::Pool {
+                name: "zroot".into(),
+            },
+            Probe::Dataset {
+                name: "zroot/data".into(),
+                properties: vec!["quota".into()],
+            },
+            Probe::Mount {
+                path: "/data".into(),
+            },
+        ];
+        let parse = |sections: &str| {
+            let answer = format!("U FreeBSD\nF\nH\nT\n\nP\n{sections}E\n");
+            parse_observation(OsFamily::Freebsd, &probes, answer.as_bytes())
+                .map_err(|e| e.to_string())
+        };
+        let package = "K\n+ zrepl 0.6.1\nK end 0 \n";
+        let pool = "Z\nzroot\tONLINE\nZ end\n";
+        let dataset = "Y\nzroot/data\nY get\nzroot/data\tquota\t0\nY end\n";
+        let mount = "M\nzroot/data\t\t/data\t\tzfs\trw\t\t0 0\nM end\n";
+        let state = parse(&format!("{package}{pool}{dataset}{mount}")).unwrap();
+        assert_eq!(state.packages["zrepl"], "0.6.1");
+        assert_eq!(state.pools["zroot"], "ONLINE");
+        assert_eq!(state.datasets["zroot/data"].properties["quota"], "0");
+        assert_eq!(state.mounts["/data"].device, "zroot/data");
+
+        let missing = parse(&format!("{package}{pool}{mount}")).unwrap_err();
+        assert_eq!(missing, "the answer says nothing of dataset zroot/data");
+        let unasked = parse_observation(
+            OsFamily::Rocky,
+            &[],
+            &b"U Linux\nF\nH\nT\n\nP\nK\n+ 1\nK end 0\nE\n"[..],
+        );
+        assert!(unasked.is_err(), "packages nobody asked about");
+        let twice = parse(&format!("{package}{pool}{dataset}{mount}K\nK end 69 \n"));
+        assert_eq!(twice.unwrap_err(), "a second answer about package zrepl");
+        for wrong in [
+            "Z\nzroot ONLINE\nZ end\n",
+            "Z\nzroot\tONLINE\nzroot\tONLINE\nZ end\n",
+            "Z\ntank\tONLINE\nZ end\n",
+            "Y\nzroot/data\nY get\nzroot/data\tcompression\tlz4\nY end\n",
+            "Y\nzroot/data\nY get\nzroot/other\tquota\t0\nY end\n",
+            "Y\nzroot/data\nY get\nzroot/data\tquota\nY end\n",
+            "M\n/data\nM end\n",
+            "K\nzrepl 0.6.1\nK end 0 \n",
+            "K\n+ zrepl 0.6.1\nK end zero\n",
+        ] {
+            let kind = &wrong[..1];
+            let rest: String = [package, pool, dataset, mount]
+                .into_iter()
+                .filter(|section| !section.starts_with(kind))
+                .collect();
+            assert!(parse(&format!("{rest}{wrong}")).is_err(), "{wrong:?}");
+        }
     }
 
     /// A size or length the host printed is believed only as far as the answer goes: one past
@@ -784,6 +780,119 @@ mod tests {
                 "length {size}"
             );
         }
+    }
+
+    /// Each kind's tools appear as often in the script for fifty probes as for one, and as
+    /// often as the comment on each says: a fixed number of processes per kind.
+    #[test]
+    fn each_kind_asks_its_tools_as_often_for_fifty_probes_as_for_one() {
+        type Make = fn(usize) -> Probe;
+        /// A tool's word in the script, and how often it is there.
+        type Calls = &'static [(&'static str, usize)];
+        let kinds: [(OsFamily, Make, Calls); 11] = [
+            (
+                OsFamily::Freebsd,
+                |i| Probe::Package {
+                    name: format!("p{i}"),
+                },
+                &[("pkg ", 1)],
+            ),
+            (
+                OsFamily::Rocky,
+                |i| Probe::Package {
+                    name: format!("p{i}"),
+                },
+                &[("rpm ", 1)],
+            ),
+            // sysrc's checks of defaults and of each existing rc.conf file, then one shell.
+            (
+                OsFamily::Freebsd,
+                |i| Probe::RcVar {
+                    name: format!("v{i}"),
+                    reveal: Reveal::Text,
+                },
+                &[("/bin/sh -n", 2), ("env -i", 1), ("sysrc", 0)],
+            ),
+            // Three functions: the batch without SysV, one unit alone, is-active.
+            (
+                OsFamily::Rocky,
+                |i| Probe::Service {
+                    name: format!("s{i}"),
+                },
+                &[("systemctl ", 3)],
+            ),
+            (
+                OsFamily::Freebsd,
+                |i| Probe::Pool {
+                    name: format!("t{i}"),
+                },
+                &[("zpool ", 1)],
+            ),
+            (
+                OsFamily::Freebsd,
+                |i| Probe::Dataset {
+                    name: format!("t/d{i}"),
+                    properties: vec!["mounted".into(), format!("user:p{i}")],
+                },
+                &[("zfs ", 2)],
+            ),
+            (
+                OsFamily::Freebsd,
+                |i| Probe::Mount {
+                    path: format!("/m{i}"),
+                },
+                &[("mount ", 1)],
+            ),
+            (
+                OsFamily::Rocky,
+                |i| Probe::Mount {
+                    path: format!("/m{i}"),
+                },
+                &[("findmnt ", 1)],
+            ),
+            (
+                OsFamily::Freebsd,
+                |i| Probe::KernelModule {
+                    name: format!("k{i}"),
+                },
+                &[("kldstat ", 1)],
+            ),
+            (
+                OsFamily::Freebsd,
+                |i| Probe::Carp {
+                    interface: "re0".into(),
+                    address: format!("10.0.0.{i}"),
+                },
+                &[("ifconfig ", 1)],
+            ),
+            // A shell test of /sys/module each: no process at all.
+            (
+                OsFamily::Rocky,
+                |i| Probe::KernelModule {
+                    name: format!("k{i}"),
+                },
+                &[("modprobe", 0), ("lsmod", 0), ("kmod", 0)],
+            ),
+        ];
+        for (os, make, tools) in kinds {
+            for n in [1, 50] {
+                let probes: Vec<Probe> = (0..n).map(make).collect();
+                let script = observe_script(os, &probes);
+                for (tool, times) in tools {
+                    let found = script.matches(tool).count();
+                    assert_eq!(found, *times, "{os:?}, {n} × {:?}: `{tool}`", make(0));
+                }
+            }
+        }
+        // FreeBSD's services stay per service: rc.subr defines `enabled` and `status` per
+        // rc script.
+        let services: Vec<Probe> = (0..50)
+            .map(|i| Probe::Service {
+                name: format!("s{i}"),
+            })
+            .collect();
+        let script = observe_script(OsFamily::Freebsd, &services);
+        assert_eq!(script.matches("service ").count(), 100);
     }
 
     /// Runs `script` with this machine's `sh` and returns what it printed.
@@ -836,6 +945,35 @@ mod tests {
                 .to_string()
                 .contains("neither a file nor a directory")
         );
+    }
+
+    /// The Rocky script run here, with this machine's findmnt and /sys/module: the mount
+    /// table's last mount at a point, nothing where nothing is mounted, the modules there.
+    #[test]
+    fn the_script_reads_this_machines_mounts_and_modules() {
+        let probes = vec![
+            Probe::Mount {
+                path: "/proc".into(),
+            },
+            Probe::Mount {
+                path: "/no/such/mount".into(),
+            },
+            Probe::KernelModule {
+                name: "kernel".into(),
+            },
+            Probe::KernelModule {
+                name: "no_such_module".into(),
+            },
+        ];
+        let output = run_here(&observe_script(OsFamily::Rocky, &probes));
+        let state = parse_observation(OsFamily::Rocky, &probes, &output[..]).unwrap();
+        let proc = &state.mounts["/proc"];
+        assert_eq!(
+            (proc.device.as_str(), proc.fstype.as_str()),
+            ("proc", "proc")
+        );
+        assert_eq!(state.mounts.len(), 1, "{:?}", state.mounts);
+        assert_eq!(state.kernel_modules, BTreeSet::from(["kernel".to_string()]));
     }
 
     /// The script, run by this machine's `sh` and GNU tools (the Rocky dialect), over many
