@@ -60,20 +60,35 @@ pub fn run(args: ApplyArgs) -> Result<ExitCode, Failure> {
     let holder = holder();
     let mut locked = Vec::new();
     let mut unreached = BTreeMap::new();
-    // A host that cannot be locked (down, refusing its key, held by another apply) is left
-    // out with what depends on it; the others go on.
-    for host in &hosts {
-        match transport.lock(host, &holder) {
+    // All hosts at once (each lock is a connection and a round trip; a lock never waits for
+    // another apply, so no order among hosts matters). A host that cannot be locked (down,
+    // refusing its key, held by another apply) is left out with what depends on it; the
+    // others go on.
+    let transport_ref = transport.as_ref();
+    let answers: Vec<_> = std::thread::scope(|scope| {
+        let asking: Vec<_> = hosts
+            .iter()
+            .map(|host| scope.spawn(|| transport_ref.lock(host, &holder)))
+            .collect();
+        asking
+            .into_iter()
+            .map(|lock| lock.join().expect("locking thread panicked"))
+            .collect()
+    });
+    for (host, answer) in hosts.iter().zip(answers) {
+        match answer {
             Ok(()) => locked.push(*host),
             Err(error) => {
                 unreached.insert(host.name.clone(), error);
             }
         }
     }
-    let outcome = converge(&args, &loaded, &selected, transport.as_ref(), unreached);
-    for host in locked {
-        transport.unlock(host);
-    }
+    let outcome = converge(&args, &loaded, &selected, transport_ref, unreached);
+    std::thread::scope(|scope| {
+        for host in locked {
+            scope.spawn(move || transport_ref.unlock(host));
+        }
+    });
     outcome
 }
 
