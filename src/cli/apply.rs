@@ -9,7 +9,7 @@ use clap::Args;
 
 use crate::apply;
 use crate::apply_error::ApplyError;
-use crate::cli::{Failure, InventoryArg, Loaded, ScopeArgs, TransportArgs, load};
+use crate::cli::{Failure, InventoryArg, Loaded, ScopeArgs, TransportArgs, load_connecting};
 use crate::inventory::host::Host;
 use crate::plan::{self, Action, Plan};
 use crate::render;
@@ -44,10 +44,11 @@ pub struct ApplyArgs {
 }
 
 pub fn run(args: ApplyArgs) -> Result<ExitCode, Failure> {
-    let loaded = load(&args.inventory)?.with_digest_key()?;
+    let transport = args.transport.transport();
+    let loaded =
+        load_connecting(&args.inventory, &args.scope, transport.as_ref())?.with_digest_key()?;
     super::note_missing_secrets(&loaded.inventory);
     let selected = args.scope.select(&loaded)?;
-    let transport = args.transport.transport();
     let hosts: Vec<&Host> = loaded
         .inventory
         .hosts

@@ -19,6 +19,7 @@ use crate::compile;
 use crate::compile_error::CompileErrors;
 use crate::graph::ResourceGraph;
 use crate::inventory::Inventory;
+use crate::inventory::host::Host;
 use crate::transport::fixture::FixtureTransport;
 use crate::transport::ssh::{SshOptions, SshTransport};
 use crate::transport::{Transport, TransportError};
@@ -172,7 +173,29 @@ struct Loaded {
 }
 
 fn load(arg: &InventoryArg) -> Result<Loaded, Failure> {
+    compiled(Inventory::load(&arg.inventory)?)
+}
+
+/// As `load`, connecting to the hosts `scope` names (all, unless `--host` narrows them) while
+/// the inventory compiles: at thousands of resources a host, compiling takes as long as
+/// connecting.
+fn load_connecting(
+    arg: &InventoryArg,
+    scope: &ScopeArgs,
+    transport: &dyn Transport,
+) -> Result<Loaded, Failure> {
     let inventory = Inventory::load(&arg.inventory)?;
+    let named: Vec<Host> = inventory
+        .hosts
+        .iter()
+        .filter(|host| scope.host.is_empty() || scope.host.contains(&host.name))
+        .cloned()
+        .collect();
+    transport.connect_ahead(&named);
+    compiled(inventory)
+}
+
+fn compiled(inventory: Inventory) -> Result<Loaded, Failure> {
     inventory.install_secrets();
     let resources = compile::compile(&inventory)?;
     let graph = ResourceGraph::build(resources, &inventory)?;

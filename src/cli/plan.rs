@@ -7,7 +7,7 @@ use std::process::ExitCode;
 
 use clap::Args;
 
-use crate::cli::{Failure, InventoryArg, ScopeArgs, TransportArgs, load};
+use crate::cli::{Failure, InventoryArg, ScopeArgs, TransportArgs, load_connecting};
 use crate::plan;
 use crate::render;
 
@@ -31,10 +31,11 @@ pub struct PlanArgs {
 }
 
 pub fn run(args: PlanArgs) -> Result<ExitCode, Failure> {
-    let loaded = load(&args.inventory)?.with_digest_key()?;
+    let transport = args.transport.transport();
+    let loaded =
+        load_connecting(&args.inventory, &args.scope, transport.as_ref())?.with_digest_key()?;
     super::note_missing_secrets(&loaded.inventory);
     let selected = args.scope.select(&loaded)?;
-    let transport = args.transport.transport();
     let plan = plan::plan(
         &loaded.inventory,
         &loaded.graph,

@@ -22,6 +22,11 @@ pub struct CommandRun {
 }
 
 pub trait Transport: Sync {
+    /// Starts connecting to `hosts` in the background, so the connections open while the
+    /// inventory compiles; a host's first use waits for its connection, or reports why it
+    /// failed. Where there is no wire, nothing to do.
+    fn connect_ahead(&self, _hosts: &[Host]) {}
+
     /// Answers all of a host's probes at once (one round trip, where there is a wire).
     fn observe(&self, host: &Host, probes: &[Probe]) -> Result<HostState, TransportError>;
 

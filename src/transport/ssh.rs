@@ -45,6 +45,14 @@ struct Remote {
     lock: Option<Channel>,
 }
 
+/// A host's connection, or why the one opened ahead (`connect_ahead`) could not be made: the
+/// first use reports that rather than waiting out a second attempt.
+#[derive(Default)]
+struct Slot {
+    remote: Option<Remote>,
+    failed_ahead: Option<TransportError>,
+}
+
 /// How a remote command ended.
 struct Exit {
     status: i32,
@@ -69,7 +77,7 @@ impl Exit {
 #[derive(Default)]
 pub struct SshTransport {
     options: SshOptions,
-    remotes: Mutex<HashMap<String, Arc<Mutex<Option<Remote>>>>>,
+    remotes: Mutex<HashMap<String, Arc<Mutex<Slot>>>>,
     /// Who holds the lock of each host this run locked: to take it again after a reconnect.
     holders: Mutex<HashMap<String, String>>,
     /// Hosts whose lock was lost with their connection: nothing more runs on them.
@@ -126,106 +134,20 @@ impl SshTransport {
         host: &Host,
         f: impl FnOnce(&mut Remote) -> Result<T, TransportError>,
     ) -> Result<T, TransportError> {
-        let slot = {
-            let mut remotes = self.remotes.lock().unwrap_or_else(|p| p.into_inner());
-            Arc::clone(remotes.entry(host.name.clone()).or_default())
-        };
+        let slot = self.slot(host);
         let mut slot = slot.lock().unwrap_or_else(|p| p.into_inner());
-        if slot.is_none() {
-            *slot = Some(self.connect(host)?);
-        }
-        f(slot.as_mut().expect("connected above"))
-    }
-
-    fn connect(&self, host: &Host) -> Result<Remote, TransportError> {
-        let port = host.connection.port;
-        let address = format!("{}:{port}", host.address);
-        let connect_error = |message: String| TransportError::Connect {
-            host: host.name.clone(),
-            address: address.clone(),
-            message,
-        };
-        let socket = (host.address.as_str(), port)
-            .to_socket_addrs()
-            .map_err(|e| connect_error(e.to_string()))?
-            .next()
-            .ok_or_else(|| connect_error("the address resolves to nothing".into()))?;
-        let tcp = TcpStream::connect_timeout(&socket, self.options.connect_timeout)
-            .map_err(|e| connect_error(e.to_string()))?;
-        tcp.set_nodelay(true)
-            .map_err(|e| connect_error(e.to_string()))?;
-        let mut session = Session::new().map_err(|e| connect_error(e.message().to_string()))?;
-        session.set_tcp_stream(tcp);
-        session.set_timeout(millis(self.options.connect_timeout));
-        session.handshake().map_err(|e| TransportError::Handshake {
-            host: host.name.clone(),
-            message: e.worded(),
-        })?;
-        self.check_host_key(&session, host)?;
-        authenticate(&session, host)?;
-        session.set_timeout(millis(self.options.command_timeout));
-        Ok(Remote {
-            session,
-            lock: None,
-        })
-    }
-
-    fn check_host_key(&self, session: &Session, host: &Host) -> Result<(), TransportError> {
-        let known_hosts = host
-            .connection
-            .known_hosts
-            .clone()
-            .unwrap_or_else(default_known_hosts);
-        let shown = known_hosts.display().to_string();
-        let file_error = |message: String| TransportError::KnownHosts {
-            host: host.name.clone(),
-            known_hosts: shown.clone(),
-            message,
-        };
-        let (key, key_type) = session
-            .host_key()
-            .ok_or_else(|| file_error("the host offered no key".into()))?;
-        let fingerprint = session
-            .host_key_hash(HashType::Sha256)
-            .map(|hash| {
-                format!(
-                    "SHA256:{}",
-                    base64::engine::general_purpose::STANDARD_NO_PAD.encode(hash)
-                )
-            })
-            .unwrap_or_default();
-        let mut known = session
-            .known_hosts()
-            .map_err(|e| file_error(e.message().to_string()))?;
-        if known_hosts.exists() {
-            known
-                .read_file(&known_hosts, KnownHostFileKind::OpenSSH)
-                .map_err(|e| file_error(e.message().to_string()))?;
-        }
-        match known.check_port(&host.address, host.connection.port, key) {
-            CheckResult::Match => Ok(()),
-            CheckResult::Mismatch => Err(TransportError::ChangedHostKey {
-                host: host.name.clone(),
-                fingerprint,
-                known_hosts: shown,
-            }),
-            CheckResult::NotFound if self.options.accept_new_host_keys => {
-                let entry = match host.connection.port {
-                    22 => host.address.clone(),
-                    port => format!("[{}]:{port}", host.address),
-                };
-                known
-                    .add(&entry, key, "added by f3s", key_type.into())
-                    .and_then(|()| known.write_file(&known_hosts, KnownHostFileKind::OpenSSH))
-                    .map_err(|e| file_error(e.message().to_string()))
+        if slot.remote.is_none() {
+            if let Some(failed) = slot.failed_ahead.take() {
+                return Err(failed);
             }
-            CheckResult::NotFound => Err(TransportError::UnknownHostKey {
-                host: host.name.clone(),
-                fingerprint,
-                known_hosts: shown,
-            }),
-            CheckResult::Failure => Err(file_error("libssh2 could not check the key".into())),
+            slot.remote = Some(connect(&self.options, host)?);
         }
+        f(slot.remote.as_mut().expect("connected above"))
+    }
+
+    fn slot(&self, host: &Host) -> Arc<Mutex<Slot>> {
+        let mut remotes = self.remotes.lock().unwrap_or_else(|p| p.into_inner());
+        Arc::clone(remotes.entry(host.name.clone()).or_default())
     }
 
     /// Runs `script` with the host's privilege escalation, sending it on stdin, and hands the
@@ -319,12 +241,125 @@ impl SshTransport {
     fn forget(&self, host: &Host) {
         let remotes = self.remotes.lock().unwrap_or_else(|p| p.into_inner());
         if let Some(slot) = remotes.get(&host.name) {
-            *slot.lock().unwrap_or_else(|p| p.into_inner()) = None;
+            slot.lock().unwrap_or_else(|p| p.into_inner()).remote = None;
         }
     }
 }
 
+/// Opens a session to `host`: TCP, handshake, host key, authentication.
+fn connect(options: &SshOptions, host: &Host) -> Result<Remote, TransportError> {
+    let port = host.connection.port;
+    let address = format!("{}:{port}", host.address);
+    let connect_error = |message: String| TransportError::Connect {
+        host: host.name.clone(),
+        address: address.clone(),
+        message,
+    };
+    let socket = (host.address.as_str(), port)
+        .to_socket_addrs()
+        .map_err(|e| connect_error(e.to_string()))?
+        .next()
+        .ok_or_else(|| connect_error("the address resolves to nothing".into()))?;
+    let tcp = TcpStream::connect_timeout(&socket, options.connect_timeout)
+        .map_err(|e| connect_error(e.to_string()))?;
+    tcp.set_nodelay(true)
+        .map_err(|e| connect_error(e.to_string()))?;
+    let mut session = Session::new().map_err(|e| connect_error(e.message().to_string()))?;
+    session.set_tcp_stream(tcp);
+    session.set_timeout(millis(options.connect_timeout));
+    session.handshake().map_err(|e| TransportError::Handshake {
+        host: host.name.clone(),
+        message: e.worded(),
+    })?;
+    check_host_key(options, &session, host)?;
+    authenticate(&session, host)?;
+    session.set_timeout(millis(options.command_timeout));
+    Ok(Remote {
+        session,
+        lock: None,
+    })
+}
+
+fn check_host_key(
+    options: &SshOptions,
+    session: &Session,
+    host: &Host,
+) -> Result<(), TransportError> {
+    let known_hosts = host
+        .connection
+        .known_hosts
+        .clone()
+        .unwrap_or_else(default_known_hosts);
+    let shown = known_hosts.display().to_string();
+    let file_error = |message: String| TransportError::KnownHosts {
+        host: host.name.clone(),
+        known_hosts: shown.clone(),
+        message,
+    };
+    let (key, key_type) = session
+        .host_key()
+        .ok_or_else(|| file_error("the host offered no key".into()))?;
+    let fingerprint = session
+        .host_key_hash(HashType::Sha256)
+        .map(|hash| {
+            format!(
+                "SHA256:{}",
+                base64::engine::general_purpose::STANDARD_NO_PAD.encode(hash)
+            )
+        })
+        .unwrap_or_default();
+    let mut known = session
+        .known_hosts()
+        .map_err(|e| file_error(e.message().to_string()))?;
+    if known_hosts.exists() {
+        known
+            .read_file(&known_hosts, KnownHostFileKind::OpenSSH)
+            .map_err(|e| file_error(e.message().to_string()))?;
+    }
+    match known.check_port(&host.address, host.connection.port, key) {
+        CheckResult::Match => Ok(()),
+        CheckResult::Mismatch => Err(TransportError::ChangedHostKey {
+            host: host.name.clone(),
+            fingerprint,
+            known_hosts: shown,
+        }),
+        CheckResult::NotFound if options.accept_new_host_keys => {
+            let entry = match host.connection.port {
+                22 => host.address.clone(),
+                port => format!("[{}]:{port}", host.address),
+            };
+            known
+                .add(&entry, key, "added by f3s", key_type.into())
+                .and_then(|()| known.write_file(&known_hosts, KnownHostFileKind::OpenSSH))
+                .map_err(|e| file_error(e.message().to_string()))
+        }
+        CheckResult::NotFound => Err(TransportError::UnknownHostKey {
+            host: host.name.clone(),
+            fingerprint,
+            known_hosts: shown,
+        }),
+        CheckResult::Failure => Err(file_error("libssh2 could not check the key".into())),
+    }
+}
+
 impl Transport for SshTransport {
+    fn connect_ahead(&self, hosts: &[Host]) {
+        for host in hosts {
+            let (slot, options, host) = (self.slot(host), self.options.clone(), host.clone());
+            // Not joined: a run that stops early (a fault in the inventory) does not wait
+            // for connections it no longer needs.
+            std::thread::spawn(move || {
+                let mut slot = slot.lock().unwrap_or_else(|p| p.into_inner());
+                if slot.remote.is_none() && slot.failed_ahead.is_none() {
+                    match connect(&options, &host) {
+                        Ok(remote) => slot.remote = Some(remote),
+                        Err(failed) => slot.failed_ahead = Some(failed),
+                    }
+                }
+            });
+        }
+    }
+
     /// One round trip, and a second only where a file's text is wanted for a diff.
     fn observe(&self, host: &Host, probes: &[Probe]) -> Result<HostState, TransportError> {
         shell::observe_with_texts(probes, |probes| self.observe_once(host, probes))

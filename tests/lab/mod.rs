@@ -339,6 +339,16 @@ impl LabHost {
             .collect()
     }
 
+    /// How many SSH connections this host's sshd has accepted (its log, at sshd's default
+    /// LogLevel INFO, says "Accepted publickey for …" once for each: auth2.c, auth_log).
+    pub fn connections(&self) -> usize {
+        std::fs::read_to_string(self.dir.join("sshd.log"))
+            .unwrap_or_default()
+            .lines()
+            .filter(|line| line.contains("Accepted publickey for "))
+            .count()
+    }
+
     /// How many commands clients have executed on this host.
     pub fn execs(&self) -> usize {
         self.read_text("/var/log/lab/sessions.log")
