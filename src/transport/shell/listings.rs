@@ -152,6 +152,13 @@ impl Answered {
         }
     }
 
+    /// Marks every probe of `asked` (as `asked` picks them) answered.
+    fn mark_each<T>(&mut self, asked: &[(usize, T)], probes: &[Probe]) -> Result<(), String> {
+        asked
+            .iter()
+            .try_for_each(|(i, _)| self.mark(*i, &probes[*i]))
+    }
+
     /// Fails naming the first probe (a path aside: those are answered by their absence from
     /// the stat lines) nothing answered.
     pub(super) fn all(&self, probes: &[Probe]) -> Result<(), String> {
@@ -298,10 +305,7 @@ fn read_pools(
             Some(_) => Err(format!("zpool listed {name} twice").into()),
         }
     })?;
-    for (i, _) in asked {
-        answered.mark(i, &probes[i])?;
-    }
-    Ok(())
+    Ok(answered.mark_each(&asked, probes)?)
 }
 
 fn read_datasets(
@@ -354,10 +358,7 @@ fn read_datasets(
         Ok(())
     })?;
     state.datasets.extend(listed);
-    for (i, _) in asked {
-        answered.mark(i, &probes[i])?;
-    }
-    Ok(())
+    Ok(answered.mark_each(&asked, probes)?)
 }
 
 fn read_mounts(
@@ -379,10 +380,7 @@ fn read_mounts(
         }
         Ok(())
     })?;
-    for (i, _) in asked {
-        answered.mark(i, &probes[i])?;
-    }
-    Ok(())
+    Ok(answered.mark_each(&asked, probes)?)
 }
 
 fn read_modules(
@@ -404,10 +402,7 @@ fn read_modules(
         }
         Ok(())
     })?;
-    for (i, _) in asked {
-        answered.mark(i, &probes[i])?;
-    }
-    Ok(())
+    Ok(answered.mark_each(&asked, probes)?)
 }
 
 fn read_carp(
