@@ -10,11 +10,7 @@ use std::fmt;
 
 use serde::Serialize;
 
-use crate::module::attrs::Attrs;
-use crate::values::{self, ValueKind};
-
-/// What a check command writes where the path of the file to check goes.
-pub const PLACEHOLDER: &str = "{new}";
+use crate::values::{PLACEHOLDER, ValueKind};
 
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize)]
 #[serde(transparent)]
@@ -23,10 +19,11 @@ pub struct CheckCommand {
 }
 
 impl CheckCommand {
-    /// The resource's `validate` attribute, if it has one; a fault goes to `attrs.errors`.
-    pub fn parse(attrs: &mut Attrs) -> Option<Self> {
-        let rendered = attrs.string("validate")?;
-        values::checked(attrs, rendered, ValueKind::CheckCommand).map(|command| Self { command })
+    /// A command that keeps `ValueKind::CheckCommand`'s rule (checked where it was read).
+    pub fn new(command: impl Into<String>) -> Self {
+        let command = command.into();
+        debug_assert_eq!(ValueKind::CheckCommand.check(&command), Ok(()));
+        Self { command }
     }
 
     /// The command before and after its one placeholder.
@@ -40,15 +37,5 @@ impl CheckCommand {
 impl fmt::Display for CheckCommand {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&self.command)
-    }
-}
-
-#[cfg(test)]
-impl CheckCommand {
-    pub fn new(command: &str) -> Self {
-        assert_eq!(ValueKind::CheckCommand.check(command), Ok(()));
-        Self {
-            command: command.into(),
-        }
     }
 }

@@ -7,6 +7,7 @@ use miette::{Diagnostic, LabeledSpan, SourceCode};
 
 use crate::compile_error_kind::CompileErrorKind;
 use crate::source::Origin;
+use crate::values::ValueKind;
 
 #[derive(Debug, Clone)]
 pub struct CompileError {
@@ -27,6 +28,43 @@ impl CompileError {
             label: label.into(),
             also: Vec::new(),
         }
+    }
+
+    /// The diagnostic for `value` at `origin`, if it breaks `kind`'s rule. A sensitive value
+    /// is never shown, and neither is the reason, which may quote the character at fault.
+    pub fn for_value(
+        kind: ValueKind,
+        value: &str,
+        sensitive: bool,
+        origin: &Origin,
+    ) -> Option<Self> {
+        let reason = kind.check(value).err()?;
+        Some(Self::refused_value(kind, reason, value, sensitive, origin))
+    }
+
+    /// The diagnostic for `value` at `origin`, refused for `reason` under `kind`'s rule.
+    pub fn refused_value(
+        kind: ValueKind,
+        reason: String,
+        value: &str,
+        sensitive: bool,
+        origin: &Origin,
+    ) -> Self {
+        let (reason, label) = if sensitive {
+            (
+                "it breaks the rule below (the value is sensitive, so no more is shown)"
+                    .to_string(),
+                "(sensitive)".to_string(),
+            )
+        } else {
+            // Debug formatting shows a line break or an escape sequence as such.
+            (reason, format!("found {value:?}"))
+        };
+        Self::new(
+            CompileErrorKind::InvalidValue { what: kind, reason },
+            origin,
+            label,
+        )
     }
 
     /// A fault with no place in a file (a missing inventory file, say).

@@ -3,21 +3,19 @@
 //! and collect what would run. The plan is data; `render` turns it into text or JSON.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::sync::Arc;
 
 use serde::Serialize;
 
-use crate::diff;
 use crate::graph::ResourceGraph;
+pub use crate::host_plan::{Action, HostPlan, PlannedResource, RefreshNote, Unreached};
 use crate::host_state::HostState;
 use crate::inventory::Inventory;
-use crate::inventory::host::{Host, OsFamily};
-use crate::op::Op;
+use crate::inventory::host::Host;
 use crate::plan_error::PlanError;
 use crate::probe::{self, Probe};
-use crate::resource::{Address, AttributeChange, ContentChange, Decision, View};
+use crate::resource::{Address, View};
 use crate::rollout::PlannedRollout;
-use crate::sensitive::{Digest, Observed};
+use crate::sensitive::Digest;
 use crate::transport::{Transport, TransportError};
 
 /// Version of the JSON plan format; bumped on any incompatible change.
@@ -39,16 +37,6 @@ pub struct Plan {
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub rollouts: Vec<PlannedRollout>,
     pub summary: Summary,
-}
-
-#[derive(Debug, Serialize)]
-pub struct Unreached {
-    pub host: String,
-    /// Why, in words (the error names the host and what failed).
-    pub error: String,
-    /// The same, as the diagnostic to report.
-    #[serde(skip)]
-    pub cause: TransportError,
 }
 
 #[derive(Debug, Serialize)]
@@ -74,80 +62,6 @@ impl std::fmt::Display for Blocker {
             Self::MissingSecret(name) => write!(f, "needs secret `{name}`, which has no value"),
         }
     }
-}
-
-#[derive(Debug, Serialize)]
-pub struct HostPlan {
-    pub name: String,
-    pub os: OsFamily,
-    pub address: String,
-    /// Digest of the observed state, so `apply` can tell whether the host drifted since.
-    pub observed: Digest,
-    /// Whether the observed state holds hidden values: then `observed` is only comparable
-    /// with a later run's under a persistent digest key.
-    #[serde(skip)]
-    pub observed_hidden: bool,
-    /// In apply order.
-    pub resources: Vec<PlannedResource>,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Action {
-    Create,
-    Change,
-    Refresh,
-    /// Would discard data; refused at apply unless allowed by name.
-    Destructive,
-    Unchanged,
-}
-
-#[derive(Debug, Serialize)]
-pub struct PlannedResource {
-    pub address: Address,
-    pub module: Arc<str>,
-    pub action: Action,
-    // Lists without slack, and the rare parts behind one pointer: a plan holds a
-    // `PlannedResource` for every resource, changed or not.
-    #[serde(skip_serializing_if = "<[_]>::is_empty")]
-    pub changes: Box<[AttributeChange]>,
-    #[serde(flatten, skip_serializing_if = "Option::is_none")]
-    shown: Option<Box<Shown>>,
-    #[serde(skip_serializing_if = "<[_]>::is_empty")]
-    pub operations: Box<[Op]>,
-}
-
-/// What a plan shows of a resource beyond its changes, where there is any.
-#[derive(Debug, Serialize)]
-struct Shown {
-    #[serde(skip_serializing_if = "Option::is_none")]
-    diff: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    refresh: Option<RefreshNote>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    note: Option<String>,
-}
-
-impl PlannedResource {
-    pub fn diff(&self) -> Option<&str> {
-        self.shown.as_ref()?.diff.as_deref()
-    }
-
-    pub fn refresh(&self) -> Option<&RefreshNote> {
-        self.shown.as_ref()?.refresh.as_ref()
-    }
-
-    pub fn note(&self) -> Option<&str> {
-        self.shown.as_ref()?.note.as_deref()
-    }
-}
-
-#[derive(Debug, Serialize)]
-pub struct RefreshNote {
-    pub triggered_by: Vec<Address>,
-    /// Why no refresh runs although something notified it.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub skipped: Option<String>,
 }
 
 #[derive(Debug, Default, Serialize, PartialEq, Eq)]
@@ -497,7 +411,7 @@ impl Walk<'_> {
         });
         let state = self.predicted.get_mut(host).expect("observed host");
         for op in &operations {
-            state.apply(op);
+            crate::prediction::apply(state, op);
         }
         if !decision.ops.is_empty() {
             for path in kind.paths() {
@@ -510,7 +424,7 @@ impl Walk<'_> {
                     .push(resource.address.clone());
             }
         }
-        let planned = planned(
+        let planned = PlannedResource::new(
             resource.address.clone(),
             &resource.module,
             decision,
@@ -521,66 +435,5 @@ impl Walk<'_> {
             .entry(host.to_string())
             .or_default()
             .push(planned);
-    }
-}
-
-fn planned(
-    address: Address,
-    module: &Arc<str>,
-    decision: Decision,
-    operations: Vec<Op>,
-    refresh: Option<RefreshNote>,
-) -> PlannedResource {
-    let action = if operations.iter().any(Op::is_destructive) {
-        Action::Destructive
-    } else if decision.creates && !decision.ops.is_empty() {
-        Action::Create
-    } else if !decision.ops.is_empty() {
-        Action::Change
-    } else if !operations.is_empty() {
-        Action::Refresh
-    } else {
-        Action::Unchanged
-    };
-    let mut changes = decision.changes;
-    let diff = decision
-        .content
-        .and_then(|content| content_diff(content, &mut changes));
-    let note = decision.note;
-    let shown = (diff.is_some() || refresh.is_some() || note.is_some()).then(|| {
-        Box::new(Shown {
-            diff,
-            refresh,
-            note,
-        })
-    });
-    PlannedResource {
-        address,
-        module: Arc::clone(module),
-        action,
-        changes: changes.into_boxed_slice(),
-        shown,
-        operations: operations.into_boxed_slice(),
-    }
-}
-
-/// A unified diff where both sides can be shown; otherwise a masked content change.
-fn content_diff(content: ContentChange, changes: &mut Vec<AttributeChange>) -> Option<String> {
-    let ContentChange {
-        path,
-        before,
-        after,
-    } = content;
-    // A side that may not be shown (hidden, holding a secret, not known yet) masks both.
-    match (before.as_ref().map(Observed::plain), after.plain()) {
-        (None, Some(shown_after)) => Some(diff::unified(&path, None, shown_after)),
-        (Some(Some(shown_before)), Some(shown_after)) => {
-            Some(diff::unified(&path, Some(shown_before), shown_after))
-        }
-        _ => {
-            let before = before.map_or_else(|| "(absent)".to_string(), |b| b.summary());
-            changes.insert(0, AttributeChange::new("content", before, after.summary()));
-            None
-        }
     }
 }

@@ -9,12 +9,8 @@
 use std::fmt;
 use std::path::{Component, Path};
 
-use crate::compile_error::CompileError;
-use crate::compile_error_kind::CompileErrorKind;
-use crate::module::attrs::{Attrs, Rendered};
 use crate::names::NameKind;
-use crate::resource::zfs_property;
-use crate::source::Origin;
+use crate::zfs_property;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ValueKind {
@@ -203,50 +199,6 @@ impl ValueKind {
             Self::CheckCommand => check_check_command(value),
         }
     }
-}
-
-/// Checks a rendered attribute; a fault goes to `attrs.errors` and the value is dropped.
-pub fn checked(attrs: &mut Attrs, rendered: Rendered, kind: ValueKind) -> Option<String> {
-    match fault(kind, &rendered.value, rendered.sensitive, &rendered.origin) {
-        None => Some(rendered.value),
-        Some(error) => {
-            attrs.errors.push(error);
-            None
-        }
-    }
-}
-
-/// The diagnostic for `value` at `origin`, if it breaks `kind`'s rule. A sensitive value is
-/// never shown, and neither is the reason, which may quote the character at fault.
-pub fn fault(
-    kind: ValueKind,
-    value: &str,
-    sensitive: bool,
-    origin: &Origin,
-) -> Option<CompileError> {
-    let reason = kind.check(value).err()?;
-    Some(refusal(kind, reason, value, sensitive, origin))
-}
-
-/// The diagnostic for `value` at `origin`, refused for `reason` under `kind`'s rule.
-pub fn refusal(
-    kind: ValueKind,
-    reason: String,
-    value: &str,
-    sensitive: bool,
-    origin: &Origin,
-) -> CompileError {
-    let (reason, label) = if sensitive {
-        (
-            "it breaks the rule below (the value is sensitive, so no more is shown)".to_string(),
-            "(sensitive)".to_string(),
-        )
-    } else {
-        // Debug formatting shows a line break or an escape sequence as such.
-        (reason, format!("found {value:?}"))
-    };
-    let kind = CompileErrorKind::InvalidValue { what: kind, reason };
-    CompileError::new(kind, origin, label)
 }
 
 fn no_control(value: &str, allowed: &[char]) -> Result<(), String> {
@@ -560,8 +512,10 @@ fn check_template(value: &str) -> Result<(), String> {
 /// A `validate` command: one line, naming the file to check once. The placeholder becomes
 /// `"$1"`, the new file's path as `sh -c` passes it, so a quote around it would either hide
 /// it (`'{new}'` reads as the text `"$1"`) or end the quoting it stands in.
+/// What a check command writes where the path of the file to check goes.
+pub const PLACEHOLDER: &str = "{new}";
+
 fn check_check_command(value: &str) -> Result<(), String> {
-    use crate::check_command::PLACEHOLDER;
     no_control(value, &[])?;
     match value.matches(PLACEHOLDER).count() {
         0 => {

@@ -7,9 +7,10 @@ use std::process::ExitCode;
 
 use clap::Args;
 
+use super::failure::{Failure, missing_secrets_failure, unreached_failure};
+use super::load::{HostArgs, Loaded};
 use crate::apply;
 use crate::apply_error::ApplyError;
-use crate::cli::{Failure, InventoryArg, Loaded, ScopeArgs, TransportArgs, load_connecting};
 use crate::inventory::host::Host;
 use crate::plan::{self, Action, Plan};
 use crate::render;
@@ -25,11 +26,7 @@ fails to converge, fails its check or is not reached stops the rollout: the late
 not started, and apply exits 1.")]
 pub struct ApplyArgs {
     #[command(flatten)]
-    inventory: InventoryArg,
-    #[command(flatten)]
-    transport: TransportArgs,
-    #[command(flatten)]
-    scope: ScopeArgs,
+    hosts: HostArgs,
     /// Apply without asking (required when standard input is not a terminal).
     #[arg(long)]
     yes: bool,
@@ -44,11 +41,7 @@ pub struct ApplyArgs {
 }
 
 pub fn run(args: ApplyArgs) -> Result<ExitCode, Failure> {
-    let transport = args.transport.transport();
-    let loaded =
-        load_connecting(&args.inventory, &args.scope, transport.as_ref())?.with_digest_key()?;
-    super::note_missing_secrets(&loaded.inventory);
-    let selected = args.scope.select(&loaded)?;
+    let (transport, loaded, selected) = args.hosts.start()?;
     let hosts: Vec<&Host> = loaded
         .inventory
         .hosts
@@ -113,8 +106,8 @@ fn converge(
     let color = render::stdout_color();
     print!("{}", render::text::render(&plan, color));
     if !plan.has_changes() {
-        super::missing_secrets_failure(&loaded.inventory, &plan)?;
-        super::unreached_failure(plan)?;
+        missing_secrets_failure(&loaded.inventory, &plan)?;
+        unreached_failure(plan)?;
         return Ok(ExitCode::SUCCESS);
     }
     let refused: Vec<String> = plan
@@ -160,10 +153,10 @@ fn converge(
     // each with what to do about it.
     let mut errors: Vec<miette::Report> =
         report.halts.into_iter().map(miette::Report::new).collect();
-    if let Err(missing) = super::missing_secrets_failure(&loaded.inventory, &plan) {
+    if let Err(missing) = missing_secrets_failure(&loaded.inventory, &plan) {
         errors.extend(missing.reports);
     }
-    if let Err(unreached) = super::unreached_failure(plan) {
+    if let Err(unreached) = unreached_failure(plan) {
         errors.extend(unreached.reports);
     }
     if !errors.is_empty() {

@@ -5,7 +5,8 @@ use std::process::ExitCode;
 
 use clap::Args;
 
-use crate::cli::{Failure, InventoryArg, load};
+use super::failure::Failure;
+use super::load::{InventoryArg, load, note_missing_secrets};
 
 #[derive(Debug, Args)]
 pub struct CheckArgs {
@@ -15,7 +16,7 @@ pub struct CheckArgs {
 
 pub fn run(args: CheckArgs) -> Result<ExitCode, Failure> {
     let loaded = load(&args.inventory)?;
-    super::note_missing_secrets(&loaded.inventory);
+    note_missing_secrets(&loaded.inventory);
     println!(
         "{}: {} hosts, {} resources, {} edges, no cycles",
         loaded.inventory.path.display(),

@@ -4,10 +4,10 @@
 use std::io::Write as _;
 use std::process::ExitCode;
 
-use clap::{Args, CommandFactory};
+use clap::Args;
 use clap_complete::Shell;
 
-use crate::cli::{Cli, Failure};
+use super::failure::Failure;
 
 #[derive(Debug, Args)]
 pub struct CompletionsArgs {
@@ -16,10 +16,11 @@ pub struct CompletionsArgs {
     shell: Shell,
 }
 
-pub fn run(args: CompletionsArgs) -> Result<ExitCode, Failure> {
+/// Writes the completion script of `command` (the whole command line, as clap describes it).
+pub fn run(args: CompletionsArgs, mut command: clap::Command) -> Result<ExitCode, Failure> {
     // Generated whole first: writing to a closed pipe is then an error reported, not a panic.
     let mut script = Vec::new();
-    clap_complete::generate(args.shell, &mut Cli::command(), "f3s", &mut script);
+    clap_complete::generate(args.shell, &mut command, "f3s", &mut script);
     std::io::stdout().write_all(&script)?;
     Ok(ExitCode::SUCCESS)
 }

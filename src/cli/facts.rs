@@ -9,7 +9,8 @@ use std::process::ExitCode;
 
 use clap::Args;
 
-use crate::cli::{Failure, InventoryArg, TransportArgs, load};
+use super::failure::{Failure, require_persistent_key, unreached_hosts};
+use super::load::{InventoryArg, TransportArgs, load};
 use crate::compile_error::CompileErrors;
 use crate::host_state::HostState;
 use crate::inventory::host::Host;
@@ -68,7 +69,7 @@ pub fn run(args: FactsArgs) -> Result<ExitCode, Failure> {
         };
         if args.save.is_some() {
             let what = format!("record {}", host.name);
-            if let Err(refusal) = super::require_persistent_key(state.holds_hidden(), &what) {
+            if let Err(refusal) = require_persistent_key(state.holds_hidden(), &what) {
                 refused.extend(refusal.reports);
                 continue;
             }
@@ -88,7 +89,7 @@ pub fn run(args: FactsArgs) -> Result<ExitCode, Failure> {
         }
     }
     // The hosts not recorded, after those that were.
-    let mut reports = match super::unreached_hosts(unreached.into_values()) {
+    let mut reports = match unreached_hosts(unreached.into_values()) {
         Ok(()) => Vec::new(),
         Err(failure) => failure.reports,
     };

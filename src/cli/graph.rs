@@ -4,7 +4,8 @@ use std::process::ExitCode;
 
 use clap::Args;
 
-use crate::cli::{Failure, InventoryArg, load};
+use super::failure::Failure;
+use super::load::{InventoryArg, load};
 use crate::selection;
 
 #[derive(Debug, Args)]

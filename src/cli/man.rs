@@ -5,9 +5,9 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use clap::{Args, CommandFactory};
+use clap::Args;
 
-use crate::cli::{Cli, Failure};
+use super::failure::Failure;
 
 #[derive(Debug, Args)]
 pub struct ManArgs {
@@ -16,8 +16,9 @@ pub struct ManArgs {
     dir: PathBuf,
 }
 
-pub fn run(args: ManArgs) -> Result<ExitCode, Failure> {
+/// Writes the pages of `command` (the whole command line, as clap describes it).
+pub fn run(args: ManArgs, command: clap::Command) -> Result<ExitCode, Failure> {
     std::fs::create_dir_all(&args.dir)?;
-    clap_mangen::generate_to(Cli::command(), &args.dir)?;
+    clap_mangen::generate_to(command, &args.dir)?;
     Ok(ExitCode::SUCCESS)
 }

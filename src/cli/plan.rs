@@ -7,18 +7,15 @@ use std::process::ExitCode;
 
 use clap::Args;
 
-use crate::cli::{Failure, InventoryArg, ScopeArgs, TransportArgs, load_connecting};
+use super::failure::{Failure, require_persistent_key, unreached_failure};
+use super::load::HostArgs;
 use crate::plan;
 use crate::render;
 
 #[derive(Debug, Args)]
 pub struct PlanArgs {
     #[command(flatten)]
-    inventory: InventoryArg,
-    #[command(flatten)]
-    transport: TransportArgs,
-    #[command(flatten)]
-    scope: ScopeArgs,
+    hosts: HostArgs,
     /// Print the plan as JSON (format: docs/plan-json.md).
     #[arg(long)]
     json: bool,
@@ -31,11 +28,7 @@ pub struct PlanArgs {
 }
 
 pub fn run(args: PlanArgs) -> Result<ExitCode, Failure> {
-    let transport = args.transport.transport();
-    let loaded =
-        load_connecting(&args.inventory, &args.scope, transport.as_ref())?.with_digest_key()?;
-    super::note_missing_secrets(&loaded.inventory);
-    let selected = args.scope.select(&loaded)?;
+    let (transport, loaded, selected) = args.hosts.start()?;
     let plan = plan::plan(
         &loaded.inventory,
         &loaded.graph,
@@ -51,12 +44,12 @@ pub fn run(args: PlanArgs) -> Result<ExitCode, Failure> {
     };
     if let Some(out) = &args.out {
         let hidden = plan.hosts.iter().any(|host| host.observed_hidden);
-        super::require_persistent_key(hidden, "save a plan")?;
+        require_persistent_key(hidden, "save a plan")?;
         std::fs::write(out, render::json::render(&plan))?;
     }
     std::io::stdout().write_all(shown.as_bytes())?;
     let changes = plan.has_changes();
-    super::unreached_failure(plan)?;
+    unreached_failure(plan)?;
     Ok(if args.detailed_exitcode && changes {
         ExitCode::from(2)
     } else {

@@ -10,6 +10,7 @@ use handlebars::Context;
 use serde_json::Value;
 use serde_saphyr::Spanned;
 
+use crate::check_command::CheckCommand;
 use crate::compile_error::CompileError;
 use crate::compile_error_kind::CompileErrorKind;
 use crate::inventory::secrets::Secrets;
@@ -18,6 +19,7 @@ use crate::module::template::Renderer;
 use crate::names::NameKind;
 use crate::sensitive::Text;
 use crate::source::{Origin, SourceFile};
+use crate::values::ValueKind;
 use crate::yaml::{SpannedMap, origin_of};
 
 /// A rendered attribute value and where it was written.
@@ -349,10 +351,35 @@ impl<'a> Attrs<'a> {
         }
     }
 
+    /// Checks a rendered attribute against `kind`'s rule; a fault goes to `errors` and the
+    /// value is dropped.
+    pub fn checked_value(&mut self, rendered: Rendered, kind: ValueKind) -> Option<String> {
+        match CompileError::for_value(kind, &rendered.value, rendered.sensitive, &rendered.origin) {
+            None => Some(rendered.value),
+            Some(error) => {
+                self.errors.push(error);
+                None
+            }
+        }
+    }
+
+    /// A required attribute, checked against `kind`'s rule (as `required_name` for names).
+    pub fn required_value(&mut self, name: &str, kind: ValueKind) -> Option<String> {
+        let rendered = self.required_string(name)?;
+        self.checked_value(rendered, kind)
+    }
+
+    /// The resource's `validate` attribute, if it has one; a fault goes to `errors`.
+    pub fn check_command(&mut self) -> Option<CheckCommand> {
+        let rendered = self.string("validate")?;
+        self.checked_value(rendered, ValueKind::CheckCommand)
+            .map(CheckCommand::new)
+    }
+
     /// A template file of the module, rendered for the host.
     pub fn template(&mut self, name: &str) -> Option<Rendered> {
         let file_name = self.string(name)?;
-        crate::values::checked(self, file_name.clone(), crate::values::ValueKind::Template)?;
+        self.checked_value(file_name.clone(), ValueKind::Template)?;
         let path = self.scope.templates.join(&file_name.value);
         match self
             .scope

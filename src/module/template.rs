@@ -38,7 +38,7 @@ impl Default for Renderer {
         registry.set_strict_mode(true);
         let mut quoting = registry.clone();
         registry.register_escape_fn(handlebars::no_escape);
-        quoting.register_escape_fn(crate::transport::shell::quote);
+        quoting.register_escape_fn(crate::shell_words::quote);
         Self {
             registry: Mutex::new(registry),
             quoting: Mutex::new(quoting),

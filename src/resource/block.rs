@@ -1,14 +1,13 @@
 //! `block`: a managed block of lines between marker comments (as the devd.conf notify
 //! snippet needs), replaced in place when it differs and appended when missing.
 
+use super::edit::{self, PartOfFile};
 use crate::check_command::CheckCommand;
 use crate::compile_error::CompileError;
 use crate::compile_error_kind::CompileErrorKind;
 use crate::module::attrs::Attrs;
 use crate::names::NameKind;
-use crate::probe::Probe;
-use crate::resource::{Claim, Decision, Implied, Kind, View, edit};
-use crate::values::{self, ValueKind};
+use crate::values::ValueKind;
 
 pub const ATTRIBUTES: &[&str] = &["path", "content", "template", "comment", "validate"];
 
@@ -25,9 +24,7 @@ pub struct Block {
 
 impl Block {
     pub fn parse(attrs: &mut Attrs) -> Option<(String, Self)> {
-        let name = attrs
-            .required_string("block")
-            .and_then(|name| values::checked(attrs, name, ValueKind::Label));
+        let name = attrs.required_value("block", ValueKind::Label);
         let path = attrs.required_name("path", NameKind::Path);
         let content = if attrs.has("template") {
             attrs.template("template")
@@ -35,10 +32,10 @@ impl Block {
             attrs.required_string("content")
         };
         let comment = match attrs.string("comment") {
-            Some(given) => values::checked(attrs, given, ValueKind::CommentMarker),
+            Some(given) => attrs.checked_value(given, ValueKind::CommentMarker),
             None => Some("#".into()),
         };
-        let validate = CheckCommand::parse(attrs);
+        let validate = attrs.check_command();
         let (name, comment, content) = (name?, comment?, content?);
         let block = Self {
             name,
@@ -70,9 +67,18 @@ impl Block {
             format!("{} END f3s {}", self.comment, self.name),
         )
     }
+}
 
-    /// The new text, or `None` when the block already reads as wanted.
-    pub fn edit(&self, current: Option<&str>) -> Option<String> {
+impl PartOfFile for Block {
+    fn path(&self) -> &str {
+        &self.path
+    }
+
+    fn validate(&self) -> &Option<CheckCommand> {
+        &self.validate
+    }
+
+    fn edit(&self, current: Option<&str>) -> Option<String> {
         let (begin, end) = self.markers();
         let lines = edit::lines(current.unwrap_or(""));
         let mut wanted: Vec<&str> = vec![&begin];
@@ -95,26 +101,6 @@ impl Block {
             _ => [&lines[..], &wanted[..]].concat(),
         };
         Some(edit::join(&edited))
-    }
-}
-
-impl Kind for Block {
-    fn probes(&self) -> Vec<Probe> {
-        edit::probe(&self.path)
-    }
-
-    fn decide(&self, view: &View) -> Result<Decision, String> {
-        edit::decide(&self.path, &self.validate, view, |current| {
-            self.edit(current)
-        })
-    }
-
-    fn implied(&self) -> Vec<Implied> {
-        vec![Implied::ParentOf(self.path.clone())]
-    }
-
-    fn claim(&self) -> Option<Claim<'_>> {
-        Some(Claim::Edit(&self.path))
     }
 }
 

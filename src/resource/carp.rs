@@ -12,6 +12,7 @@
 
 use std::net::Ipv4Addr;
 
+use super::kind::{AttributeChange, Decision, Implied, Kind, View};
 use crate::compile_error::CompileError;
 use crate::compile_error_kind::CompileErrorKind;
 use crate::host_state::CarpRole;
@@ -19,7 +20,6 @@ use crate::module::attrs::Attrs;
 use crate::names::NameKind;
 use crate::op::Op;
 use crate::probe::Probe;
-use crate::resource::{AttributeChange, Decision, Implied, Kind, View};
 use crate::sensitive::Text;
 
 pub const ATTRIBUTES: &[&str] = &["interface", "vhid", "password", "master"];

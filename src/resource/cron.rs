@@ -2,13 +2,14 @@
 //! line of the crontab is left as it is. An identical unmarked entry (installed by hand) is
 //! adopted by marking it rather than added twice.
 
+use super::edit;
+use super::kind::{ContentChange, Decision, Kind, View};
 use crate::module::attrs::Attrs;
 use crate::names::NameKind;
 use crate::op::Op;
 use crate::probe::Probe;
-use crate::resource::{ContentChange, Decision, Kind, View, edit};
 use crate::sensitive::{Observed, Text};
-use crate::values::{self, ValueKind};
+use crate::values::ValueKind;
 
 pub const ATTRIBUTES: &[&str] = &["user", "schedule", "command"];
 
@@ -22,18 +23,12 @@ pub struct Cron {
 
 impl Cron {
     pub fn parse(attrs: &mut Attrs) -> Option<(String, Self)> {
-        let name = attrs
-            .required_string("cron")
-            .and_then(|name| values::checked(attrs, name, ValueKind::Label));
+        let name = attrs.required_value("cron", ValueKind::Label);
         let user = attrs
             .name("user", NameKind::User)
             .unwrap_or_else(|| "root".into());
-        let schedule = attrs
-            .required_string("schedule")
-            .and_then(|schedule| values::checked(attrs, schedule, ValueKind::CronSchedule));
-        let command = attrs
-            .required_string("command")
-            .and_then(|command| values::checked(attrs, command, ValueKind::CronCommand));
+        let schedule = attrs.required_value("schedule", ValueKind::CronSchedule);
+        let command = attrs.required_value("command", ValueKind::CronCommand);
         let name = name?;
         let entry = format!("{} {}", schedule?, crontab_command(&command?));
         Some((name.clone(), Self { name, user, entry }))

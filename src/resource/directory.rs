@@ -1,11 +1,11 @@
 //! `directory`: a directory that exists, with mode, owner and group.
 
+use super::kind::{AttributeChange, Decision, Implied, Kind, View};
+use super::ownership::{self, Wanted};
 use crate::module::attrs::Attrs;
 use crate::names::NameKind;
 use crate::op::Op;
 use crate::probe::{Probe, Reveal};
-use crate::resource::ownership::{self, Wanted};
-use crate::resource::{AttributeChange, Decision, Implied, Kind, View};
 
 pub const ATTRIBUTES: &[&str] = ownership::ATTRIBUTES;
 

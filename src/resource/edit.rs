@@ -1,11 +1,49 @@
 //! What `line` and `block` share: editing part of a file whose other content is left as is.
 //! The edit runs on the predicted content, so several edits of one file see each other.
 
+use super::kind::{Claim, ContentChange, Decision, Implied, Kind, View};
+use super::ownership;
 use crate::check_command::CheckCommand;
 use crate::op::Op;
 use crate::probe::{Probe, Reveal};
-use crate::resource::{ContentChange, Decision, View, ownership};
 use crate::sensitive::{Observed, Text};
+
+/// A kind that edits part of one file (`line`, `block`). Each is a `Kind` the same way, by
+/// the impl below: what differs is only the edit.
+pub trait PartOfFile {
+    fn path(&self) -> &str;
+    fn validate(&self) -> &Option<CheckCommand>;
+    /// The new text from the current one (`None`: the file is absent), or `None` when the
+    /// file already reads as wanted.
+    fn edit(&self, current: Option<&str>) -> Option<String>;
+    /// Whether an absent file already is as wanted (it must not hold something).
+    fn absent_is_wanted(&self) -> bool {
+        false
+    }
+}
+
+impl<T: PartOfFile> Kind for T {
+    fn probes(&self) -> Vec<Probe> {
+        probe(self.path())
+    }
+
+    fn decide(&self, view: &View) -> Result<Decision, String> {
+        if self.absent_is_wanted() && !view.state.files.contains_key(self.path()) {
+            return Ok(Decision::default());
+        }
+        decide(self.path(), self.validate(), view, |current| {
+            self.edit(current)
+        })
+    }
+
+    fn implied(&self) -> Vec<Implied> {
+        vec![Implied::ParentOf(self.path().to_string())]
+    }
+
+    fn claim(&self) -> Option<Claim<'_>> {
+        Some(Claim::Edit(self.path()))
+    }
+}
 
 pub fn probe(path: &str) -> Vec<Probe> {
     vec![Probe::Path {

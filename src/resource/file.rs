@@ -1,6 +1,8 @@
 //! `file`: a whole file with its content given inline, rendered from a template, copied from
 //! another host, or (with none of these) merely present; plus mode, owner and group.
 
+use super::kind::{AttributeChange, Claim, ContentChange, Decision, Implied, Kind, View};
+use super::ownership::{self, Wanted};
 use crate::check_command::CheckCommand;
 use crate::compile_error::CompileError;
 use crate::compile_error_kind::CompileErrorKind;
@@ -8,8 +10,6 @@ use crate::module::attrs::{Attrs, Rendered};
 use crate::names::NameKind;
 use crate::op::Op;
 use crate::probe::{Probe, Reveal};
-use crate::resource::ownership::{self, Wanted};
-use crate::resource::{AttributeChange, Claim, ContentChange, Decision, Implied, Kind, View};
 use crate::sensitive::{Observed, Text};
 
 pub const ATTRIBUTES: &[&str] = &[
@@ -69,7 +69,7 @@ impl File {
             _ => None,
         };
         let wanted = Wanted::parse(attrs);
-        let validate = CheckCommand::parse(attrs);
+        let validate = attrs.check_command();
         let path = path?;
         let spec = Self {
             path: path.clone(),

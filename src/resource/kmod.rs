@@ -1,11 +1,12 @@
 //! `kmod`: a FreeBSD kernel module loaded at boot (`NAME_load="YES"` in /boot/loader.conf,
 //! the rest of the file left alone) and loaded now.
 
+use super::edit;
+use super::kind::{AttributeChange, Claim, Decision, Kind, View};
 use crate::module::attrs::Attrs;
 use crate::names::NameKind;
 use crate::op::Op;
 use crate::probe::Probe;
-use crate::resource::{AttributeChange, Claim, Decision, Kind, View, edit};
 
 pub const ATTRIBUTES: &[&str] = &[];
 

@@ -3,14 +3,13 @@
 
 use regex::Regex;
 
+use super::edit::{self, PartOfFile};
 use crate::check_command::CheckCommand;
 use crate::compile_error::CompileError;
 use crate::compile_error_kind::CompileErrorKind;
 use crate::module::attrs::Attrs;
 use crate::names::NameKind;
-use crate::probe::Probe;
-use crate::resource::{Claim, Decision, Implied, Kind, View, edit};
-use crate::values::{self, ValueKind};
+use crate::values::ValueKind;
 
 pub const ATTRIBUTES: &[&str] = &["path", "text", "match", "state", "validate"];
 
@@ -27,13 +26,9 @@ pub struct Line {
 
 impl Line {
     pub fn parse(attrs: &mut Attrs) -> Option<(String, Self)> {
-        let name = attrs
-            .required_string("line")
-            .and_then(|name| values::checked(attrs, name, ValueKind::Label));
+        let name = attrs.required_value("line", ValueKind::Label);
         let path = attrs.required_name("path", NameKind::Path);
-        let text = attrs
-            .required_string("text")
-            .and_then(|text| values::checked(attrs, text, ValueKind::LineText));
+        let text = attrs.required_value("text", ValueKind::LineText);
         let pattern = attrs
             .string("match")
             .and_then(|pattern| match Regex::new(&pattern.value) {
@@ -50,7 +45,7 @@ impl Line {
                 }
             });
         let present = attrs.choice("state", &["present", "absent"]) != Some("absent");
-        let validate = CheckCommand::parse(attrs);
+        let validate = attrs.check_command();
         Some((
             name?,
             Self {
@@ -70,9 +65,23 @@ impl Line {
                 .as_ref()
                 .is_some_and(|pattern| pattern.is_match(line))
     }
+}
 
-    /// The new text, or `None` when the file already is as wanted.
-    pub fn edit(&self, current: Option<&str>) -> Option<String> {
+impl PartOfFile for Line {
+    fn path(&self) -> &str {
+        &self.path
+    }
+
+    fn validate(&self) -> &Option<CheckCommand> {
+        &self.validate
+    }
+
+    /// A line that must not be there is not there in an absent file.
+    fn absent_is_wanted(&self) -> bool {
+        !self.present
+    }
+
+    fn edit(&self, current: Option<&str>) -> Option<String> {
         let current = current.unwrap_or("");
         if self.present && has_line(current, &self.text) {
             // The common case, found by one substring search rather than splitting the file:
@@ -105,29 +114,6 @@ fn has_line(text: &str, line: &str) -> bool {
         (at == 0 || bytes[at - 1] == b'\n')
             && (rest.is_empty() || rest.starts_with(b"\n") || rest.starts_with(b"\r\n"))
     })
-}
-
-impl Kind for Line {
-    fn probes(&self) -> Vec<Probe> {
-        edit::probe(&self.path)
-    }
-
-    fn decide(&self, view: &View) -> Result<Decision, String> {
-        if !self.present && !view.state.files.contains_key(&self.path) {
-            return Ok(Decision::default());
-        }
-        edit::decide(&self.path, &self.validate, view, |current| {
-            self.edit(current)
-        })
-    }
-
-    fn implied(&self) -> Vec<Implied> {
-        vec![Implied::ParentOf(self.path.clone())]
-    }
-
-    fn claim(&self) -> Option<Claim<'_>> {
-        Some(Claim::Edit(&self.path))
-    }
 }
 
 #[cfg(test)]

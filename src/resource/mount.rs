@@ -1,12 +1,13 @@
 //! `mount`: a filesystem's fstab entry (the one line for its mount point; the rest of
 //! /etc/fstab is left alone) and, unless told otherwise, the filesystem mounted now.
 
+use super::edit;
+use super::kind::{AttributeChange, Claim, Decision, Implied, Kind, View};
 use crate::module::attrs::Attrs;
 use crate::names::NameKind;
 use crate::op::Op;
 use crate::probe::Probe;
-use crate::resource::{AttributeChange, Claim, Decision, Implied, Kind, View, edit};
-use crate::values::{self, ValueKind};
+use crate::values::ValueKind;
 
 pub const ATTRIBUTES: &[&str] = &["device", "fstype", "options", "dump", "pass", "mounted"];
 
@@ -26,16 +27,12 @@ pub struct Mount {
 impl Mount {
     pub fn parse(attrs: &mut Attrs) -> Option<(String, Self)> {
         let path = attrs.required_name("mount", NameKind::Path);
-        let device = attrs
-            .required_string("device")
-            .and_then(|device| values::checked(attrs, device, ValueKind::FstabDevice));
-        let fstype = attrs
-            .required_string("fstype")
-            .and_then(|fstype| values::checked(attrs, fstype, ValueKind::FstabField));
+        let device = attrs.required_value("device", ValueKind::FstabDevice);
+        let fstype = attrs.required_value("fstype", ValueKind::FstabField);
         // A field that fails its check leaves the resource out (the fault is reported), so
         // the defaults below never stand in for a rejected value.
         let mut field = |name: &str, kind: ValueKind, default: &str| match attrs.string(name) {
-            Some(given) => values::checked(attrs, given, kind),
+            Some(given) => attrs.checked_value(given, kind),
             None => Some(default.to_string()),
         };
         let options = field("options", ValueKind::FstabField, "rw");

@@ -4,12 +4,12 @@
 
 use std::sync::Arc;
 
+use super::kind::AttributeChange;
 use crate::host_state::Ownership;
 use crate::interned::intern;
 use crate::inventory::host::OsFamily;
 use crate::module::attrs::Attrs;
 use crate::names::NameKind;
-use crate::resource::AttributeChange;
 
 pub const ATTRIBUTES: &[&str] = &["mode", "owner", "group"];
 

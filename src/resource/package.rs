@@ -1,10 +1,10 @@
 //! `package`: a package installed (pkg on FreeBSD, dnf on Rocky).
 
+use super::kind::{AttributeChange, Decision, Kind, View};
 use crate::module::attrs::Attrs;
 use crate::names::NameKind;
 use crate::op::Op;
 use crate::probe::Probe;
-use crate::resource::{AttributeChange, Decision, Kind, View};
 
 pub const ATTRIBUTES: &[&str] = &[];
 

@@ -3,12 +3,12 @@
 //! copied from a holder that has it; it is never regenerated while any copy exists, and
 //! copies that differ are an error for the admin, never something to "fix".
 
+use super::kind::{Claim, ContentChange, Decision, Implied, Kind, View};
+use super::ownership::{self, Wanted};
 use crate::module::attrs::Attrs;
 use crate::names::NameKind;
 use crate::op::Op;
 use crate::probe::{Probe, Reveal};
-use crate::resource::ownership::{self, Wanted};
-use crate::resource::{Claim, ContentChange, Decision, Implied, Kind, View};
 use crate::sensitive::Observed;
 
 pub const ATTRIBUTES: &[&str] = &["holders", "generate_on", "size", "mode", "owner", "group"];

@@ -5,12 +5,12 @@
 //! whether it runs is left to what CARP runs on a state change (carpcontrol.sh), so f3s never
 //! fights a failover.
 
+use super::kind::{AttributeChange, Decision, Implied, Kind, View};
 use crate::host_state::CarpRole;
 use crate::module::attrs::Attrs;
 use crate::names::NameKind;
 use crate::op::{Op, Refresh};
 use crate::probe::Probe;
-use crate::resource::{AttributeChange, Decision, Implied, Kind, View};
 
 pub const ATTRIBUTES: &[&str] = &["enabled", "state", "refresh", "only_on_master"];
 

@@ -3,13 +3,13 @@
 //! FreeBSD dialect writes the rest so that sh reads back exactly this value when it sources
 //! rc.conf at boot.
 
+use super::kind::{AttributeChange, Decision, Kind, View};
 use crate::compile_error::CompileError;
 use crate::compile_error_kind::CompileErrorKind;
 use crate::module::attrs::{Attrs, Rendered};
 use crate::names::NameKind;
 use crate::op::Op;
 use crate::probe::{Probe, Reveal};
-use crate::resource::{AttributeChange, Decision, Kind, View};
 use crate::sensitive::Text;
 
 pub const ATTRIBUTES: &[&str] = &["value"];

@@ -1,14 +1,14 @@
 //! `systemd`: a unit file under /etc/systemd/system, systemd told to reread it when it
 //! changes, and the unit enabled and active (or as `enabled`/`state` say).
 
+use super::file::{Content, File};
+use super::kind::{Claim, Decision, Implied, Kind, View};
+use super::ownership::Wanted;
+use super::service::Service;
 use crate::module::attrs::Attrs;
 use crate::names::NameKind;
 use crate::op::{Op, Refresh};
 use crate::probe::Probe;
-use crate::resource::file::{Content, File};
-use crate::resource::ownership::Wanted;
-use crate::resource::service::Service;
-use crate::resource::{Claim, Decision, Implied, Kind, View};
 
 pub const ATTRIBUTES: &[&str] = &["content", "template", "enabled", "state", "refresh"];
 

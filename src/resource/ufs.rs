@@ -1,11 +1,11 @@
 //! `ufs`: a UFS filesystem on a device (the USB key store). Making one destroys whatever the
 //! device holds, so it is destructive unless the device is proven empty.
 
+use super::kind::{AttributeChange, Decision, Kind, View};
 use crate::module::attrs::Attrs;
 use crate::names::NameKind;
 use crate::op::Op;
 use crate::probe::Probe;
-use crate::resource::{AttributeChange, Decision, Kind, View};
 
 pub const ATTRIBUTES: &[&str] = &[];
 

@@ -3,6 +3,7 @@
 //! subject differs (every client trusts it); a certificate close to expiry is renewed with its
 //! existing key, and the plan says why.
 
+use super::kind::{AttributeChange, Claim, Decision, Implied, Kind, View};
 use crate::compile_error::CompileError;
 use crate::compile_error_kind::CompileErrorKind;
 use crate::host_state::Ownership;
@@ -10,8 +11,7 @@ use crate::module::attrs::Attrs;
 use crate::names::NameKind;
 use crate::op::{CertificateAuthority, Op};
 use crate::probe::{Probe, Reveal};
-use crate::resource::{AttributeChange, Claim, Decision, Implied, Kind, View};
-use crate::values::{self, ValueKind};
+use crate::values::ValueKind;
 
 pub const ATTRIBUTES: &[&str] = &["key", "subject", "days", "bits", "ca", "renew_before_days"];
 
@@ -32,9 +32,7 @@ impl X509 {
     pub fn parse(attrs: &mut Attrs) -> Option<(String, Self)> {
         let cert = attrs.required_name("x509", NameKind::Path);
         let key = attrs.required_name("key", NameKind::Path);
-        let subject = attrs
-            .required_string("subject")
-            .and_then(|subject| values::checked(attrs, subject, ValueKind::X509Subject));
+        let subject = attrs.required_value("subject", ValueKind::X509Subject);
         let days = attrs.number("days", 3650, 1..=36500);
         let bits = attrs.number("bits", 4096, 2048..=16384);
         let renew_before_days = attrs.number("renew_before_days", 30, 0..=3650);

@@ -5,15 +5,15 @@
 
 use std::collections::BTreeMap;
 
+use super::kind::{AttributeChange, Decision, Implied, Kind, View};
 use crate::compile_error::CompileError;
 use crate::compile_error_kind::CompileErrorKind;
 use crate::module::attrs::{Attrs, Rendered};
 use crate::names::NameKind;
 use crate::op::Op;
 use crate::probe::Probe;
-use crate::resource::zfs_property;
-use crate::resource::{AttributeChange, Decision, Implied, Kind, View};
-use crate::values::{self, ValueKind};
+use crate::values::ValueKind;
+use crate::zfs_property;
 
 pub const ATTRIBUTES: &[&str] = &[
     "encryption",
@@ -71,7 +71,9 @@ impl Zfs {
                 continue;
             }
             // The key is written as is (never rendered); it points at the mapping.
-            if let Some(error) = values::fault(ValueKind::ZfsProperty, &key, false, &value.origin) {
+            if let Some(error) =
+                CompileError::for_value(ValueKind::ZfsProperty, &key, false, &value.origin)
+            {
                 attrs.errors.push(error);
             } else {
                 hold(attrs, &mut properties, &key, value);
@@ -147,11 +149,11 @@ fn hold(attrs: &mut Attrs, properties: &mut BTreeMap<String, String>, key: &str,
     let name = zfs_property::canonical_name(key);
     let kind = value_kind(name);
     let (origin, sensitive) = (value.origin.clone(), value.sensitive);
-    let Some(value) = values::checked(attrs, value, kind) else {
+    let Some(value) = attrs.checked_value(value, kind) else {
         return;
     };
     if let Err(reason) = zfs_property::canonical_value(name, &value) {
-        let error = values::refusal(kind, reason, &value, sensitive, &origin);
+        let error = CompileError::refused_value(kind, reason, &value, sensitive, &origin);
         attrs.errors.push(error);
     } else if properties.contains_key(name) {
         let kind = CompileErrorKind::ConflictingAttributes {

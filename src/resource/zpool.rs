@@ -3,11 +3,11 @@
 //! an existing pool is never recreated. `zpool create -m` refuses a mountpoint that exists
 //! and is not an empty directory, so such a mountpoint stops the plan.
 
+use super::kind::{AttributeChange, Decision, Kind, View};
 use crate::module::attrs::Attrs;
 use crate::names::NameKind;
 use crate::op::Op;
 use crate::probe::Probe;
-use crate::resource::{AttributeChange, Decision, Kind, View};
 
 pub const ATTRIBUTES: &[&str] = &["devices", "mountpoint"];
 

@@ -28,8 +28,8 @@ use std::collections::{HashMap, HashSet};
 use serde::Serialize;
 
 use crate::graph::ResourceGraph;
+use crate::host_plan::{Action, HostPlan, Unreached};
 use crate::inventory::Inventory;
-use crate::plan::{Action, HostPlan, Unreached};
 use crate::resource::Address;
 
 /// A rollout as this run applies it.

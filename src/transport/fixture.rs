@@ -90,7 +90,7 @@ impl Transport for FixtureTransport {
         self.with_state(host, |state| {
             batch.run_each(
                 |op| {
-                    state.apply(op);
+                    crate::prediction::apply(state, op);
                     Ok(())
                 },
                 report,

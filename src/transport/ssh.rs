@@ -228,7 +228,7 @@ impl SshTransport {
             ObservationError::WrongKernel(found) => TransportError::WrongOs {
                 host: host.name.clone(),
                 found,
-                declared: format!("{} ({})", host.os, shell::dialect(host.os).kernel()),
+                declared: format!("{} ({})", host.os, shell::kernel_name(host.os)),
             },
             ObservationError::Unreadable(message) => TransportError::Protocol {
                 host: host.name.clone(),

@@ -10,7 +10,7 @@
 //! The copy is made before the rename, so the rename stays the one atomic step: a reader sees
 //! the old file or the new one, and a failed copy leaves the old file in place.
 
-use super::quote;
+use crate::shell_words::quote;
 
 /// How many backups of one path are kept (the newest); the README and `f3s apply --help`
 /// say so (a test holds them to it).

@@ -14,10 +14,12 @@ use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
 use super::backup::keep_function;
+use super::dialect::prologue;
+use super::family::dialect;
 use super::ops::op_script;
-use super::{dialect, prologue, quote};
 use crate::batch::{Batch, UnitOutcome};
 use crate::inventory::host::OsFamily;
+use crate::shell_words::quote;
 
 /// The script running `batch`, with its markers' `nonce`.
 pub fn batch_script(os: OsFamily, batch: &Batch, nonce: &str) -> String {
@@ -280,7 +282,7 @@ mod tests {
             "nothing put inside it"
         );
         assert!(!std::path::Path::new(&at("c")).exists());
-        let leftovers = super::super::temp_files_left(dir.path());
+        let leftovers = super::super::ops::temp_files_left(dir.path());
         assert!(leftovers.is_empty(), "{leftovers:?}");
     }
 
@@ -336,7 +338,7 @@ mod tests {
         assert_eq!(kept.len(), 1, "{kept:?}");
         assert!(kept[0].starts_with(&format!("{backups}{}.", at("conf"))));
         assert_eq!(std::fs::read(&kept[0]).unwrap(), old);
-        let leftovers = super::super::temp_files_left(dir.path());
+        let leftovers = super::super::ops::temp_files_left(dir.path());
         assert!(leftovers.is_empty(), "{leftovers:?}");
     }
 

@@ -3,17 +3,13 @@
 //! lockf, and the reading of what they print; rc.conf, which f3s reads and edits itself, is
 //! `rc_conf.rs`.
 
-use super::ops::print_bytes;
-use super::{Dialect, RcVarQuery, ServiceAction, quote, rc_conf, words};
+use super::dialect::{Dialect, RcVarQuery, ServiceAction};
+use super::rc_conf;
 use crate::host_state::CarpRole;
 use crate::sensitive::Text;
+use crate::shell_words::{print_bytes, quote, words};
 
 pub struct FreeBsd;
-
-impl FreeBsd {
-    /// sha256(1) -q: the hex digest of stdin alone (sbin/md5/md5.c).
-    pub(super) const SHA256: &'static str = "sha256 -q";
-}
 
 impl Dialect for FreeBsd {
     fn kernel(&self) -> &'static str {
@@ -41,7 +37,7 @@ impl Dialect for FreeBsd {
     }
 
     fn rc_vars(&self, vars: &[RcVarQuery]) -> String {
-        rc_conf::rc_vars_fragment(rc_conf::RC_DEFAULTS, vars)
+        rc_conf::rc_vars_fragment(rc_conf::RC_DEFAULTS, self.path(), vars)
     }
 
     fn rc_set(&self, name: &str, value: &Text) -> Option<String> {

@@ -26,10 +26,11 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::io::BufRead;
 
-use super::observation::{ObservationError, Reader};
-use super::{Dialect, quote, words};
+use super::dialect::Dialect;
+use super::reader::{ObservationError, Reader};
 use crate::host_state::{CarpState, DatasetState, HostState, MountState};
 use crate::probe::Probe;
+use crate::shell_words::{quote, words};
 
 /// The sections of the observe script for `probes`' kinds that are asked many at a time.
 pub(super) fn sections(d: &dyn Dialect, probes: &[Probe]) -> String {
@@ -217,227 +218,215 @@ fn asked<'p, T>(probes: &'p [Probe], pick: impl Fn(&'p Probe) -> Option<T>) -> V
         .collect()
 }
 
-/// Reads the section whose header is `header` into `state`.
+/// What reading a section works with: the dialect, the answer, the probes, and the state and
+/// answered probes the answer has built so far.
+pub(super) struct Section<'a, R> {
+    pub(super) d: &'a dyn Dialect,
+    pub(super) reader: &'a mut Reader<R>,
+    pub(super) probes: &'a [Probe],
+    pub(super) state: &'a mut HostState,
+    pub(super) answered: &'a mut Answered,
+}
+
+/// Reads the section whose header is `header` into `section.state`.
 pub(super) fn read_section(
-    d: &dyn Dialect,
     header: &[&str],
-    reader: &mut Reader<impl BufRead>,
-    probes: &[Probe],
-    state: &mut HostState,
-    answered: &mut Answered,
+    section: Section<'_, impl BufRead>,
 ) -> Result<(), ObservationError> {
     match header {
-        ["K"] => read_packages(d, reader, probes, state, answered),
-        ["Z"] => read_pools(reader, probes, state, answered),
-        ["Y"] => read_datasets(reader, probes, state, answered),
-        ["M"] => read_mounts(d, reader, probes, state, answered),
-        ["L"] => read_modules(d, reader, probes, state, answered),
-        ["A", "if", interface] => read_carp(d, interface, reader, probes, state, answered),
+        ["K"] => section.packages(),
+        ["Z"] => section.pools(),
+        ["Y"] => section.datasets(),
+        ["M"] => section.mounts(),
+        ["L"] => section.modules(),
+        ["A", "if", interface] => section.carp(interface),
         _ => Err(format!("unexpected answer `{}`", header.join(" ")).into()),
     }
 }
 
-fn read_packages(
-    d: &dyn Dialect,
-    reader: &mut Reader<impl BufRead>,
-    probes: &[Probe],
-    state: &mut HostState,
-    answered: &mut Answered,
-) -> Result<(), ObservationError> {
-    let asked = asked(probes, |p| match p {
-        Probe::Package { name } => Some(name.as_str()),
-        _ => None,
-    });
-    if asked.is_empty() {
-        return Err("an answer about packages, which were not asked".into());
-    }
-    let mut printed = Vec::new();
-    let end = loop {
-        let line = reader.line()?;
-        match line.strip_prefix("K end ") {
-            Some(end) => break end.trim_end().to_string(),
-            None if printed.len() > 2 * asked.len() + 64 => {
-                return Err("the package tool printed far more than was asked".into());
+impl<R: BufRead> Section<'_, R> {
+    fn packages(self) -> Result<(), ObservationError> {
+        let asked = asked(self.probes, |p| match p {
+            Probe::Package { name } => Some(name.as_str()),
+            _ => None,
+        });
+        if asked.is_empty() {
+            return Err("an answer about packages, which were not asked".into());
+        }
+        let mut printed = Vec::new();
+        let end = loop {
+            let line = self.reader.line()?;
+            match line.strip_prefix("K end ") {
+                Some(end) => break end.trim_end().to_string(),
+                None if printed.len() > 2 * asked.len() + 64 => {
+                    return Err("the package tool printed far more than was asked".into());
+                }
+                None => printed.push(line),
             }
-            None => printed.push(line),
+        };
+        let (stderr, status) = end.rsplit_once(' ').unwrap_or(("", &end));
+        let status: i32 = status
+            .parse()
+            .map_err(|_| format!("unreadable package query status in `K end {end}`"))?;
+        let names: Vec<&str> = asked.iter().map(|(_, name)| *name).collect();
+        let versions = self
+            .d
+            .read_packages(&names, &printed, status, stderr.trim())
+            .map_err(|(i, why)| {
+                format!(
+                    "cannot tell whether package {} is installed: {}",
+                    names.get(i).copied().unwrap_or_default(),
+                    why.trim()
+                )
+            })?;
+        for ((i, name), version) in asked.into_iter().zip(versions) {
+            self.answered.mark(i, &self.probes[i])?;
+            if let Some(version) = version {
+                self.state.packages.insert(name.to_string(), version);
+            }
         }
-    };
-    let (stderr, status) = end.rsplit_once(' ').unwrap_or(("", &end));
-    let status: i32 = status
-        .parse()
-        .map_err(|_| format!("unreadable package query status in `K end {end}`"))?;
-    let names: Vec<&str> = asked.iter().map(|(_, name)| *name).collect();
-    let versions = d
-        .read_packages(&names, &printed, status, stderr.trim())
-        .map_err(|(i, why)| {
-            format!(
-                "cannot tell whether package {} is installed: {}",
-                names.get(i).copied().unwrap_or_default(),
-                why.trim()
-            )
+        Ok(())
+    }
+
+    fn pools(self) -> Result<(), ObservationError> {
+        let asked = asked(self.probes, |p| match p {
+            Probe::Pool { name } => Some(name.as_str()),
+            _ => None,
+        });
+        read_until(self.reader, "Z end", |line| {
+            let (name, health) = line
+                .split_once('\t')
+                .filter(|(name, health)| {
+                    !health.contains('\t') && asked.iter().any(|a| a.1 == *name)
+                })
+                .ok_or_else(|| format!("unreadable zpool list line `{line}`"))?;
+            match self
+                .state
+                .pools
+                .insert(name.to_string(), health.to_string())
+            {
+                None => Ok(()),
+                Some(_) => Err(format!("zpool listed {name} twice").into()),
+            }
         })?;
-    for ((i, name), version) in asked.into_iter().zip(versions) {
-        answered.mark(i, &probes[i])?;
-        if let Some(version) = version {
-            state.packages.insert(name.to_string(), version);
-        }
+        Ok(self.answered.mark_each(&asked, self.probes)?)
     }
-    Ok(())
-}
 
-fn read_pools(
-    reader: &mut Reader<impl BufRead>,
-    probes: &[Probe],
-    state: &mut HostState,
-    answered: &mut Answered,
-) -> Result<(), ObservationError> {
-    let asked = asked(probes, |p| match p {
-        Probe::Pool { name } => Some(name.as_str()),
-        _ => None,
-    });
-    read_until(reader, "Z end", |line| {
-        let (name, health) = line
-            .split_once('\t')
-            .filter(|(name, health)| !health.contains('\t') && asked.iter().any(|a| a.1 == *name))
-            .ok_or_else(|| format!("unreadable zpool list line `{line}`"))?;
-        match state.pools.insert(name.to_string(), health.to_string()) {
-            None => Ok(()),
-            Some(_) => Err(format!("zpool listed {name} twice").into()),
+    fn datasets(self) -> Result<(), ObservationError> {
+        let asked = asked(self.probes, |p| match p {
+            Probe::Dataset { name, properties } => Some((name.as_str(), properties)),
+            _ => None,
+        });
+        // Each dataset's properties (two self.probes of one dataset may ask for different ones), and
+        // all of them, which `zfs get` was asked for.
+        let mut wanted: BTreeMap<&str, BTreeSet<&str>> = BTreeMap::new();
+        for (_, (name, properties)) in &asked {
+            let set = wanted.entry(name).or_default();
+            set.extend(properties.iter().map(String::as_str));
         }
-    })?;
-    Ok(answered.mark_each(&asked, probes)?)
-}
-
-fn read_datasets(
-    reader: &mut Reader<impl BufRead>,
-    probes: &[Probe],
-    state: &mut HostState,
-    answered: &mut Answered,
-) -> Result<(), ObservationError> {
-    let asked = asked(probes, |p| match p {
-        Probe::Dataset { name, properties } => Some((name.as_str(), properties)),
-        _ => None,
-    });
-    // Each dataset's properties (two probes of one dataset may ask for different ones), and
-    // all of them, which `zfs get` was asked for.
-    let mut wanted: BTreeMap<&str, BTreeSet<&str>> = BTreeMap::new();
-    for (_, (name, properties)) in &asked {
-        let set = wanted.entry(name).or_default();
-        set.extend(properties.iter().map(String::as_str));
-    }
-    let all: BTreeSet<&str> = wanted.values().flatten().copied().collect();
-    let mut listed = BTreeMap::new();
-    read_until(reader, "Y get", |line| {
-        if !wanted.contains_key(line.as_str()) {
-            return Err(format!("zfs listed `{line}`, which was not asked").into());
-        }
-        match listed.insert(line, DatasetState::default()) {
-            None => Ok(()),
-            Some(_) => Err("zfs listed a dataset twice".into()),
-        }
-    })?;
-    read_until(reader, "Y end", |line| {
-        let fields: Vec<&str> = line.splitn(3, '\t').collect();
-        let [name, property, value] = fields[..] else {
-            return Err(format!("unreadable zfs get line `{line}`").into());
-        };
-        let Some(dataset) = listed.get_mut(name) else {
-            return Err(format!("zfs get answered of `{name}`, which it did not list").into());
-        };
-        if !all.contains(property) {
-            return Err(format!("zfs get answered `{property}`, which was not asked").into());
-        }
-        if wanted[name].contains(property)
-            && dataset
-                .properties
-                .insert(property.to_string(), value.to_string())
-                .is_some()
-        {
-            return Err(format!("zfs get answered {property} of {name} twice").into());
-        }
-        Ok(())
-    })?;
-    state.datasets.extend(listed);
-    Ok(answered.mark_each(&asked, probes)?)
-}
-
-fn read_mounts(
-    d: &dyn Dialect,
-    reader: &mut Reader<impl BufRead>,
-    probes: &[Probe],
-    state: &mut HostState,
-    answered: &mut Answered,
-) -> Result<(), ObservationError> {
-    let asked = asked(probes, |p| match p {
-        Probe::Mount { path } => Some(path.as_str()),
-        _ => None,
-    });
-    // The last mount at a point is the one on top (mount order), as `tail -n 1` took it.
-    read_until(reader, "M end", |line| {
-        let [point, device, fstype] = d.mount_entry(&line)?;
-        if asked.iter().any(|(_, path)| *path == point) {
-            state.mounts.insert(point, MountState { device, fstype });
-        }
-        Ok(())
-    })?;
-    Ok(answered.mark_each(&asked, probes)?)
-}
-
-fn read_modules(
-    d: &dyn Dialect,
-    reader: &mut Reader<impl BufRead>,
-    probes: &[Probe],
-    state: &mut HostState,
-    answered: &mut Answered,
-) -> Result<(), ObservationError> {
-    let asked = asked(probes, |p| match p {
-        Probe::KernelModule { name } => Some(name.as_str()),
-        _ => None,
-    });
-    read_until(reader, "L end", |line| {
-        if let Some(module) = d.listed_module(&line)?
-            && asked.iter().any(|(_, name)| *name == module)
-        {
-            state.kernel_modules.insert(module.to_string());
-        }
-        Ok(())
-    })?;
-    Ok(answered.mark_each(&asked, probes)?)
-}
-
-fn read_carp(
-    d: &dyn Dialect,
-    interface: &str,
-    reader: &mut Reader<impl BufRead>,
-    probes: &[Probe],
-    state: &mut HostState,
-    answered: &mut Answered,
-) -> Result<(), ObservationError> {
-    let asked = asked(probes, |p| match p {
-        Probe::Carp {
-            interface: on,
-            address,
-        } if on == interface => Some(address.as_str()),
-        _ => None,
-    });
-    if asked.is_empty() {
-        return Err(format!("an answer about interface {interface}, which was not asked").into());
-    }
-    let mut status = Vec::new();
-    read_until(reader, "A end", |line| {
-        status.push(line);
-        Ok(())
-    })?;
-    for (i, address) in asked {
-        answered.mark(i, &probes[i])?;
-        if let Some((vhid, role)) = d.carp_address(&status, address)? {
-            let carp = CarpState {
-                interface: interface.to_string(),
-                vhid,
-                state: role,
+        let all: BTreeSet<&str> = wanted.values().flatten().copied().collect();
+        let mut listed = BTreeMap::new();
+        read_until(self.reader, "Y get", |line| {
+            if !wanted.contains_key(line.as_str()) {
+                return Err(format!("zfs listed `{line}`, which was not asked").into());
+            }
+            match listed.insert(line, DatasetState::default()) {
+                None => Ok(()),
+                Some(_) => Err("zfs listed a dataset twice".into()),
+            }
+        })?;
+        read_until(self.reader, "Y end", |line| {
+            let fields: Vec<&str> = line.splitn(3, '\t').collect();
+            let [name, property, value] = fields[..] else {
+                return Err(format!("unreadable zfs get line `{line}`").into());
             };
-            state.carp.insert(address.to_string(), carp);
-        }
+            let Some(dataset) = listed.get_mut(name) else {
+                return Err(
+                    format!("zfs get self.answered of `{name}`, which it did not list").into(),
+                );
+            };
+            if !all.contains(property) {
+                return Err(
+                    format!("zfs get self.answered `{property}`, which was not asked").into(),
+                );
+            }
+            if wanted[name].contains(property)
+                && dataset
+                    .properties
+                    .insert(property.to_string(), value.to_string())
+                    .is_some()
+            {
+                return Err(format!("zfs get self.answered {property} of {name} twice").into());
+            }
+            Ok(())
+        })?;
+        self.state.datasets.extend(listed);
+        Ok(self.answered.mark_each(&asked, self.probes)?)
     }
-    Ok(())
+
+    fn mounts(self) -> Result<(), ObservationError> {
+        let asked = asked(self.probes, |p| match p {
+            Probe::Mount { path } => Some(path.as_str()),
+            _ => None,
+        });
+        // The last mount at a point is the one on top (mount order), as `tail -n 1` took it.
+        read_until(self.reader, "M end", |line| {
+            let [point, device, fstype] = self.d.mount_entry(&line)?;
+            if asked.iter().any(|(_, path)| *path == point) {
+                self.state
+                    .mounts
+                    .insert(point, MountState { device, fstype });
+            }
+            Ok(())
+        })?;
+        Ok(self.answered.mark_each(&asked, self.probes)?)
+    }
+
+    fn modules(self) -> Result<(), ObservationError> {
+        let asked = asked(self.probes, |p| match p {
+            Probe::KernelModule { name } => Some(name.as_str()),
+            _ => None,
+        });
+        read_until(self.reader, "L end", |line| {
+            if let Some(module) = self.d.listed_module(&line)?
+                && asked.iter().any(|(_, name)| *name == module)
+            {
+                self.state.kernel_modules.insert(module.to_string());
+            }
+            Ok(())
+        })?;
+        Ok(self.answered.mark_each(&asked, self.probes)?)
+    }
+
+    fn carp(self, interface: &str) -> Result<(), ObservationError> {
+        let asked = asked(self.probes, |p| match p {
+            Probe::Carp {
+                interface: on,
+                address,
+            } if on == interface => Some(address.as_str()),
+            _ => None,
+        });
+        if asked.is_empty() {
+            return Err(
+                format!("an answer about interface {interface}, which was not asked").into(),
+            );
+        }
+        let mut status = Vec::new();
+        read_until(self.reader, "A end", |line| {
+            status.push(line);
+            Ok(())
+        })?;
+        for (i, address) in asked {
+            self.answered.mark(i, &self.probes[i])?;
+            if let Some((vhid, role)) = self.d.carp_address(&status, address)? {
+                let carp = CarpState {
+                    interface: interface.to_string(),
+                    vhid,
+                    state: role,
+                };
+                self.state.carp.insert(address.to_string(), carp);
+            }
+        }
+        Ok(())
+    }
 }

@@ -24,10 +24,12 @@
 //! bytes at a time, and never held whole (24 hosts × 4,000 paths of answer add up).
 
 use std::fmt::Write as _;
-use std::io::{BufRead, Read as _};
+use std::io::BufRead;
 
-use super::listings::{self, Answered};
-use super::{Dialect, RcVarQuery, dialect, prologue, quote};
+use super::dialect::{Dialect, RcVarQuery, prologue};
+use super::family::dialect;
+use super::listings::{self, Answered, Section};
+use super::reader::{ObservationError, Reader};
 use crate::host_state::{
     CertificateState, DeviceState, FileState, HostState, Ownership, ServiceState,
 };
@@ -36,6 +38,7 @@ use crate::inventory::host::OsFamily;
 use crate::probe::{Probe, Reveal};
 use crate::resource::ownership::normalize_mode;
 use crate::sensitive::{Digest, Observed};
+use crate::shell_words::quote;
 
 /// One script answering every probe; its output is read by `parse_observation`.
 pub fn observe_script(os: OsFamily, probes: &[Probe]) -> String {
@@ -164,85 +167,6 @@ fn path_section(d: &dyn Dialect, probes: &[Probe], script: &mut String) {
     script.push_str("printf '\\nP\\n'\n");
 }
 
-/// Why an observation answer could not be read.
-#[derive(Debug)]
-pub enum ObservationError {
-    /// The answer starts with another kernel's name (`(no answer)` for none): the host runs
-    /// another OS, and the script stopped before observing anything.
-    WrongKernel(String),
-    /// The answer is not what the script prints.
-    Unreadable(String),
-    /// The answer could not be read from the host.
-    Io(std::io::Error),
-}
-
-impl std::fmt::Display for ObservationError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            Self::WrongKernel(kernel) => write!(f, "the host runs {kernel}"),
-            Self::Unreadable(message) => f.write_str(message),
-            Self::Io(error) => error.fmt(f),
-        }
-    }
-}
-
-impl From<String> for ObservationError {
-    fn from(message: String) -> Self {
-        Self::Unreadable(message)
-    }
-}
-
-impl From<&str> for ObservationError {
-    fn from(message: &str) -> Self {
-        Self::Unreadable(message.to_string())
-    }
-}
-
-/// The answer as it streams in: a line or a counted run of bytes at a time, so it is never
-/// held whole. Only what the host has sent is ever allocated for, whatever sizes it prints.
-pub(super) struct Reader<R> {
-    answer: R,
-}
-
-impl<R: BufRead> Reader<R> {
-    pub(super) fn line(&mut self) -> Result<String, ObservationError> {
-        let mut line = Vec::new();
-        self.answer
-            .read_until(b'\n', &mut line)
-            .map_err(ObservationError::Io)?;
-        if line.pop() != Some(b'\n') {
-            return Err("the answer ended early".into());
-        }
-        String::from_utf8(line).map_err(|_| "an answer line is not UTF-8".into())
-    }
-
-    /// The next `n` bytes. `n` is a size the host printed, so it may be anything: past the
-    /// end of the answer is an error, and the buffer grows only with what arrives.
-    fn bytes(&mut self, n: usize) -> Result<Vec<u8>, ObservationError> {
-        let mut bytes = Vec::new();
-        let wanted = u64::try_from(n).unwrap_or(u64::MAX);
-        (&mut self.answer)
-            .take(wanted)
-            .read_to_end(&mut bytes)
-            .map_err(ObservationError::Io)?;
-        if bytes.len() != n {
-            return Err("the answer ended early".into());
-        }
-        Ok(bytes)
-    }
-
-    /// `n` bytes of content and the newline after them.
-    fn content(&mut self, n: usize) -> Result<Vec<u8>, ObservationError> {
-        let content = self.bytes(n)?;
-        match self.bytes(1) {
-            Ok(newline) if newline == b"\n" => {}
-            Err(ObservationError::Io(error)) => return Err(ObservationError::Io(error)),
-            _ => return Err("content length does not match".into()),
-        }
-        Ok(content)
-    }
-}
-
 fn digest(hex: &str) -> Result<Observed, String> {
     let sha256 = Digest::from_hex(hex).ok_or_else(|| format!("`{hex}` is not a sha256 digest"))?;
     Ok(Observed::digest(sha256))
@@ -255,12 +179,8 @@ pub fn parse_observation(
     probes: &[Probe],
     answer: impl BufRead,
 ) -> Result<HostState, ObservationError> {
-    let mut reader = Reader { answer };
-    let mut first = Vec::new();
-    reader
-        .answer
-        .read_until(b'\n', &mut first)
-        .map_err(ObservationError::Io)?;
+    let mut reader = Reader::new(answer);
+    let first = reader.raw_line()?;
     let kernel = std::str::from_utf8(first.strip_suffix(b"\n").unwrap_or(&first))
         .ok()
         .and_then(|line| line.strip_prefix("U "))
@@ -290,9 +210,16 @@ pub fn parse_observation(
                 answered.mark(index, probe)?;
                 read_probe_answer(&mut reader, probe, &fields, &mut state)?;
             }
-            None => {
-                listings::read_section(d, &fields, &mut reader, probes, &mut state, &mut answered)?
-            }
+            None => listings::read_section(
+                &fields,
+                Section {
+                    d,
+                    reader: &mut reader,
+                    probes,
+                    state: &mut state,
+                    answered: &mut answered,
+                },
+            )?,
         }
     }
 }

@@ -8,12 +8,14 @@
 //! literal in the script itself, which travels on stdin: they never appear in a command line,
 //! and no process is started to hold them.
 
-use super::{Dialect, ServiceAction, dialect, quote};
+use super::dialect::{Dialect, ServiceAction};
+use super::family::dialect;
 use crate::check_command::CheckCommand;
 use crate::host_state::Ownership;
 use crate::inventory::host::OsFamily;
 use crate::op::{Op, Refresh};
 use crate::sensitive::Text;
+use crate::shell_words::{print_bytes, quote, words};
 
 /// The fragment converging `op`; `None` where this OS has no such thing. `CopyFile` is not
 /// here: apply reads the source and hands over a `WriteFile`.
@@ -197,30 +199,6 @@ fn print_text(text: &Text) -> String {
     print_bytes(&text.expose(), text.is_sensitive())
 }
 
-/// A `printf` builtin call writing exactly `bytes` (any bytes, NUL included) to stdout: the
-/// format is single-quoted, with `%`, `\`, `'` and everything outside printable ASCII (or,
-/// with `all_octal`, every byte) as octal escapes, which POSIX printf decodes.
-pub fn print_bytes(bytes: &[u8], all_octal: bool) -> String {
-    let mut format = String::with_capacity(bytes.len() + 16);
-    format.push_str("printf '");
-    for &byte in bytes {
-        match byte {
-            _ if all_octal => format.push_str(&format!("\\{byte:03o}")),
-            b'%' => format.push_str("%%"),
-            b'\\' => format.push_str("\\\\"),
-            b'\'' => format.push_str("\\047"),
-            b' '..=b'~' => format.push(char::from(byte)),
-            other => format.push_str(&format!("\\{other:03o}")),
-        }
-    }
-    format.push('\'');
-    format
-}
-
-fn words(words: &[String]) -> String {
-    words.iter().map(|w| quote(w)).collect::<Vec<_>>().join(" ")
-}
-
 /// For a device the plan found empty, checks again right before writing over it, so a disk
 /// plugged in or formatted since the plan is never destroyed without being named.
 fn still_empty(d: &dyn Dialect, devices: &[String], destroys: &Option<String>) -> String {
@@ -343,6 +321,18 @@ fn set_ownership(target: &str, ownership: &Ownership) -> String {
         chown(target, ownership),
         quote(&ownership.mode)
     )
+}
+
+/// The temporary files f3s left in `dir` (`.f3s.*`): a test's proof that a write, refused or
+/// not, left nothing half-done behind.
+#[cfg(test)]
+pub(super) fn temp_files_left(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
+    std::fs::read_dir(dir)
+        .unwrap()
+        .flatten()
+        .filter(|e| e.file_name().to_string_lossy().starts_with(".f3s."))
+        .map(|e| e.path())
+        .collect()
 }
 
 #[cfg(test)]

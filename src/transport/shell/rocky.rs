@@ -1,9 +1,10 @@
 //! Rocky Linux's spelling of the commands f3s runs: GNU stat, sha256sum, rpm/dnf, systemctl,
 //! flock. Rocky has no rc.conf.
 
-use super::{Dialect, RcVarQuery, ServiceAction, quote, words};
+use super::dialect::{Dialect, RcVarQuery, ServiceAction};
 use crate::host_state::CarpRole;
 use crate::sensitive::Text;
+use crate::shell_words::{quote, words};
 
 pub struct Rocky;
 

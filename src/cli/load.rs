@@ -1,0 +1,162 @@
+//! What every command starts with: the arguments naming the inventory, the hosts in scope and
+//! how to reach them, and the inventory loaded, compiled and built into the graph.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use clap::Args;
+
+use super::failure::Failure;
+use crate::compile;
+use crate::graph::ResourceGraph;
+use crate::inventory::Inventory;
+use crate::inventory::host::Host;
+use crate::transport::Transport;
+use crate::transport::fixture::FixtureTransport;
+use crate::transport::ssh::{SshOptions, SshTransport};
+
+#[derive(Debug, Args)]
+pub(super) struct InventoryArg {
+    /// The inventory file.
+    #[arg(
+        short = 'i',
+        long = "inventory",
+        value_name = "FILE",
+        default_value = "inventory/f3s.yml"
+    )]
+    pub(super) inventory: PathBuf,
+}
+
+/// How to reach hosts: over SSH, or from recorded state.
+#[derive(Debug, Args)]
+pub(super) struct TransportArgs {
+    /// Use recorded host state in DIR (one HOST.yml per host) instead of connecting.
+    #[arg(long, value_name = "DIR")]
+    pub(super) state: Option<PathBuf>,
+    /// Add the keys of hosts not yet in known_hosts (a changed key is always refused).
+    #[arg(long)]
+    pub(super) accept_new_host_keys: bool,
+    /// Seconds to wait for a connection.
+    #[arg(long, value_name = "SECS", default_value_t = 10)]
+    pub(super) connect_timeout: u64,
+    /// Seconds one remote command may take.
+    #[arg(long, value_name = "SECS", default_value_t = 300)]
+    pub(super) command_timeout: u64,
+}
+
+impl TransportArgs {
+    pub(super) fn transport(&self) -> Box<dyn Transport> {
+        match &self.state {
+            Some(dir) => Box::new(FixtureTransport::new(dir.clone())),
+            None => Box::new(SshTransport::new(SshOptions {
+                connect_timeout: Duration::from_secs(self.connect_timeout),
+                command_timeout: Duration::from_secs(self.command_timeout),
+                accept_new_host_keys: self.accept_new_host_keys,
+            })),
+        }
+    }
+}
+
+/// Which hosts and resources a command works on.
+#[derive(Debug, Args)]
+pub(super) struct ScopeArgs {
+    /// Only these hosts (comma-separated).
+    #[arg(long, value_name = "HOST", value_delimiter = ',')]
+    pub(super) host: Vec<String>,
+    /// Only these resources (host/kind:name, comma-separated) and what they depend on.
+    #[arg(long, value_name = "ADDR", value_delimiter = ',')]
+    pub(super) target: Vec<String>,
+}
+
+impl ScopeArgs {
+    /// `selected[i]` says whether resource `i` is in scope.
+    pub(super) fn select(&self, loaded: &Loaded) -> Result<Vec<bool>, Failure> {
+        crate::selection::select(&loaded.graph, &loaded.inventory, &self.host, &self.target)
+            .map_err(Failure::from)
+    }
+}
+
+/// What the commands that work on hosts (plan, apply) take: the inventory, how to reach the
+/// hosts, and which hosts and resources.
+#[derive(Debug, Args)]
+pub(super) struct HostArgs {
+    #[command(flatten)]
+    inventory: InventoryArg,
+    #[command(flatten)]
+    transport: TransportArgs,
+    #[command(flatten)]
+    scope: ScopeArgs,
+}
+
+impl HostArgs {
+    /// The transport, the inventory loaded (connecting meanwhile) with its digest key, and
+    /// which resources are in scope; secrets without a value are noted.
+    pub(super) fn start(&self) -> Result<(Box<dyn Transport>, Loaded, Vec<bool>), Failure> {
+        let transport = self.transport.transport();
+        let loaded =
+            load_connecting(&self.inventory, &self.scope, transport.as_ref())?.with_digest_key()?;
+        note_missing_secrets(&loaded.inventory);
+        let selected = self.scope.select(&loaded)?;
+        Ok((transport, loaded, selected))
+    }
+}
+
+/// What every command starts with: the inventory, compiled and checked.
+pub(super) struct Loaded {
+    pub(super) inventory: Inventory,
+    pub(super) graph: ResourceGraph,
+}
+
+pub(super) fn load(arg: &InventoryArg) -> Result<Loaded, Failure> {
+    compiled(Inventory::load(&arg.inventory)?)
+}
+
+/// As `load`, connecting to the hosts `scope` names (all, unless `--host` narrows them) while
+/// the inventory compiles: at thousands of resources a host, compiling takes as long as
+/// connecting.
+pub(super) fn load_connecting(
+    arg: &InventoryArg,
+    scope: &ScopeArgs,
+    transport: &dyn Transport,
+) -> Result<Loaded, Failure> {
+    let inventory = Inventory::load(&arg.inventory)?;
+    let named: Vec<Host> = inventory
+        .hosts
+        .iter()
+        .filter(|host| scope.host.is_empty() || scope.host.contains(&host.name))
+        .cloned()
+        .collect();
+    transport.connect_ahead(&named);
+    compiled(inventory)
+}
+
+pub(super) fn compiled(inventory: Inventory) -> Result<Loaded, Failure> {
+    inventory.install_secrets();
+    let resources = compile::compile(&inventory)?;
+    let graph = ResourceGraph::build(resources, &inventory)?;
+    Ok(Loaded { inventory, graph })
+}
+
+impl Loaded {
+    /// For what shows or records fingerprints: a declared digest key must have its value
+    /// (a secret without one only leaves out what needs it).
+    pub(super) fn with_digest_key(mut self) -> Result<Self, Failure> {
+        match std::mem::replace(&mut self.inventory.digest_key, Ok(None)) {
+            Err(error) => Err(error.into()),
+            key => {
+                self.inventory.digest_key = key;
+                Ok(self)
+            }
+        }
+    }
+}
+
+/// Says which secrets have no value in this run, and so what a plan leaves out.
+pub(super) fn note_missing_secrets(inventory: &Inventory) {
+    for missing in inventory.secrets.unavailable() {
+        eprintln!(
+            "note: secret `{}` has no value ({}); what is rendered from it is left out of plans",
+            missing.name, missing.reason
+        );
+    }
+}

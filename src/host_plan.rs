@@ -1,0 +1,163 @@
+//! What a plan says of one host: its resources in apply order, each with its action, its
+//! changes (a unified diff where the content may be shown) and its operations; and the hosts
+//! it could not reach.
+
+use std::sync::Arc;
+
+use serde::Serialize;
+
+use crate::diff;
+use crate::inventory::host::OsFamily;
+use crate::op::Op;
+use crate::resource::{Address, AttributeChange, ContentChange, Decision};
+use crate::sensitive::{Digest, Observed};
+use crate::transport::TransportError;
+
+#[derive(Debug, Serialize)]
+pub struct Unreached {
+    pub host: String,
+    /// Why, in words (the error names the host and what failed).
+    pub error: String,
+    /// The same, as the diagnostic to report.
+    #[serde(skip)]
+    pub cause: TransportError,
+}
+
+#[derive(Debug, Serialize)]
+pub struct HostPlan {
+    pub name: String,
+    pub os: OsFamily,
+    pub address: String,
+    /// Digest of the observed state, so `apply` can tell whether the host drifted since.
+    pub observed: Digest,
+    /// Whether the observed state holds hidden values: then `observed` is only comparable
+    /// with a later run's under a persistent digest key.
+    #[serde(skip)]
+    pub observed_hidden: bool,
+    /// In apply order.
+    pub resources: Vec<PlannedResource>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Action {
+    Create,
+    Change,
+    Refresh,
+    /// Would discard data; refused at apply unless allowed by name.
+    Destructive,
+    Unchanged,
+}
+
+#[derive(Debug, Serialize)]
+pub struct PlannedResource {
+    pub address: Address,
+    pub module: Arc<str>,
+    pub action: Action,
+    // Lists without slack, and the rare parts behind one pointer: a plan holds a
+    // `PlannedResource` for every resource, changed or not.
+    #[serde(skip_serializing_if = "<[_]>::is_empty")]
+    pub changes: Box<[AttributeChange]>,
+    #[serde(flatten, skip_serializing_if = "Option::is_none")]
+    shown: Option<Box<Shown>>,
+    #[serde(skip_serializing_if = "<[_]>::is_empty")]
+    pub operations: Box<[Op]>,
+}
+
+/// What a plan shows of a resource beyond its changes, where there is any.
+#[derive(Debug, Serialize)]
+struct Shown {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    diff: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    refresh: Option<RefreshNote>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    note: Option<String>,
+}
+
+impl PlannedResource {
+    pub fn diff(&self) -> Option<&str> {
+        self.shown.as_ref()?.diff.as_deref()
+    }
+
+    pub fn refresh(&self) -> Option<&RefreshNote> {
+        self.shown.as_ref()?.refresh.as_ref()
+    }
+
+    pub fn note(&self) -> Option<&str> {
+        self.shown.as_ref()?.note.as_deref()
+    }
+}
+
+#[derive(Debug, Serialize)]
+pub struct RefreshNote {
+    pub triggered_by: Vec<Address>,
+    /// Why no refresh runs although something notified it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub skipped: Option<String>,
+}
+
+impl PlannedResource {
+    /// A resource's part of the plan: its action follows from the decision and the operations
+    /// that will run (a refresh's among them).
+    pub fn new(
+        address: Address,
+        module: &Arc<str>,
+        decision: Decision,
+        operations: Vec<Op>,
+        refresh: Option<RefreshNote>,
+    ) -> PlannedResource {
+        let action = if operations.iter().any(Op::is_destructive) {
+            Action::Destructive
+        } else if decision.creates && !decision.ops.is_empty() {
+            Action::Create
+        } else if !decision.ops.is_empty() {
+            Action::Change
+        } else if !operations.is_empty() {
+            Action::Refresh
+        } else {
+            Action::Unchanged
+        };
+        let mut changes = decision.changes;
+        let diff = decision
+            .content
+            .and_then(|content| content_diff(content, &mut changes));
+        let note = decision.note;
+        let shown = (diff.is_some() || refresh.is_some() || note.is_some()).then(|| {
+            Box::new(Shown {
+                diff,
+                refresh,
+                note,
+            })
+        });
+        PlannedResource {
+            address,
+            module: Arc::clone(module),
+            action,
+            changes: changes.into_boxed_slice(),
+            shown,
+            operations: operations.into_boxed_slice(),
+        }
+    }
+}
+
+/// A unified diff where both sides can be shown; otherwise a masked content change.
+fn content_diff(content: ContentChange, changes: &mut Vec<AttributeChange>) -> Option<String> {
+    let ContentChange {
+        path,
+        before,
+        after,
+    } = content;
+    // A side that may not be shown (hidden, holding a secret, not known yet) masks both.
+    match (before.as_ref().map(Observed::plain), after.plain()) {
+        (None, Some(shown_after)) => Some(diff::unified(&path, None, shown_after)),
+        (Some(Some(shown_before)), Some(shown_after)) => {
+            Some(diff::unified(&path, Some(shown_before), shown_after))
+        }
+        _ => {
+            let before = before.map_or_else(|| "(absent)".to_string(), |b| b.summary());
+            changes.insert(0, AttributeChange::new("content", before, after.summary()));
+            None
+        }
+    }
+}

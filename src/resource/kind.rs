@@ -1,0 +1,133 @@
+//! The interface every kind implements. A kind is pure: it names the probes it needs, decides
+//! from the observed (or predicted) state what must change, and says so as typed operations.
+//! It never opens a connection or builds a command line.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use serde::Serialize;
+
+use crate::host_state::HostState;
+use crate::inventory::host::OsFamily;
+use crate::op::Op;
+use crate::probe::Probe;
+use crate::sensitive::Observed;
+
+/// What a kind sees when it decides: the host's state as it will be when the resource's turn
+/// comes, and the other hosts' states for copies.
+pub struct View<'a> {
+    pub os: OsFamily,
+    /// Seconds since the epoch when the plan was made, for certificate expiry.
+    pub now: i64,
+    pub state: &'a HostState,
+    pub hosts: &'a BTreeMap<String, HostState>,
+    /// `(host, path)` of content this plan changes before it is read here.
+    pub pending: &'a BTreeSet<(String, String)>,
+}
+
+/// One attribute's move, as the plan shows it (sensitive values already masked).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct AttributeChange {
+    pub attribute: String,
+    pub before: String,
+    pub after: String,
+}
+
+impl AttributeChange {
+    pub fn new(attribute: &str, before: impl Into<String>, after: impl Into<String>) -> Self {
+        Self {
+            attribute: attribute.into(),
+            before: before.into(),
+            after: after.into(),
+        }
+    }
+}
+
+/// A file's content before and after, for a unified diff.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ContentChange {
+    pub path: String,
+    pub before: Option<Observed>,
+    pub after: Observed,
+}
+
+#[derive(Debug, Default, Clone, PartialEq)]
+pub struct Decision {
+    pub ops: Vec<Op>,
+    pub changes: Vec<AttributeChange>,
+    pub content: Option<ContentChange>,
+    /// The resource does not exist yet.
+    pub creates: bool,
+    /// Something the admin should know that is not a change (what f3s waits for, say).
+    pub note: Option<String>,
+}
+
+/// Relations a kind implies, resolved into graph edges where the other end is managed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Implied {
+    /// The nearest managed directory at or above this path's parent.
+    ParentOf(String),
+    /// The resource of this kind and name on the same host, if one is managed.
+    Local { kind: &'static str, name: String },
+    /// Whatever manages this path on another host.
+    RemotePath { host: String, path: String },
+    /// The resource of this kind and name on another host, if one is managed.
+    Remote {
+        host: String,
+        kind: &'static str,
+        name: String,
+    },
+}
+
+/// How a resource relates to a file's content, for ordering edits and catching conflicts.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Claim<'a> {
+    /// Sets the whole content.
+    Whole(&'a str),
+    /// Makes sure the file exists, content left alone.
+    Exists(&'a str),
+    /// Edits part of the content.
+    Edit(&'a str),
+}
+
+impl<'a> Claim<'a> {
+    pub fn path(&self) -> &'a str {
+        match self {
+            Self::Whole(path) | Self::Exists(path) | Self::Edit(path) => path,
+        }
+    }
+}
+
+pub trait Kind {
+    /// What to read on the resource's own host.
+    fn probes(&self) -> Vec<Probe>;
+
+    /// What to read on other hosts, as `(host, probe)`.
+    fn remote_probes(&self) -> Vec<(String, Probe)> {
+        Vec::new()
+    }
+
+    /// What must change; `Err` when the plan cannot decide (the message says why).
+    fn decide(&self, view: &View) -> Result<Decision, String>;
+
+    fn implied(&self) -> Vec<Implied> {
+        Vec::new()
+    }
+
+    fn claim(&self) -> Option<Claim<'_>> {
+        None
+    }
+
+    /// Paths whose content this resource sets, which copies elsewhere may read.
+    fn paths(&self) -> Vec<String> {
+        self.claim()
+            .into_iter()
+            .filter(|claim| !matches!(claim, Claim::Exists(_)))
+            .map(|claim| claim.path().to_string())
+            .collect()
+    }
+
+    /// The operation that refreshes the resource after a notifying change, or why none runs.
+    fn refresh(&self, _view: &View, _decision: &Decision) -> Result<Op, String> {
+        Err("this kind cannot be refreshed".into())
+    }
+}
