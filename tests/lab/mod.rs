@@ -330,6 +330,15 @@ impl LabHost {
         );
     }
 
+    /// Makes the host lie: from now on every command a client runs is handed to `script` (a
+    /// shell script, the command as `$1`, the command's stdin as its stdin) instead, as a
+    /// compromised host answers whatever it likes.
+    pub fn lie_with(&self, script: &str) {
+        self.write("/etc/lab/liar", script);
+        let output = self.sh("chmod 0755 /etc/lab/liar");
+        assert!(output.status.success());
+    }
+
     /// Every stand-in call so far, one line each.
     pub fn calls(&self) -> Vec<String> {
         self.read_text("/var/log/lab/calls.log")
