@@ -36,10 +36,11 @@ pub(super) struct TransportArgs {
     /// Add the keys of hosts not yet in known_hosts (a changed key is always refused).
     #[arg(long)]
     pub(super) accept_new_host_keys: bool,
-    /// Seconds to wait for a connection.
+    /// Seconds a connection may take, handshake and authentication included.
     #[arg(long, value_name = "SECS", default_value_t = 10)]
     pub(super) connect_timeout: u64,
-    /// Seconds one remote command may take.
+    /// Seconds one remote command may take from start to end, however slowly its answer
+    /// trickles in; past it, f3s closes the connection.
     #[arg(long, value_name = "SECS", default_value_t = 300)]
     pub(super) command_timeout: u64,
 }
@@ -88,10 +89,14 @@ pub(super) struct HostArgs {
     scope: ScopeArgs,
 }
 
+/// A command on hosts, started: its transport, the inventory loaded, and which resources
+/// (by index in the graph) are in scope.
+pub(super) type Started = (Box<dyn Transport>, Loaded, Vec<bool>);
+
 impl HostArgs {
     /// The transport, the inventory loaded (connecting meanwhile) with its digest key, and
     /// which resources are in scope; secrets without a value are noted.
-    pub(super) fn start(&self) -> Result<(Box<dyn Transport>, Loaded, Vec<bool>), Failure> {
+    pub(super) fn start(&self) -> Result<Started, Failure> {
         let transport = self.transport.transport();
         let loaded =
             load_connecting(&self.inventory, &self.scope, transport.as_ref())?.with_digest_key()?;

@@ -4,8 +4,12 @@
 use miette::Diagnostic;
 use thiserror::Error;
 
+use std::time::Duration;
+
 use crate::compile_error::CompileError;
 use crate::inventory::host::Host;
+use crate::transport::bounded::Exceeded;
+use crate::transport::watchdog::Cut;
 
 #[derive(Debug, Error, Diagnostic)]
 pub enum TransportError {
@@ -86,6 +90,15 @@ pub enum TransportError {
         what: String,
         cause: String,
     },
+    #[error("{host}: {what} {cut}; f3s closed the connection")]
+    #[diagnostic(help("{help}"))]
+    Cut {
+        host: String,
+        what: String,
+        /// What cut it short, in words ("did not finish within 5 s (--command-timeout)").
+        cut: String,
+        help: String,
+    },
     #[error("{host}: stopped for this run: the connection holding its lock broke ({cause})")]
     #[diagnostic(help(
         "another apply may have changed the host meanwhile, so f3s applies nothing more to it; it holds the lock again until this run ends. Run apply again"
@@ -101,6 +114,29 @@ pub enum TransportError {
 }
 
 impl TransportError {
+    /// `what` on `host` was cut short: its deadline (`limit`, set by `option`) passed, or
+    /// Ctrl-C asked to stop.
+    pub fn cut(host: &Host, what: &str, cut: Cut, limit: Duration, option: &str) -> Self {
+        let (cut, help) = match cut {
+            Cut::Deadline => (
+                format!("did not finish within {} s ({option})", limit.as_secs_f64()),
+                format!(
+                    "the host is overloaded, unreachable or not answering honestly; if it is only slow, raise {option}. Plan again to see where it stands"
+                ),
+            ),
+            Cut::Interrupted => (
+                "was cut short by Ctrl-C".to_string(),
+                "plan again to see where the host stands".to_string(),
+            ),
+        };
+        Self::Cut {
+            host: host.name.clone(),
+            what: what.to_string(),
+            cut,
+            help,
+        }
+    }
+
     /// The connection to `host` failed while doing `what`.
     pub fn io(host: &Host, what: &str, cause: &dyn Worded) -> Self {
         Self::Io {
@@ -113,16 +149,22 @@ impl TransportError {
 
 /// A failure of the SSH connection in words a person can act on, rather than libssh2's code.
 pub trait Worded {
-    fn worded(&self) -> String;
+    /// In words, naming `option` as what bounds a wait that timed out.
+    fn worded_for(&self, option: &str) -> String;
+
+    /// In words, during a remote command.
+    fn worded(&self) -> String {
+        self.worded_for("--command-timeout")
+    }
 }
 
 impl Worded for ssh2::Error {
-    fn worded(&self) -> String {
+    fn worded_for(&self, option: &str) -> String {
         use ssh2::ErrorCode::Session;
         // The codes are libssh2's LIBSSH2_ERROR_* (libssh2.h).
         match self.code() {
             Session(-7 | -13 | -26 | -43 | -45) => "the connection was closed by the host".into(),
-            Session(-9 | -30) => "the host did not answer in time (see --command-timeout)".into(),
+            Session(-9 | -30) => format!("the host did not answer in time (see {option})"),
             Session(-21 | -22 | -32) => {
                 "the host refused to start a command on the connection (sshd's MaxSessions?)".into()
             }
@@ -132,11 +174,14 @@ impl Worded for ssh2::Error {
 }
 
 impl Worded for std::io::Error {
-    fn worded(&self) -> String {
+    fn worded_for(&self, option: &str) -> String {
         use std::io::ErrorKind;
+        if let Some(exceeded) = Exceeded::of(self) {
+            return exceeded.to_string();
+        }
         match self.kind() {
             ErrorKind::TimedOut | ErrorKind::WouldBlock => {
-                "the host did not answer in time (see --command-timeout)".into()
+                format!("the host did not answer in time (see {option})")
             }
             ErrorKind::UnexpectedEof => "the connection ended before the answer did".into(),
             _ => "the connection to the host was lost".into(),

@@ -2,10 +2,12 @@
 //! probes and operations; the SSH transport turns them into shell (see `shell`), the fixture
 //! transport answers from recorded state and applies to it in memory.
 
+pub mod bounded;
 pub mod error;
 pub mod fixture;
 pub mod shell;
 pub mod ssh;
+pub mod watchdog;
 
 use crate::batch::{Batch, UnitOutcome};
 use crate::host_state::HostState;

@@ -1,9 +1,11 @@
 //! The SSH transport (libssh2 through ssh2): one session per host, opened on first use and
 //! reused for the whole run; host keys checked against known_hosts; `TCP_NODELAY` on the
 //! socket, since every observation and operation is a small request waiting on its answer.
+//! Hosts are not trusted: the handshake and each remote command have a wall-clock deadline
+//! (`watchdog.rs`), and all a host sends is read through caps (`bounded.rs`).
 
 use std::collections::HashMap;
-use std::io::{BufRead as _, BufReader, Read, Write};
+use std::io::{BufReader, Read, Write};
 use std::net::{TcpStream, ToSocketAddrs};
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
@@ -16,8 +18,10 @@ use crate::batch::{Batch, UnitOutcome};
 use crate::host_state::HostState;
 use crate::inventory::host::Host;
 use crate::probe::Probe;
+use crate::transport::bounded::{self, ANSWER_LIMIT, Capped, STDERR_LIMIT};
 use crate::transport::error::Worded;
 use crate::transport::shell::{self, BatchReadError, LOCK_HELD, ObservationError};
+use crate::transport::watchdog::Watchdog;
 use crate::transport::{CommandRun, Transport, TransportError};
 
 #[derive(Debug, Clone)]
@@ -41,6 +45,8 @@ impl Default for SshOptions {
 
 struct Remote {
     session: Session,
+    /// The session's socket, which a watchdog shuts down when a deadline passes.
+    socket: TcpStream,
     /// The channel whose remote process holds the apply lock.
     lock: Option<Channel>,
 }
@@ -150,42 +156,56 @@ impl SshTransport {
         Arc::clone(remotes.entry(host.name.clone()).or_default())
     }
 
-    /// Runs `script` with the host's privilege escalation, sending it on stdin, and hands the
-    /// open channel to `read` for its output.
+    /// Runs `script` with the host's privilege escalation, sending it on stdin, and hands
+    /// `read` the command's output, capped at `ANSWER_LIMIT`. The whole exchange has
+    /// `--command-timeout` as its deadline; an `interruptible` one also ends at Ctrl-C.
     fn run_script<T>(
         &self,
         host: &Host,
         script: &str,
         what: &str,
-        read: impl FnOnce(&mut Channel) -> Result<T, TransportError>,
+        interruptible: bool,
+        read: impl FnOnce(&mut Capped<&mut Channel>) -> Result<T, TransportError>,
     ) -> Result<(T, Exit), TransportError> {
         self.check_not_stopped(host)?;
         let command = shell::stdin_command_line(host.connection.become_method);
         let io_error = |e: &dyn Worded| TransportError::io(host, what, e);
+        let limit = self.options.command_timeout;
         let result = self.with_remote(host, |remote| {
-            let mut channel = remote.session.channel_session().map_err(|e| io_error(&e))?;
-            channel.exec(&command).map_err(|e| io_error(&e))?;
-            channel
-                .write_all(script.as_bytes())
-                .map_err(|e| io_error(&e))?;
-            channel.send_eof().map_err(|e| io_error(&e))?;
-            let value = read(&mut channel)?;
-            let mut stderr = String::new();
-            channel
-                .stderr()
-                .read_to_string(&mut stderr)
-                .map_err(|e| io_error(&e))?;
-            channel.wait_close().map_err(|e| io_error(&e))?;
-            let status = channel.exit_status().map_err(|e| io_error(&e))?;
-            Ok((
-                value,
-                Exit {
-                    status,
-                    stderr: stderr.trim_end().to_string(),
-                },
-            ))
+            let watchdog = Watchdog::arm(&remote.socket, limit, interruptible);
+            let exchange = (|| {
+                let mut channel = remote.session.channel_session().map_err(|e| io_error(&e))?;
+                channel.exec(&command).map_err(|e| io_error(&e))?;
+                channel
+                    .write_all(script.as_bytes())
+                    .map_err(|e| io_error(&e))?;
+                channel.send_eof().map_err(|e| io_error(&e))?;
+                let value = read(&mut Capped::new(
+                    &mut channel,
+                    ANSWER_LIMIT,
+                    "in one answer",
+                ))?;
+                let mut stderr = Vec::new();
+                Capped::new(channel.stderr(), STDERR_LIMIT, "on standard error")
+                    .read_to_end(&mut stderr)
+                    .map_err(|e| io_error(&e))?;
+                channel.wait_close().map_err(|e| io_error(&e))?;
+                let status = channel.exit_status().map_err(|e| io_error(&e))?;
+                let stderr = String::from_utf8_lossy(&stderr).trim_end().to_string();
+                Ok((value, Exit { status, stderr }))
+            })();
+            match watchdog.disarm() {
+                Some(cut) => Err(TransportError::cut(
+                    host,
+                    what,
+                    cut,
+                    limit,
+                    "--command-timeout",
+                )),
+                None => exchange,
+            }
         });
-        if let Err(error @ TransportError::Io { .. }) = &result {
+        if let Err(error @ (TransportError::Io { .. } | TransportError::Cut { .. })) = &result {
             self.lost_connection(host, error);
         }
         let (value, exit) = result?;
@@ -195,7 +215,7 @@ impl SshTransport {
 
     /// Runs a script and reads all it prints; fails unless it exits 0.
     fn run_to_end(&self, host: &Host, script: &str, what: &str) -> Result<Vec<u8>, TransportError> {
-        let (stdout, exit) = self.run_script(host, script, what, |channel| {
+        let (stdout, exit) = self.run_script(host, script, what, false, |channel| {
             let mut stdout = Vec::new();
             channel
                 .read_to_end(&mut stdout)
@@ -211,7 +231,7 @@ impl SshTransport {
         let what = "observing the host";
         let script = shell::observe_script(host.os, probes);
         let io_error = |e: &std::io::Error| TransportError::io(host, what, e);
-        let (read, exit) = self.run_script(host, &script, what, |channel| {
+        let (read, exit) = self.run_script(host, &script, what, false, |channel| {
             let mut answer = BufReader::new(channel);
             match shell::parse_observation(host.os, probes, &mut answer) {
                 Err(ObservationError::Io(e)) => Err(io_error(&e)),
@@ -238,10 +258,15 @@ impl SshTransport {
         })
     }
 
+    /// Drops the host's connection; its socket is shut down first, so nothing waits on a host
+    /// that is still sending.
     fn forget(&self, host: &Host) {
         let remotes = self.remotes.lock().unwrap_or_else(|p| p.into_inner());
         if let Some(slot) = remotes.get(&host.name) {
-            slot.lock().unwrap_or_else(|p| p.into_inner()).remote = None;
+            let mut slot = slot.lock().unwrap_or_else(|p| p.into_inner());
+            if let Some(remote) = slot.remote.take() {
+                let _ = remote.socket.shutdown(std::net::Shutdown::Both);
+            }
         }
     }
 }
@@ -264,18 +289,35 @@ fn connect(options: &SshOptions, host: &Host) -> Result<Remote, TransportError> 
         .map_err(|e| connect_error(e.to_string()))?;
     tcp.set_nodelay(true)
         .map_err(|e| connect_error(e.to_string()))?;
+    let socket = tcp.try_clone().map_err(|e| connect_error(e.to_string()))?;
     let mut session = Session::new().map_err(|e| connect_error(e.message().to_string()))?;
     session.set_tcp_stream(tcp);
     session.set_timeout(millis(options.connect_timeout));
-    session.handshake().map_err(|e| TransportError::Handshake {
-        host: host.name.clone(),
-        message: e.worded(),
-    })?;
-    check_host_key(options, &session, host)?;
-    authenticate(&session, host)?;
+    // The handshake and authentication together, however slowly the host trickles them.
+    let watchdog = Watchdog::arm(&socket, options.connect_timeout, false);
+    let opened = session
+        .handshake()
+        .map_err(|e| TransportError::Handshake {
+            host: host.name.clone(),
+            message: e.worded_for("--connect-timeout"),
+        })
+        .and_then(|()| check_host_key(options, &session, host))
+        .and_then(|()| authenticate(&session, host));
+    if let Some(cut) = watchdog.disarm() {
+        let what = "the SSH handshake";
+        return Err(TransportError::cut(
+            host,
+            what,
+            cut,
+            options.connect_timeout,
+            "--connect-timeout",
+        ));
+    }
+    opened?;
     session.set_timeout(millis(options.command_timeout));
     Ok(Remote {
         session,
+        socket,
         lock: None,
     })
 }
@@ -379,13 +421,13 @@ impl Transport for SshTransport {
             n => format!("applying {n} resources"),
         };
         let io_error = |e: &std::io::Error| TransportError::io(host, &what, e);
-        let (read, exit) = self.run_script(host, &script, &what, |channel| {
+        let (read, exit) = self.run_script(host, &script, &what, false, |channel| {
             let mut stdout = BufReader::new(channel);
             Ok(shell::read_batch_output(
                 &nonce,
                 || {
                     let mut line = Vec::new();
-                    match stdout.read_until(b'\n', &mut line)? {
+                    match bounded::read_line(&mut stdout, &mut line)? {
                         0 => Ok(None),
                         _ => {
                             line.pop();
@@ -426,10 +468,12 @@ impl Transport for SshTransport {
         command: &str,
     ) -> Result<Option<CommandRun>, TransportError> {
         let what = "running the health check";
+        // Ctrl-C cuts a health check short rather than waiting for it.
         let (output, exit) = self.run_script(
             host,
             &shell::command_script(host.os, command),
             what,
+            true,
             |channel| {
                 let mut output = Vec::new();
                 channel
@@ -473,45 +517,73 @@ impl SshTransport {
     fn take_lock(&self, host: &Host, holder: &str) -> Result<(), TransportError> {
         let command =
             shell::command_line(host.connection.become_method, &shell::lock_script(host.os));
-        let io_error = |e: &dyn Worded| TransportError::io(host, "taking the lock", e);
+        let what = "taking the lock";
+        let limit = self.options.connect_timeout;
         self.with_remote(host, |remote| {
-            let mut channel = remote.session.channel_session().map_err(|e| io_error(&e))?;
-            channel.exec(&command).map_err(|e| io_error(&e))?;
-            channel
-                .write_all(format!("{holder}\n").as_bytes())
-                .map_err(|e| io_error(&e))?;
-            let first = read_line(&mut channel).map_err(|e| io_error(&e))?;
-            if first == "LOCKED" {
-                remote.lock = Some(channel);
-                return Ok(());
+            // Taking a lock is one short round trip: it has the connection's deadline.
+            let watchdog = Watchdog::arm(&remote.socket, limit, false);
+            let taken = lock_exchange(host, remote, &command, holder);
+            match watchdog.disarm() {
+                Some(cut) => Err(TransportError::cut(
+                    host,
+                    what,
+                    cut,
+                    limit,
+                    "--connect-timeout",
+                )),
+                None => taken,
             }
-            let mut rest = String::new();
-            let _ = channel.read_to_string(&mut rest);
-            let _ = channel.wait_close();
-            let status = channel.exit_status().unwrap_or(-1);
-            let holder = format!("{first}{rest}").trim().to_string();
-            Err(if status == LOCK_HELD {
-                TransportError::Locked {
-                    host: host.name.clone(),
-                    holder: if holder.is_empty() {
-                        "(unknown)".into()
-                    } else {
-                        holder
-                    },
-                }
-            } else {
-                let mut stderr = String::new();
-                let _ = channel.stderr().read_to_string(&mut stderr);
-                refused_escalation(host, status, stderr.trim_end())?;
-                TransportError::Command {
-                    host: host.name.clone(),
-                    what: "taking the lock".into(),
-                    status,
-                    stderr: format!("{holder} {stderr}").trim().to_string(),
-                }
-            })
         })
     }
+}
+
+/// Asks for the lock on `remote`'s session; the channel that holds it is kept in `remote`.
+fn lock_exchange(
+    host: &Host,
+    remote: &mut Remote,
+    command: &str,
+    holder: &str,
+) -> Result<(), TransportError> {
+    let io_error = |e: &dyn Worded| TransportError::io(host, "taking the lock", e);
+    let mut channel = remote.session.channel_session().map_err(|e| io_error(&e))?;
+    channel.exec(command).map_err(|e| io_error(&e))?;
+    channel
+        .write_all(format!("{holder}\n").as_bytes())
+        .map_err(|e| io_error(&e))?;
+    let first = lock_answer_line(&mut channel).map_err(|e| io_error(&e))?;
+    if first == "LOCKED" {
+        remote.lock = Some(channel);
+        return Ok(());
+    }
+    let mut rest = Vec::new();
+    let _ =
+        Capped::new(&mut channel, STDERR_LIMIT, "naming the lock's holder").read_to_end(&mut rest);
+    let rest = String::from_utf8_lossy(&rest);
+    let _ = channel.wait_close();
+    let status = channel.exit_status().unwrap_or(-1);
+    let holder = format!("{first}{rest}").trim().to_string();
+    Err(if status == LOCK_HELD {
+        TransportError::Locked {
+            host: host.name.clone(),
+            holder: if holder.is_empty() {
+                "(unknown)".into()
+            } else {
+                holder
+            },
+        }
+    } else {
+        let mut stderr = Vec::new();
+        let _ = Capped::new(channel.stderr(), STDERR_LIMIT, "on standard error")
+            .read_to_end(&mut stderr);
+        let stderr = String::from_utf8_lossy(&stderr);
+        refused_escalation(host, status, stderr.trim_end())?;
+        TransportError::Command {
+            host: host.name.clone(),
+            what: "taking the lock".into(),
+            status,
+            stderr: format!("{holder} {stderr}").trim().to_string(),
+        }
+    })
 }
 
 /// The escalation's refusal (a password it will not ask for, a rule that does not permit) as
@@ -547,10 +619,17 @@ fn authenticate(session: &Session, host: &Host) -> Result<(), TransportError> {
     })
 }
 
-fn read_line(channel: &mut Channel) -> std::io::Result<String> {
+/// The lock command's first line (`LOCKED`, or the holder's name), read a byte at a time so
+/// nothing after it is taken from the channel, and no longer than a line may be.
+fn lock_answer_line(channel: &mut Channel) -> std::io::Result<String> {
     let mut line = Vec::new();
     let mut byte = [0u8; 1];
     while channel.read(&mut byte)? == 1 && byte[0] != b'\n' {
+        if line.len() == bounded::LINE_LIMIT {
+            return Err(
+                bounded::Exceeded::new("in one line", bounded::LINE_LIMIT as u64).into_io(),
+            );
+        }
         line.push(byte[0]);
     }
     Ok(String::from_utf8_lossy(&line).into_owned())

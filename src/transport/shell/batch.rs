@@ -64,6 +64,9 @@ fn script(os: OsFamily, batch: &Batch, nonce: &str, backup_dir: &str) -> String 
     script
 }
 
+/// How much of what an operation prints its error message quotes.
+const OUTPUT_SHOWN: usize = 8 << 10;
+
 /// Reads a batch script's output line by line as it arrives, telling `report` each unit's
 /// outcome; the result says whether the whole answer (up to `E`) came back.
 pub fn read_batch_output(
@@ -79,8 +82,11 @@ pub fn read_batch_output(
             return Err(BatchReadError::Protocol("the answer ended early".into()));
         };
         let Some(fields) = line.strip_prefix(marker.as_bytes()) else {
-            output.extend_from_slice(&line);
-            output.push(b'\n');
+            // What an operation printed, for its error message: the start of it is enough.
+            if output.len() < OUTPUT_SHOWN {
+                output.extend_from_slice(&line);
+                output.push(b'\n');
+            }
             continue;
         };
         let fields = String::from_utf8_lossy(fields).into_owned();

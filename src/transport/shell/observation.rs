@@ -613,6 +613,41 @@ mod tests {
         );
     }
 
+    /// A host that lies about sizes or never ends a line is refused at a limit, before f3s
+    /// holds more than the limit of what it sent.
+    #[test]
+    fn an_answer_past_a_limit_is_refused_without_being_held() {
+        use crate::transport::bounded::{CONTENT_LIMIT, Exceeded, LINE_LIMIT};
+        use std::io::Read as _;
+        let file = vec![Probe::Path {
+            path: "/f".into(),
+            reveal: Reveal::Text,
+        }];
+        let hex = Digest::of(b"ab").to_string().replace("sha256:", "");
+        let huge = format!(
+            "U Linux\nF\n644\t0:root\t0:root\tregular file\t1000000000000000\t/f\nH\n{hex}  /f\nT\n"
+        );
+        let endless = std::io::BufReader::new(huge.as_bytes().chain(std::io::repeat(b'a')));
+        match parse_observation(OsFamily::Rocky, &file, endless) {
+            Err(ObservationError::Io(error)) => assert_eq!(
+                Exceeded::of(&error),
+                Some(&Exceeded::new(
+                    "in one file's content",
+                    CONTENT_LIMIT as u64
+                ))
+            ),
+            other => panic!("{other:?}"),
+        }
+        let line = std::io::BufReader::new(b"U Linux\nF\n".chain(std::io::repeat(b'x')));
+        match parse_observation(OsFamily::Rocky, &file, line) {
+            Err(ObservationError::Io(error)) => assert_eq!(
+                Exceeded::of(&error),
+                Some(&Exceeded::new("in one line", LINE_LIMIT as u64))
+            ),
+            other => panic!("{other:?}"),
+        }
+    }
+
     /// An answer that leaves a probe out, answers one twice, or holds a line its tool would
     /// not print is unreadable: nothing is taken for absent because its line went missing.
     #[test]

@@ -2,6 +2,8 @@
 
 use std::io::{BufRead, Read as _};
 
+use crate::transport::bounded::{self, CONTENT_LIMIT, Exceeded};
+
 /// Why an observation answer could not be read.
 #[derive(Debug)]
 pub enum ObservationError {
@@ -50,9 +52,7 @@ impl<R: BufRead> Reader<R> {
     /// The bytes up to and with the next newline, or to the end of the answer.
     pub(super) fn raw_line(&mut self) -> Result<Vec<u8>, ObservationError> {
         let mut line = Vec::new();
-        self.answer
-            .read_until(b'\n', &mut line)
-            .map_err(ObservationError::Io)?;
+        bounded::read_line(&mut self.answer, &mut line).map_err(ObservationError::Io)?;
         Ok(line)
     }
 
@@ -64,9 +64,14 @@ impl<R: BufRead> Reader<R> {
         String::from_utf8(line).map_err(|_| "an answer line is not UTF-8".into())
     }
 
-    /// The next `n` bytes. `n` is a size the host printed, so it may be anything: past the
-    /// end of the answer is an error, and the buffer grows only with what arrives.
+    /// The next `n` bytes. `n` is a size the host printed, so it may be anything: more than
+    /// `CONTENT_LIMIT` is refused before anything is read, past the end of the answer is an
+    /// error, and the buffer grows only with what arrives.
     pub(super) fn bytes(&mut self, n: usize) -> Result<Vec<u8>, ObservationError> {
+        if n > CONTENT_LIMIT {
+            let exceeded = Exceeded::new("in one file's content", CONTENT_LIMIT as u64);
+            return Err(ObservationError::Io(exceeded.into_io()));
+        }
         let mut bytes = Vec::new();
         let wanted = u64::try_from(n).unwrap_or(u64::MAX);
         (&mut self.answer)

@@ -1,0 +1,242 @@
+//! Hosts that lie, stall or die, over real SSH: a lab host made to lie (`LabHost::lie_with`)
+//! answers f3s's scripts as an attacker who owns it would. Whatever it sends is bounded, every
+//! exchange has a wall-clock deadline, and the honest host beside it is planned and applied
+//! all the same.
+
+mod common;
+mod lab;
+
+use std::io::Write as _;
+use std::net::TcpListener;
+use std::path::PathBuf;
+use std::process::{Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+use common::stderr;
+use lab::{Lab, Os};
+
+/// Two Rocky-like hosts, r0 honest and r1 the liar, each managing one small file.
+struct Setup {
+    lab: Lab,
+    inventory: PathBuf,
+}
+
+impl Setup {
+    fn new() -> Self {
+        let lab = Lab::start(&[("r0", Os::Rocky), ("r1", Os::Rocky)]);
+        let modules = lab.dir().join("modules");
+        std::fs::create_dir_all(modules.join("note")).unwrap();
+        std::fs::write(
+            modules.join("note/module.yml"),
+            "resources:\n  - file: /etc/f3s-note\n    content: \"managed by f3s\\n\"\n",
+        )
+        .unwrap();
+        let yaml = format!(
+            "module_path: [{}]\n{}",
+            modules.display(),
+            lab.inventory_hosts(&|_| "    modules:\n      - module: note\n".to_string())
+        );
+        let inventory = lab.dir().join("inventory.yml");
+        std::fs::write(&inventory, yaml).unwrap();
+        Setup { lab, inventory }
+    }
+
+    /// Runs f3s to its end: a run that does not end by itself within `LIVENESS` is killed
+    /// and the test fails (a hang is the bug these tests look for; it is no timing claim).
+    fn f3s(&self, args: &[&str]) -> Output {
+        let child = Command::new(env!("CARGO_BIN_EXE_f3s"))
+            .args([args[0], "-i", self.inventory.to_str().unwrap()])
+            .args(&args[1..])
+            .env("NO_COLOR", "1")
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        finish(child)
+    }
+}
+
+const LIVENESS: Duration = Duration::from_secs(120);
+
+fn finish(mut child: std::process::Child) -> Output {
+    let started = Instant::now();
+    while child.try_wait().unwrap().is_none() {
+        if started.elapsed() > LIVENESS {
+            let _ = child.kill();
+            let output = child.wait_with_output().unwrap();
+            panic!(
+                "f3s did not end by itself:\n{}",
+                String::from_utf8_lossy(&output.stderr)
+            );
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    child.wait_with_output().unwrap()
+}
+
+/// The largest resident size of any child this process has waited for, in bytes.
+fn children_peak_rss() -> u64 {
+    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+    assert_eq!(
+        unsafe { libc::getrusage(libc::RUSAGE_CHILDREN, &mut usage) },
+        0
+    );
+    u64::try_from(usage.ru_maxrss).unwrap() * 1024
+}
+
+/// A liar that answers a script holding `pattern` with `answer` (a shell fragment writing to
+/// stdout) and runs every other command as asked. The lock command (its script on the command
+/// line, its stdin open to the end of the apply) goes through untouched.
+fn liar(pattern: &str, answer: &str) -> String {
+    format!(
+        "#!/bin/sh\ncase \"$1\" in *LOCKED*) exec /bin/sh -c \"$1\" ;; esac\nscript=$(cat)\ncase \"$script\" in\n  *'{pattern}'*) {answer} ;;\n  *) printf '%s\\n' \"$script\" | /bin/sh -c \"$1\" ;;\nesac\n"
+    )
+}
+
+/// A liar that answers the observation with `answer`.
+fn lying_observation(answer: &str) -> String {
+    liar("uname -s", answer)
+}
+
+#[test]
+fn an_answer_line_without_end_leaves_that_host_unread_and_the_others_planned() {
+    let setup = Setup::new();
+    setup.lab.host("r1").lie_with(&lying_observation(
+        "printf 'U Linux\\nF\\n'; while :; do printf 'xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx'; done",
+    ));
+    let output = setup.f3s(&["plan"]);
+    let err = stderr(&output);
+    assert_eq!(output.status.code(), Some(1), "{err}");
+    assert!(
+        err.contains("r1: the host sent more than f3s reads in one line (64 KiB)"),
+        "{err}"
+    );
+    let out = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        out.contains("+ file:/etc/f3s-note  create"),
+        "r0 is planned:\n{out}"
+    );
+    let peak = children_peak_rss();
+    assert!(peak < 100 << 20, "f3s peaked at {} MiB", peak >> 20);
+}
+
+#[test]
+fn an_answer_without_end_is_refused_at_the_answer_limit() {
+    let setup = Setup::new();
+    // Well-formed lines, forever: each is short, the answer is not.
+    setup
+        .lab
+        .host("r1")
+        .lie_with(&lying_observation("printf 'U Linux\\n'; yes 'F'"));
+    let output = setup.f3s(&["plan"]);
+    let err = stderr(&output);
+    assert_eq!(output.status.code(), Some(1), "{err}");
+    assert!(
+        err.contains("r1: the host sent more than f3s reads in one answer (64 MiB)"),
+        "{err}"
+    );
+    let peak = children_peak_rss();
+    assert!(peak < 100 << 20, "f3s peaked at {} MiB", peak >> 20);
+}
+
+#[test]
+fn a_host_that_trickles_is_cut_at_the_command_deadline() {
+    let setup = Setup::new();
+    setup.lab.host("r1").lie_with(&lying_observation(
+        "printf 'U Linux\\n'; while :; do printf F; sleep 0.5; done",
+    ));
+    let output = setup.f3s(&["plan", "--command-timeout", "3"]);
+    let err = stderr(&output);
+    assert_eq!(output.status.code(), Some(1), "{err}");
+    assert!(
+        err.contains("r1: observing the host did not finish within 3 s (--command-timeout)"),
+        "{err}"
+    );
+    let out = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        out.contains("+ file:/etc/f3s-note  create"),
+        "r0 is planned:\n{out}"
+    );
+}
+
+#[test]
+fn a_stalled_apply_is_cut_and_leaves_no_lock_behind() {
+    let setup = Setup::new();
+    // Observes and locks honestly; stalls once it is sent a batch of operations.
+    setup
+        .lab
+        .host("r1")
+        .lie_with(&liar("kept()", "while :; do printf .; sleep 0.5; done"));
+    let output = setup.f3s(&["apply", "--yes", "--command-timeout", "3"]);
+    let err = stderr(&output);
+    let out = String::from_utf8_lossy(&output.stdout);
+    assert_eq!(output.status.code(), Some(1), "{err}");
+    assert!(
+        out.contains("did not finish within 3 s (--command-timeout)"),
+        "{out}\n{err}"
+    );
+    assert_eq!(
+        setup.lab.host("r0").read_text("/etc/f3s-note").as_deref(),
+        Some("managed by f3s\n"),
+        "the honest host was converged"
+    );
+    // Neither host is left locked: a second apply takes both locks.
+    let again = setup.f3s(&["apply", "--yes", "--command-timeout", "3"]);
+    let err = stderr(&again);
+    assert!(!err.contains("locked by another apply"), "{err}");
+}
+
+#[test]
+fn a_handshake_that_trickles_is_cut_at_the_connect_deadline() {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    // A server that never finishes its banner: a byte every 300 ms, for 30 s at most.
+    let server = std::thread::spawn(move || {
+        if let Ok((mut socket, _)) = listener.accept() {
+            for _ in 0..100 {
+                if socket.write_all(b"S").is_err() {
+                    return;
+                }
+                std::thread::sleep(Duration::from_millis(300));
+            }
+        }
+    });
+    let dir = tempfile::tempdir().unwrap();
+    let inventory = dir.path().join("inventory.yml");
+    std::fs::create_dir_all(dir.path().join("modules/note")).unwrap();
+    std::fs::write(
+        dir.path().join("modules/note/module.yml"),
+        "resources:\n  - directory: /srv/note\n",
+    )
+    .unwrap();
+    std::fs::write(
+        &inventory,
+        format!(
+            "module_path: [{0}/modules]\nhosts:\n  slow:\n    os: rocky\n    address: 127.0.0.1\n    connection:\n      port: {port}\n      user: root\n      identity_file: {0}/none\n      known_hosts: {0}/known_hosts\n    modules:\n      - module: note\n",
+            dir.path().display()
+        ),
+    )
+    .unwrap();
+    let child = Command::new(env!("CARGO_BIN_EXE_f3s"))
+        .args([
+            "plan",
+            "-i",
+            inventory.to_str().unwrap(),
+            "--connect-timeout",
+            "2",
+        ])
+        .env("NO_COLOR", "1")
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let output = finish(child);
+    let err = stderr(&output);
+    let out = String::from_utf8_lossy(&output.stdout);
+    assert_eq!(output.status.code(), Some(1), "{out}\n{err}");
+    assert!(err.contains("(--connect-timeout)"), "{err}");
+    assert!(!err.contains("--command-timeout"), "{err}");
+    server.join().unwrap();
+}
