@@ -713,7 +713,8 @@ mod tests {
     }
 
     /// A size or length the host printed is believed only as far as the answer goes: one past
-    /// it (up to the largest number there is) is an unreadable answer, not an overflow.
+    /// it is an unreadable answer, one past the content limit (up to the largest number there
+    /// is) is refused before anything is read, and neither is an overflow.
     #[test]
     fn a_size_past_the_answer_is_an_error() {
         let hex = Digest::of(b"ab").to_string().replace("sha256:", "");
@@ -724,23 +725,20 @@ mod tests {
         let crontab = vec![Probe::Crontab {
             user: "root".into(),
         }];
-        for size in [1_000, usize::MAX - 1, usize::MAX] {
+        let limit = "the host sent more than f3s reads in one file's content (16 MiB)";
+        for (size, expected) in [
+            (1_000, "the answer ended early"),
+            (usize::MAX - 1, limit),
+            (usize::MAX, limit),
+        ] {
             let stat = format!(
                 "U Linux\nF\n644\t0:root\t0:root\tregular file\t{size}\t/f\nH\n{hex}  /f\nT\nab\nP\nE\n"
             );
             let read = parse_observation(OsFamily::Rocky, &file, stat.as_bytes());
-            assert_eq!(
-                read.unwrap_err().to_string(),
-                "the answer ended early",
-                "size {size}"
-            );
+            assert_eq!(read.unwrap_err().to_string(), expected, "size {size}");
             let text = format!("U Linux\nF\nH\nT\n\nP\nC 0 text {size}\nab\nE\n");
             let read = parse_observation(OsFamily::Rocky, &crontab, text.as_bytes());
-            assert_eq!(
-                read.unwrap_err().to_string(),
-                "the answer ended early",
-                "length {size}"
-            );
+            assert_eq!(read.unwrap_err().to_string(), expected, "length {size}");
         }
     }
 
