@@ -10,13 +10,13 @@
 //! UNIT.OP BACKUP` when an operation kept a backup of what it replaced (see `backup.rs`), `D
 //! UNIT` when a unit is done, `K UNIT BECAUSE` when it is skipped, `E` at the end.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write as _;
 
 use super::backup::keep_function;
 use super::dialect::prologue;
 use super::family::dialect;
-use super::ops::op_script;
+use super::ops::{TEMP_FILE_GLOB, op_script, temp_file_dir};
 use crate::batch::{Batch, UnitOutcome};
 use crate::inventory::host::OsFamily;
 use crate::shell_words::quote;
@@ -27,12 +27,31 @@ pub fn batch_script(os: OsFamily, batch: &Batch, nonce: &str) -> String {
 }
 
 /// `batch_script` keeping backups under `backup_dir`.
+///
+/// Nothing is printed between an operation's backup and its rename: `kept` only notes the
+/// backup, and `told` reports it once the operation is over. With SIGPIPE ignored, a dropped
+/// connection makes the next marker fail rather than kill the shell wherever it is, and `m`
+/// then ends the batch there, between operations. Temporary files an earlier run left where
+/// this batch writes (its shell killed mid-write) are removed first, under the apply lock.
 fn script(os: OsFamily, batch: &Batch, nonce: &str, backup_dir: &str) -> String {
     let mut script = format!(
-        "{{\n{}\nexec 2>&1; k='{nonce}'; r=$(id -u); m() {{ printf '\\001%s %s\\n' \"$k\" \"$*\"; }}\nkept() {{ echo; m V \"$n\" \"$1\"; }}\n{}\n",
+        "{{\n{}\ntrap '' PIPE; exec 2>&1; k='{nonce}'; r=$(id -u); m() {{ printf '\\001%s %s\\n' \"$k\" \"$*\" || exit 1; }}\nkb=; kept() {{ kb=\"$kb$1\n\"; }}\ntold() {{ [ -z \"$kb\" ] || {{ echo; printf '%s' \"$kb\" | while IFS= read -r b; do m V \"$n\" \"$b\"; done; }}; kb=; }}\n{}\n",
         prologue(dialect(os)),
         keep_function(backup_dir)
     );
+    let dirs: BTreeSet<&str> = batch
+        .units
+        .iter()
+        .flat_map(|unit| &unit.ops)
+        .filter_map(temp_file_dir)
+        .collect();
+    if !dirs.is_empty() {
+        let globs: Vec<String> = dirs
+            .iter()
+            .map(|dir| format!("{}/{TEMP_FILE_GLOB}", quote(dir.trim_end_matches('/'))))
+            .collect();
+        let _ = writeln!(script, "rm -f -- {}", globs.join(" "));
+    }
     for (index, unit) in batch.units.iter().enumerate() {
         let guard = if unit.after.is_empty() {
             "true".to_string()
@@ -49,7 +68,7 @@ fn script(os: OsFamily, batch: &Batch, nonce: &str, backup_dir: &str) -> String 
             });
             let _ = writeln!(
                 script,
-                "[ $s = 0 ] && {{ f() {{ {fragment}\n}}; n={index}.{number}; m B {index} {number}; f </dev/null; s=$?; umask 022; set +C; echo; m S {index} {number} $s; }}"
+                "[ $s = 0 ] && {{ f() {{ {fragment}\n}}; n={index}.{number}; m B {index} {number}; f </dev/null; s=$?; umask 022; set +C; told; echo; m S {index} {number} $s; }}"
             );
         }
         let _ = writeln!(script, "[ $s = 0 ] && {{ u{index}=y; m D {index}; }}");
@@ -288,6 +307,66 @@ mod tests {
             "nothing put inside it"
         );
         assert!(!std::path::Path::new(&at("c")).exists());
+        let leftovers = super::super::ops::temp_files_left(dir.path());
+        assert!(leftovers.is_empty(), "{leftovers:?}");
+    }
+
+    /// A temporary file an earlier run left (its shell killed between write and rename) is
+    /// removed by the next batch that writes in its directory; other files stay.
+    #[test]
+    fn a_batch_removes_the_temporary_files_a_killed_run_left() {
+        let dir = tempfile::tempdir().unwrap();
+        let at = |name: &str| dir.path().join(name).display().to_string();
+        std::fs::write(at(".f3s.4242.0.0"), "half").unwrap();
+        std::fs::write(at(".f3s.notes"), "not ours").unwrap();
+        let batch = Batch {
+            units: vec![unit(vec![write(at("a"), b"a")])],
+        };
+        let outcomes = run_locally(&script(OsFamily::Rocky, &batch, NONCE, &at("backups")));
+        assert_eq!(outcomes, [(0, UnitOutcome::Done { kept: vec![] })]);
+        assert!(!std::path::Path::new(&at(".f3s.4242.0.0")).exists());
+        assert!(std::path::Path::new(&at(".f3s.notes")).exists());
+    }
+
+    /// The connection drops while a batch runs (here: its reader goes away after the first
+    /// marker, while the first write's check still runs). The shell does not die between
+    /// its backup and its rename: the write finishes whole, the batch stops at the next
+    /// marker, and no temporary file is left.
+    #[test]
+    fn a_batch_whose_reader_is_gone_stops_between_operations() {
+        let dir = tempfile::tempdir().unwrap();
+        let at = |name: &str| dir.path().join(name).display().to_string();
+        std::fs::write(at("a"), "old a").unwrap();
+        std::fs::write(at("b"), "old b").unwrap();
+        let batch = Batch {
+            units: vec![
+                unit(vec![checked(
+                    write(at("a"), b"new a"),
+                    "sleep 0.5 && test -f {new}",
+                )]),
+                unit(vec![write(at("b"), b"new b")]),
+            ],
+        };
+        let mut child = Command::new("sh")
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let script = script(OsFamily::Rocky, &batch, NONCE, &at("backups"));
+        std::io::Write::write_all(&mut child.stdin.take().unwrap(), script.as_bytes()).unwrap();
+        let mut stdout = std::io::BufReader::new(child.stdout.take().unwrap());
+        let mut first = Vec::new();
+        stdout.read_until(b'\n', &mut first).unwrap();
+        assert!(
+            String::from_utf8_lossy(&first).contains(" B 0 0"),
+            "{first:?}"
+        );
+        drop(stdout);
+        child.wait().unwrap();
+        let b = std::fs::read_to_string(at("b")).unwrap();
+        assert_eq!(b, "old b", "nothing after the drop ran");
+        let a = std::fs::read_to_string(at("a")).unwrap();
+        assert_eq!(a, "new a", "the write under way finished");
         let leftovers = super::super::ops::temp_files_left(dir.path());
         assert!(leftovers.is_empty(), "{leftovers:?}");
     }

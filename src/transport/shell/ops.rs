@@ -172,6 +172,24 @@ pub fn op_script(os: OsFamily, op: &Op) -> Option<String> {
     })
 }
 
+/// The directory where `op` makes its temporary file (`DIR/.f3s.PID.N`) before renaming it
+/// over its target, if it makes one.
+pub fn temp_file_dir(op: &Op) -> Option<&str> {
+    let path = match op {
+        Op::WriteFile { path, .. }
+        | Op::GenerateSecret { path, .. }
+        | Op::CreateKey { path, .. }
+        | Op::IssueCertificate { cert: path, .. } => path,
+        // rc_conf.rs edits /etc/rc.conf or /etc/rc.conf.local through a file beside it.
+        Op::SetRcVar { .. } => "/etc/rc.conf",
+        _ => return None,
+    };
+    Some(crate::names::parent_dir(path).unwrap_or("/"))
+}
+
+/// The glob of f3s's temporary files in a directory (`.f3s.PID.N`), which only f3s makes.
+pub const TEMP_FILE_GLOB: &str = ".f3s.[0-9]*";
+
 /// Runs a `validate` command on the new content in "$t": by `sh -c` (a process of its own,
 /// so nothing it does reaches the batch's shell), as root, with the path as `$1` where the
 /// command names `{new}`. What it prints (both streams) ends the failure's message; of
