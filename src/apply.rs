@@ -52,13 +52,21 @@ pub enum Outcome {
     NotStarted {
         because: String,
     },
+    /// Sent, but the host never said how it ended (the connection went, or the host stopped
+    /// answering): it may have run whole, in part (each write whole or not at all), or not.
+    Unknown {
+        because: String,
+    },
 }
 
 impl Outcome {
     fn blocks_dependents(&self) -> bool {
         matches!(
             self,
-            Self::Failed { .. } | Self::Skipped { .. } | Self::NotStarted { .. }
+            Self::Failed { .. }
+                | Self::Skipped { .. }
+                | Self::NotStarted { .. }
+                | Self::Unknown { .. }
         )
     }
 }
@@ -498,17 +506,16 @@ impl<'a, 'p> Shared<'a, 'p> {
                 }
                 last = now;
             });
-        // A unit with no outcome did not finish: the connection went, or its marker never came.
-        let error = match result {
+        // A unit with no outcome may have run or not: the connection went, or its marker
+        // never came. It is not called failed (a host may have finished it just before).
+        let because = match result {
             Ok(()) => format!("{host}: the host reported no outcome for it"),
             Err(error) => error.to_string(),
         };
         for (job, seen) in jobs.iter().zip(&reported) {
             if !seen {
-                let outcome = Outcome::Failed {
-                    error: error.clone(),
-                };
-                self.finish(job, outcome, last.elapsed());
+                let because = because.clone();
+                self.finish(job, Outcome::Unknown { because }, last.elapsed());
             }
         }
     }

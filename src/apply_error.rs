@@ -21,6 +21,14 @@ pub enum ApplyError {
     NoTerminal,
     #[error("apply cancelled")]
     Cancelled,
+    #[error("nothing was applied: {}", held.join("; "))]
+    #[diagnostic(help(
+        "an apply locks all its hosts or none, so it released the locks it had taken; wait for the other apply to finish, or let this one wait for it with --lock-timeout SECS"
+    ))]
+    LocksHeld {
+        /// `HOST is locked by another apply: HOLDER`, each.
+        held: Vec<String>,
+    },
 }
 
 #[cfg(test)]

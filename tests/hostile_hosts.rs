@@ -187,6 +187,68 @@ fn a_stalled_apply_is_cut_and_leaves_no_lock_behind() {
     assert!(!err.contains("locked by another apply"), "{err}");
 }
 
+/// Two applies of different inventories started at the same moment: each locks all its hosts
+/// or none, so the hosts never end up split between the two (last round: 8 times in 10).
+/// Without `--lock-timeout` a loser stops with nothing applied; with it, it waits its turn.
+#[test]
+fn two_applies_started_together_never_split_the_hosts() {
+    let setup = Setup::new();
+    let modules = setup.lab.dir().join("modules");
+    std::fs::create_dir_all(modules.join("other")).unwrap();
+    std::fs::write(
+        modules.join("other/module.yml"),
+        "resources:\n  - file: /etc/f3s-note\n    content: \"managed by the other\\n\"\n",
+    )
+    .unwrap();
+    let other = setup.lab.dir().join("other.yml");
+    let text = std::fs::read_to_string(&setup.inventory).unwrap();
+    std::fs::write(&other, text.replace("module: note", "module: other")).unwrap();
+    let start = |inventory: &PathBuf, extra: &[&str]| {
+        Command::new(env!("CARGO_BIN_EXE_f3s"))
+            .args(["apply", "-i", inventory.to_str().unwrap(), "--yes"])
+            .args(extra)
+            .env("NO_COLOR", "1")
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap()
+    };
+    let notes = || -> Vec<Option<String>> {
+        ["r0", "r1"]
+            .iter()
+            .map(|host| setup.lab.host(host).read_text("/etc/f3s-note"))
+            .collect()
+    };
+    for trial in 0..4 {
+        for host in ["r0", "r1"] {
+            setup.lab.host(host).sh("rm -f /etc/f3s-note");
+        }
+        let (a, b) = (start(&setup.inventory, &[]), start(&other, &[]));
+        let (a, b) = (finish(a), finish(b));
+        let seen = notes();
+        assert_eq!(seen[0], seen[1], "trial {trial}: the hosts were split");
+        for output in [&a, &b] {
+            let err = stderr(output);
+            match output.status.code() {
+                Some(0) => {}
+                Some(1) => assert!(err.contains("nothing was applied: "), "{err}"),
+                other => panic!("exit {other:?}: {err}"),
+            }
+        }
+    }
+    let (a, b) = (
+        start(&setup.inventory, &["--lock-timeout", "60"]),
+        start(&other, &["--lock-timeout", "60"]),
+    );
+    for output in [finish(a), finish(b)] {
+        assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    }
+    let seen = notes();
+    assert_eq!(seen[0], seen[1], "waiting, one applied after the other");
+    assert!(seen[0].is_some());
+}
+
 #[test]
 fn a_handshake_that_trickles_is_cut_at_the_connect_deadline() {
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();

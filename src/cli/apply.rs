@@ -4,6 +4,7 @@ use std::collections::BTreeMap;
 use std::io::{BufRead as _, IsTerminal as _, Write as _};
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::time::{Duration, Instant};
 
 use clap::Args;
 
@@ -14,7 +15,7 @@ use crate::apply_error::ApplyError;
 use crate::inventory::host::Host;
 use crate::plan::{self, Action, Plan};
 use crate::render;
-use crate::transport::Transport;
+use crate::transport::{Transport, TransportError};
 
 #[derive(Debug, Args)]
 #[command(after_help = "\
@@ -36,6 +37,12 @@ pub struct ApplyArgs {
     /// How many hosts are converged at once.
     #[arg(long, value_name = "N", default_value_t = 6)]
     parallelism: usize,
+    /// Seconds to wait for hosts another apply has locked. An apply takes the locks of all
+    /// its hosts or none: while any is held by another apply, it releases those it took,
+    /// waits and tries again, and past this many seconds (default 0: at once) it stops,
+    /// naming who holds them, with nothing applied.
+    #[arg(long, value_name = "SECS", default_value_t = 0)]
+    lock_timeout: u64,
     /// A plan saved by `f3s plan -o`: applied only if the hosts have not drifted since.
     planfile: Option<PathBuf>,
 }
@@ -51,39 +58,86 @@ pub fn run(args: ApplyArgs) -> Result<ExitCode, Failure> {
                 .any(|i| selected[i] && loaded.graph.resources[i].address.host() == host.name)
         })
         .collect();
-    let holder = holder();
-    let mut locked = Vec::new();
-    let mut unreached = BTreeMap::new();
-    // All hosts at once (each lock is a connection and a round trip; a lock never waits for
-    // another apply, so no order among hosts matters). A host that cannot be locked (down,
-    // refusing its key, held by another apply) is left out with what depends on it; the
-    // others go on.
     let transport_ref = transport.as_ref();
-    let answers: Vec<_> = std::thread::scope(|scope| {
-        let asking: Vec<_> = hosts
-            .iter()
-            .map(|host| scope.spawn(|| transport_ref.lock(host, &holder)))
-            .collect();
-        asking
-            .into_iter()
-            .map(|lock| lock.join().expect("locking thread panicked"))
-            .collect()
-    });
-    for (host, answer) in hosts.iter().zip(answers) {
-        match answer {
-            Ok(()) => locked.push(*host),
-            Err(error) => {
-                unreached.insert(host.name.clone(), error);
+    let Locks { locked, unreached } = lock_all(&hosts, transport_ref, args.lock_timeout)?;
+    let outcome = converge(&args, &loaded, &selected, transport_ref, unreached);
+    unlock(&locked, transport_ref);
+    outcome
+}
+
+/// The hosts an apply locked, and those it could not reach (down, refusing its key): they
+/// are left out with what depends on them, and the others go on.
+struct Locks<'h> {
+    locked: Vec<&'h Host>,
+    unreached: BTreeMap<String, TransportError>,
+}
+
+/// Locks every host at once (each lock is a connection and a round trip), all or none: if
+/// another apply holds any of them, those taken are released again, so two applies started
+/// together never split the hosts between them. Held locks are waited for up to
+/// `lock_timeout` seconds, with a pause of random length between tries so two waiting
+/// applies do not meet again; then the run stops with nothing applied.
+fn lock_all<'h>(
+    hosts: &[&'h Host],
+    transport: &dyn Transport,
+    lock_timeout: u64,
+) -> Result<Locks<'h>, Failure> {
+    let holder = holder();
+    let deadline = Instant::now() + Duration::from_secs(lock_timeout);
+    loop {
+        let answers: Vec<_> = std::thread::scope(|scope| {
+            let asking: Vec<_> = hosts
+                .iter()
+                .map(|host| scope.spawn(|| transport.lock(host, &holder)))
+                .collect();
+            asking
+                .into_iter()
+                .map(|lock| lock.join().expect("locking thread panicked"))
+                .collect()
+        });
+        let mut locks = Locks {
+            locked: Vec::new(),
+            unreached: BTreeMap::new(),
+        };
+        let mut held = Vec::new();
+        for (host, answer) in hosts.iter().zip(answers) {
+            match answer {
+                Ok(()) => locks.locked.push(*host),
+                Err(TransportError::Locked { host, holder }) => held.push((host, holder)),
+                Err(error) => {
+                    locks.unreached.insert(host.name.clone(), error);
+                }
             }
         }
+        if held.is_empty() {
+            return Ok(locks);
+        }
+        unlock(&locks.locked, transport);
+        let left = deadline.saturating_duration_since(Instant::now());
+        if left.is_zero() {
+            return Err(refusal(ApplyError::LocksHeld {
+                held: held
+                    .into_iter()
+                    .map(|(host, holder)| format!("{host} is locked by another apply: {holder}"))
+                    .collect(),
+            }));
+        }
+        let hosts: Vec<&str> = held.iter().map(|(host, _)| host.as_str()).collect();
+        eprintln!(
+            "note: {} locked by another apply; all locks released, trying again",
+            hosts.join(", ")
+        );
+        let jitter = u64::from_str_radix(&crate::random::word(2), 16).unwrap_or(0) % 1000;
+        std::thread::sleep(left.min(Duration::from_millis(500 + jitter)));
     }
-    let outcome = converge(&args, &loaded, &selected, transport_ref, unreached);
+}
+
+fn unlock(locked: &[&Host], transport: &dyn Transport) {
     std::thread::scope(|scope| {
         for host in locked {
-            scope.spawn(move || transport_ref.unlock(host));
+            scope.spawn(move || transport.unlock(host));
         }
     });
-    outcome
 }
 
 fn converge(
@@ -91,7 +145,7 @@ fn converge(
     loaded: &Loaded,
     selected: &[bool],
     transport: &dyn Transport,
-    unreached: BTreeMap<String, crate::transport::TransportError>,
+    unreached: BTreeMap<String, TransportError>,
 ) -> Result<ExitCode, Failure> {
     let plan = plan::plan(
         &loaded.inventory,

@@ -85,7 +85,7 @@ impl Progress for Live {
         bar.inc(1);
         if matches!(
             finished.outcome,
-            Outcome::Failed { .. } | Outcome::Skipped { .. }
+            Outcome::Failed { .. } | Outcome::Skipped { .. } | Outcome::Unknown { .. }
         ) {
             let (_, words) = super::progress::describe(&finished.outcome);
             let _ = self.multi.println(format!("{}: {words}", finished.address));

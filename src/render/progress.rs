@@ -56,6 +56,14 @@ pub fn describe(outcome: &Outcome) -> (&'static str, String) {
         }
         Outcome::Skipped { because } => ("33", format!("skipped: {because} did not converge")),
         Outcome::NotStarted { because } => ("33", format!("not started: {because}")),
+        Outcome::Unknown { because } => {
+            let because = crate::sensitive::quotable(because)
+                .unwrap_or("(the host's message is withheld: it quotes a secret)");
+            (
+                "31;1",
+                format!("UNKNOWN, plan again to see whether it ran: {because}"),
+            )
+        }
     }
 }
 
@@ -96,7 +104,7 @@ pub fn describe_check(check: &HealthCheck) -> (&'static str, String) {
 
 pub fn summary(report: &Report, plan: &Plan, color: bool) -> String {
     let mut out = String::from("\nApply summary\n");
-    let mut counts = [0usize; 5];
+    let mut counts = [0usize; 6];
     for finished in &report.results {
         let slot = match finished.outcome {
             Outcome::Done { .. } => 0,
@@ -104,6 +112,7 @@ pub fn summary(report: &Report, plan: &Plan, color: bool) -> String {
             Outcome::Skipped { .. } => 2,
             Outcome::Unchanged => 3,
             Outcome::NotStarted { .. } => 4,
+            Outcome::Unknown { .. } => 5,
         };
         counts[slot] += 1;
         if finished.outcome != Outcome::Unchanged {
@@ -136,6 +145,9 @@ pub fn summary(report: &Report, plan: &Plan, color: bool) -> String {
     );
     if counts[4] > 0 {
         let _ = write!(line, ", {} not started", counts[4]);
+    }
+    if counts[5] > 0 {
+        let _ = write!(line, ", {} unknown", counts[5]);
     }
     if !plan.unreached.is_empty() {
         let _ = write!(line, "; {} host(s) not reached", plan.unreached.len());
