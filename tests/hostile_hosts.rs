@@ -302,3 +302,47 @@ fn a_handshake_that_trickles_is_cut_at_the_connect_deadline() {
     assert!(!err.contains("--command-timeout"), "{err}");
     server.join().unwrap();
 }
+
+/// A write onto a full filesystem fails with the reason in words, the old file left whole
+/// and no temporary file behind.
+#[test]
+fn a_full_disk_is_named_as_such() {
+    let setup = Setup::new();
+    let r0 = setup.lab.host("r0");
+    let mounted = r0.sh(
+        "mkdir -p /srv/full && /usr/bin/mount -t tmpfs -o size=64k tmpfs /srv/full && \
+         printf old > /srv/full/note && (dd if=/dev/zero of=/srv/full/filler bs=4k count=64 2>/dev/null; true)",
+    );
+    assert!(
+        mounted.status.success(),
+        "{}",
+        String::from_utf8_lossy(&mounted.stderr)
+    );
+    let modules = setup.lab.dir().join("modules");
+    std::fs::create_dir_all(modules.join("full")).unwrap();
+    std::fs::write(
+        modules.join("full/module.yml"),
+        format!(
+            "resources:\n  - file: /srv/full/note\n    content: \"{}\"\n",
+            "new content ".repeat(2000)
+        ),
+    )
+    .unwrap();
+    let text = std::fs::read_to_string(&setup.inventory).unwrap();
+    std::fs::write(
+        &setup.inventory,
+        text.replace("module: note", "module: full"),
+    )
+    .unwrap();
+    let output = setup.f3s(&["apply", "--yes", "--host", "r0"]);
+    let out = String::from_utf8_lossy(&output.stdout);
+    assert_eq!(output.status.code(), Some(1), "{out}");
+    assert!(
+        out.contains("no space left on the filesystem holding /srv/full"),
+        "{out}"
+    );
+    assert_eq!(r0.read_text("/srv/full/note").as_deref(), Some("old"));
+    let leftovers = r0.sh("ls -A /srv/full");
+    let listed = String::from_utf8_lossy(&leftovers.stdout);
+    assert!(!listed.contains(".f3s."), "{listed}");
+}

@@ -35,7 +35,7 @@ pub fn batch_script(os: OsFamily, batch: &Batch, nonce: &str) -> String {
 /// this batch writes (its shell killed mid-write) are removed first, under the apply lock.
 fn script(os: OsFamily, batch: &Batch, nonce: &str, backup_dir: &str) -> String {
     let mut script = format!(
-        "{{\n{}\ntrap '' PIPE; exec 2>&1; k='{nonce}'; r=$(id -u); m() {{ printf '\\001%s %s\\n' \"$k\" \"$*\" || exit 1; }}\nkb=; kept() {{ kb=\"$kb$1\n\"; }}\ntold() {{ [ -z \"$kb\" ] || {{ echo; printf '%s' \"$kb\" | while IFS= read -r b; do m V \"$n\" \"$b\"; done; }}; kb=; }}\n{}\n",
+        "{{\n{}\ntrap '' PIPE; exec 2>&1; k='{nonce}'; r=$(id -u); m() {{ printf '\\001%s %s\\n' \"$k\" \"$*\" || exit 1; }}\nkb=; kept() {{ kb=\"$kb$1\n\"; }}\ntold() {{ [ -z \"$kb\" ] || {{ echo; printf '%s' \"$kb\" | while IFS= read -r b; do m V \"$n\" \"$b\"; done; }}; kb=; }}\n{NO_SPACE}\n{}\n",
         prologue(dialect(os)),
         keep_function(backup_dir)
     );
@@ -82,6 +82,11 @@ fn script(os: OsFamily, batch: &Batch, nonce: &str, backup_dir: &str) -> String 
     script.push_str("m E\n} </dev/null\n");
     script
 }
+
+/// `nospace FILE`, after a write of FILE failed: says so when the filesystem holding it is
+/// full (`df -P`'s Available column, POSIX), since the writing tool's own words for it may be
+/// only "I/O error" (dash's printf); fails either way.
+const NO_SPACE: &str = "nospace() { case $(df -P \"${1%/*}\" 2>/dev/null | awk 'NR == 2 { print $4 }') in 0) echo \"no space left on the filesystem holding ${1%/*}\" ;; esac; return 1; }";
 
 /// How much of what an operation prints its error message quotes.
 const OUTPUT_SHOWN: usize = 8 << 10;

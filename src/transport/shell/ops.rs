@@ -29,7 +29,7 @@ pub fn op_script(os: OsFamily, op: &Op) -> Option<String> {
             create_only,
             validate,
         } => {
-            let fill = format!("{} >| \"$t\"", print_text(content));
+            let fill = format!("{{ {} >| \"$t\" || nospace \"$t\"; }}", print_text(content));
             let checked = validate
                 .as_ref()
                 .map(|check| format!("{fill} && {}", run_check(check, path, content)));
