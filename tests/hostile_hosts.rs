@@ -347,3 +347,55 @@ fn a_full_disk_is_named_as_such() {
     let listed = String::from_utf8_lossy(&leftovers.stdout);
     assert!(!listed.contains(".f3s."), "{listed}");
 }
+
+/// Ctrl-C while a rollout's health check hangs: f3s stops the check rather than wait out
+/// `--command-timeout` (300 s by default) or the check (150 s, past `LIVENESS`), and prints
+/// its summary.
+#[test]
+fn ctrl_c_does_not_wait_out_a_hung_health_check() {
+    let setup = Setup::new();
+    let text = std::fs::read_to_string(&setup.inventory).unwrap();
+    let text = text.replacen(
+        "hosts:\n",
+        "groups:\n  pair:\n    hosts: [r0, r1]\n    rollout:\n      batches: [[r0], [r1]]\n      health: 'echo checking > /var/log/lab/health; sleep 150'\nhosts:\n",
+        1,
+    );
+    std::fs::write(&setup.inventory, text).unwrap();
+    let child = Command::new(env!("CARGO_BIN_EXE_f3s"))
+        .args(["apply", "-i", setup.inventory.to_str().unwrap(), "--yes"])
+        .env("NO_COLOR", "1")
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let r0 = setup.lab.host("r0");
+    let started = Instant::now();
+    while r0.read_text("/var/log/lab/health").is_none() {
+        assert!(
+            started.elapsed() < LIVENESS,
+            "the health check never started"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    // The process this test started, by its PID.
+    assert_eq!(
+        unsafe { libc::kill(child.id() as libc::pid_t, libc::SIGINT) },
+        0
+    );
+    let output = finish(child);
+    let out = String::from_utf8_lossy(&output.stdout);
+    assert_eq!(
+        output.status.code(),
+        Some(130),
+        "{out}\n{}",
+        stderr(&output)
+    );
+    assert!(out.contains("Apply summary"), "{out}");
+    assert!(
+        setup.lab.host("r1").read_text("/etc/f3s-note").is_none(),
+        "nothing of the next batch started"
+    );
+    // The check's sleep, which outlives the connection, is the lab's to end.
+    r0.drop_connections();
+}
