@@ -98,7 +98,16 @@ impl PartOfFile for Block {
                 }
                 [&lines[..start], &wanted[..], &lines[stop + 1..]].concat()
             }
-            _ => [&lines[..], &wanted[..]].concat(),
+            // No markers: a copy the admin wrote by hand (the post appends devd's block with
+            // `tee -a`) is adopted where it stands, never added again. devd runs only the
+            // first statement matching an event, so a second copy would be dead.
+            _ => match edit::find_run(&lines, &wanted[1..wanted.len() - 1]) {
+                Some(at) => {
+                    let found = wanted.len() - 2;
+                    [&lines[..at], &wanted[..], &lines[at + found..]].concat()
+                }
+                None => [&lines[..], &wanted[..]].concat(),
+            },
         };
         Some(edit::join(&edited))
     }
@@ -126,6 +135,28 @@ mod tests {
             "options {};\n# BEGIN f3s carp\nnotify 0 {\n};\n# END f3s carp\n"
         );
         assert_eq!(block("notify 0 {\n};").edit(Some(&edited)), None);
+    }
+
+    const DEVD: &str = "notify 0 {\n\tmatch \"system\" \"CARP\";\n\taction \"/usr/local/bin/carpcontrol.sh $subsystem $type\";\n};";
+
+    /// The post appends devd's block by hand (`tee -a`), without markers: it is adopted where
+    /// it stands, markers around it, and no second copy is added; the same when the hand
+    /// copy has spaces where the module has tabs.
+    #[test]
+    fn a_hand_written_copy_is_adopted_not_added_again() {
+        let wanted = block(DEVD);
+        for hand in [DEVD.to_string(), DEVD.replace('\t', " ")] {
+            let current = format!("options {{}};\n{hand}\n# the admin's own\n");
+            let edited = wanted.edit(Some(&current)).unwrap();
+            assert_eq!(
+                edited,
+                format!(
+                    "options {{}};\n# BEGIN f3s carp\n{DEVD}\n# END f3s carp\n# the admin's own\n"
+                )
+            );
+            assert_eq!(edited.matches("notify 0").count(), 1, "{edited}");
+            assert_eq!(wanted.edit(Some(&edited)), None, "converged");
+        }
     }
 
     #[test]

@@ -48,8 +48,16 @@ impl Cron {
                 lines[at + 1] = &self.entry;
             }
             Some(at) => lines.insert(at + 1, &self.entry),
-            None => match lines.iter().position(|line| *line == self.entry) {
-                Some(at) => lines.insert(at, &marker),
+            // An entry the admin wrote by hand is adopted (marked, and its spacing made the
+            // module's), never added again.
+            None => match lines
+                .iter()
+                .position(|line| edit::same_but_space(line, &self.entry))
+            {
+                Some(at) => {
+                    lines[at] = &self.entry;
+                    lines.insert(at, &marker);
+                }
                 None => lines.extend([marker.as_str(), self.entry.as_str()]),
             },
         }
@@ -146,5 +154,13 @@ mod tests {
             failback().edited(current).as_deref(),
             Some("# f3s: carp-auto-failback\n* * * * * /usr/local/bin/carp-auto-failback.sh\n")
         );
+        // Spaced by hand as crontab(5) allows: the same entry, adopted, not added again.
+        let spaced = "*\t* * *  * /usr/local/bin/carp-auto-failback.sh \n";
+        let edited = failback().edited(spaced).unwrap();
+        assert_eq!(
+            edited,
+            "# f3s: carp-auto-failback\n* * * * * /usr/local/bin/carp-auto-failback.sh\n"
+        );
+        assert_eq!(failback().edited(&edited), None);
     }
 }

@@ -58,8 +58,10 @@ impl Line {
         ))
     }
 
+    /// The line this resource sets: its text (but for white space, as a line written by hand
+    /// may have it), or what `match` finds.
     fn is_target(&self, line: &str) -> bool {
-        line == self.text
+        edit::same_but_space(line, &self.text)
             || self
                 .pattern
                 .as_ref()
@@ -147,6 +149,24 @@ mod tests {
             edited.as_deref(),
             Some("127.0.0.1 localhost\n10.0.0.1 vip\n")
         );
+    }
+
+    /// A line written by hand with other spacing is the line, adopted (its spacing made the
+    /// module's), never a second copy.
+    #[test]
+    fn a_line_spaced_otherwise_by_hand_is_adopted() {
+        let wanted = line(
+            "192.168.1.138 f3s-storage-ha f3s-storage-ha.lan",
+            None,
+            true,
+        );
+        let hand = "127.0.0.1 localhost\n192.168.1.138\tf3s-storage-ha  f3s-storage-ha.lan\n";
+        let edited = wanted.edit(Some(hand)).unwrap();
+        assert_eq!(
+            edited,
+            "127.0.0.1 localhost\n192.168.1.138 f3s-storage-ha f3s-storage-ha.lan\n"
+        );
+        assert_eq!(wanted.edit(Some(&edited)), None);
     }
 
     #[test]
