@@ -120,7 +120,22 @@ pub fn apply(state: &mut HostState, op: &Op) {
                 set_property(state, name, "mounted", "no");
             }
         }
-        Op::LoadKey { dataset } => set_property(state, dataset, "keystatus", "available"),
+        // The key of an encryption root opens every dataset that shares it.
+        Op::LoadKey { dataset } => {
+            set_property(state, dataset, "keystatus", "available");
+            let sharing: Vec<String> = state
+                .datasets
+                .iter()
+                .filter(|(_, shared)| {
+                    shared.properties.get("encryptionroot").map(String::as_str)
+                        == Some(dataset.as_str())
+                })
+                .map(|(name, _)| name.clone())
+                .collect();
+            for name in sharing {
+                set_property(state, &name, "keystatus", "available");
+            }
+        }
         Op::MountDataset { dataset } => set_property(state, dataset, "mounted", "yes"),
         Op::Mount {
             path,

@@ -270,6 +270,45 @@ fn bare_hosts_converge_in_one_apply_and_the_next_plan_is_empty() {
     }
 }
 
+/// The post makes zdata/enc/nfsdata a child of the encryption root zdata/enc, sharing its
+/// key. ZFS refuses a keylocation on such a dataset (the zfs stand-in as OpenZFS does), so
+/// the module's keylocation is met by the root's key: nothing is planned to set, and the
+/// dataset's key loads at its root.
+#[test]
+fn a_dataset_sharing_its_roots_key_is_planned_as_it_is() {
+    let cluster = Cluster::start();
+    cluster.apply();
+    let f0 = cluster.host("f0");
+    // nfsdata as the post leaves it: no encryption options of its own.
+    sh_ok(
+        f0,
+        "cd /var/lib/lab/zfs/ds/zdata%enc%nfsdata && rm -f encryption keyformat keylocation keystatus",
+    );
+    assert_eq!(
+        cluster.zfs_get("f0", "encryptionroot", "zdata/enc/nfsdata"),
+        "zdata/enc"
+    );
+    let refused = f0.sh("zfs set keylocation=file:///keys/x zdata/enc/nfsdata");
+    assert!(
+        String::from_utf8_lossy(&refused.stderr)
+            .contains("keylocation may only be set on encryption roots"),
+        "the stand-in refuses as OpenZFS does"
+    );
+    let plan = cluster.f3s(&["plan", "--detailed-exitcode", "--host", "f0"]);
+    assert_code(&plan, 0);
+    // After a power cycle the key loads at the root, and the child opens with it.
+    sh_ok(f0, "zfs lab-power-off");
+    cluster.apply();
+    assert_eq!(
+        cluster.zfs_get("f0", "keystatus", "zdata/enc/nfsdata"),
+        "available"
+    );
+    assert_code(
+        &cluster.f3s(&["plan", "--detailed-exitcode", "--host", "f0"]),
+        0,
+    );
+}
+
 #[test]
 fn a_lost_key_copy_is_restored_and_differing_copies_stop_the_plan() {
     let cluster = Cluster::start();

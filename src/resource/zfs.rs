@@ -138,6 +138,26 @@ impl Zfs {
         }
     }
 
+    /// A dataset that shares `root`'s key cannot have a keylocation of its own: OpenZFS
+    /// refuses `zfs set keylocation` on it ("keylocation may only be set on encryption
+    /// roots", lib/libzfs/libzfs_util.c zfs_setprop_error, EACCES). The wish is met when the
+    /// root's key is the wanted one; otherwise the plan cannot be, and says the way out.
+    fn keylocation_of_root(&self, view: &View, root: &str, wanted: &str) -> Result<(), String> {
+        let found = view
+            .state
+            .datasets
+            .get(root)
+            .and_then(|dataset| dataset.properties.get("keylocation"));
+        if found.is_some_and(|found| holds("keylocation", wanted, found)) {
+            return Ok(());
+        }
+        let found = found.map_or("unknown".to_string(), |found| format!("`{found}`"));
+        Err(format!(
+            "{name} shares the key of its encryption root {root}, whose keylocation is {found},              not `{wanted}`; ZFS sets a keylocation on encryption roots only. Either want              {root}'s key here (keylocation {found}, or none), or make {name} an encryption root              of its own, in place with its data kept: `zfs change-key -l -o keyformat=raw -o              keylocation={wanted} {name}` (zfs-load-key(8); its key then loads on its own: list              it in zfskeys_datasets), or by zfs send | zfs receive into a new encrypted dataset",
+            name = self.name
+        ))
+    }
+
     fn parent(&self) -> Option<&str> {
         self.name.rsplit_once('/').map(|(parent, _)| parent)
     }
@@ -209,6 +229,7 @@ impl Kind for Zfs {
                 "keystatus",
                 "mounted",
                 "encryption",
+                "encryptionroot",
                 "mountpoint",
                 "canmount",
             ]
@@ -216,10 +237,23 @@ impl Kind for Zfs {
         );
         properties.sort();
         properties.dedup();
-        vec![Probe::Dataset {
+        let mut probes = vec![Probe::Dataset {
             name: self.name.clone(),
             properties,
-        }]
+        }];
+        // A wanted keylocation is checked against the encryption root the dataset shares
+        // its key with, if it is not its own: one of its ancestors.
+        if self.properties.contains_key("keylocation") {
+            let mut ancestor = self.parent();
+            while let Some(name) = ancestor {
+                probes.push(Probe::Dataset {
+                    name: name.to_string(),
+                    properties: vec!["keylocation".into()],
+                });
+                ancestor = name.rsplit_once('/').map(|(parent, _)| parent);
+            }
+        }
+        probes
     }
 
     fn decide(&self, view: &View) -> Result<Decision, String> {
@@ -265,8 +299,14 @@ impl Kind for Zfs {
                 ));
             }
         }
+        // The encryption root whose key this dataset shares, where that is another dataset.
+        let root = value("encryptionroot").filter(|root| *root != "-" && *root != self.name);
         for (key, wanted) in &self.properties {
             if AT_CREATION.contains(&key.as_str()) {
+                continue;
+            }
+            if let (Some(root), "keylocation") = (root, key.as_str()) {
+                self.keylocation_of_root(view, root, wanted)?;
                 continue;
             }
             let found = value(key).unwrap_or("(unknown)");
@@ -282,7 +322,10 @@ impl Kind for Zfs {
                 });
             }
         }
-        // A key not loaded (a received replica, say) is loaded from the keylocation set above.
+        // A key not loaded (a received replica, say) is loaded from the keylocation set above,
+        // or, where the dataset shares its root's key, the root's is: zfs loads keys of
+        // encryption roots only (zfs-load-key(8): "all children that inherit the keylocation
+        // property" are opened with it).
         if value("keystatus") == Some("unavailable") {
             decision.changes.push(AttributeChange::new(
                 "keystatus",
@@ -290,7 +333,7 @@ impl Kind for Zfs {
                 "available",
             ));
             decision.ops.push(Op::LoadKey {
-                dataset: self.name.clone(),
+                dataset: root.unwrap_or(&self.name).to_string(),
             });
         }
         if self.wants_mounted(value)? && value("mounted") == Some("no") {
@@ -327,5 +370,96 @@ impl Kind for Zfs {
             }
         }
         implied
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::host_state::{DatasetState, HostState};
+    use crate::inventory::host::OsFamily;
+    use std::collections::BTreeSet;
+
+    const KEY: &str = "file:///keys/f0.lan.buetow.org:zdata.key";
+
+    /// `zdata/enc/nfsdata` as the post makes it: a child sharing the key of the encryption
+    /// root `zdata/enc`, whose keylocation is `root_location`.
+    fn host(root_location: &str, keystatus: &str) -> HostState {
+        let dataset = |pairs: &[(&str, &str)]| DatasetState {
+            properties: pairs
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect(),
+        };
+        let mut state = HostState::default();
+        state.datasets.insert(
+            "zdata/enc".into(),
+            dataset(&[("keylocation", root_location)]),
+        );
+        state.datasets.insert(
+            "zdata/enc/nfsdata".into(),
+            dataset(&[
+                ("encryption", "aes-256-gcm"),
+                ("encryptionroot", "zdata/enc"),
+                ("keylocation", "none"),
+                ("keystatus", keystatus),
+                ("mounted", "no"),
+            ]),
+        );
+        state
+    }
+
+    fn nfsdata() -> Zfs {
+        Zfs {
+            name: "zdata/enc/nfsdata".into(),
+            properties: BTreeMap::from([("keylocation".to_string(), KEY.to_string())]),
+            mounted: Mounting::Untouched,
+            create: true,
+        }
+    }
+
+    fn decide(state: &HostState) -> Result<Decision, String> {
+        let hosts = BTreeMap::new();
+        let pending = BTreeSet::new();
+        nfsdata().decide(&View {
+            os: OsFamily::Freebsd,
+            now: 0,
+            state,
+            hosts: &hosts,
+            pending: &pending,
+        })
+    }
+
+    /// ZFS refuses `zfs set keylocation` on a dataset that shares its root's key: the wish is
+    /// met when the root's key is the one wanted, and nothing is planned to set.
+    #[test]
+    fn a_keylocation_its_encryption_root_has_is_met_without_a_set() {
+        let decision = decide(&host(KEY, "available")).unwrap();
+        assert!(decision.ops.is_empty(), "{decision:?}");
+    }
+
+    #[test]
+    fn a_keylocation_its_encryption_root_lacks_is_refused_with_the_way_out() {
+        let error = decide(&host("file:///keys/other.key", "available")).unwrap_err();
+        assert!(
+            error.contains("shares the key of its encryption root zdata/enc"),
+            "{error}"
+        );
+        assert!(
+            error.contains("zfs change-key -l -o keyformat=raw"),
+            "{error}"
+        );
+    }
+
+    /// Its key is loaded by loading its root's: zfs loads keys of encryption roots only.
+    #[test]
+    fn a_shared_key_is_loaded_at_its_root() {
+        let decision = decide(&host(KEY, "unavailable")).unwrap();
+        assert_eq!(
+            decision.ops,
+            [Op::LoadKey {
+                dataset: "zdata/enc".into()
+            }]
+        );
     }
 }
