@@ -388,6 +388,41 @@ fn many_operands_in_one_call_are_answered_alike(side: &Side, dir: &Path, seen: &
     }
 }
 
+/// A dataset created under an encryption root without options of its own shares the root's
+/// key, as the post's zdata/enc/nfsdata does: zfs names the root as its encryptionroot,
+/// reads its keylocation as none, refuses to set one (libzfs_util.c zfs_setprop_error) and
+/// to load its key but at the root (libzfs_crypto.c zfs_crypto_load_key). A module wanting
+/// the root's keylocation for it is met as it is: the plan has no change.
+fn a_dataset_sharing_its_roots_key_is_planned_as_it_is(side: &Side, dir: &Path, seen: &mut Seen) {
+    let disk = side.disk(6);
+    make_key(side, "/keys/f0-shared.key");
+    side.sh_ok(&format!(
+        "zpool create -m /shared shared {disk} && \
+         zfs create -o encryption=on -o keyformat=raw -o keylocation=file:///keys/f0-shared.key shared/enc && \
+         zfs create shared/enc/data"
+    ));
+    seen.zfs_get(
+        side,
+        "encryptionroot,keylocation,keystatus",
+        "shared/enc/data",
+    );
+    for command in [
+        "zfs set keylocation=file:///keys/f0-shared.key shared/enc/data",
+        "zfs load-key shared/enc/data",
+    ] {
+        seen.refusal(side, command, None, 1);
+    }
+    let inventory = side.inventory(
+        dir,
+        "resources:\n  - zfs: shared/enc/data\n    encryption: \"on\"\n    keyformat: raw\n\
+         \x20   keylocation: file:///keys/f0-shared.key\n",
+        &[],
+    );
+    let plan = f3s(&inventory, &["plan", "--detailed-exitcode"]);
+    assert_code(&plan, 0);
+    seen.note("the module's keylocation is met by the root's key");
+}
+
 /// The NFS client's mount monitor (modules/nfs_client's templates): its service and timer
 /// installed, the timer enabled and active, as the real systemd reports them.
 fn the_mount_monitor_timer_is_enabled_and_active(side: &Side, dir: &Path, seen: &mut Seen) {
@@ -476,6 +511,10 @@ const STORAGE_CASES: &[(&str, Case)] = &[
     (
         "many_operands_in_one_call_are_answered_alike",
         many_operands_in_one_call_are_answered_alike,
+    ),
+    (
+        "a_dataset_sharing_its_roots_key_is_planned_as_it_is",
+        a_dataset_sharing_its_roots_key_is_planned_as_it_is,
     ),
 ];
 
