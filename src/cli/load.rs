@@ -88,10 +88,14 @@ pub(super) struct HostArgs {
     scope: ScopeArgs,
 }
 
+/// What `HostArgs::start` gives: the transport, the inventory loaded, and which resources
+/// are in scope (`selected[i]` for resource `i`).
+pub(super) type Started = (Box<dyn Transport>, Loaded, Vec<bool>);
+
 impl HostArgs {
     /// The transport, the inventory loaded (connecting meanwhile) with its digest key, and
     /// which resources are in scope; secrets without a value are noted.
-    pub(super) fn start(&self) -> Result<(Box<dyn Transport>, Loaded, Vec<bool>), Failure> {
+    pub(super) fn start(&self) -> Result<Started, Failure> {
         let transport = self.transport.transport();
         let loaded =
             load_connecting(&self.inventory, &self.scope, transport.as_ref())?.with_digest_key()?;
