@@ -44,6 +44,8 @@ const LEAKY_TEMPLATE: &str = "secret: {{carp_password}}\n{{#if carp_password}}se
 fn workspace(extra_module: Option<&str>) -> tempfile::TempDir {
     let dir = tempfile::tempdir().unwrap();
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    // cp keeps the files' modes, closed here as f3s wants them.
+    common::close_example_secrets();
     let status = Command::new("cp")
         .arg("-r")
         .arg(root.join("examples/fixture/."))
