@@ -85,6 +85,11 @@ pub enum CompileErrorKind {
     /// `from` is a file's path or `$VARIABLE`.
     #[error("`{name}` is read from {from}, which holds bytes that are not UTF-8 text")]
     SecretNotText { name: String, from: String },
+    #[error("the digest key is read from {path}, which is {what}")]
+    DigestKeyFileInUse { path: String, what: String },
+    /// Never holds either value.
+    #[error("the digest key {how} the value of secret `{secret}`")]
+    DigestKeyHoldsSecret { secret: String, how: &'static str },
     #[error("`{path}` has its whole content managed by `{owner}`, and `{other}` edits it too")]
     ContentConflict {
         path: String,
@@ -162,6 +167,9 @@ impl CompileErrorKind {
             ),
             K::SecretNotText { .. } => {
                 "a secret is text: give a binary one as hex or base64 (`base64 < FILE`)".into()
+            }
+            K::DigestKeyFileInUse { .. } | K::DigestKeyHoldsSecret { .. } => {
+                "the digest key must be a key of its own, in a file of its own: make one with `(umask 077; openssl rand -hex 32 > secrets/digest_key)`".into()
             }
             K::ContentConflict { .. } => {
                 "manage the whole file in one place, or use only `line`/`block` edits on it".into()

@@ -1,8 +1,9 @@
 //! Where secrets and the digest key come from, and what f3s refuses there: a file of secrets
 //! that group or others may read (as OpenSSH refuses such a private key) unless
-//! `--allow-open-secret-files` says otherwise, and a value that is not UTF-8 text; and that
-//! the run's own keys and nonces come from the operating system's generator. Every refusal is
-//! a diagnostic at the declaration's lines, and shows no value.
+//! `--allow-open-secret-files` says otherwise, a value that is not UTF-8 text, a digest key
+//! that is, holds or is part of a secret's value or comes from a file the inventory uses for
+//! something else; and that the run's own keys and nonces come from the operating system's
+//! generator. Every refusal is a diagnostic at the declaration's lines, and shows no value.
 
 mod common;
 
@@ -254,6 +255,101 @@ fn a_secret_that_is_not_utf8_text_is_an_error_at_its_declaration() {
     );
 }
 
+/// A fingerprint under a key that is, holds or is part of a secret's value is again an
+/// offline test of a guess of that secret: such a key is refused, whichever secret it is
+/// (one used nowhere too), wherever it is given (a file or the environment).
+#[test]
+fn a_digest_key_that_is_holds_or_is_part_of_a_secret_is_refused() {
+    let text = inventory("secrets/digest_key");
+    let spare = "spare-secret-not-real-but-long-9c1b";
+    let keys = [
+        (TOKEN.to_string(), "is the value of secret `token`"),
+        (
+            format!("digest-{TOKEN}-key"),
+            "holds the value of secret `token`",
+        ),
+        (spare.to_string(), "is the value of secret `spare`"),
+        (
+            spare[..20].to_string(),
+            "is part of the value of secret `spare`",
+        ),
+    ];
+    for (key, says) in &keys {
+        let case = case(key);
+        let spare_env = [("F3S_TEST_SPARE", OsStr::new(spare))];
+        let output = run(case.path(), &["check", "-i", "inventory.yml"], &spare_env);
+        refused_at(
+            &output,
+            &text,
+            "digest_key",
+            &[&format!("the digest key {says}"), "openssl rand -hex 32"],
+            &[TOKEN, spare, key],
+        );
+        // Given in the environment instead of the file.
+        let from_env = [spare_env[0], ("F3S_DIGEST_KEY", OsStr::new(key))];
+        let case =
+            Case::new(&text.replace("digest_key:\n", "digest_key:\n  env: F3S_DIGEST_KEY\n"))
+                .secret_file("secrets/token", TOKEN)
+                .secret_file("secrets/digest_key", GOOD_KEY);
+        let output = run(case.path(), &["check", "-i", "inventory.yml"], &from_env);
+        assert_code(&output, 1);
+        assert!(stderr(&output).contains(says), "{}", stderr(&output));
+    }
+    let case = case(GOOD_KEY);
+    let spare_env = [("F3S_TEST_SPARE", OsStr::new(spare))];
+    assert_code(
+        &run(case.path(), &["check", "-i", "inventory.yml"], &spare_env),
+        0,
+    );
+}
+
+/// A digest key read from a file the inventory already reads for something else (a secret's,
+/// however a path reaches it; the inventory itself; a host's known_hosts) is refused, even
+/// where that file is absent (CI checks the inventory without its secrets).
+#[test]
+fn a_digest_key_read_from_a_file_the_inventory_uses_is_refused() {
+    let cases = [
+        ("secrets/token", "the file of secret `token`"),
+        ("secrets/../secrets/token", "the file of secret `token`"),
+        ("secrets/link-to-token", "the file of secret `token`"),
+        ("hard-link-to-token", "the file of secret `token`"),
+        ("inventory.yml", "the inventory itself"),
+        ("known_hosts", "the known_hosts of host `f0`"),
+    ];
+    for (key_file, what) in cases {
+        let text = inventory(key_file);
+        let case = Case::new(&text)
+            .secret_file("secrets/token", TOKEN)
+            .file("known_hosts", "");
+        std::os::unix::fs::symlink("token", case.path().join("secrets/link-to-token")).unwrap();
+        std::fs::hard_link(
+            case.path().join("secrets/token"),
+            case.path().join("hard-link-to-token"),
+        )
+        .unwrap();
+        refused_at(
+            &check(case.path()),
+            &text,
+            "digest_key",
+            &[
+                &format!("the digest key is read from {key_file}, which"),
+                &format!("which is {what}"),
+                "openssl rand -hex 32",
+            ],
+            &[TOKEN],
+        );
+    }
+    let text = inventory("secrets/token");
+    let absent = Case::new(&text);
+    refused_at(
+        &check(absent.path()),
+        &text,
+        "digest_key",
+        &["which is the file of secret `token`"],
+        &[],
+    );
+}
+
 /// The run's digest key (when the inventory gives none) and the secrets' token nonce are
 /// drawn from the kernel (getrandom(2)), not from std's hasher seeded once per thread; the
 /// 32-byte key is one draw of 32 bytes, and no draw asks for the kernel's insecure pool.
@@ -292,9 +388,10 @@ fn the_runs_keys_are_drawn_from_the_operating_systems_generator() {
 }
 
 #[test]
-fn the_readme_says_how_secret_files_are_kept() {
+fn the_readme_says_how_to_make_a_digest_key_and_how_secret_files_are_kept() {
     let readme = include_str!("../README.md");
     for said in [
+        "openssl rand -hex 32",
         "--allow-open-secret-files",
         "chmod 600 examples/fixture/secrets/*",
     ] {

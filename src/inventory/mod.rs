@@ -72,11 +72,13 @@ impl Inventory {
             Some(declared) => {
                 let origin = origin_of(&file, declared);
                 let declared = &declared.value;
+                let used = files_in_use(path, &hosts);
                 let key = loader.secrets.digest_key(
                     declared.env.clone(),
                     declared.file.as_deref(),
                     &base,
                     &origin,
+                    &used,
                 );
                 match key {
                     Ok(key) => Ok(Some(key)),
@@ -120,6 +122,24 @@ impl Inventory {
         let key = self.digest_key.as_ref().ok().and_then(Option::as_deref);
         crate::sensitive::install(key.map(str::as_bytes), self.secrets.values().cloned());
     }
+}
+
+/// The files the inventory reads besides secrets, with what each is: itself, and its hosts'
+/// SSH keys and known_hosts (a digest key may be none of them).
+fn files_in_use(path: &Path, hosts: &[Host]) -> Vec<(PathBuf, String)> {
+    let mut used = vec![(path.to_path_buf(), "the inventory itself".to_string())];
+    for host in hosts {
+        let connection = &host.connection;
+        for (file, what) in [
+            (&connection.identity_file, "identity_file"),
+            (&connection.known_hosts, "known_hosts"),
+        ] {
+            if let Some(file) = file {
+                used.push((file.clone(), format!("the {what} of host `{}`", host.name)));
+            }
+        }
+    }
+    used
 }
 
 fn module_path(raw: &RawInventory, base: &Path) -> Vec<PathBuf> {

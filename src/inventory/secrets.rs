@@ -11,11 +11,12 @@
 //! value, and a plan leaves out only what is rendered from it (`Revealed::missing`). A value
 //! that is there but cannot be one is: an empty one, one that is not UTF-8 text, or one in a
 //! file others than its owner may read (as OpenSSH refuses such a private key), unless the
-//! command line allows open files. The digest key is read the same way.
+//! command line allows open files. The digest key is read the same way, and must be a key of
+//! its own (see [`Secrets::digest_key`]).
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::io::Read as _;
-use std::os::unix::fs::PermissionsExt as _;
+use std::os::unix::fs::{MetadataExt as _, PermissionsExt as _};
 use std::path::{Path, PathBuf};
 
 use crate::compile_error::CompileError;
@@ -227,13 +228,19 @@ impl Secrets {
 
 impl Secrets {
     /// The inventory's `digest_key`, declared at `origin`: the key of every fingerprint f3s
-    /// prints or records (see `crate::sensitive`). Read like a secret.
+    /// prints or records (see `crate::sensitive`). Read like a secret, and a key of its own:
+    /// a fingerprint keyed with a secret's value (or with a text that holds it) is again an
+    /// offline test of a guess of that secret, and one keyed with a file the inventory uses
+    /// for something else (a secret's file, the inventory itself, an SSH key or known_hosts)
+    /// is a key of another purpose, or none. `used` names those other files and what each is.
+    /// Call it after every secret is declared.
     pub fn digest_key(
         &self,
         env: Option<String>,
         file: Option<&str>,
         base: &Path,
         origin: &Origin,
+        used: &[(PathBuf, String)],
     ) -> Result<String, KeyFault> {
         let refused = |kind| KeyFault::Refused(CompileError::new(kind, origin, "declared here"));
         let declaration = Declaration {
@@ -241,6 +248,25 @@ impl Secrets {
             file: file.map(|file| base.join(file)),
             origin: origin.clone(),
         };
+        if let Some(path) = &declaration.file {
+            let own = same_file_key(path);
+            let secrets = self.declared.iter().filter_map(|(name, declared)| {
+                Some((
+                    declared.file.as_ref()?,
+                    format!("the file of secret `{name}`"),
+                ))
+            });
+            let others = used.iter().map(|(path, what)| (path, what.clone()));
+            if let Some((_, what)) = secrets
+                .chain(others)
+                .find(|(other, _)| same_file_key(other) == own)
+            {
+                return Err(refused(CompileErrorKind::DigestKeyFileInUse {
+                    path: path.display().to_string(),
+                    what,
+                }));
+            }
+        }
         let key = match read(&declaration, DIGEST_KEY, self.allow_open_files) {
             Ok(key) => key,
             Err(NoValue::Refused(kind)) => return Err(refused(kind)),
@@ -258,15 +284,64 @@ impl Secrets {
         if key.chars().count() < 16 {
             return Err(refused(CompileErrorKind::SecretUnavailable {
                 name: DIGEST_KEY.into(),
-                reason: "it is shorter than 16 characters: too easy to guess (make one with `head -c 32 /dev/urandom | base64`)".into(),
+                reason: "it is shorter than 16 characters: too easy to guess (make one with `openssl rand -hex 32`)".into(),
+            }));
+        }
+        if let Some((secret, how)) = self.overlap(&key) {
+            return Err(refused(CompileErrorKind::DigestKeyHoldsSecret {
+                secret: secret.to_string(),
+                how,
             }));
         }
         Ok(key)
+    }
+
+    /// The first declared secret whose value `key` is, holds, or is part of, and which of
+    /// the three. Every declared secret counts, used or not: a fingerprint under the key
+    /// tests a guess of any of them. One not read yet is read for this alone, files open or
+    /// not (its value goes nowhere); one without a value cannot be compared.
+    fn overlap(&self, key: &str) -> Option<(&str, &'static str)> {
+        self.declared.iter().find_map(|(name, declaration)| {
+            let value = match self.resolved.get(name) {
+                Some(value) => value.as_ref().ok().cloned(),
+                None => read(declaration, name, true).ok(),
+            }?;
+            let how = if key == value {
+                "is"
+            } else if key.contains(&value) {
+                "holds"
+            } else if value.contains(key) {
+                "is part of"
+            } else {
+                return None;
+            };
+            Some((name.as_str(), how))
+        })
     }
 }
 
 /// The digest key's name in messages: it is declared like a secret, under this key.
 const DIGEST_KEY: &str = "digest_key";
+
+/// What tells two paths of one file apart from two files.
+#[derive(PartialEq, Eq)]
+enum FileIdentity {
+    /// A file that exists: its device and inode, the same however a path reaches it (a
+    /// symlink, `..`, a hard link).
+    Inode(u64, u64),
+    /// One that does not (CI checks an inventory without its secrets): its absolute path as
+    /// written, so two declarations of one missing file still match.
+    Absent(PathBuf),
+}
+
+fn same_file_key(path: &Path) -> FileIdentity {
+    match std::fs::metadata(path) {
+        Ok(metadata) => FileIdentity::Inode(metadata.dev(), metadata.ino()),
+        Err(_) => {
+            FileIdentity::Absent(std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf()))
+        }
+    }
+}
 
 /// The value of `declaration` (of secret `name`); an empty one, or one of only whitespace,
 /// is refused (an unset password is not a password).
