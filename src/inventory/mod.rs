@@ -53,6 +53,8 @@ impl Inventory {
         Self::load_with(path, LoadOptions::default())
     }
 
+    /// The inventory at `path`, its secrets (those it uses) and digest key read as
+    /// `options` say.
     pub fn load_with(path: &Path, options: LoadOptions) -> Result<Self, CompileErrors> {
         let file = yaml::read_source(path)?;
         let raw: RawInventory = yaml::parse(&file)?;
