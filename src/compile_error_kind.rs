@@ -76,6 +76,20 @@ pub enum CompileErrorKind {
     SecretInAttribute { kind: String, attribute: String },
     #[error("secret `{name}` has no value: {reason}")]
     SecretUnavailable { name: String, reason: String },
+    #[error("`{name}` is read from {path}, whose permissions {mode:04o} are too open")]
+    OpenSecretFile {
+        name: String,
+        path: String,
+        mode: u32,
+    },
+    /// `from` is a file's path or `$VARIABLE`.
+    #[error("`{name}` is read from {from}, which holds bytes that are not UTF-8 text")]
+    SecretNotText { name: String, from: String },
+    #[error("the digest key is read from {path}, which is {what}")]
+    DigestKeyFileInUse { path: String, what: String },
+    /// Never holds either value.
+    #[error("the digest key {how} the value of secret `{secret}`")]
+    DigestKeyHoldsSecret { secret: String, how: &'static str },
     #[error("`{path}` has its whole content managed by `{owner}`, and `{other}` edits it too")]
     ContentConflict {
         path: String,
@@ -147,6 +161,15 @@ impl CompileErrorKind {
             }
             K::SecretUnavailable { .. } => {
                 "provide it through the environment variable or file its declaration names".into()
+            }
+            K::OpenSecretFile { path, .. } => format!(
+                "a file of secrets must be readable by its owner only, as ssh wants of a private key: `chmod 600 {path}`, or pass --allow-open-secret-files to read it anyway"
+            ),
+            K::SecretNotText { .. } => {
+                "a secret is text: give a binary one as hex or base64 (`base64 < FILE`)".into()
+            }
+            K::DigestKeyFileInUse { .. } | K::DigestKeyHoldsSecret { .. } => {
+                "the digest key must be a key of its own, in a file of its own: make one with `(umask 077; openssl rand -hex 32 > secrets/digest_key)`".into()
             }
             K::ContentConflict { .. } => {
                 "manage the whole file in one place, or use only `line`/`block` edits on it".into()

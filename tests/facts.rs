@@ -124,6 +124,8 @@ fn facts_refuses_unknown_hosts_before_observing_any() {
 fn facts_save_without_a_digest_key_refuses_each_host_with_hidden_values() {
     let workspace = tempfile::tempdir().unwrap();
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    // cp keeps the files' modes, closed here as f3s wants them.
+    common::close_example_secrets();
     let copied = std::process::Command::new("cp")
         .arg("-r")
         .arg(root.join("examples/fixture/."))

@@ -521,7 +521,7 @@ hosts:
           token: { secret: token }
 ",
     )
-    .file("token.txt", "s3cr3t-first\ns3cr3t-second\n")
+    .secret_file("token.txt", "s3cr3t-first\ns3cr3t-second\n")
     .module(
         "m",
         r#"

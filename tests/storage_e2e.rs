@@ -6,6 +6,7 @@
 mod common;
 mod lab;
 
+use std::os::unix::fs::PermissionsExt as _;
 use std::path::{Path, PathBuf};
 use std::process::Output;
 
@@ -38,6 +39,10 @@ fn lab_inventory(lab: &Lab) -> String {
     inventory["secrets"]["carp_password"] = json!({ "file": secret });
     let digest_key = lab.dir().join("digest_key");
     std::fs::write(&digest_key, format!("{LAB_DIGEST_KEY}\n")).unwrap();
+    // Readable by their owner only, as f3s wants files of secrets.
+    for file in [&secret, &digest_key] {
+        std::fs::set_permissions(file, std::fs::Permissions::from_mode(0o600)).unwrap();
+    }
     inventory["digest_key"] = json!({ "file": digest_key });
     for host in &lab.hosts {
         let (user, become_method) = match host.os {

@@ -9,8 +9,8 @@ use clap::Args;
 use super::failure::Failure;
 use crate::compile;
 use crate::graph::ResourceGraph;
-use crate::inventory::Inventory;
 use crate::inventory::host::Host;
+use crate::inventory::{Inventory, LoadOptions};
 use crate::transport::Transport;
 use crate::transport::fixture::FixtureTransport;
 use crate::transport::ssh::{SshOptions, SshTransport};
@@ -25,6 +25,19 @@ pub(super) struct InventoryArg {
         default_value = "inventory/f3s.yml"
     )]
     pub(super) inventory: PathBuf,
+    /// Read secret and digest-key files that group or others may read (refused otherwise,
+    /// as ssh refuses such a private key).
+    #[arg(long)]
+    pub(super) allow_open_secret_files: bool,
+}
+
+impl InventoryArg {
+    fn load(&self) -> Result<Inventory, Failure> {
+        let options = LoadOptions {
+            allow_open_secret_files: self.allow_open_secret_files,
+        };
+        Ok(Inventory::load_with(&self.inventory, options)?)
+    }
 }
 
 /// How to reach hosts: over SSH, or from recorded state.
@@ -113,7 +126,7 @@ pub(super) struct Loaded {
 }
 
 pub(super) fn load(arg: &InventoryArg) -> Result<Loaded, Failure> {
-    compiled(Inventory::load(&arg.inventory)?)
+    compiled(arg.load()?)
 }
 
 /// As `load`, connecting to the hosts `scope` names (all, unless `--host` narrows them) while
@@ -124,7 +137,7 @@ pub(super) fn load_connecting(
     scope: &ScopeArgs,
     transport: &dyn Transport,
 ) -> Result<Loaded, Failure> {
-    let inventory = Inventory::load(&arg.inventory)?;
+    let inventory = arg.load()?;
     let named: Vec<Host> = inventory
         .hosts
         .iter()

@@ -21,7 +21,15 @@ use crate::yaml::{self, SpannedMap, origin_of};
 use host::{Connection, GivenParam, Host, ModuleUse};
 use raw::{RawConnection, RawInventory, RawModuleUse};
 use rollout::Rollout;
-use secrets::Secrets;
+use secrets::{KeyFault, Secrets};
+
+/// How an inventory is loaded, as the command line says.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct LoadOptions {
+    /// Read secret and digest-key files that group or others may read
+    /// (`--allow-open-secret-files`); refused otherwise, as OpenSSH refuses such a key.
+    pub allow_open_secret_files: bool,
+}
 
 #[derive(Debug)]
 pub struct Inventory {
@@ -40,34 +48,51 @@ pub struct Inventory {
 }
 
 impl Inventory {
+    /// The inventory at `path`, with the default options (secret files closed).
     pub fn load(path: &Path) -> Result<Self, CompileErrors> {
+        Self::load_with(path, LoadOptions::default())
+    }
+
+    /// The inventory at `path`, its secrets (those it uses) and digest key read as
+    /// `options` say.
+    pub fn load_with(path: &Path, options: LoadOptions) -> Result<Self, CompileErrors> {
         let file = yaml::read_source(path)?;
         let raw: RawInventory = yaml::parse(&file)?;
         let base = path.parent().unwrap_or(Path::new(".")).to_path_buf();
         let mut loader = Loader {
             file: &file,
             base: &base,
-            secrets: Secrets::default(),
+            secrets: Secrets::new(options.allow_open_secret_files),
             errors: Vec::new(),
             shared_layers: HashMap::new(),
         };
         let hosts = loader.hosts(&raw);
         let rollouts = rollout::rollouts(&file, &raw.groups, &mut loader.errors);
         let module_path = module_path(&raw, &base);
-        let digest_key = raw
-            .digest_key
-            .as_ref()
-            .map(|declared| {
+        let digest_key = match &raw.digest_key {
+            None => Ok(None),
+            Some(declared) => {
                 let origin = origin_of(&file, declared);
                 let declared = &declared.value;
-                secrets::read_digest_key(
+                let used = files_in_use(path, &hosts);
+                let key = loader.secrets.digest_key(
                     declared.env.clone(),
                     declared.file.as_deref(),
                     &base,
                     &origin,
-                )
-            })
-            .transpose();
+                    &used,
+                );
+                match key {
+                    Ok(key) => Ok(Some(key)),
+                    // Only what shows or records fingerprints needs the key's value.
+                    Err(KeyFault::Absent(error)) => Err(error),
+                    Err(KeyFault::Refused(error)) => {
+                        loader.errors.push(error.clone());
+                        Err(error)
+                    }
+                }
+            }
+        };
         let Loader {
             secrets, errors, ..
         } = loader;
@@ -99,6 +124,24 @@ impl Inventory {
         let key = self.digest_key.as_ref().ok().and_then(Option::as_deref);
         crate::sensitive::install(key.map(str::as_bytes), self.secrets.values().cloned());
     }
+}
+
+/// The files the inventory reads besides secrets, with what each is: itself, and its hosts'
+/// SSH keys and known_hosts (a digest key may be none of them).
+fn files_in_use(path: &Path, hosts: &[Host]) -> Vec<(PathBuf, String)> {
+    let mut used = vec![(path.to_path_buf(), "the inventory itself".to_string())];
+    for host in hosts {
+        let connection = &host.connection;
+        for (file, what) in [
+            (&connection.identity_file, "identity_file"),
+            (&connection.known_hosts, "known_hosts"),
+        ] {
+            if let Some(file) = file {
+                used.push((file.clone(), format!("the {what} of host `{}`", host.name)));
+            }
+        }
+    }
+    used
 }
 
 fn module_path(raw: &RawInventory, base: &Path) -> Vec<PathBuf> {

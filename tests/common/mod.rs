@@ -35,6 +35,7 @@ pub fn f3s_with_lab_secret(args: &[&str]) -> Output {
 }
 
 fn command(dir: &Path, args: &[&str]) -> Command {
+    close_example_secrets();
     let mut command = Command::new(env!("CARGO_BIN_EXE_f3s"));
     command
         .args(args)
@@ -62,6 +63,21 @@ pub fn stdout(output: &Output) -> String {
 
 pub fn stderr(output: &Output) -> String {
     String::from_utf8_lossy(&output.stderr).into_owned()
+}
+
+/// Makes the bundled example's secret files readable by their owner only, as an admin keeps
+/// secrets and as f3s wants them (it refuses a file group or others may read). git records
+/// no more of a mode than its x bit, so a checkout has them as its umask makes them (0644);
+/// the README has users run the same chmod. Every run through these helpers does it first;
+/// a test that reads or copies the files otherwise calls it itself.
+pub fn close_example_secrets() {
+    use std::os::unix::fs::PermissionsExt as _;
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/fixture/secrets");
+    for entry in std::fs::read_dir(dir).expect("the example's secrets") {
+        let path = entry.expect("a directory entry").path();
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600))
+            .expect("the example's secret files can be closed");
+    }
 }
 
 pub fn example_secret() -> String {
@@ -98,6 +114,15 @@ impl Case {
         std::fs::create_dir_all(path.parent().unwrap()).unwrap();
         std::fs::write(path, text.trim_start()).unwrap();
         self
+    }
+
+    /// As `file`, readable by its owner only, as f3s wants a file of secrets.
+    pub fn secret_file(self, path: &str, text: &str) -> Self {
+        use std::os::unix::fs::PermissionsExt as _;
+        let case = self.file(path, text);
+        let path = case.dir.path().join(path);
+        std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600)).unwrap();
+        case
     }
 
     pub fn module(self, name: &str, text: &str) -> Self {

@@ -4,6 +4,7 @@
 //! one file replaced by its mutation and runs it through what the CLI does with it; what it
 //! checks of an error is that miette can render it and that it names a file of the case.
 
+use std::os::unix::fs::PermissionsExt as _;
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 
@@ -82,7 +83,13 @@ impl Corpus {
             let path = root.path().join(&seed.path);
             std::fs::create_dir_all(path.parent().expect("a seed is in a directory"))
                 .expect("a directory in the workspace");
-            std::fs::write(path, bytes).expect("a file in the workspace");
+            std::fs::write(&path, bytes).expect("a file in the workspace");
+            // As an admin keeps them, and as f3s wants them: a file of secrets that group or
+            // others may read is refused (the repository cannot record a mode as closed).
+            if seed.path.contains("/secrets/") {
+                std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600))
+                    .expect("a secret file closed");
+            }
         }
         root
     }

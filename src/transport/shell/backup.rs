@@ -6,7 +6,10 @@
 //! directories, removed paths and crontabs (installed by crontab(1)) are not backed up.
 //!
 //! `cp -p` keeps the original's mode, owner and group, so the backup of a 0400 key is as
-//! closed as the key; the backup directory is made 0700 (umask 077 for everything under it).
+//! closed as the key; the backup directory is made 0700 and the batch's user's (root, as
+//! every batch runs) each time a file is kept, not only when it is created: backups of
+//! 0644 files that hold secrets (rc.conf holds the CARP password) must not be reachable
+//! through a directory someone else made or opened (umask 077 for everything under it).
 //! The copy is made before the rename, so the rename stays the one atomic step: a reader sees
 //! the old file or the new one, and a failed copy leaves the old file in place.
 
@@ -33,6 +36,7 @@ pub fn keep_function(dir: &str) -> String {
         "  w=$(date -u +%Y%m%dT%H%M%SZ) || return 1".into(),
         format!("  b={dir}\"$1\".$w; d=${{b%/*}}; f=${{1##*/}}; umask 077"),
         format!("  [ -d {dir} ] || mkdir -p -m 0700 {dir} || return 1"),
+        format!("  chown \"$(id -u)\" {dir} && chmod 0700 {dir} || return 1"),
         "  [ -d \"$d\" ] || mkdir -p \"$d\" || return 1".into(),
         "  [ ! -e \"$b\" ] || return 0".into(),
         "  cp -p \"$1\" \"$b\" || { rm -f \"$b\"; echo \"could not keep a backup of $1 in $b\" >&2; return 1; }".into(),
@@ -83,6 +87,36 @@ mod tests {
         assert_eq!(mode(kept.as_ref()), 0o400);
         assert_eq!(mode(&backups), 0o700);
         assert_eq!(mode(std::path::Path::new(kept).parent().unwrap()), 0o700);
+    }
+
+    /// A backup directory someone else made, or opened to group and others, is closed again
+    /// before anything is kept in it.
+    #[test]
+    fn an_existing_backup_directory_is_closed_and_made_the_batch_users_again() {
+        use std::os::unix::fs::MetadataExt as _;
+        let root = tempfile::tempdir().unwrap();
+        let backups = root.path().join("backups");
+        std::fs::create_dir(&backups).unwrap();
+        let file = root.path().join("rc.conf");
+        std::fs::write(
+            &file,
+            "ifconfig_re0_alias0=\"inet vhid 1 pass not-a-real-pass\"\n",
+        )
+        .unwrap();
+        // Twice: a directory opened again between two runs is closed again by the next.
+        for _ in 0..2 {
+            std::fs::set_permissions(&backups, std::fs::Permissions::from_mode(0o755)).unwrap();
+            // Only root can give the directory to someone else (nobody); as anyone else, the
+            // mode is what the test holds the step to.
+            let given_away = std::os::unix::fs::chown(&backups, Some(65534), Some(65534)).is_ok();
+            keep(&backups, &file);
+            let meta = std::fs::metadata(&backups).unwrap();
+            assert_eq!(meta.permissions().mode() & 0o7777, 0o700);
+            if given_away {
+                // SAFETY: geteuid has no preconditions and cannot fail.
+                assert_eq!(meta.uid(), unsafe { libc::geteuid() });
+            }
+        }
     }
 
     #[test]
