@@ -43,9 +43,13 @@ fn paint(color: bool, code: &str, text: &str) -> String {
 pub fn describe(outcome: &Outcome) -> (&'static str, String) {
     match outcome {
         Outcome::Done { kept } if kept.is_empty() => ("32", "done".into()),
+        // The backups' paths are the host's words too.
         Outcome::Done { kept } => (
             "32",
-            format!("done, replaced content kept in {}", kept.join(", ")),
+            format!(
+                "done, replaced content kept in {}",
+                crate::sensitive::quoted(&kept.join(", "))
+            ),
         ),
         Outcome::Unchanged => ("2", "unchanged".into()),
         Outcome::Failed { error } => {
