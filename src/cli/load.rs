@@ -91,7 +91,7 @@ pub(super) struct HostArgs {
 impl HostArgs {
     /// The transport, the inventory loaded (connecting meanwhile) with its digest key, and
     /// which resources are in scope; secrets without a value are noted.
-    pub(super) fn start(&self) -> Result<(Box<dyn Transport>, Loaded, Vec<bool>), Failure> {
+    pub(super) fn start(&self) -> Result<Started, Failure> {
         let transport = self.transport.transport();
         let loaded =
             load_connecting(&self.inventory, &self.scope, transport.as_ref())?.with_digest_key()?;
@@ -100,6 +100,10 @@ impl HostArgs {
         Ok((transport, loaded, selected))
     }
 }
+
+/// What a command on hosts starts with: how to reach them, the inventory loaded, and
+/// `selected[i]`, whether resource `i` is in scope.
+pub(super) type Started = (Box<dyn Transport>, Loaded, Vec<bool>);
 
 /// What every command starts with: the inventory, compiled and checked.
 pub(super) struct Loaded {
