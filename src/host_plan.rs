@@ -10,17 +10,29 @@ use crate::diff;
 use crate::inventory::host::OsFamily;
 use crate::op::Op;
 use crate::resource::{Address, AttributeChange, ContentChange, Decision};
-use crate::sensitive::{Digest, Observed};
+use crate::sensitive::{self, Digest, Observed};
 use crate::transport::TransportError;
 
 #[derive(Debug, Serialize)]
 pub struct Unreached {
     pub host: String,
-    /// Why, in words (the error names the host and what failed).
+    /// Why, in words (the error names the host and what failed), as every channel shows it:
+    /// withheld when it quotes a secret (a host's stderr or answer may echo one).
     pub error: String,
-    /// The same, as the diagnostic to report.
+    /// The same, as the diagnostic to report (withheld as it is printed).
     #[serde(skip)]
     pub cause: TransportError,
+}
+
+impl Unreached {
+    pub fn new(host: String, cause: TransportError) -> Self {
+        let words = cause.to_string();
+        let error = match sensitive::quotable(&words) {
+            Some(_) => words,
+            None => format!("{host}: not reached; {}", sensitive::WITHHELD),
+        };
+        Self { host, error, cause }
+    }
 }
 
 #[derive(Debug, Serialize)]

@@ -37,5 +37,6 @@ pub mod source;
 pub mod text_store;
 pub mod transport;
 pub mod values;
+pub mod visible;
 pub mod yaml;
 pub mod zfs_property;

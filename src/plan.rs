@@ -187,11 +187,7 @@ pub fn plan(
     }
     let unreached: Vec<Unreached> = unreached
         .into_iter()
-        .map(|(host, cause)| Unreached {
-            host,
-            error: cause.to_string(),
-            cause,
-        })
+        .map(|(host, cause)| Unreached::new(host, cause))
         .collect();
     Ok(Plan {
         format_version: FORMAT_VERSION,

@@ -216,6 +216,15 @@ pub fn quotable(text: &str) -> Option<&str> {
     (!holds_secret(text.as_bytes())).then_some(text)
 }
 
+/// What stands for a host's words that quote a secret.
+pub const WITHHELD: &str = "(withheld: it quotes a secret)";
+
+/// A host's words as they may be shown on any channel (text, JSON, a saved plan, apply's
+/// output): `text`, or [`WITHHELD`] in its place when it quotes a secret.
+pub fn quoted(text: &str) -> &str {
+    quotable(text).unwrap_or(WITHHELD)
+}
+
 fn contains(haystack: &[u8], needle: &[u8]) -> bool {
     memchr::memmem::find(haystack, needle).is_some()
 }

@@ -210,3 +210,33 @@ fn a_health_check_quoting_a_secret_is_withheld() {
         "{err}"
     );
 }
+
+/// A health check printing terminal commands (cursor up, erase line, a window title) is shown
+/// with them made visible, in apply's line for the check and in the error it stops with.
+#[test]
+fn a_health_checks_output_is_shown_escaped() {
+    let setup = Setup::new();
+    setup.host("f1").write(
+        "/var/lib/lab/unhealthy",
+        "\x1b[2A\x1b[2K\x1b]0;owned\x07nfsd runs\u{9b}1A\n",
+    );
+    let applied = setup.apply();
+    assert_code(&applied, 1);
+    let (out, err) = (stdout(&applied), stderr(&applied));
+    let shown = "\\x1b[2A\\x1b[2K\\x1b]0;owned\\x07nfsd runs\\u{9b}1A";
+    assert!(
+        out.contains(&format!(
+            "health check on f1: FAILED: exit status 1: {shown}\n"
+        )),
+        "{out}"
+    );
+    assert!(err.contains(shown), "{err}");
+    for text in [&out, &err] {
+        assert!(
+            !text
+                .chars()
+                .any(|c| c.is_control() && c != '\n' && c != '\t'),
+            "no control reaches the screen raw: {text:?}"
+        );
+    }
+}

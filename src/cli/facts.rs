@@ -102,7 +102,77 @@ pub fn run(args: FactsArgs) -> Result<ExitCode, Failure> {
 
 /// A host's state as one YAML document, headed by the command that records it again.
 fn recording(host: &Host, state: &HostState) -> Result<String, Failure> {
-    let yaml =
-        serde_saphyr::to_string(state).map_err(|e| Failure::new(vec![miette::miette!("{e}")]))?;
+    let yaml = document(state).map_err(|e| Failure::new(vec![miette::miette!("{e}")]))?;
     Ok(format!("# Observed by `f3s facts {}`.\n{yaml}", host.name))
+}
+
+/// `state` as YAML, with no character of a host's text printed raw that could drive a
+/// terminal or show text other than it is (`visible::is_hidden`). serde-saphyr escapes the
+/// controls (`"\e[2A"`) but writes bidi, zero-width and tag characters as they are, and has
+/// no way to escape them; a state holding any is written as JSON instead, which is YAML too
+/// (a flow mapping) and carries them as `\u` escapes: the recording reads back the same.
+fn document(state: &HostState) -> Result<String, String> {
+    let yaml = serde_saphyr::to_string(state).map_err(|e| e.to_string())?;
+    if !yaml
+        .chars()
+        .any(|c| crate::visible::is_hidden(c) && c != '\n' && c != '\t')
+    {
+        return Ok(yaml);
+    }
+    let mut json = crate::visible::json_pretty(state).map_err(|e| e.to_string())?;
+    json.push('\n');
+    Ok(json)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::host_state::FileState;
+    use crate::sensitive::Observed;
+
+    /// A state whose file holds `content`, written as `facts` writes it and read back as
+    /// `--state` reads it.
+    fn round_trip(content: &str) -> (String, HostState) {
+        let mut state = HostState::default();
+        state.files.insert(
+            "/etc/motd".into(),
+            FileState {
+                content: Observed::Plain(content.into()),
+                mode: "0644".into(),
+                owner: "root".into(),
+                group: "wheel".into(),
+            },
+        );
+        let text = format!(
+            "# Observed by `f3s facts h`.\n{}",
+            document(&state).unwrap()
+        );
+        let file = crate::source::SourceFile::new("h.yml", text.clone());
+        (text, crate::yaml::parse(&file).unwrap())
+    }
+
+    #[test]
+    fn a_recording_prints_no_control_and_reads_back_the_same() {
+        for content in [
+            "\x1b[2A\x1b[2K\x1b[32mNo changes.\x1b[0m\n",
+            "\x1b]52;c;ZWNobw==\x07\u{9b}2J\x7f\r\n",
+            "user \u{202e}nimda\u{202c} x\u{2066}y\u{2069}\n",
+            "zero\u{200b}width\u{feff} tag\u{e0041}\n",
+            "plain\ttext\n",
+        ] {
+            let (text, read) = round_trip(content);
+            assert!(
+                !text
+                    .chars()
+                    .any(|c| crate::visible::is_hidden(c) && c != '\n' && c != '\t'),
+                "{text:?}"
+            );
+            let read = &read.files["/etc/motd"];
+            assert_eq!(read.content, Observed::Plain(content.into()), "{text}");
+        }
+        assert!(
+            round_trip("plain\n").0.contains("content: |"),
+            "YAML as before"
+        );
+    }
 }

@@ -4,6 +4,7 @@
 use crate::compile_error::CompileErrors;
 use crate::inventory::Inventory;
 use crate::transport::TransportError;
+use crate::visible::VisibleDiagnostic;
 
 /// An apply that left out resources for want of a secret's value did not converge them.
 pub(super) fn missing_secrets_failure(
@@ -77,13 +78,26 @@ impl Failure {
 
 /// A diagnostic as printed, or, when its words quote a secret (a host's message may), a note
 /// that it is withheld. Checked on the unwrapped text, before miette wraps it to the terminal.
+/// Its words are printed with their controls escaped (`visible`): a host's stderr, answer or
+/// kernel name may hold terminal commands, and miette's colours are the only escapes wanted.
 pub(super) fn shown(report: &miette::Report) -> String {
     let mut words = String::new();
     let _ = miette::NarratableReportHandler::new().render_report(&mut words, report.as_ref());
-    match crate::sensitive::quotable(&words) {
-        Some(_) => format!("{report:?}"),
-        None => "Error: (this message is withheld: it quotes a secret)".into(),
+    if crate::sensitive::quotable(&words).is_none() {
+        return "Error: (this message is withheld: it quotes a secret)".into();
     }
+    /// Renders as the `miette` hook does, but a diagnostic borrowed, not a `Report`.
+    struct Printed<'a>(miette::MietteHandler, VisibleDiagnostic<'a>);
+    impl std::fmt::Debug for Printed<'_> {
+        fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            miette::ReportHandler::debug(&self.0, &self.1, f)
+        }
+    }
+    let printed = Printed(
+        crate::render::diagnostics(crate::render::stderr_color()),
+        VisibleDiagnostic::new(report.as_ref()),
+    );
+    format!("{printed:?}")
 }
 
 impl From<CompileErrors> for Failure {

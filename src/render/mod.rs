@@ -19,3 +19,15 @@ pub fn stdout_color() -> bool {
 pub fn stderr_color() -> bool {
     use_color(std::io::stderr().is_terminal())
 }
+
+/// How diagnostics are printed on stderr: coloured and wrapped on a terminal; unwrapped off
+/// one, so a CI log can be searched for a whole message.
+pub fn diagnostics(color: bool) -> miette::MietteHandler {
+    miette::MietteHandlerOpts::new()
+        .color(color)
+        .unicode(color)
+        .terminal_links(false)
+        .wrap_lines(color)
+        .context_lines(2)
+        .build()
+}

@@ -1,5 +1,8 @@
 //! What `apply` prints while it runs and when it is done: a line per finished resource (as
-//! readable in a CI log as on a terminal), then a summary with per-resource timing.
+//! readable in a CI log as on a terminal), then a summary with per-resource timing. A host's
+//! words (an operation's error, a health check's output, where a backup went, why a host was
+//! not reached) are each one line with its controls escaped (`visible::line`), here for the
+//! live view too: it prints the same words.
 
 use std::fmt::Write as _;
 use std::io::Write as _;
@@ -9,6 +12,7 @@ use crate::apply::{Finished, Outcome, Progress, Report};
 use crate::plan::Plan;
 use crate::resource::Address;
 use crate::rollout::health::{HealthCheck, Verdict};
+use crate::visible;
 
 pub struct Lines {
     pub color: bool,
@@ -39,13 +43,22 @@ fn paint(color: bool, code: &str, text: &str) -> String {
     }
 }
 
-/// An outcome's colour code and words.
+/// An outcome's colour code and words, as they may be printed.
 pub fn describe(outcome: &Outcome) -> (&'static str, String) {
+    let (code, words) = outcome_words(outcome);
+    (code, visible::line(&words).into_owned())
+}
+
+fn outcome_words(outcome: &Outcome) -> (&'static str, String) {
     match outcome {
         Outcome::Done { kept } if kept.is_empty() => ("32", "done".into()),
+        // The backups' paths are the host's words too.
         Outcome::Done { kept } => (
             "32",
-            format!("done, replaced content kept in {}", kept.join(", ")),
+            format!(
+                "done, replaced content kept in {}",
+                crate::sensitive::quoted(&kept.join(", "))
+            ),
         ),
         Outcome::Unchanged => ("2", "unchanged".into()),
         Outcome::Failed { error } => {
@@ -93,13 +106,14 @@ impl Progress for Lines {
     }
 }
 
-/// A health check's colour code and words.
+/// A health check's colour code and words, as they may be printed.
 pub fn describe_check(check: &HealthCheck) -> (&'static str, String) {
-    match &check.verdict {
+    let (code, words) = match &check.verdict {
         Verdict::Passed => ("32", "passed".to_string()),
         Verdict::NotRun(why) => ("33", format!("not run: {why}")),
         Verdict::Failed(why) => ("31;1", format!("FAILED: {why}")),
-    }
+    };
+    (code, visible::line(&words).into_owned())
 }
 
 pub fn summary(report: &Report, plan: &Plan, color: bool) -> String {
@@ -130,11 +144,16 @@ pub fn summary(report: &Report, plan: &Plan, color: bool) -> String {
         let _ = writeln!(
             out,
             "  not reached  {}",
-            paint(color, "31;1", &unreached.error)
+            paint(color, "31;1", &visible::line(&unreached.error))
         );
     }
     for skipped in &plan.skipped {
-        let _ = writeln!(out, "  skipped  {}: {}", skipped.address, skipped.because);
+        let _ = writeln!(
+            out,
+            "  skipped  {}: {}",
+            skipped.address,
+            visible::line(&skipped.because.to_string())
+        );
     }
     let mut line = format!(
         "Apply: {} done, {} failed, {} skipped, {} unchanged",
@@ -173,5 +192,29 @@ mod tests {
         let withheld = failed("sysrc: bad value `pass s3cr3t`");
         assert!(!withheld.contains("s3cr3t") && !withheld.contains("sysrc"));
         assert!(withheld.contains("withheld"));
+    }
+
+    #[test]
+    fn a_hosts_words_are_one_line_with_their_controls_escaped() {
+        let failed = describe(&Outcome::Failed {
+            error: "sysrc: \x1b[2A\x1b[2K\rok\ndone \u{9b}1A \u{202e}x".into(),
+        })
+        .1;
+        assert_eq!(
+            failed,
+            "FAILED: sysrc: \\x1b[2A\\x1b[2K\\rok\\ndone \\u{9b}1A \\u{202e}x"
+        );
+        let kept = describe(&Outcome::Done {
+            kept: vec!["/var/backups/f3s/x\x1b]0;t\x07".into()],
+        })
+        .1;
+        assert!(kept.ends_with("/var/backups/f3s/x\\x1b]0;t\\x07"), "{kept}");
+        let check = describe_check(&HealthCheck {
+            group: "g".into(),
+            host: "h".into(),
+            verdict: Verdict::Failed("exit status 1: \x1b[1Aup".into()),
+        })
+        .1;
+        assert_eq!(check, "FAILED: exit status 1: \\x1b[1Aup");
     }
 }

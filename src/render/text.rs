@@ -1,9 +1,15 @@
 //! The plan as text for a terminal or a CI log: per host in apply order, what changes and
 //! what would run, unified diffs for files, and a summary line.
+//!
+//! Every text put into a line goes through `visible::line` (painted through `Paint`, else
+//! through `shown`): a diff, a host's value or its error may hold terminal controls, and the
+//! colours painted here are the only escapes the plan may write.
 
+use std::borrow::Cow;
 use std::fmt::Write as _;
 
 use crate::plan::{Action, Plan, PlannedResource};
+use crate::visible;
 
 struct Paint {
     color: bool,
@@ -11,12 +17,18 @@ struct Paint {
 
 impl Paint {
     fn paint(&self, code: &str, text: &str) -> String {
+        let text = visible::line(text);
         if self.color {
             format!("\x1b[{code}m{text}\x1b[0m")
         } else {
-            text.to_string()
+            text.into_owned()
         }
     }
+}
+
+/// Text shown unpainted, as one line with its controls escaped.
+fn shown(text: &impl ToString) -> String {
+    visible::line(&text.to_string()).into_owned()
 }
 
 fn marker(action: Action) -> (&'static str, &'static str, &'static str) {
@@ -36,7 +48,7 @@ pub fn render(plan: &Plan, color: bool) -> String {
     let _ = writeln!(
         out,
         "f3s plan of {} ({} hosts, {} resources)\n",
-        plan.inventory,
+        shown(&plan.inventory),
         plan.hosts.len(),
         resources
     );
@@ -46,7 +58,7 @@ pub fn render(plan: &Plan, color: bool) -> String {
             "{}  {} {}",
             paint.paint("1", &host.name),
             host.os,
-            host.address
+            shown(&host.address)
         );
         // Unchanged resources are counted, not listed, unless notified or with a note.
         let listed = |r: &&PlannedResource| {
@@ -104,7 +116,9 @@ fn rollout_lines(out: &mut String, plan: &Plan, paint: &Paint) {
             let _ = writeln!(
                 out,
                 "  {} runs early, with batch {}: {} needs it",
-                early.address, early.batch, early.needed_by
+                shown(&early.address),
+                early.batch,
+                shown(&early.needed_by)
             );
         }
         out.push('\n');
@@ -125,10 +139,15 @@ fn unreached_lines(out: &mut String, plan: &Plan, paint: &Paint) {
         )
     );
     for unreached in &plan.unreached {
-        let _ = writeln!(out, "  {}", unreached.error);
+        let _ = writeln!(out, "  {}", shown(&unreached.error));
     }
     for skipped in &plan.skipped {
-        let _ = writeln!(out, "  ? {}: {}", skipped.address, skipped.because);
+        let _ = writeln!(
+            out,
+            "  ? {}: {}",
+            shown(&skipped.address),
+            shown(&skipped.because)
+        );
     }
     out.push('\n');
 }
@@ -143,47 +162,55 @@ fn resource_lines(out: &mut String, resource: &PlannedResource, paint: &Paint) {
         paint.paint(code, word)
     );
     if let Some(note) = resource.note() {
-        let _ = writeln!(out, "      note: {note}");
+        let _ = writeln!(out, "      note: {}", shown(&note));
     }
     for change in &resource.changes {
         let _ = writeln!(
             out,
             "      {}: {} -> {}",
-            change.attribute, change.before, change.after
+            shown(&change.attribute),
+            shown(&change.before),
+            shown(&change.after)
         );
     }
     if let Some(diff) = resource.diff() {
-        for line in diff.lines() {
+        // Split at line breaks only (`str::lines` would drop a carriage return before one,
+        // and a host's CRLF would not show).
+        for line in diff.split_inclusive('\n') {
+            let line = line.strip_suffix('\n').unwrap_or(line);
             let code = match line.chars().next() {
                 Some('+') if !line.starts_with("+++") => "32",
                 Some('-') if !line.starts_with("---") => "31",
                 Some('@') => "36",
                 _ => "",
             };
+            // Context lines stay borrowed (most of a diff is context).
             let line = if code.is_empty() {
-                line.to_string()
+                visible::line(line)
             } else {
-                paint.paint(code, line)
+                Cow::Owned(paint.paint(code, line))
             };
             let _ = writeln!(out, "      {line}");
         }
     }
     if let Some(refresh) = resource.refresh() {
-        let by: Vec<String> = refresh
-            .triggered_by
-            .iter()
-            .map(ToString::to_string)
-            .collect();
+        let by: Vec<String> = refresh.triggered_by.iter().map(shown).collect();
         let _ = match &refresh.skipped {
             None => writeln!(out, "      notified by {}", by.join(", ")),
             Some(reason) => writeln!(
                 out,
-                "      notified by {}; no refresh: {reason}",
-                by.join(", ")
+                "      notified by {}; no refresh: {}",
+                by.join(", "),
+                shown(reason)
             ),
         };
     }
     for op in &resource.operations {
-        let _ = writeln!(out, "      {} {}", paint.paint("2", "run:"), op.describe());
+        let _ = writeln!(
+            out,
+            "      {} {}",
+            paint.paint("2", "run:"),
+            shown(&op.describe())
+        );
     }
 }

@@ -40,6 +40,13 @@ impl AttributeChange {
             after: after.into(),
         }
     }
+
+    /// A change from a value in the host's own words (an owner, a property, a certificate's
+    /// subject): a host can say anything, a secret's value too, so `before` is withheld whole
+    /// when it quotes one, on every channel the plan goes to.
+    pub fn observed(attribute: &str, before: &str, after: impl Into<String>) -> Self {
+        Self::new(attribute, crate::sensitive::quoted(before), after)
+    }
 }
 
 /// A file's content before and after, for a unified diff.

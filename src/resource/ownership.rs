@@ -71,9 +71,9 @@ impl Wanted {
         let same_mode =
             |mode: &&str| mode.trim_start_matches('0') == current.mode.trim_start_matches('0');
         if let Some(mode) = self.mode.as_deref().filter(|mode| !same_mode(mode)) {
-            changes.push(AttributeChange::new(
+            changes.push(AttributeChange::observed(
                 "mode",
-                normalize_mode(&current.mode),
+                &normalize_mode(&current.mode),
                 mode,
             ));
         }
@@ -82,7 +82,7 @@ impl Wanted {
             ("group", &self.group, &current.group),
         ] {
             if let Some(wanted) = wanted.as_deref().filter(|wanted| *wanted != &**current) {
-                changes.push(AttributeChange::new(name, &**current, wanted));
+                changes.push(AttributeChange::observed(name, current, wanted));
             }
         }
         changes
@@ -127,6 +127,27 @@ mod tests {
         let changes = wanted.changes(&owned("644", "paul", "staff"));
         assert_eq!(changes, vec![AttributeChange::new("mode", "0644", "0400")]);
         assert!(wanted.changes(&owned("0400", "paul", "staff")).is_empty());
+    }
+
+    /// A host may answer anything for an owner, a secret's value too.
+    #[test]
+    fn an_owner_the_host_names_with_a_secret_is_withheld() {
+        crate::sensitive::install(Some(b"test-digest-key-not-real"), ["s3cr3t".to_string()]);
+        let wanted = Wanted {
+            owner: Some(intern("root")),
+            ..Wanted::default()
+        };
+        let changes = wanted.changes(&owned("0644", "x-s3cr3t", "wheel"));
+        assert_eq!(
+            changes,
+            vec![AttributeChange::new(
+                "owner",
+                crate::sensitive::WITHHELD,
+                "root"
+            )]
+        );
+        let changes = wanted.changes(&owned("0644", "paul", "wheel"));
+        assert_eq!(changes, vec![AttributeChange::new("owner", "paul", "root")]);
     }
 
     #[test]

@@ -48,7 +48,7 @@ impl Kind for Ufs {
                 device: self.device.clone(),
                 destroys: device.holds(),
             }],
-            changes: vec![AttributeChange::new("filesystem", before, "ufs")],
+            changes: vec![AttributeChange::observed("filesystem", &before, "ufs")],
             content: None,
             creates: true,
             note: None,

@@ -100,7 +100,7 @@ impl X509 {
                     self.cert, current.subject, self.subject
                 ));
             }
-            return Ok(Some(AttributeChange::new(
+            return Ok(Some(AttributeChange::observed(
                 "subject",
                 &current.subject,
                 &self.subject,
@@ -109,7 +109,7 @@ impl X509 {
         if let Some(ca) = &self.ca {
             let issuer = view.state.certificates.get(&ca.cert).map(|c| &c.subject);
             if issuer.is_some_and(|issuer| *issuer != current.issuer) {
-                return Ok(Some(AttributeChange::new(
+                return Ok(Some(AttributeChange::observed(
                     "issuer",
                     &current.issuer,
                     issuer.cloned().unwrap_or_default(),
@@ -120,9 +120,9 @@ impl X509 {
             .ok_or_else(|| format!("cannot read the expiry date `{}`", current.not_after))?;
         let renew_from = expires - i64::from(self.renew_before_days) * 86_400;
         if view.now >= renew_from {
-            return Ok(Some(AttributeChange::new(
+            return Ok(Some(AttributeChange::observed(
                 "not_after",
-                format!(
+                &format!(
                     "{} (renewed within {} days of expiry)",
                     current.not_after, self.renew_before_days
                 ),

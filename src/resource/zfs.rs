@@ -314,7 +314,7 @@ impl Kind for Zfs {
                 let before = zfs_property::readable(key, found);
                 decision
                     .changes
-                    .push(AttributeChange::new(key, before, wanted));
+                    .push(AttributeChange::observed(key, &before, wanted));
                 decision.ops.push(Op::SetDatasetProperty {
                     name: self.name.clone(),
                     property: key.clone(),

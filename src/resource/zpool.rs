@@ -72,9 +72,11 @@ impl Kind for Zpool {
                 .and_then(|d| d.properties.get("mountpoint"));
             if current != Some(&self.mountpoint) {
                 let before = current.cloned().unwrap_or_else(|| "(unknown)".into());
-                decision
-                    .changes
-                    .push(AttributeChange::new("mountpoint", before, &self.mountpoint));
+                decision.changes.push(AttributeChange::observed(
+                    "mountpoint",
+                    &before,
+                    &self.mountpoint,
+                ));
                 decision.ops.push(Op::SetDatasetProperty {
                     name: self.name.clone(),
                     property: "mountpoint".into(),

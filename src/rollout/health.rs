@@ -7,6 +7,7 @@
 use crate::inventory::Inventory;
 use crate::rollout::PlannedRollout;
 use crate::rollout::halt::{Fault, Halt};
+use crate::sensitive::quoted;
 use crate::transport::Transport;
 
 /// One host's check, as reported while the apply runs.
@@ -100,9 +101,4 @@ fn verdict(
     } else {
         format!("exit status {}: {}", run.status, quoted(&tail))
     })
-}
-
-/// A host's words as they may be shown: withheld whole if they quote a secret.
-fn quoted(words: &str) -> &str {
-    crate::sensitive::quotable(words).unwrap_or("(withheld: it quotes a secret)")
 }

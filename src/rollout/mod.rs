@@ -77,11 +77,10 @@ pub fn planned(
                 .map(|batch| batch.iter().filter(|h| in_scope(h)).cloned().collect())
                 .filter(|batch: &Vec<String>| !batch.is_empty())
                 .collect(),
-            health: rollout.health.as_deref().map(|command| {
-                crate::sensitive::quotable(command)
-                    .unwrap_or("(withheld: it quotes a secret)")
-                    .to_string()
-            }),
+            health: rollout
+                .health
+                .as_deref()
+                .map(|command| crate::sensitive::quoted(command).to_string()),
             early: Vec::new(),
         })
         .filter(|rollout| !rollout.batches.is_empty())
