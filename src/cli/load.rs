@@ -119,10 +119,6 @@ impl HostArgs {
     }
 }
 
-/// What a command on hosts starts with: how to reach them, the inventory loaded, and
-/// `selected[i]`, whether resource `i` is in scope.
-pub(super) type Started = (Box<dyn Transport>, Loaded, Vec<bool>);
-
 /// What every command starts with: the inventory, compiled and checked.
 pub(super) struct Loaded {
     pub(super) inventory: Inventory,

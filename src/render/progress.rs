@@ -69,14 +69,13 @@ fn outcome_words(outcome: &Outcome) -> (&'static str, String) {
         }
         Outcome::Skipped { because } => ("33", format!("skipped: {because} did not converge")),
         Outcome::NotStarted { because } => ("33", format!("not started: {because}")),
-        Outcome::Unknown { because } => {
-            let because = crate::sensitive::quotable(because)
-                .unwrap_or("(the host's message is withheld: it quotes a secret)");
-            (
-                "31;1",
-                format!("UNKNOWN, plan again to see whether it ran: {because}"),
-            )
-        }
+        Outcome::Unknown { because } => (
+            "31;1",
+            format!(
+                "UNKNOWN, plan again to see whether it ran: {}",
+                crate::sensitive::quoted(because)
+            ),
+        ),
     }
 }
 
