@@ -48,6 +48,10 @@ pub struct HostPlan {
     pub observed_hidden: bool,
     /// In apply order.
     pub resources: Vec<PlannedResource>,
+    /// Temporary files an interrupted write left on the host (`HostState::leftovers`),
+    /// which apply removes before it changes anything else.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub leftovers: Vec<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]

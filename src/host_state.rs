@@ -54,6 +54,10 @@ pub struct HostState {
     /// X.509 certificates by path (their files are under `files` too, when probed as files).
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub certificates: BTreeMap<String, CertificateState>,
+    /// Temporary files an interrupted write of f3s's left beside the paths probed
+    /// (`DIR/.f3s.PID.N`: its shell was killed between write and rename).
+    #[serde(default, skip_serializing_if = "BTreeSet::is_empty")]
+    pub leftovers: BTreeSet<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -201,6 +205,7 @@ impl HostState {
     pub fn answer(&self, probes: &[Probe]) -> HostState {
         let mut answer = HostState {
             os: self.os,
+            leftovers: self.leftovers.clone(),
             ..HostState::default()
         };
         for probe in probes {

@@ -96,6 +96,7 @@ impl Plan {
                 unchanged: self.summary.unchanged,
                 ..Summary::default()
             }
+            || self.hosts.iter().any(|host| !host.leftovers.is_empty())
     }
 }
 
@@ -176,6 +177,11 @@ pub fn plan(
             } += 1;
         }
         let (observed, observed_hidden) = seen[&host.name].clone();
+        let leftovers = walk
+            .predicted
+            .get(&host.name)
+            .map(|state| state.leftovers.iter().cloned().collect())
+            .unwrap_or_default();
         hosts.push(HostPlan {
             name: host.name.clone(),
             os: host.os,
@@ -183,6 +189,7 @@ pub fn plan(
             observed,
             observed_hidden,
             resources,
+            leftovers,
         });
     }
     let unreached: Vec<Unreached> = unreached

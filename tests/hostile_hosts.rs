@@ -399,3 +399,33 @@ fn ctrl_c_does_not_wait_out_a_hung_health_check() {
     // The check's sleep, which outlives the connection, is the lab's to end.
     r0.drop_connections();
 }
+
+/// A write whose shell was killed between writing its temporary file and renaming it left
+/// the file behind: the next plan finds it and says so, apply removes it first, and the plan
+/// after that is clean.
+#[test]
+fn what_an_interrupted_write_left_is_found_and_removed() {
+    let setup = Setup::new();
+    let r0 = setup.lab.host("r0");
+    assert_eq!(setup.f3s(&["apply", "--yes"]).status.code(), Some(0));
+    r0.write("/etc/.f3s.4242.0.0", "half a file");
+    let plan = setup.f3s(&["plan", "--detailed-exitcode"]);
+    let out = String::from_utf8_lossy(&plan.stdout);
+    assert_eq!(plan.status.code(), Some(2), "{out}");
+    assert!(
+        out.contains("- /etc/.f3s.4242.0.0  left by an interrupted write; apply removes it"),
+        "{out}"
+    );
+    let apply = setup.f3s(&["apply", "--yes"]);
+    let out = String::from_utf8_lossy(&apply.stdout);
+    assert_eq!(apply.status.code(), Some(0), "{out}");
+    assert!(
+        out.contains("r0: removed what an interrupted write left: /etc/.f3s.4242.0.0"),
+        "{out}"
+    );
+    assert_eq!(r0.read_text("/etc/.f3s.4242.0.0"), None);
+    assert_eq!(
+        setup.f3s(&["plan", "--detailed-exitcode"]).status.code(),
+        Some(0)
+    );
+}

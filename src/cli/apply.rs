@@ -12,6 +12,7 @@ use super::failure::{Failure, missing_secrets_failure, unreached_failure};
 use super::load::{HostArgs, Loaded};
 use crate::apply;
 use crate::apply_error::ApplyError;
+use crate::inventory::Inventory;
 use crate::inventory::host::Host;
 use crate::plan::{self, Action, Plan};
 use crate::render;
@@ -132,6 +133,29 @@ fn lock_all<'h>(
     }
 }
 
+/// Removes what interrupted writes left on each host (the plan lists them), before anything
+/// else changes; a host where that fails says so, and its resources are applied all the same.
+fn remove_leftovers(inventory: &Inventory, plan: &Plan, transport: &dyn Transport) {
+    for host_plan in plan.hosts.iter().filter(|host| !host.leftovers.is_empty()) {
+        let Some(host) = inventory.host(&host_plan.name) else {
+            continue;
+        };
+        let paths = host_plan.leftovers.join(", ");
+        match transport.remove_leftovers(host, &host_plan.leftovers) {
+            Ok(()) => println!(
+                "{}: removed what an interrupted write left: {}",
+                host.name,
+                crate::visible::line(&paths)
+            ),
+            Err(error) => println!(
+                "{}: could not remove what an interrupted write left: {}",
+                host.name,
+                crate::visible::line(crate::sensitive::quoted(&error.to_string()))
+            ),
+        }
+    }
+}
+
 fn unlock(locked: &[&Host], transport: &dyn Transport) {
     std::thread::scope(|scope| {
         for host in locked {
@@ -179,6 +203,7 @@ fn converge(
         confirm(&plan)?;
     }
     let applying = crate::interrupt::Applying::start();
+    remove_leftovers(&loaded.inventory, &plan, transport);
     let run = |progress: &dyn apply::Progress| {
         apply::apply(
             &loaded.inventory,

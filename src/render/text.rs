@@ -60,6 +60,15 @@ pub fn render(plan: &Plan, color: bool) -> String {
             host.os,
             shown(&host.address)
         );
+        for leftover in &host.leftovers {
+            let _ = writeln!(
+                out,
+                "  {} {}  {}",
+                paint.paint("33", "-"),
+                shown(leftover),
+                paint.paint("2", "left by an interrupted write; apply removes it")
+            );
+        }
         // Unchanged resources are counted, not listed, unless notified or with a note.
         let listed = |r: &&PlannedResource| {
             r.action != Action::Unchanged || r.refresh().is_some() || r.note().is_some()

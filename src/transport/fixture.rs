@@ -98,6 +98,12 @@ impl Transport for FixtureTransport {
         })
     }
 
+    fn remove_leftovers(&self, host: &Host, paths: &[String]) -> Result<(), TransportError> {
+        self.with_state(host, |state| {
+            state.leftovers.retain(|leftover| !paths.contains(leftover));
+        })
+    }
+
     fn read_file(&self, host: &Host, path: &str) -> Result<Vec<u8>, TransportError> {
         let content = self.with_state(host, |state| {
             state.files.get(path).map(|file| file.content.clone())

@@ -46,6 +46,10 @@ pub trait Transport: Sync {
     /// A file's bytes, for copying it to another host.
     fn read_file(&self, host: &Host, path: &str) -> Result<Vec<u8>, TransportError>;
 
+    /// Removes the temporary files an interrupted write left (`HostState::leftovers`, only
+    /// f3s's `DIR/.f3s.PID.N`), under the apply lock.
+    fn remove_leftovers(&self, host: &Host, paths: &[String]) -> Result<(), TransportError>;
+
     /// Takes the host's apply lock, or says who holds it. Held until `unlock` or until the
     /// connection goes.
     fn lock(&self, host: &Host, holder: &str) -> Result<(), TransportError>;

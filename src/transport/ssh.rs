@@ -454,6 +454,12 @@ impl Transport for SshTransport {
         }
     }
 
+    fn remove_leftovers(&self, host: &Host, paths: &[String]) -> Result<(), TransportError> {
+        let script = shell::remove_script(host.os, paths);
+        self.run_to_end(host, &script, "removing leftover temporary files")
+            .map(drop)
+    }
+
     fn read_file(&self, host: &Host, path: &str) -> Result<Vec<u8>, TransportError> {
         self.run_to_end(
             host,

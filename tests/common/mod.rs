@@ -65,18 +65,23 @@ pub fn stderr(output: &Output) -> String {
     String::from_utf8_lossy(&output.stderr).into_owned()
 }
 
-/// Makes the bundled example's secret files readable by their owner only, as an admin keeps
+/// Makes the bundled examples' secret files readable by their owner only, as an admin keeps
 /// secrets and as f3s wants them (it refuses a file group or others may read). git records
 /// no more of a mode than its x bit, so a checkout has them as its umask makes them (0644);
 /// the README has users run the same chmod. Every run through these helpers does it first;
 /// a test that reads or copies the files otherwise calls it itself.
 pub fn close_example_secrets() {
     use std::os::unix::fs::PermissionsExt as _;
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/fixture/secrets");
-    for entry in std::fs::read_dir(dir).expect("the example's secrets") {
-        let path = entry.expect("a directory entry").path();
-        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600))
-            .expect("the example's secret files can be closed");
+    let examples = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples");
+    for example in std::fs::read_dir(examples).expect("the examples").flatten() {
+        let Ok(secrets) = std::fs::read_dir(example.path().join("secrets")) else {
+            continue;
+        };
+        for entry in secrets {
+            let path = entry.expect("a directory entry").path();
+            std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600))
+                .expect("the example's secret files can be closed");
+        }
     }
 }
 

@@ -87,6 +87,15 @@ pub fn read_script(os: OsFamily, path: &str) -> String {
     )
 }
 
+/// Removes `paths` (what is there is never followed: `rm -f` unlinks a link itself).
+pub fn remove_script(os: OsFamily, paths: &[String]) -> String {
+    format!(
+        "{{\n{}\nrm -f -- {}\n}} </dev/null\n",
+        prologue(dialect(os)),
+        crate::shell_words::words(paths)
+    )
+}
+
 /// Runs `command` (a command line from the inventory) with `sh -c`, its stderr with its
 /// stdout; stdin is not its to read: the script itself arrives there.
 pub fn command_script(os: OsFamily, command: &str) -> String {

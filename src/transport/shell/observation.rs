@@ -23,12 +23,14 @@
 //! answer, once, by then. The answer is read as it streams in, a line or a counted run of
 //! bytes at a time, and never held whole (24 hosts × 4,000 paths of answer add up).
 
+use std::collections::BTreeSet;
 use std::fmt::Write as _;
 use std::io::BufRead;
 
 use super::dialect::{Dialect, RcVarQuery, prologue};
 use super::family::dialect;
 use super::listings::{self, Answered, Section};
+use super::ops::TEMP_FILE_GLOB;
 use super::reader::{ObservationError, Reader};
 use crate::host_state::{
     CertificateState, DeviceState, FileState, HostState, Ownership, ServiceState,
@@ -165,6 +167,45 @@ fn path_section(d: &dyn Dialect, probes: &[Probe], script: &mut String) {
         );
     }
     script.push_str("printf '\\nP\\n'\n");
+    // What an interrupted write left beside the probed paths: builtins only (a glob and
+    // `[`), one `W PATH` line each.
+    let globs: Vec<String> = leftover_dirs(probes)
+        .iter()
+        .map(|dir| format!("{}/{TEMP_FILE_GLOB}", quote(dir.trim_end_matches('/'))))
+        .collect();
+    if !globs.is_empty() {
+        let _ = writeln!(
+            script,
+            "for f in {}; do [ -e \"$f\" ] && printf 'W %s\\n' \"$f\"; done",
+            globs.join(" ")
+        );
+    }
+}
+
+/// The directories holding the probed paths, where a write's temporary file would be.
+fn leftover_dirs(probes: &[Probe]) -> BTreeSet<&str> {
+    probes
+        .iter()
+        .filter_map(|probe| match probe {
+            Probe::Path { path, .. } => crate::names::parent_dir(path),
+            _ => None,
+        })
+        .collect()
+}
+
+/// A `W PATH` line's path, if it is a temporary file of f3s's in a directory asked about.
+fn leftover<'l>(path: &'l str, probes: &[Probe]) -> Result<&'l str, String> {
+    let (dir, name) = path
+        .rsplit_once('/')
+        .ok_or_else(|| format!("unexpected leftover `{path}`"))?;
+    let dir = if dir.is_empty() { "/" } else { dir };
+    let ours = name
+        .strip_prefix(".f3s.")
+        .is_some_and(|rest| rest.starts_with(|c: char| c.is_ascii_digit()));
+    match ours && leftover_dirs(probes).contains(dir) {
+        true => Ok(path),
+        false => Err(format!("unexpected leftover `{path}`")),
+    }
 }
 
 fn digest(hex: &str) -> Result<Observed, String> {
@@ -197,6 +238,10 @@ pub fn parse_observation(
     let mut answered = Answered::new(probes);
     loop {
         let line = reader.line()?;
+        if let Some(path) = line.strip_prefix("W ") {
+            state.leftovers.insert(leftover(path, probes)?.to_string());
+            continue;
+        }
         let fields: Vec<&str> = line.split(' ').collect();
         if fields == ["E"] {
             answered.all(probes)?;
@@ -611,6 +656,36 @@ mod tests {
                 .to_string()
                 .contains("changed while it was read")
         );
+    }
+
+    /// What an interrupted write left beside a probed path is found; a host naming anything
+    /// else as a leftover (another name, another directory) is not believed.
+    #[test]
+    fn leftovers_of_an_interrupted_write_are_found_and_nothing_else_is() {
+        let file = vec![Probe::Path {
+            path: "/etc/exports".into(),
+            reveal: Reveal::Digest,
+        }];
+        let script = observe_script(OsFamily::Freebsd, &file);
+        assert!(
+            script.contains("for f in '/etc'/.f3s.[0-9]*; do"),
+            "{script}"
+        );
+        let answer = |leftover: &str| format!("U FreeBSD\nF\nH\nT\n\nP\nW {leftover}\nE\n");
+        let state = parse_observation(
+            OsFamily::Freebsd,
+            &file,
+            answer("/etc/.f3s.4242.0.1").as_bytes(),
+        )
+        .unwrap();
+        assert_eq!(
+            state.leftovers.iter().collect::<Vec<_>>(),
+            ["/etc/.f3s.4242.0.1"]
+        );
+        for lie in ["/etc/passwd", "/root/.f3s.1.0.0", "/etc/.f3s.x"] {
+            let read = parse_observation(OsFamily::Freebsd, &file, answer(lie).as_bytes());
+            assert!(read.is_err(), "{lie} taken for a leftover");
+        }
     }
 
     /// A host that lies about sizes or never ends a line is refused at a limit, before f3s
