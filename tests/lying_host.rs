@@ -56,9 +56,7 @@ impl Setup {
     }
 
     fn f3s(&self, args: &[&str]) -> Output {
-        let mut full: Vec<&str> = vec![args[0], "-i", self.inventory.to_str().unwrap()];
-        full.extend_from_slice(&args[1..]);
-        common::f3s(&full)
+        common::f3s_on(&self.inventory, args)
     }
 
     /// As `f3s`, on a pseudo-terminal (script(1)) with colours on: stdout and stderr as one.

@@ -54,14 +54,8 @@ fn case(key: &str) -> Case {
 
 /// Runs f3s in `dir`, colours off, with `env` (and no other secret) in the environment.
 fn run(dir: &Path, args: &[&str], env: &[(&str, &OsStr)]) -> Output {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_f3s"));
-    command
-        .args(args)
-        .current_dir(dir)
-        .env("NO_COLOR", "1")
-        .env_remove("F3S_CARP_PASSWORD")
-        .env_remove("F3S_DIGEST_KEY")
-        .env_remove("F3S_TEST_SPARE");
+    let mut command = common::command(dir, args);
+    command.env_remove("F3S_TEST_SPARE");
     for (name, value) in env {
         command.env(name, value);
     }
@@ -116,16 +110,8 @@ fn refused_at(output: &Output, inventory: &str, key: &str, says: &[&str], hidden
 
 /// A copy of the bundled example (it plans against recorded state), its secret files closed.
 fn example() -> tempfile::TempDir {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = common::example_copy();
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-    common::close_example_secrets();
-    let status = Command::new("cp")
-        .arg("-r")
-        .arg(root.join("examples/fixture/."))
-        .arg(dir.path())
-        .status()
-        .unwrap();
-    assert!(status.success());
     let path = dir.path().join("inventory.yml");
     let text = std::fs::read_to_string(&path).unwrap();
     let modules = root.join("modules");

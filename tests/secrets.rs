@@ -42,17 +42,8 @@ const LEAKY_TEMPLATE: &str = "secret: {{carp_password}}\n{{#if carp_password}}se
 
 /// A copy of the bundled example with the leaky module on f0.
 fn workspace(extra_module: Option<&str>) -> tempfile::TempDir {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = common::example_copy();
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-    // cp keeps the files' modes, closed here as f3s wants them.
-    common::close_example_secrets();
-    let status = Command::new("cp")
-        .arg("-r")
-        .arg(root.join("examples/fixture/."))
-        .arg(dir.path())
-        .status()
-        .unwrap();
-    assert!(status.success());
     let module = dir.path().join("modules/leaky");
     std::fs::create_dir_all(module.join("templates")).unwrap();
     std::fs::write(

@@ -44,9 +44,7 @@ impl Setup {
     }
 
     fn f3s(&self, args: &[&str]) -> Output {
-        let mut full: Vec<&str> = vec![args[0], "-i", self.inventory.to_str().unwrap()];
-        full.extend_from_slice(&args[1..]);
-        common::f3s(&full)
+        common::f3s_on(&self.inventory, args)
     }
 
     fn spawn(&self, args: &[&str]) -> std::process::Child {

@@ -172,8 +172,12 @@ impl SshTransport {
         let io_error = |e: &dyn Worded| TransportError::io(host, what, e);
         let limit = self.options.command_timeout;
         let result = self.with_remote(host, |remote| {
-            let watchdog = Watchdog::arm(&remote.socket, limit, interruptible);
-            let exchange = (|| {
+            let deadline = Deadline {
+                limit,
+                option: "--command-timeout",
+                interruptible,
+            };
+            deadline.over(host, what, remote, |remote| {
                 let mut channel = remote.session.channel_session().map_err(|e| io_error(&e))?;
                 channel.exec(&command).map_err(|e| io_error(&e))?;
                 channel
@@ -193,17 +197,7 @@ impl SshTransport {
                 let status = channel.exit_status().map_err(|e| io_error(&e))?;
                 let stderr = String::from_utf8_lossy(&stderr).trim_end().to_string();
                 Ok((value, Exit { status, stderr }))
-            })();
-            match watchdog.disarm() {
-                Some(cut) => Err(TransportError::cut(
-                    host,
-                    what,
-                    cut,
-                    limit,
-                    "--command-timeout",
-                )),
-                None => exchange,
-            }
+            })
         });
         if let Err(error @ (TransportError::Io { .. } | TransportError::Cut { .. })) = &result {
             self.lost_connection(host, error);
@@ -525,21 +519,50 @@ impl SshTransport {
             shell::command_line(host.connection.become_method, &shell::lock_script(host.os));
         let what = "taking the lock";
         let limit = self.options.connect_timeout;
+        // Taking a lock is one short round trip: it has the connection's deadline.
+        let deadline = Deadline {
+            limit,
+            option: "--connect-timeout",
+            interruptible: false,
+        };
         self.with_remote(host, |remote| {
-            // Taking a lock is one short round trip: it has the connection's deadline.
-            let watchdog = Watchdog::arm(&remote.socket, limit, false);
-            let taken = lock_exchange(host, remote, &command, holder);
-            match watchdog.disarm() {
-                Some(cut) => Err(TransportError::cut(
-                    host,
-                    what,
-                    cut,
-                    limit,
-                    "--connect-timeout",
-                )),
-                None => taken,
-            }
+            deadline.over(host, what, remote, |remote| {
+                lock_exchange(host, remote, &command, holder)
+            })
         })
+    }
+}
+
+/// A wall-clock bound on an exchange with a host: `limit`, set by `option`; an
+/// `interruptible` one also ends at Ctrl-C.
+struct Deadline {
+    limit: Duration,
+    option: &'static str,
+    interruptible: bool,
+}
+
+impl Deadline {
+    /// Runs `exchange` (`what`, on `host`) on `remote` within the deadline: past it, the
+    /// watchdog shuts the socket, and the exchange's error is the deadline's.
+    fn over<T>(
+        &self,
+        host: &Host,
+        what: &str,
+        remote: &mut Remote,
+        exchange: impl FnOnce(&mut Remote) -> Result<T, TransportError>,
+    ) -> Result<T, TransportError> {
+        let watchdog = Watchdog::arm(&remote.socket, self.limit, self.interruptible);
+        let result = exchange(remote);
+        match watchdog.disarm() {
+            Some(cut) => Err(TransportError::cut(
+                host,
+                what,
+                cut,
+                self.limit,
+                self.option,
+            )),
+            None => result,
+        }
     }
 }
 

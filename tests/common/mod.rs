@@ -34,7 +34,45 @@ pub fn f3s_with_lab_secret(args: &[&str]) -> Output {
         .expect("f3s runs")
 }
 
-fn command(dir: &Path, args: &[&str]) -> Command {
+/// Starts `f3s` with `args` as `f3s` runs it, its output piped, for a test that acts while it
+/// runs.
+#[allow(dead_code)] // not every test binary starts one
+pub fn spawn(args: &[&str]) -> std::process::Child {
+    command(Path::new(env!("CARGO_MANIFEST_DIR")), args)
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("f3s starts")
+}
+
+/// Runs `f3s COMMAND -i INVENTORY REST…` for `args` = `[COMMAND, REST…]`.
+#[allow(dead_code)] // not every test binary has an inventory of its own
+pub fn f3s_on(inventory: &Path, args: &[&str]) -> Output {
+    let mut full: Vec<&str> = vec![args[0], "-i", inventory.to_str().expect("a UTF-8 path")];
+    full.extend_from_slice(&args[1..]);
+    f3s(&full)
+}
+
+/// A copy of the bundled example (examples/fixture) in a temporary directory; `cp` keeps the
+/// files' modes, closed first as f3s wants them.
+#[allow(dead_code)] // not every test binary copies it
+pub fn example_copy() -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    close_example_secrets();
+    let status = Command::new("cp")
+        .arg("-r")
+        .arg(root.join("examples/fixture/."))
+        .arg(dir.path())
+        .status()
+        .unwrap();
+    assert!(status.success());
+    dir
+}
+
+/// The `f3s` command with `args` in `dir`, colours off, no secret in the environment.
+pub fn command(dir: &Path, args: &[&str]) -> Command {
     close_example_secrets();
     let mut command = Command::new(env!("CARGO_BIN_EXE_f3s"));
     command

@@ -119,6 +119,11 @@ impl Transport for ReplyTransport {
         }
     }
 
+    /// Recorded hosts have no leftovers to remove.
+    fn remove_leftovers(&self, _host: &Host, _paths: &[String]) -> Result<(), TransportError> {
+        Ok(())
+    }
+
     fn lock(&self, _host: &Host, _holder: &str) -> Result<(), TransportError> {
         Ok(())
     }
