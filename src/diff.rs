@@ -16,9 +16,45 @@ pub fn unified(path: &str, before: Option<&str>, after: &str) -> String {
         .to_string()
 }
 
+/// How many of `before`'s lines `after` drops rather than changes: a run of deleted lines
+/// counts whole, a run replaced by fewer lines counts what it is short of. A changed value
+/// (one line for one) removes nothing; an extra export line or a stunnel section written
+/// by hand and gone from the new content does.
+pub fn removed_lines(before: &str, after: &str) -> usize {
+    TextDiff::from_lines(before, after)
+        .ops()
+        .iter()
+        .map(|op| match *op {
+            similar::DiffOp::Delete { old_len, .. } => old_len,
+            similar::DiffOp::Replace {
+                old_len, new_len, ..
+            } => old_len.saturating_sub(new_len),
+            _ => 0,
+        })
+        .sum()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn lines_dropped_are_counted_and_lines_changed_are_not() {
+        let exports = "V4: /data/nfs -sec=sys\n/data/nfs -alldirs\n/data/extra -ro\n";
+        assert_eq!(
+            removed_lines(exports, "V4: /data/nfs -sec=sys\n/data/nfs -alldirs\n"),
+            1
+        );
+        assert_eq!(
+            removed_lines(
+                exports,
+                "V4: /data/nfs -sec=krb5\n/data/nfs -alldirs\n/data/extra -ro\n"
+            ),
+            0
+        );
+        assert_eq!(removed_lines(exports, "V4: /\n"), 2, "three lines for one");
+        assert_eq!(removed_lines("", "new\n"), 0);
+    }
 
     #[test]
     fn shows_changed_lines_with_context() {

@@ -85,6 +85,9 @@ pub struct PlannedResource {
 struct Shown {
     #[serde(skip_serializing_if = "Option::is_none")]
     diff: Option<String>,
+    /// Lines of the host's file the new content drops, where both sides can be read.
+    #[serde(skip_serializing_if = "is_zero")]
+    removes_lines: usize,
     #[serde(skip_serializing_if = "Option::is_none")]
     refresh: Option<RefreshNote>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -102,6 +105,11 @@ impl PlannedResource {
 
     pub fn note(&self) -> Option<&str> {
         self.shown.as_ref()?.note.as_deref()
+    }
+
+    /// How many lines the host's file has that its new content drops (`diff::removed_lines`).
+    pub fn removes_lines(&self) -> usize {
+        self.shown.as_ref().map_or(0, |shown| shown.removes_lines)
     }
 }
 
@@ -135,6 +143,7 @@ impl PlannedResource {
             Action::Unchanged
         };
         let mut changes = decision.changes;
+        let removes_lines = decision.content.as_ref().map_or(0, removed_lines);
         let diff = decision
             .content
             .and_then(|content| content_diff(content, &mut changes));
@@ -142,6 +151,7 @@ impl PlannedResource {
         let shown = (diff.is_some() || refresh.is_some() || note.is_some()).then(|| {
             Box::new(Shown {
                 diff,
+                removes_lines,
                 refresh,
                 note,
             })
@@ -154,6 +164,22 @@ impl PlannedResource {
             shown,
             operations: operations.into_boxed_slice(),
         }
+    }
+}
+
+fn is_zero(count: &usize) -> bool {
+    *count == 0
+}
+
+/// Lines of the host's file that `content` drops, where both sides are plain text (a
+/// sensitive or unknown side is not read, so its loss is not counted).
+fn removed_lines(content: &ContentChange) -> usize {
+    match (
+        content.before.as_ref().and_then(Observed::plain),
+        content.after.plain(),
+    ) {
+        (Some(before), Some(after)) => diff::removed_lines(before, after),
+        _ => 0,
     }
 }
 

@@ -71,6 +71,13 @@ pub struct Summary {
     pub refresh: usize,
     pub destructive: usize,
     pub unchanged: usize,
+    /// Changes that drop lines a host's file has (counted among the changes too).
+    #[serde(skip_serializing_if = "is_zero")]
+    pub remove_lines: usize,
+}
+
+fn is_zero(count: &usize) -> bool {
+    *count == 0
 }
 
 impl Plan {
@@ -94,6 +101,7 @@ impl Plan {
         self.summary
             != Summary {
                 unchanged: self.summary.unchanged,
+                remove_lines: self.summary.remove_lines,
                 ..Summary::default()
             }
             || self.hosts.iter().any(|host| !host.leftovers.is_empty())
@@ -168,6 +176,9 @@ pub fn plan(
             continue;
         };
         for resource in &resources {
+            if resource.removes_lines() > 0 {
+                summary.remove_lines += 1;
+            }
             *match resource.action {
                 Action::Create => &mut summary.create,
                 Action::Change => &mut summary.change,

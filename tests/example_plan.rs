@@ -168,3 +168,65 @@ fn check_accepts_the_example_and_the_real_inventory() {
         assert!(stdout(&output).contains("no cycles"));
     }
 }
+
+/// An export line the admin added by hand is dropped by the module's whole-file `exports`:
+/// the plan says so on the resource's line, in its summary and in the JSON plan, not only as
+/// a `-` line deep in the diff.
+#[test]
+fn a_change_that_drops_a_hosts_lines_is_marked_and_counted() {
+    let dir = common::example_copy();
+    let state = dir.path().join("state/f0.yml");
+    let text = std::fs::read_to_string(&state).unwrap();
+    let extra = "      V4: /data/nfs -sec=sys\n";
+    assert!(text.contains(extra));
+    std::fs::write(
+        &state,
+        text.replacen(
+            extra,
+            &format!("{extra}      /data/backup -ro -network 10.0.0.0/8\n"),
+            1,
+        ),
+    )
+    .unwrap();
+    let inventory = dir.path().join("inventory.yml");
+    let args = ["plan", "-i", inventory.to_str().unwrap(), "--state"];
+    let state_dir = dir.path().join("state");
+    let plan = common::f3s(&[&args[..], &[state_dir.to_str().unwrap()]].concat());
+    let out = common::stdout(&plan);
+    assert!(
+        out.contains("~ file:/etc/exports  change  REMOVES 1 LINE the host's file has"),
+        "{out}"
+    );
+    assert!(
+        out.contains("1 of the changes remove lines the hosts' files have"),
+        "{out}"
+    );
+    let json = common::f3s(&[&args[..], &[state_dir.to_str().unwrap(), "--json"]].concat());
+    let json: serde_json::Value = serde_json::from_str(&common::stdout(&json)).unwrap();
+    assert_eq!(json["summary"]["remove_lines"], 1);
+    let exports = json["hosts"][0]["resources"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["address"] == "f0/file:/etc/exports")
+        .unwrap();
+    assert_eq!(exports["removes_lines"], 1);
+    // Apply (against the recorded state) says it again, where it says what was done.
+    let apply = common::f3s(&[
+        "apply",
+        "-i",
+        inventory.to_str().unwrap(),
+        "--state",
+        state_dir.to_str().unwrap(),
+        "--yes",
+    ]);
+    let out = common::stdout(&apply);
+    let line = out
+        .lines()
+        .find(|line| line.contains("f0/file:/etc/exports  done"))
+        .unwrap_or_else(|| panic!("{out}"));
+    assert!(
+        line.contains("1 line(s) the file had were removed"),
+        "{line}"
+    );
+}

@@ -118,6 +118,14 @@ pub fn describe_check(check: &HealthCheck) -> (&'static str, String) {
 pub fn summary(report: &Report, plan: &Plan, color: bool) -> String {
     let mut out = String::from("\nApply summary\n");
     let mut counts = [0usize; 6];
+    // What the plan said each change drops of its host's file, to name it once done.
+    let removing: std::collections::HashMap<&Address, usize> = plan
+        .hosts
+        .iter()
+        .flat_map(|host| &host.resources)
+        .filter(|resource| resource.removes_lines() > 0)
+        .map(|resource| (&resource.address, resource.removes_lines()))
+        .collect();
     for finished in &report.results {
         let slot = match finished.outcome {
             Outcome::Done { .. } => 0,
@@ -129,7 +137,15 @@ pub fn summary(report: &Report, plan: &Plan, color: bool) -> String {
         };
         counts[slot] += 1;
         if finished.outcome != Outcome::Unchanged {
-            let (code, text) = describe(&finished.outcome);
+            let (code, mut text) = describe(&finished.outcome);
+            if let (Outcome::Done { .. }, Some(lines)) =
+                (&finished.outcome, removing.get(&finished.address))
+            {
+                let _ = write!(
+                    text,
+                    "; {lines} line(s) the file had were removed (the plan's diff shows them)"
+                );
+            }
             let _ = writeln!(
                 out,
                 "  {:>7.2}s  {}  {}",

@@ -100,6 +100,14 @@ pub fn render(plan: &Plan, color: bool) -> String {
             "\nDestructive changes are refused by apply unless named in --allow-destructive.",
         );
     }
+    if summary.remove_lines > 0 {
+        let _ = write!(
+            line,
+            "\n{} of the changes remove lines the hosts' files have (marked REMOVES above); \
+             apply keeps the replaced files as backups.",
+            summary.remove_lines
+        );
+    }
     if !plan.has_changes() {
         line = format!("No changes. {line}");
     }
@@ -163,9 +171,20 @@ fn unreached_lines(out: &mut String, plan: &Plan, paint: &Paint) {
 
 fn resource_lines(out: &mut String, resource: &PlannedResource, paint: &Paint) {
     let (sign, code, word) = marker(resource.action);
+    let removes = match resource.removes_lines() {
+        0 => String::new(),
+        1 => format!(
+            "  {}",
+            paint.paint("31;1", "REMOVES 1 LINE the host's file has")
+        ),
+        n => format!(
+            "  {}",
+            paint.paint("31;1", &format!("REMOVES {n} LINES the host's file has"))
+        ),
+    };
     let _ = writeln!(
         out,
-        "  {} {}  {}",
+        "  {} {}  {}{removes}",
         paint.paint(code, sign),
         paint.paint("1", &resource.address.local()),
         paint.paint(code, word)

@@ -54,8 +54,9 @@ pub fn f3s_on(inventory: &Path, args: &[&str]) -> Output {
     f3s(&full)
 }
 
-/// A copy of the bundled example (examples/fixture) in a temporary directory; `cp` keeps the
-/// files' modes, closed first as f3s wants them.
+/// A copy of the bundled example (examples/fixture) in a temporary directory, its module path
+/// pointing at the project's modules; `cp` keeps the files' modes, closed first as f3s wants
+/// them.
 #[allow(dead_code)] // not every test binary copies it
 pub fn example_copy() -> tempfile::TempDir {
     let dir = tempfile::tempdir().unwrap();
@@ -68,6 +69,11 @@ pub fn example_copy() -> tempfile::TempDir {
         .status()
         .unwrap();
     assert!(status.success());
+    let inventory = dir.path().join("inventory.yml");
+    let text = std::fs::read_to_string(&inventory).unwrap();
+    let modules = root.join("modules");
+    let text = text.replacen("../../modules", modules.to_str().unwrap(), 1);
+    std::fs::write(&inventory, text).unwrap();
     dir
 }
 
