@@ -63,6 +63,8 @@ pub enum CompileErrorKind {
     MissingTemplateVariable { template: String, variable: String },
     #[error("template `{template}` does not render: {message}")]
     Template { template: String, message: String },
+    #[error("template `{template}` is too large to parse: {reason}")]
+    TemplateTooLarge { template: String, reason: String },
     /// `what` is the `{{…}}` tag as written, or "a value" where only the rendered command
     /// shows the fault.
     #[error(
@@ -145,6 +147,9 @@ impl CompileErrorKind {
                 "declare it as a module parameter or a host var, or use `{{#if}}` around it".into()
             }
             K::Template { .. } => "see the handlebars syntax at the marked place".into(),
+            K::TemplateTooLarge { .. } => {
+                "handlebars' parser takes time growing with the square of a template's length: split it into smaller templates".into()
+            }
             K::MisplacedCommandValue { place, .. } if place.is_quoting() => {
                 "f3s quotes each value it puts in a command itself (`{{dir}}` of `/a b` reads `'/a b'`), and inside the command's own quoting those quotes are read differently: take the quotes (or the `\\` or `$`) around it away, as in `grep -q {{pattern}} {new}`".into()
             }

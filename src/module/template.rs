@@ -7,6 +7,10 @@
 //! command substitution) is refused, at the tag (`crate::shell_context`).
 //! Rendering takes a `handlebars::Context` built once per scope: handing handlebars a plain
 //! value would copy it whole for every string rendered.
+//! Handlebars' parser finds the line of every tag from the start of the text (pest's
+//! `Position::line_col`), so it takes time growing with a template's tags times its length:
+//! 5,000 `{{#if}}` blocks took 5.7 s. A template past `MAX_TEMPLATE_BYTES` or
+//! `MAX_TEMPLATE_TAGS` is refused before it is parsed, at the place past the bound.
 
 use std::collections::{BTreeMap, HashMap};
 use std::ops::Range;
@@ -78,8 +82,15 @@ enum Failure {
 
 #[derive(Debug)]
 enum Refusal {
-    Misplaced { tag: String, place: ShellContext },
-    Unquoted { tag: String },
+    /// The reason, and the label of the place past the bound.
+    TooLarge(String, String),
+    Misplaced {
+        tag: String,
+        place: ShellContext,
+    },
+    Unquoted {
+        tag: String,
+    },
 }
 
 /// The message alone, as the tests read it.
@@ -90,6 +101,7 @@ impl std::fmt::Display for Failure {
             Self::Render(error) => write!(f, "{error}"),
             Self::Misplaced(place) => write!(f, "a value lands {place}"),
             Self::Refused { kind, .. } => match kind {
+                Refusal::TooLarge(reason, _) => f.write_str(reason),
                 Refusal::Misplaced { tag, place } => write!(f, "`{tag}` lands {place}"),
                 Refusal::Unquoted { tag } => write!(f, "`{tag}` puts text in as written"),
             },
@@ -126,6 +138,13 @@ impl Failure {
             ),
             Self::Refused { kind, at } => {
                 let (kind, label) = match kind {
+                    Refusal::TooLarge(reason, label) => (
+                        CompileErrorKind::TemplateTooLarge {
+                            template: template.to_string(),
+                            reason,
+                        },
+                        label,
+                    ),
                     Refusal::Misplaced { tag, place } => (
                         CompileErrorKind::MisplacedCommandValue {
                             what: format!("`{tag}`"),
@@ -243,6 +262,7 @@ impl Renderer {
             match substitutions.get(key) {
                 Some(known) => known.clone(),
                 None => {
+                    within_bounds(text)?;
                     let parsed = Substitution::parse(text).map(Arc::new);
                     substitutions.insert(key.to_string(), parsed.clone());
                     parsed
@@ -308,6 +328,7 @@ fn render_with(
         .lock()
         .unwrap_or_else(|poisoned| poisoned.into_inner());
     if !registry.has_template(key) {
+        within_bounds(text)?;
         check(text)?;
         shallow_enough(text)?;
         registry
@@ -323,6 +344,52 @@ fn render_with(
         Failure::Render(RenderError::from(RenderErrorReason::Other(format!(
             "the template rendered bytes that are not UTF-8: {error}"
         ))))
+    })
+}
+
+/// The most bytes f3s parses in one template: far beyond any configuration file's needs (the
+/// largest the modules ship is 3 KiB).
+const MAX_TEMPLATE_BYTES: usize = 64 * 1024;
+
+/// The most `{{` one template may hold. The worst template within both bounds (250 `{{#if}}`
+/// blocks after 60 KiB of text) took handlebars 0.13 s to parse and render in a release build
+/// (`cargo run --release --example template_bounds`); 20,000 blocks took 80 s.
+const MAX_TEMPLATE_TAGS: usize = 500;
+
+/// Refuses a template past `MAX_TEMPLATE_TAGS` or `MAX_TEMPLATE_BYTES`, at the first place
+/// past either: the tag one too many, or the byte after the bound.
+fn within_bounds(text: &str) -> Result<(), Failure> {
+    let tag = text
+        .match_indices("{{")
+        .nth(MAX_TEMPLATE_TAGS)
+        .map(|(at, _)| at)
+        .filter(|&at| at < MAX_TEMPLATE_BYTES);
+    let (reason, label, at) = match tag {
+        Some(at) => (
+            format!(
+                "it holds more than {MAX_TEMPLATE_TAGS} `{{{{…}}}}` tags, the most f3s parses in one template"
+            ),
+            format!("tag {}", MAX_TEMPLATE_TAGS + 1),
+            at..at + 2,
+        ),
+        None if text.len() > MAX_TEMPLATE_BYTES => {
+            let at = (MAX_TEMPLATE_BYTES..text.len())
+                .find(|&at| text.is_char_boundary(at))
+                .unwrap_or(text.len());
+            (
+                format!(
+                    "it is {} bytes, past the {MAX_TEMPLATE_BYTES} f3s parses in one template",
+                    text.len()
+                ),
+                format!("byte {} onwards", MAX_TEMPLATE_BYTES + 1),
+                at..at,
+            )
+        }
+        None => return Ok(()),
+    };
+    Err(Failure::Refused {
+        kind: Refusal::TooLarge(reason, label),
+        at,
     })
 }
 
@@ -871,6 +938,39 @@ mod tests {
         );
     }
 
+    /// A template past a bound is refused before handlebars parses it (20,000 blocks took
+    /// handlebars minutes), at the first place past the bound; one at the bounds renders.
+    #[test]
+    fn a_template_past_its_bounds_is_refused_before_it_is_parsed() {
+        let renderer = Renderer::default();
+        let context = Context::from(json!({ "a": true }));
+        let blocks = |count: usize| "{{#if a}}x{{/if}}".repeat(count);
+        let refused = renderer.render("b", &blocks(20_000), &context).unwrap_err();
+        match refused {
+            Failure::Refused {
+                kind: Refusal::TooLarge(reason, _),
+                at,
+            } => {
+                assert!(reason.contains("more than 500"), "{reason}");
+                assert_eq!(at, 250 * 17..250 * 17 + 2, "the 501st tag");
+            }
+            other => panic!("{other:?}"),
+        }
+        let at_bound = renderer.render("a", &blocks(250), &context).unwrap();
+        assert_eq!(at_bound, "x".repeat(250));
+        let long = "x".repeat(MAX_TEMPLATE_BYTES) + "é{{a}}";
+        match renderer.render("l", &long, &context).unwrap_err() {
+            Failure::Refused {
+                kind: Refusal::TooLarge(reason, _),
+                at,
+            } => {
+                assert!(reason.contains("past the 65536"), "{reason}");
+                assert_eq!(at, MAX_TEMPLATE_BYTES..MAX_TEMPLATE_BYTES);
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+
     /// Nested `#each` blocks that could iterate past the budget over this context are refused
     /// before they run; the same nesting over short lists renders.
     #[test]
@@ -905,7 +1005,7 @@ mod tests {
         assert_eq!(at_bound.unwrap(), "x");
         for deeper in [
             nested(MAX_NESTING + 1),
-            "{{~#each a}}".repeat(1_000),
+            "{{~#each a}}".repeat(400),
             "{{^a}}".repeat(99),
         ] {
             let refused = renderer.render(&deeper, &deeper, &context).unwrap_err();
