@@ -2,9 +2,10 @@
 //! new content of a file on the host before it replaces the old one, naming the file to check
 //! as `{new}`. The transport runs it by `sh -c` as root with the temporary file's path in
 //! place of `{new}` (see `transport/shell/ops.rs`); a failing check leaves the old file as it
-//! was. Rendered with every interpolated value shell-quoted (`module::template`), checked at
-//! load time (`values::ValueKind::CheckCommand`); the command may not hold a secret, since it
-//! appears in the host's process list.
+//! was. Rendered with every interpolated value shell-quoted, each standing where the shell
+//! reads that quoting as such, never inside the command's own quotes (`module::template`),
+//! checked at load time (`values::ValueKind::CheckCommand`); the command may not hold a
+//! secret, since it appears in the host's process list.
 
 use std::fmt;
 

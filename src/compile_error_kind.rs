@@ -4,6 +4,7 @@
 use thiserror::Error;
 
 use crate::names::NameKind;
+use crate::shell_context::ShellContext;
 use crate::values::ValueKind;
 
 #[derive(Debug, Clone, Error, PartialEq, Eq)]
@@ -62,6 +63,16 @@ pub enum CompileErrorKind {
     MissingTemplateVariable { template: String, variable: String },
     #[error("template `{template}` does not render: {message}")]
     Template { template: String, message: String },
+    #[error("template `{template}` is too large to parse: {reason}")]
+    TemplateTooLarge { template: String, reason: String },
+    /// `what` is the `{{…}}` tag as written, or "a value" where only the rendered command
+    /// shows the fault.
+    #[error(
+        "{what} lands {place} in a shell command, where f3s's quoting of the value does not hold"
+    )]
+    MisplacedCommandValue { what: String, place: ShellContext },
+    #[error("`{tag}` puts text into a shell command as written, unquoted")]
+    UnquotedCommandText { tag: String },
     #[error("`{reference}` names no resource")]
     UnknownResource { reference: String },
     #[error("`{address}` is declared twice")]
@@ -150,6 +161,18 @@ impl CompileErrorKind {
                 "declare it as a module parameter or a host var, or use `{{#if}}` around it".into()
             }
             K::Template { .. } => "see the handlebars syntax at the marked place".into(),
+            K::TemplateTooLarge { .. } => {
+                "handlebars' parser takes time growing with the square of a template's length: split it into smaller templates".into()
+            }
+            K::MisplacedCommandValue { place, .. } if place.is_quoting() => {
+                "f3s quotes each value it puts in a command itself (`{{dir}}` of `/a b` reads `'/a b'`), and inside the command's own quoting those quotes are read differently: take the quotes (or the `\\` or `$`) around it away, as in `grep -q {{pattern}} {new}`".into()
+            }
+            K::MisplacedCommandValue { .. } => {
+                "there the shell reads the text again, or not at all: put the value where the command takes its words, unquoted (`{{pattern}}`), and f3s quotes it".into()
+            }
+            K::UnquotedCommandText { .. } => {
+                "write `{{name}}`: f3s quotes the value for the shell; `{{{…}}}`, `{{&…}}` and raw blocks put text in as written".into()
+            }
             K::UnknownResource { .. } => {
                 "refer to a resource as `kind:name` on the same host, or `host/kind:name`".into()
             }

@@ -32,6 +32,7 @@ pub mod resource;
 pub mod rollout;
 pub mod selection;
 pub mod sensitive;
+pub mod shell_context;
 pub mod shell_words;
 pub mod source;
 pub mod text_store;

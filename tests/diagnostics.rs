@@ -353,3 +353,71 @@ fn faults_of_many_hosts_come_in_inventory_order() {
         "in f3's place:\n{err}"
     );
 }
+
+/// `{{#if}}` blocks one a line, `count` of them.
+fn blocks(count: usize) -> String {
+    "{{#if host.name}}x{{/if}}\n".repeat(count)
+}
+
+#[test]
+fn a_template_of_twenty_thousand_blocks_is_refused_at_the_tag_past_the_bound() {
+    // Handlebars' parser takes time growing with the square of a template's tags (5,000
+    // blocks took 5.7 s); f3s refuses before it parses. Two tags a line: the 501st, the first
+    // past the bound, opens line 251.
+    let err = Case::new(&with_module("m"))
+        .module(
+            "m",
+            "resources:\n  - file: /etc/motd\n    template: motd.hbs\n",
+        )
+        .file("modules/m/templates/motd.hbs", &blocks(20_000))
+        .fails_with(&[(
+            "motd.hbs:251",
+            "templates/motd.hbs` is too large to parse: it holds more than 500 `{{…}}` tags",
+        )]);
+    assert!(err.contains("motd.hbs:251:1]"), "at the tag:\n{err}");
+    assert!(err.contains("tag 501"), "labelled:\n{err}");
+    assert!(
+        err.contains("module.yml:3"),
+        "says where the template is used:\n{err}"
+    );
+}
+
+#[test]
+fn a_template_past_64_kib_is_refused_at_the_byte_past_the_bound() {
+    let line = format!("{}\n", "x".repeat(63));
+    Case::new(&with_module("m"))
+        .module(
+            "m",
+            "resources:\n  - file: /etc/motd\n    template: motd.hbs\n",
+        )
+        .file("modules/m/templates/motd.hbs", &line.repeat(1_100))
+        .fails_with(&[(
+            "motd.hbs:1025",
+            "it is 70400 bytes, past the 65536 f3s parses in one template",
+        )]);
+}
+
+#[test]
+fn an_inline_template_of_twenty_thousand_blocks_is_refused_at_its_value() {
+    Case::new(&with_module("m"))
+        .module(
+            "m",
+            &format!(
+                "resources:\n  - file: /etc/motd\n    content: {:?}\n",
+                blocks(20_000)
+            ),
+        )
+        .fails_with(&[("module.yml:3", "more than 500 `{{…}}` tags")]);
+}
+
+#[test]
+fn a_template_at_the_bounds_renders() {
+    let case = Case::new(&with_module("m"))
+        .module(
+            "m",
+            "resources:\n  - file: /etc/motd\n    template: motd.hbs\n",
+        )
+        .file("modules/m/templates/motd.hbs", &blocks(250));
+    let output = f3s_in(case.path(), &["check", "-i", "inventory.yml"]);
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+}

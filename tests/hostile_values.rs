@@ -1,7 +1,8 @@
 //! Values that would not read back from where they land on a host (an fstab field, a crontab
 //! line, a marker comment, a `zfs get -H` line, a path spelled two ways, a template outside
-//! its module, an ssh connection setting) are each refused by `f3s check`, before any
-//! connection, with a diagnostic at their line that names the value (or says `(sensitive)`).
+//! its module, an ssh connection setting, a value inside a shell command's own quotes) are
+//! each refused by `f3s check`, before any connection, with a diagnostic at their line that
+//! names the value (or says `(sensitive)`).
 
 mod common;
 
@@ -542,4 +543,160 @@ resources:
         )],
     );
     assert!(!err.contains("s3cr3t"), "the secret is shown:\n{err}");
+}
+
+/// f0 using module `m`, with a var holding a command substitution: were it run, it would
+/// leave a file behind on the host.
+fn with_hostile_pattern() -> Case {
+    Case::new(&format!(
+        "{HOSTS}    vars:\n      pattern: \"$(touch /tmp/f3s-ran)\"\n    modules:\n      - module: m\n"
+    ))
+}
+
+#[test]
+fn a_value_inside_the_commands_own_quotes_is_refused_at_its_tag() {
+    let module = r#"
+params:
+  pattern: {}
+resources:
+  - file: /etc/x
+    content: x
+    validate: "grep -q \"{{pattern}}\" {new}"
+"#;
+    let case = with_hostile_pattern().module("m", module);
+    let err = rejects(
+        &case,
+        &[(
+            "module.yml:6",
+            "`{{pattern}}` lands inside double quotes in a shell command",
+            "inside double quotes",
+        )],
+    );
+    // The label is on the `{{…}}` itself, not on the whole value: miette's header names the
+    // line and column where the span starts.
+    let line = module.trim_start().lines().nth(5).unwrap();
+    let column = line.find("{{").unwrap() + 1;
+    assert!(
+        err.contains(&format!("module.yml:6:{column}]")),
+        "points at column {column}:\n{err}"
+    );
+    assert!(
+        err.contains("f3s quotes each value it puts in a command itself"),
+        "says why the quotes must go:\n{err}"
+    );
+}
+
+#[test]
+fn values_where_the_shell_would_not_read_their_quoting_are_refused() {
+    let case = with_hostile_pattern().module(
+        "m",
+        r#"
+params:
+  pattern: {}
+resources:
+  - file: /etc/a
+    content: a
+    validate: "grep -q '{{pattern}}' {new}"
+  - file: /etc/b
+    content: b
+    validate: 'grep -q \\{{pattern}} {new}'
+  - file: /etc/c
+    content: c
+    validate: "grep -q `echo {{pattern}}` {new}"
+  - file: /etc/d
+    content: d
+    validate: "grep -q $(echo {{pattern}}) {new}"
+  - file: /etc/e
+    content: e
+    validate: "grep -q ${{pattern}} {new}"
+  - file: /etc/f
+    content: f
+    validate: "grep -q {{{pattern}}} {new}"
+  - line: g
+    path: /etc/g
+    text: g
+    validate: "grep -q {{&pattern}} {new}"
+  - cron: h
+    schedule: "@daily"
+    command: "logger \"{{pattern}}\""
+  - cron: i
+    schedule: "@daily"
+    command: "logger '{{#if pattern}}{{pattern}}{{/if}}'"
+"#,
+    );
+    rejects(
+        &case,
+        &[
+            (
+                "module.yml:6",
+                "inside single quotes",
+                "inside single quotes",
+            ),
+            (
+                "module.yml:9",
+                "right after a backslash",
+                "right after a backslash",
+            ),
+            ("module.yml:12", "inside a `…` command substitution", "`…`"),
+            (
+                "module.yml:15",
+                "inside a $(…) command substitution",
+                "$(…)",
+            ),
+            ("module.yml:18", "right after `$`", "right after `$`"),
+            (
+                "module.yml:21",
+                "`{{{pattern}}}` puts text into a shell command as written",
+                "as written",
+            ),
+            (
+                "module.yml:25",
+                "`{{&pattern}}` puts text into a shell command as written",
+                "as written",
+            ),
+            (
+                "module.yml:28",
+                "inside double quotes",
+                "inside double quotes",
+            ),
+            (
+                "module.yml:31",
+                "`{{#if pattern}}` lands inside single quotes",
+                "inside single quotes",
+            ),
+        ],
+    );
+}
+
+#[test]
+fn a_bare_value_reaches_the_shell_as_one_quoted_word() {
+    let case = with_hostile_pattern()
+        .module(
+            "m",
+            r#"
+params:
+  pattern: {}
+resources:
+  - file: /etc/x
+    content: x
+    validate: "grep -q {{pattern}} {new}"
+  - cron: log
+    schedule: "@daily"
+    command: "logger -t f3s {{pattern}}"
+"#,
+        )
+        .file("state/f0.yml", "os: freebsd\n");
+    let output = f3s_in(
+        case.path(),
+        &["plan", "-i", "inventory.yml", "--state", "state"],
+    );
+    let plan = stdout(&output);
+    assert!(
+        plan.contains("checked by `grep -q '$(touch /tmp/f3s-ran)' {new}`"),
+        "the check quotes the value:\n{plan}"
+    );
+    assert!(
+        plan.contains("+@daily logger -t f3s '$(touch /tmp/f3s-ran)'\n"),
+        "the cron command quotes the value:\n{plan}"
+    );
 }

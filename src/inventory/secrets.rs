@@ -191,6 +191,17 @@ impl Secrets {
     /// `text` with every token replaced by its secret (or, for a secret without a value, a
     /// stand-in naming it).
     pub fn reveal(&self, text: &str) -> Revealed {
+        self.reveal_as(text, |secret| secret.to_string())
+    }
+
+    /// As [`Secrets::reveal`], for a shell command whose every value f3s quoted
+    /// (`shell_words::quote`): each token stands inside single quotes there, so its secret
+    /// goes in with every `'` written `'\''`, and stays one quoted word whatever it holds.
+    pub fn reveal_quoted(&self, text: &str) -> Revealed {
+        self.reveal_as(text, |secret| secret.replace('\'', "'\\''"))
+    }
+
+    fn reveal_as(&self, text: &str, written: impl Fn(&str) -> String) -> Revealed {
         if !text.contains(&self.nonce) {
             return Revealed {
                 value: text.to_string(),
@@ -206,7 +217,7 @@ impl Secrets {
                 continue;
             }
             match secret {
-                Ok(secret) => value = value.replace(&token, secret),
+                Ok(secret) => value = value.replace(&token, &written(secret)),
                 Err(_) => {
                     value = value.replace(&token, &format!("(secret {name})"));
                     missing.get_or_insert_with(|| name.clone());

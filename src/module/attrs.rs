@@ -117,11 +117,11 @@ impl<'a> Attrs<'a> {
 
     /// Renders the value of attribute `attribute`.
     fn render(&mut self, attribute: &str, text: &str, origin: Origin) -> Option<Rendered> {
-        let shell_quoting = is_shell_command(self.kind, attribute);
+        let shell_command = is_shell_command(self.kind, attribute);
         match self
             .scope
             .renderer
-            .inline(text, &origin, self.scope.context, shell_quoting)
+            .inline(text, &origin, self.scope.context, shell_command)
         {
             Ok(rendered) => self.revealed(attribute, &rendered, origin),
             Err(error) => {
@@ -134,8 +134,12 @@ impl<'a> Attrs<'a> {
     /// A rendered text with its secrets put back (then it is sensitive). Only an attribute
     /// whose value f3s never shows may hold a secret: anything else (a name, a path, a mode, a
     /// property) is printed in plans, graphs and logs, so a secret in it is a fault here.
+    /// In a shell command, each secret goes back inside the quotes f3s put around its token.
     fn revealed(&mut self, attribute: &str, rendered: &str, origin: Origin) -> Option<Rendered> {
-        let revealed = self.scope.secrets.reveal(rendered);
+        let revealed = match is_shell_command(self.kind, attribute) {
+            true => self.scope.secrets.reveal_quoted(rendered),
+            false => self.scope.secrets.reveal(rendered),
+        };
         if revealed.sensitive && !may_hold_secret(self.kind, attribute) {
             let kind = CompileErrorKind::SecretInAttribute {
                 kind: self.kind.into(),
@@ -414,14 +418,19 @@ impl<'a> Attrs<'a> {
     }
 }
 
-/// The attributes whose values f3s writes but never shows (a plan shows them masked): the
-/// only places a secret may go. A template's rendered text counts as `content`.
-/// Attributes that are shell command lines run on the host (`crate::check_command`): every
-/// value rendered into one is quoted for the shell (DESIGN.md, rule 5).
+/// Attributes that are shell command lines run on the host (`crate::check_command`, a
+/// crontab's command, which cron runs with `sh -c`): every value rendered into one is quoted
+/// for the shell, and must stand where the shell reads that quoting as such (DESIGN.md, rules
+/// 5 and 9).
 fn is_shell_command(kind: &str, attribute: &str) -> bool {
-    matches!((kind, attribute), ("file" | "block" | "line", "validate"))
+    matches!(
+        (kind, attribute),
+        ("file" | "block" | "line", "validate") | ("cron", "command")
+    )
 }
 
+/// The attributes whose values f3s writes but never shows (a plan shows them masked): the
+/// only places a secret may go. A template's rendered text counts as `content`.
 fn may_hold_secret(kind: &str, attribute: &str) -> bool {
     matches!(
         (kind, attribute),
@@ -431,4 +440,54 @@ fn may_hold_secret(kind: &str, attribute: &str) -> bool {
             | ("line", "text")
             | ("cron", "command")
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::module::definition::ModuleDefinition;
+    use serde_json::json;
+
+    /// A secret in a cron command goes back inside the quotes f3s put around its token: the
+    /// shell reads it as one word, exactly, whatever it holds.
+    #[test]
+    fn a_secret_in_a_shell_command_stays_one_quoted_word() {
+        let secret = "it's $(touch ran) `touch ran`";
+        // SAFETY: the variable name is this test's own.
+        unsafe { std::env::set_var("F3S_TEST_SECRET_IN_COMMAND", secret) };
+        let file = SourceFile::new(
+            "module.yml",
+            "resources:\n  - cron: c\n    command: \"printf '[%s]' {{token}}\"\n",
+        );
+        let mut secrets = Secrets::default();
+        let origin = Origin::whole(&file);
+        let env = Some("F3S_TEST_SECRET_IN_COMMAND".to_string());
+        secrets.declare("token", env, None, Path::new("."), origin.clone());
+        let token = secrets.resolve("token", &origin).unwrap();
+        let definition: ModuleDefinition = crate::yaml::parse(&file).unwrap();
+        let context = Context::from(json!({ "token": token }));
+        let renderer = Renderer::default();
+        let scope = RenderScope {
+            file: &file,
+            templates: Path::new("templates"),
+            renderer: &renderer,
+            context: &context,
+            secrets: &secrets,
+        };
+        let mut attrs = Attrs::new("cron", &definition.resources[0].value, &scope, origin);
+        let command = attrs.string("command").unwrap();
+        assert!(attrs.errors.is_empty(), "{:?}", attrs.errors);
+        assert!(command.sensitive);
+        let dir = tempfile::tempdir().unwrap();
+        let output = std::process::Command::new("sh")
+            .args(["-c", &command.value])
+            .current_dir(dir.path())
+            .output()
+            .unwrap();
+        assert_eq!(
+            String::from_utf8_lossy(&output.stdout),
+            format!("[{secret}]")
+        );
+        assert!(!dir.path().join("ran").exists());
+    }
 }
