@@ -79,6 +79,10 @@ pub struct CarpState {
     /// `None` (recorded as `null`): the address is there as a plain alias, not a CARP one.
     pub vhid: Option<u32>,
     pub state: CarpRole,
+    /// The key the vhid runs with, as its digest (made on the host; `ifconfig -k` shows it),
+    /// where it was observed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub key: Option<Observed>,
 }
 
 /// The states of carp(4) (`CARP_STATES` in netinet/ip_carp.h), as ifconfig prints them.

@@ -142,6 +142,13 @@ pub enum Op {
         password: Text,
         becomes: CarpRole,
     },
+    /// Give a running CARP vhid a new key (its address stays as it is).
+    SetCarpKey {
+        interface: String,
+        address: String,
+        vhid: u32,
+        password: Text,
+    },
     /// Install a user's whole crontab.
     WriteCrontab {
         user: String,
@@ -310,6 +317,15 @@ impl Op {
                 becomes,
             } => format!(
                 "add CARP address {address}/32 vhid {vhid} pass {} to {interface}, expected {becomes}",
+                password.shown()
+            ),
+            Self::SetCarpKey {
+                interface,
+                vhid,
+                password,
+                ..
+            } => format!(
+                "set the running key of CARP vhid {vhid} on {interface} to {}",
                 password.shown()
             ),
             Self::ReloadUnits => "reload systemd units".into(),

@@ -162,8 +162,16 @@ pub fn apply(state: &mut HostState, op: &Op) {
                 interface: interface.clone(),
                 vhid: Some(*vhid),
                 state: *becomes,
+                key: None,
             };
             state.carp.insert(address.clone(), carp);
+        }
+        Op::SetCarpKey {
+            address, password, ..
+        } => {
+            if let Some(carp) = state.carp.get_mut(address) {
+                carp.key = Some(Observed::from_text(password).hidden());
+            }
         }
         Op::WriteCrontab { user, content } => {
             state

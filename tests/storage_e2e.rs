@@ -314,6 +314,48 @@ fn a_dataset_sharing_its_roots_key_is_planned_as_it_is() {
     );
 }
 
+/// A CARP password changed in the inventory is rotated where it runs, not only in rc.conf for
+/// the next boot: the plan shows the running key of both members changing (as sensitive) with
+/// a note, apply sets it live on both in one run (`ifconfig -k` shows the new key), and the
+/// next plan is clean.
+#[test]
+fn a_rotated_carp_password_is_rotated_where_it_runs() {
+    let cluster = Cluster::start();
+    cluster.apply();
+    let secret = cluster.lab.dir().join("carp_password");
+    let rotated = "lab-carp-rotated-not-real";
+    std::fs::write(&secret, format!("{rotated}\n")).unwrap();
+    let plan = cluster.f3s(&["plan", "--detailed-exitcode"]);
+    assert_code(&plan, 2);
+    let text = stdout(&plan);
+    assert!(
+        !text.contains(rotated),
+        "the password is never shown:\n{text}"
+    );
+    for host in ["f0", "f1"] {
+        let section = text
+            .split("\n\n")
+            .find(|part| part.starts_with(host))
+            .unwrap_or_default();
+        assert!(section.contains("carp:192.168.1.138  change"), "{section}");
+        assert!(section.contains("key: (sensitive"), "{section}");
+        assert!(
+            section.contains("runs another key than the inventory's password"),
+            "{section}"
+        );
+    }
+    cluster.apply();
+    for host in ["f0", "f1"] {
+        let shown = sh_ok(cluster.host(host), "ifconfig -k re0");
+        // The kernel keeps 19 bytes of a key (CARP_KEY_LEN - 1).
+        assert!(
+            shown.contains(&format!("key \"{}\"", &rotated[..19])),
+            "{host}: {shown}"
+        );
+    }
+    assert_code(&cluster.f3s(&["plan", "--detailed-exitcode"]), 0);
+}
+
 #[test]
 fn a_lost_key_copy_is_restored_and_differing_copies_stop_the_plan() {
     let cluster = Cluster::start();

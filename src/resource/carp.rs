@@ -70,6 +70,14 @@ impl Carp {
         ))
     }
 
+    /// The key the kernel runs with for this password: ifconfig keeps at most CARP_KEY_LEN -
+    /// 1 = 19 bytes of it (sbin/ifconfig/carp.c, setcarp_callback: `strlcpy(carpr.carpr_key,
+    /// carpr_key, CARP_KEY_LEN)`; netinet/ip_carp.h: CARP_KEY_LEN 20).
+    fn running_key(&self) -> Text {
+        let bytes = self.password.expose();
+        Text::new(&bytes[..bytes.len().min(19)], self.password.is_sensitive())
+    }
+
     /// The state CARP elects on this host once the address is added: BACKUP where another
     /// member is (or is predicted to be) MASTER of the address, MASTER where none is.
     fn elected(&self, view: &View) -> CarpRole {
@@ -122,7 +130,31 @@ impl Kind for Carp {
                 ));
                 decision.ops.push(add(becomes));
             }
-            Some(carp) if carp.vhid == Some(self.vhid) => {}
+            Some(carp) if carp.vhid == Some(self.vhid) => {
+                // A password rotated in the inventory is rotated where it runs, not only in
+                // rc.conf for the next boot: until every member runs the new key, they drop
+                // each other's advertisements and each becomes MASTER (carp(4)).
+                if let Some(running) = &carp.key
+                    && !running.matches(&self.running_key())
+                {
+                    decision.changes.push(AttributeChange::new(
+                        "key",
+                        running.shown(),
+                        self.password.shown(),
+                    ));
+                    decision.note = Some(format!(
+                        "vhid {} runs another key than the inventory's password: every member \
+                         whose key differs gets the new one live in this run, together",
+                        self.vhid
+                    ));
+                    decision.ops.push(Op::SetCarpKey {
+                        interface: self.interface.clone(),
+                        address: self.address.clone(),
+                        vhid: self.vhid,
+                        password: self.password.clone(),
+                    });
+                }
+            }
             // Moving a live address to another vhid, or making a plain alias a CARP one, cuts
             // whoever uses it: that is the admin's call, at a time of their choosing.
             Some(carp) => {
@@ -176,6 +208,7 @@ mod tests {
             interface: "re0".into(),
             vhid: Some(vhid),
             state: role,
+            key: None,
         };
         state.carp.insert("10.0.0.9".into(), carp);
         state
@@ -191,6 +224,42 @@ mod tests {
             pending: &pending,
         };
         carp(host).decide(&view)
+    }
+
+    /// The running key is the password's first 19 bytes, as ifconfig keeps it: a vhid that
+    /// runs another key gets the password live; one that runs it is left alone.
+    #[test]
+    fn a_running_key_other_than_the_password_is_set_live() {
+        let mut hosts = BTreeMap::from([("a".to_string(), with(CarpRole::Master, 7))]);
+        let running = |key: &[u8]| {
+            Some(crate::sensitive::Observed::digest(
+                crate::sensitive::Digest::of(key),
+            ))
+        };
+        hosts
+            .get_mut("a")
+            .unwrap()
+            .carp
+            .get_mut("10.0.0.9")
+            .unwrap()
+            .key = running(b"old");
+        let decision = decide("a", &hosts).unwrap();
+        assert!(
+            matches!(&decision.ops[..], [Op::SetCarpKey { vhid: 7, .. }]),
+            "{decision:?}"
+        );
+        assert!(decision.note.is_some());
+        hosts
+            .get_mut("a")
+            .unwrap()
+            .carp
+            .get_mut("10.0.0.9")
+            .unwrap()
+            .key = running(b"pw");
+        assert_eq!(decide("a", &hosts).unwrap(), Decision::default());
+        let mut long = carp("a");
+        long.password = Text::new("twenty-one-bytes-long", true);
+        assert_eq!(long.running_key().expose().as_ref(), b"twenty-one-bytes-lo");
     }
 
     fn becomes(decision: &Decision) -> CarpRole {

@@ -302,6 +302,7 @@ mod tests {
                     interface: "re0".into(),
                     vhid: Some(1),
                     state: role,
+                    key: None,
                 };
                 state.carp.insert("10.0.0.9".into(), carp);
             }

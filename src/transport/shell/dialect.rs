@@ -2,7 +2,7 @@
 //! `rocky.rs` implement), and what every script starts with.
 
 use crate::host_state::CarpRole;
-use crate::sensitive::Text;
+use crate::sensitive::{Digest, Text};
 use crate::shell_words::quote;
 
 /// The commands one OS family spells differently.
@@ -68,13 +68,9 @@ pub trait Dialect {
     /// One command printing what `interface` holds (its addresses, its CARP states), as
     /// `carp_address` reads it; `None` where the family has no CARP.
     fn interface_status(&self, interface: &str) -> Option<String>;
-    /// The CARP address `address` in what `interface_status` printed (its lines): its vhid
-    /// (`None` for a plain alias) and the state CARP is in; `None` where it is not there.
-    fn carp_address(
-        &self,
-        status: &[String],
-        address: &str,
-    ) -> Result<Option<(Option<u32>, CarpRole)>, String>;
+    /// The CARP address `address` in what `interface_status` printed (its lines); `None`
+    /// where it is not there.
+    fn carp_address(&self, status: &[String], address: &str) -> Result<Option<ListedCarp>, String>;
     /// Adds the CARP address to the running interface; `None` where the family has no CARP.
     fn add_carp_address(
         &self,
@@ -83,9 +79,21 @@ pub trait Dialect {
         vhid: u32,
         password: &Text,
     ) -> Option<String>;
+    /// Gives the running vhid a new key, its address left as it is; `None` where the family
+    /// has no CARP.
+    fn set_carp_key(&self, interface: &str, vhid: u32, password: &Text) -> Option<String>;
     /// Where the backups of replaced files live (see `backup.rs`): the family's place for
     /// backups kept by the system.
     fn backup_dir(&self) -> &'static str;
+}
+
+/// A CARP address as `interface_status` shows it: its vhid (`None` for a plain alias), the
+/// state CARP is in, and the sha256 of the key its vhid runs with, where the host showed one.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ListedCarp {
+    pub vhid: Option<u32>,
+    pub role: CarpRole,
+    pub key: Option<Digest>,
 }
 
 /// An rc.conf variable asked about: its probe's index, its name, and whether its value is

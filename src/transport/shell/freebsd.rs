@@ -3,10 +3,10 @@
 //! lockf, and the reading of what they print; rc.conf, which f3s reads and edits itself, is
 //! `rc_conf.rs`.
 
-use super::dialect::{Dialect, RcVarQuery, ServiceAction};
+use super::dialect::{Dialect, ListedCarp, RcVarQuery, ServiceAction};
 use super::rc_conf;
 use crate::host_state::CarpRole;
-use crate::sensitive::Text;
+use crate::sensitive::{Digest, Text};
 use crate::shell_words::{print_bytes, quote, words};
 
 pub struct FreeBsd;
@@ -156,15 +156,29 @@ impl Dialect for FreeBsd {
     }
 
     fn interface_status(&self, interface: &str) -> Option<String> {
-        Some(format!("ifconfig {}", quote(interface)))
+        // With -k, carp_status (sbin/ifconfig/carp.c) ends each `carp:` line with ` key
+        // "KEY"`; the key never leaves the host: each is replaced by ` key-digest HEX`, its
+        // sha256 made here by the builtins and one `sha256` per vhid.
+        Some(format!(
+            "ifconfig -k {} | while IFS= read -r l; do case $l in *' key \"'*) k=${{l#*' key \"'}}; printf '%s key-digest %s\\n' \"${{l%%' key \"'*}}\" \"$(printf %s \"${{k%\\\"}}\" | sha256 -q)\";; *) printf '%s\\n' \"$l\";; esac; done",
+            quote(interface)
+        ))
     }
 
-    fn carp_address(
-        &self,
-        status: &[String],
-        address: &str,
-    ) -> Result<Option<(Option<u32>, CarpRole)>, String> {
+    fn carp_address(&self, status: &[String], address: &str) -> Result<Option<ListedCarp>, String> {
         carp_in_ifconfig(status, address)
+    }
+
+    fn set_carp_key(&self, interface: &str, vhid: u32, password: &Text) -> Option<String> {
+        // carp.c, setcarp_callback: `vhid N pass P` on a vhid that exists sets its key (the
+        // kernel's SIOCSVH, netinet/ip_carp.c, copies a non-empty key and prepares its HMAC),
+        // the address left as it is. As for adding it, the key reaches ifconfig only as an
+        // argument.
+        Some(format!(
+            "p=$({}; printf x); p=${{p%x}}; ifconfig {} vhid {vhid} pass \"$p\"",
+            print_bytes(&password.expose(), password.is_sensitive()),
+            quote(interface),
+        ))
     }
 
     fn add_carp_address(
@@ -300,12 +314,10 @@ fn listed_kld_module(line: &str) -> Result<Option<&str>, String> {
 /// in_status) and each vhid as `carp: STATE vhid N advbase B advskew S` (carp.c,
 /// carp_status; the key only with -k, so the password never shows). A vhid whose carp line
 /// is missing has not left INIT. Fields are split as awk(1) splits them, on blanks.
-fn carp_in_ifconfig(
-    status: &[String],
-    address: &str,
-) -> Result<Option<(Option<u32>, CarpRole)>, String> {
+fn carp_in_ifconfig(status: &[String], address: &str) -> Result<Option<ListedCarp>, String> {
     let (mut found, mut vhid) = (false, None);
     let mut states = std::collections::BTreeMap::new();
+    let mut keys = std::collections::BTreeMap::new();
     for line in status {
         let fields: Vec<&str> = line.split([' ', '\t']).filter(|f| !f.is_empty()).collect();
         match fields[..] {
@@ -319,12 +331,22 @@ fn carp_in_ifconfig(
             }
             ["carp:", state, _, number, ..] => {
                 states.insert(number, state);
+                if let Some(k) = fields.iter().position(|f| *f == "key-digest") {
+                    let hex = fields.get(k + 1).copied().unwrap_or_default();
+                    let digest = Digest::from_hex(hex)
+                        .ok_or_else(|| format!("unreadable key digest of vhid {number}"))?;
+                    keys.insert(number, digest);
+                }
             }
             _ => {}
         }
     }
     let Some(number) = vhid else {
-        return Ok(found.then_some((None, CarpRole::Init)));
+        return Ok(found.then_some(ListedCarp {
+            vhid: None,
+            role: CarpRole::Init,
+            key: None,
+        }));
     };
     let vhid = number
         .parse()
@@ -332,7 +354,11 @@ fn carp_in_ifconfig(
     let state = states.get(&number).copied().unwrap_or("INIT");
     let role = CarpRole::parse(state)
         .ok_or_else(|| format!("unknown CARP state `{state}` of {address}"))?;
-    Ok(Some((Some(vhid), role)))
+    Ok(Some(ListedCarp {
+        vhid: Some(vhid),
+        role,
+        key: keys.remove(&number),
+    }))
 }
 
 #[cfg(test)]
@@ -408,13 +434,52 @@ mod tests {
             .map(str::to_string)
             .collect();
         let carp = |address: &str| carp_in_ifconfig(&status, address);
-        assert_eq!(carp("192.168.1.138"), Ok(Some((Some(1), CarpRole::Master))));
-        assert_eq!(carp("192.168.1.139"), Ok(Some((Some(2), CarpRole::Init))));
-        assert_eq!(carp("192.168.1.130"), Ok(Some((None, CarpRole::Init))));
+        let listed = |vhid, role| {
+            Ok(Some(ListedCarp {
+                vhid,
+                role,
+                key: None,
+            }))
+        };
+        assert_eq!(carp("192.168.1.138"), listed(Some(1), CarpRole::Master));
+        assert_eq!(carp("192.168.1.139"), listed(Some(2), CarpRole::Init));
+        assert_eq!(carp("192.168.1.130"), listed(None, CarpRole::Init));
         assert_eq!(carp("192.168.1.200"), Ok(None));
         let mut odd = status.clone();
         odd.push("\tcarp: DANCING vhid 2 advbase 1 advskew 0".into());
         assert!(carp_in_ifconfig(&odd, "192.168.1.139").is_err());
+    }
+
+    /// `ifconfig -k` as the status command runs it: each `carp:` line's key is replaced by
+    /// its sha256, made on the host, and read back as the vhid's key; the key itself is in
+    /// nothing the host sends back.
+    #[test]
+    fn a_vhids_running_key_leaves_the_host_as_its_digest_only() {
+        use std::os::unix::fs::PermissionsExt as _;
+        let dir = tempfile::tempdir().unwrap();
+        let tool = |name: &str, body: &str| {
+            let path = dir.path().join(name);
+            std::fs::write(&path, format!("#!/bin/sh\n{body}\n")).unwrap();
+            std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).unwrap();
+        };
+        // carp_status's lines, a key with a blank and a quote in it.
+        tool(
+            "ifconfig",
+            "printf '\\tinet 10.0.0.9 netmask 0xffffffff broadcast 10.0.0.9 vhid 1\\n\\tcarp: MASTER vhid 1 advbase 1 advskew 0 key \"pa s\"w\"\\n\\t      peer 224.0.0.18 peer6 ff02::12\\n'",
+        );
+        tool("sha256", "sha256sum | cut -d ' ' -f 1");
+        let output = std::process::Command::new("sh")
+            .arg("-c")
+            .arg(FreeBsd.interface_status("re0").unwrap())
+            .env("PATH", format!("{}:/usr/bin:/bin", dir.path().display()))
+            .output()
+            .unwrap();
+        let printed = String::from_utf8(output.stdout).unwrap();
+        assert!(!printed.contains("pa s"), "{printed}");
+        let status: Vec<String> = printed.lines().map(str::to_string).collect();
+        let listed = carp_in_ifconfig(&status, "10.0.0.9").unwrap().unwrap();
+        assert_eq!(listed.role, CarpRole::Master);
+        assert_eq!(listed.key, Some(Digest::of(b"pa s\"w")));
     }
 
     /// mount -p's fstab lines (putfsent): device, mount point and type, tabs or a space

@@ -30,6 +30,7 @@ use super::dialect::Dialect;
 use super::reader::{ObservationError, Reader};
 use crate::host_state::{CarpState, DatasetState, HostState, MountState};
 use crate::probe::Probe;
+use crate::sensitive::Observed;
 use crate::shell_words::{quote, words};
 
 /// The sections of the observe script for `probes`' kinds that are asked many at a time.
@@ -418,11 +419,12 @@ impl<R: BufRead> Section<'_, R> {
         })?;
         for (i, address) in asked {
             self.answered.mark(i, &self.probes[i])?;
-            if let Some((vhid, role)) = self.d.carp_address(&status, address)? {
+            if let Some(listed) = self.d.carp_address(&status, address)? {
                 let carp = CarpState {
                     interface: interface.to_string(),
-                    vhid,
-                    state: role,
+                    vhid: listed.vhid,
+                    state: listed.role,
+                    key: listed.key.map(Observed::digest),
                 };
                 self.state.carp.insert(address.to_string(), carp);
             }

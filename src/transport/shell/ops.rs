@@ -123,6 +123,12 @@ pub fn op_script(os: OsFamily, op: &Op) -> Option<String> {
         ),
         Op::Mount { path, .. } => format!("mount {}", quote(path)),
         Op::LoadKernelModule { name } => d.load_module(name),
+        Op::SetCarpKey {
+            interface,
+            vhid,
+            password,
+            ..
+        } => d.set_carp_key(interface, *vhid, password)?,
         Op::WriteCrontab { user, content } => {
             format!("{} | crontab -u {} -", print_text(content), quote(user))
         }

@@ -1,8 +1,7 @@
 //! Rocky Linux's spelling of the commands f3s runs: GNU stat, sha256sum, rpm/dnf, systemctl,
 //! flock. Rocky has no rc.conf.
 
-use super::dialect::{Dialect, RcVarQuery, ServiceAction};
-use crate::host_state::CarpRole;
+use super::dialect::{Dialect, ListedCarp, RcVarQuery, ServiceAction};
 use crate::sensitive::Text;
 use crate::shell_words::{quote, words};
 
@@ -44,11 +43,15 @@ $2 = $2 \":\" u[$2]; $3 = $3 \":\" g[$3]; print }'"
         &self,
         _status: &[String],
         _address: &str,
-    ) -> Result<Option<(Option<u32>, CarpRole)>, String> {
+    ) -> Result<Option<ListedCarp>, String> {
         Err("Rocky has no CARP".into())
     }
 
     fn add_carp_address(&self, _: &str, _: &str, _: u32, _: &Text) -> Option<String> {
+        None
+    }
+
+    fn set_carp_key(&self, _: &str, _: u32, _: &Text) -> Option<String> {
         None
     }
 
