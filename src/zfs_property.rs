@@ -35,8 +35,9 @@ struct Native {
 const ON_OFF: Type = Type::Choice("on off", &[]);
 const CACHE: Type = Type::Choice("all none metadata", &[]);
 
-/// zfs_prop.c's compress_table: gzip is gzip-6 but prints as `gzip` (the first name of its
-/// index); zstd levels are their own names.
+/// zfs_prop.c's compress_table: gzip is gzip-6's index and zstd-fast zstd-fast-1's, and an
+/// index prints as the first name of it (zprop_index_to_string), so `gzip-6` reads back as
+/// `gzip` and `zstd-fast-1` as `zstd-fast`; the other zstd levels are their own names.
 const COMPRESSION: &str = "on off lzjb gzip gzip-1 gzip-2 gzip-3 gzip-4 gzip-5 gzip-6 \
     gzip-7 gzip-8 gzip-9 zle lz4 zstd zstd-fast zstd-1 zstd-2 zstd-3 zstd-4 zstd-5 zstd-6 \
     zstd-7 zstd-8 zstd-9 zstd-10 zstd-11 zstd-12 zstd-13 zstd-14 zstd-15 zstd-16 zstd-17 \
@@ -79,7 +80,14 @@ const NATIVE: &[Native] = &[
             &[],
         ),
     ),
-    native("compression", "compress", Type::Choice(COMPRESSION, &[])),
+    native(
+        "compression",
+        "compress",
+        Type::Choice(
+            COMPRESSION,
+            &[("gzip-6", "gzip"), ("zstd-fast-1", "zstd-fast")],
+        ),
+    ),
     native(
         "snapdir",
         "snapdir",
@@ -630,6 +638,10 @@ mod tests {
         assert!(same_value("recordsize", "1M", "1048576"));
         assert!(same_value("xattr", "on", "sa"));
         assert!(same_value("compression", "lz4", "lz4"));
+        // What zfs get -p prints for them: the first name of their index.
+        assert!(same_value("compression", "gzip-6", "gzip"));
+        assert!(same_value("compression", "zstd-fast-1", "zstd-fast"));
+        assert!(!same_value("compression", "gzip-7", "gzip"));
         assert!(!same_value("compression", "lz4", "on"));
     }
 

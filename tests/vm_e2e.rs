@@ -360,6 +360,23 @@ fn a_size_valued_property_converges(side: &Side, dir: &Path, seen: &mut Seen) {
     seen.zfs_get(side, "quota", "sized/quota");
 }
 
+/// A compression named by a synonym converges: zfs get -p prints an index by the first name
+/// of its entry in zfs_prop.c's compress_table, `gzip` for gzip-6 and `zstd-fast` for
+/// zstd-fast-1 (zprop_index_to_string).
+fn a_compression_read_back_by_another_name_converges(side: &Side, dir: &Path, seen: &mut Seen) {
+    converge_pool(
+        side,
+        dir,
+        7,
+        "packed",
+        "  - zfs: packed/g\n    properties:\n      compression: gzip-6\n\
+         \x20 - zfs: packed/z\n    properties:\n      compression: zstd-fast-1\n",
+        seen,
+    );
+    seen.zfs_get(side, "compression", "packed/g");
+    seen.zfs_get(side, "compression", "packed/z");
+}
+
 /// Many operands in one call, one of which does not exist, as f3s observes pools and datasets:
 /// zfs list and get (zfs_main.c through zfs_for_each) and zpool list (pool_list_get) say so
 /// on stderr and answer the others all the same, each once, sorted by name; zfs exits 1,
@@ -515,6 +532,10 @@ const STORAGE_CASES: &[(&str, Case)] = &[
     (
         "a_dataset_sharing_its_roots_key_is_planned_as_it_is",
         a_dataset_sharing_its_roots_key_is_planned_as_it_is,
+    ),
+    (
+        "a_compression_read_back_by_another_name_converges",
+        a_compression_read_back_by_another_name_converges,
     ),
 ];
 
