@@ -388,6 +388,17 @@ fn check_size(name: &str, written: &str, size: u64) -> Result<(), String> {
 
 /// Whether `wanted` (as written) and `observed` (as `zfs get -p` printed it) are one value.
 pub fn same_value(name: &str, wanted: &str, observed: &str) -> bool {
+    // xattr's table changed with OpenZFS 2.3 (zfs_prop.c, xattr_table): up to 2.2 `on` is
+    // the `dir` index and prints as `on`; from 2.3 `on` is `sa`'s and `dir` prints as `dir`.
+    // So `dir` reads back `on` or `dir`, and `on` reads back `on` or `sa`, whichever OpenZFS
+    // the host runs (FreeBSD 14 ships 2.2, Debian 2.1 and 2.3).
+    if canonical_name(name) == "xattr" {
+        return match wanted {
+            "dir" => matches!(observed, "on" | "dir"),
+            "on" => matches!(observed, "on" | "sa"),
+            _ => wanted == observed,
+        };
+    }
     let read = |value: &str| canonical_value(name, value).unwrap_or_else(|_| value.to_string());
     read(wanted) == read(observed)
 }
@@ -637,6 +648,11 @@ mod tests {
         assert!(!same_value("quota", "10G", "0"));
         assert!(same_value("recordsize", "1M", "1048576"));
         assert!(same_value("xattr", "on", "sa"));
+        // OpenZFS 2.1 and 2.2 print the dir index as `on`.
+        assert!(same_value("xattr", "dir", "on"));
+        assert!(same_value("xattr", "on", "on"));
+        assert!(!same_value("xattr", "sa", "on"));
+        assert!(!same_value("xattr", "dir", "sa"));
         assert!(same_value("compression", "lz4", "lz4"));
         // What zfs get -p prints for them: the first name of their index.
         assert!(same_value("compression", "gzip-6", "gzip"));
