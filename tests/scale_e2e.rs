@@ -213,7 +213,7 @@ fn every_kind_of_many_resources_is_observed_in_a_fixed_number_of_tool_calls() {
         "zfs get",
         "zpool list",
         "mount -p",
-        "ifconfig re0",
+        "ifconfig -k re0",
     ];
     assert_eq!(
         counted(&freebsd, &freebsd_tools),
@@ -225,7 +225,7 @@ fn every_kind_of_many_resources_is_observed_in_a_fixed_number_of_tool_calls() {
             ("zfs get", 1),
             ("zpool list", 1),
             ("mount -p", 1),
-            ("ifconfig re0", 1)
+            ("ifconfig -k re0", 1)
         ],
         "{freebsd:#?}"
     );
