@@ -231,32 +231,24 @@ mod tests {
     #[test]
     fn a_running_key_other_than_the_password_is_set_live() {
         let mut hosts = BTreeMap::from([("a".to_string(), with(CarpRole::Master, 7))]);
-        let running = |key: &[u8]| {
-            Some(crate::sensitive::Observed::digest(
-                crate::sensitive::Digest::of(key),
-            ))
+        let mut running = |key: &[u8]| {
+            let digest = crate::sensitive::Digest::of(key);
+            let carp = hosts
+                .get_mut("a")
+                .unwrap()
+                .carp
+                .get_mut("10.0.0.9")
+                .unwrap();
+            carp.key = Some(crate::sensitive::Observed::digest(digest));
+            decide("a", &hosts).unwrap()
         };
-        hosts
-            .get_mut("a")
-            .unwrap()
-            .carp
-            .get_mut("10.0.0.9")
-            .unwrap()
-            .key = running(b"old");
-        let decision = decide("a", &hosts).unwrap();
+        let decision = running(b"old");
         assert!(
             matches!(&decision.ops[..], [Op::SetCarpKey { vhid: 7, .. }]),
             "{decision:?}"
         );
         assert!(decision.note.is_some());
-        hosts
-            .get_mut("a")
-            .unwrap()
-            .carp
-            .get_mut("10.0.0.9")
-            .unwrap()
-            .key = running(b"pw");
-        assert_eq!(decide("a", &hosts).unwrap(), Decision::default());
+        assert_eq!(running(b"pw"), Decision::default());
         let mut long = carp("a");
         long.password = Text::new("twenty-one-bytes-long", true);
         assert_eq!(long.running_key().expose().as_ref(), b"twenty-one-bytes-lo");
