@@ -591,6 +591,43 @@ fn a_saved_plan_applies_only_without_drift() {
     assert_code(&setup.f3s(&["plan", "--detailed-exitcode"]), 0);
 }
 
+/// A first run from an account that has never used ssh: no ~/.ssh at all. The unknown key is
+/// reported as such (not as an unreadable file), and --accept-new-host-keys makes the
+/// directory (0700, as ssh does) and the file.
+#[test]
+fn a_first_run_on_a_fresh_account_makes_its_known_hosts() {
+    use std::os::unix::fs::PermissionsExt as _;
+    let setup = Setup::new();
+    let fresh = setup.lab.dir().join("fresh-home/.ssh/known_hosts");
+    let text = std::fs::read_to_string(&setup.inventory).unwrap();
+    let known = setup.lab.known_hosts.display().to_string();
+    std::fs::write(
+        &setup.inventory,
+        text.replace(&known, &fresh.display().to_string()),
+    )
+    .unwrap();
+    let unknown = setup.f3s(&["plan", "--host", "f0"]);
+    assert_code(&unknown, 1);
+    assert!(
+        stderr(&unknown).contains("f0: unknown host key SHA256:"),
+        "{}",
+        stderr(&unknown)
+    );
+    assert_code(
+        &setup.f3s(&["plan", "--host", "f0", "--accept-new-host-keys"]),
+        0,
+    );
+    let f0 = setup.host("f0");
+    let written = std::fs::read_to_string(&fresh).unwrap();
+    assert!(
+        written.contains(&format!("[{}]:{}", f0.address, f0.port)),
+        "{written}"
+    );
+    let dir = std::fs::metadata(fresh.parent().unwrap()).unwrap();
+    assert_eq!(dir.permissions().mode() & 0o777, 0o700);
+    assert_code(&setup.f3s(&["plan", "--host", "f0"]), 0);
+}
+
 #[test]
 fn a_second_apply_on_a_locked_host_names_the_holder() {
     let setup = Setup::new();

@@ -45,6 +45,9 @@ pub enum TransportError {
         known_hosts: String,
     },
     #[error("{host}: cannot use known hosts file {known_hosts}: {message}")]
+    #[diagnostic(help(
+        "f3s reads host keys from that file as OpenSSH does (inventory `connection.known_hosts`, else ~/.ssh/known_hosts) and, with --accept-new-host-keys, adds new ones to it: check that you can read and write it"
+    ))]
     KnownHosts {
         host: String,
         known_hosts: String,

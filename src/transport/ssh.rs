@@ -7,6 +7,7 @@
 use std::collections::HashMap;
 use std::io::{BufReader, Read, Write};
 use std::net::{TcpStream, ToSocketAddrs};
+use std::os::unix::fs::DirBuilderExt as _;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -364,6 +365,17 @@ fn check_host_key(
                 22 => host.address.clone(),
                 port => format!("[{}]:{port}", host.address),
             };
+            // A fresh account has no ~/.ssh yet: made as ssh makes it, for its owner only.
+            if let Some(dir) = known_hosts.parent()
+                && !dir.as_os_str().is_empty()
+                && !dir.exists()
+            {
+                std::fs::DirBuilder::new()
+                    .recursive(true)
+                    .mode(0o700)
+                    .create(dir)
+                    .map_err(|e| file_error(format!("cannot make {}: {e}", dir.display())))?;
+            }
             known
                 .add(&entry, key, "added by f3s", key_type.into())
                 .and_then(|()| known.write_file(&known_hosts, KnownHostFileKind::OpenSSH))
