@@ -143,10 +143,9 @@ impl PlannedResource {
             Action::Unchanged
         };
         let mut changes = decision.changes;
-        let removes_lines = decision.content.as_ref().map_or(0, removed_lines);
-        let diff = decision
+        let (diff, removes_lines) = decision
             .content
-            .and_then(|content| content_diff(content, &mut changes));
+            .map_or((None, 0), |content| content_diff(content, &mut changes));
         let note = decision.note;
         let shown = (diff.is_some() || refresh.is_some() || note.is_some()).then(|| {
             Box::new(Shown {
@@ -171,20 +170,12 @@ fn is_zero(count: &usize) -> bool {
     *count == 0
 }
 
-/// Lines of the host's file that `content` drops, where both sides are plain text (a
-/// sensitive or unknown side is not read, so its loss is not counted).
-fn removed_lines(content: &ContentChange) -> usize {
-    match (
-        content.before.as_ref().and_then(Observed::plain),
-        content.after.plain(),
-    ) {
-        (Some(before), Some(after)) => diff::removed_lines(before, after),
-        _ => 0,
-    }
-}
-
-/// A unified diff where both sides can be shown; otherwise a masked content change.
-fn content_diff(content: ContentChange, changes: &mut Vec<AttributeChange>) -> Option<String> {
+/// A unified diff where both sides can be shown, with the lines of the host's file it drops;
+/// otherwise a masked content change (a side that is not read has no loss counted).
+fn content_diff(
+    content: ContentChange,
+    changes: &mut Vec<AttributeChange>,
+) -> (Option<String>, usize) {
     let ContentChange {
         path,
         before,
@@ -192,14 +183,15 @@ fn content_diff(content: ContentChange, changes: &mut Vec<AttributeChange>) -> O
     } = content;
     // A side that may not be shown (hidden, holding a secret, not known yet) masks both.
     match (before.as_ref().map(Observed::plain), after.plain()) {
-        (None, Some(shown_after)) => Some(diff::unified(&path, None, shown_after)),
+        (None, Some(shown_after)) => (Some(diff::unified(&path, None, shown_after).text), 0),
         (Some(Some(shown_before)), Some(shown_after)) => {
-            Some(diff::unified(&path, Some(shown_before), shown_after))
+            let diff = diff::unified(&path, Some(shown_before), shown_after);
+            (Some(diff.text), diff.removed_lines)
         }
         _ => {
             let before = before.map_or_else(|| "(absent)".to_string(), |b| b.summary());
             changes.insert(0, AttributeChange::new("content", before, after.summary()));
-            None
+            (None, 0)
         }
     }
 }
