@@ -73,7 +73,8 @@ mod tests {
             "/etc/exports",
             Some("V4: /data/nfs\nold\n"),
             "V4: /data/nfs\nnew\n",
-        );
+        )
+        .text;
         assert!(
             diff.contains("--- /etc/exports\n+++ /etc/exports (planned)\n"),
             "{diff}"
@@ -83,6 +84,10 @@ mod tests {
 
     #[test]
     fn new_files_diff_against_dev_null() {
-        assert!(unified("/x", None, "a\n").starts_with("--- /dev/null\n"));
+        assert!(
+            unified("/x", None, "a\n")
+                .text
+                .starts_with("--- /dev/null\n")
+        );
     }
 }
