@@ -146,6 +146,21 @@ impl ResourceGraph {
         })
     }
 
+    /// Adds `more` resources (the removals of a prune) and builds the graph anew; their
+    /// indices are returned. On an error the graph stays as it was.
+    pub fn extend(
+        &mut self,
+        more: Vec<Resource>,
+        inventory: &Inventory,
+    ) -> Result<std::ops::Range<usize>, CompileErrors> {
+        let start = self.resources.len();
+        let mut resources = self.resources.clone();
+        resources.extend(more);
+        let end = resources.len();
+        *self = Self::build(resources, inventory)?;
+        Ok(start..end)
+    }
+
     pub fn index_of(&self, address: &Address) -> Option<usize> {
         self.index.get(&self.resources, address)
     }

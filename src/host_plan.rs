@@ -52,6 +52,38 @@ pub struct HostPlan {
     /// which apply removes before it changes anything else.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub leftovers: Vec<String>,
+    /// What the host's record says f3s manages there that has left the inventory.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub no_longer_managed: Vec<NoLongerManaged>,
+    /// Why the host's record cannot be used, where it cannot.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub record_problem: Option<String>,
+    /// The record as read (`None` where apply never wrote one), for apply to bring up to date.
+    #[serde(skip)]
+    pub record: Option<crate::managed::Record>,
+}
+
+/// A resource the host's record says f3s manages there, which has left the inventory.
+#[derive(Debug, Clone, Serialize)]
+pub struct NoLongerManaged {
+    /// `kind:name` on its host.
+    pub address: String,
+    pub fate: Fate,
+}
+
+/// What becomes of a resource that left the inventory.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Fate {
+    /// Left on the host as it is; `--prune` removes it.
+    Kept,
+    /// Of a kind f3s never removes (a dataset, a pool, a key): left on the host; `--prune`
+    /// forgets it.
+    NeverRemoved,
+    /// Removed by this plan (`--prune`): it is among the host's resources.
+    Removed,
+    /// Forgotten by this plan (`--prune`): left on the host, no longer recorded.
+    Forgotten,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -60,6 +92,8 @@ pub enum Action {
     Create,
     Change,
     Refresh,
+    /// Takes the resource away (what a file held is kept as a backup).
+    Remove,
     /// Would discard data; refused at apply unless allowed by name.
     Destructive,
     Unchanged,
@@ -135,6 +169,8 @@ impl PlannedResource {
             Action::Destructive
         } else if decision.creates && !decision.ops.is_empty() {
             Action::Create
+        } else if decision.removes && !decision.ops.is_empty() {
+            Action::Remove
         } else if !decision.ops.is_empty() {
             Action::Change
         } else if !operations.is_empty() {

@@ -68,11 +68,26 @@ pub enum Op {
     RemovePath {
         path: String,
     },
+    /// Remove a file, keeping it as a backup on the host as a write keeps what it replaces.
+    RemoveFile {
+        path: String,
+    },
+    /// Remove an empty directory (`rmdir`, which refuses one that is not empty).
+    RemoveDirectory {
+        path: String,
+    },
     SetRcVar {
         name: String,
         value: Text,
     },
+    /// Remove every assignment of an rc.conf variable, as `sysrc -x` does.
+    UnsetRcVar {
+        name: String,
+    },
     InstallPackage {
+        name: String,
+    },
+    RemovePackage {
         name: String,
     },
     EnableService {
@@ -128,6 +143,10 @@ pub enum Op {
         path: String,
         device: String,
         fstype: String,
+    },
+    /// Unmount the filesystem at a mount point.
+    Unmount {
+        path: String,
     },
     LoadKernelModule {
         name: String,
@@ -270,7 +289,12 @@ impl Op {
             Self::CreateDirectory { path, ownership } => {
                 format!("create directory {path} ({})", owned(ownership))
             }
-            Self::RemovePath { path } => format!("remove {path}"),
+            Self::RemovePath { path } => format!("remove {path} and all it holds"),
+            Self::RemoveFile { path } => format!("remove {path} (a backup is kept)"),
+            Self::RemoveDirectory { path } => format!("remove the empty directory {path}"),
+            Self::UnsetRcVar { name } => format!("remove rc.conf {name}"),
+            Self::RemovePackage { name } => format!("remove package {name}"),
+            Self::Unmount { path } => format!("unmount {path}"),
             Self::SetRcVar { name, value } => format!("set rc.conf {name}={}", value.shown()),
             Self::InstallPackage { name } => format!("install package {name}"),
             Self::EnableService { name } => format!("enable service {name}"),

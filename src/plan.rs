@@ -7,13 +7,16 @@ use std::collections::{BTreeMap, BTreeSet};
 use serde::Serialize;
 
 use crate::graph::ResourceGraph;
-pub use crate::host_plan::{Action, HostPlan, PlannedResource, RefreshNote, Unreached};
+pub use crate::host_plan::{
+    Action, Fate, HostPlan, NoLongerManaged, PlannedResource, RefreshNote, Unreached,
+};
 use crate::host_state::HostState;
 use crate::inventory::Inventory;
 use crate::inventory::host::Host;
+use crate::managed::{self, Record};
 use crate::plan_error::PlanError;
-use crate::probe::{self, Probe};
-use crate::resource::{Address, View};
+use crate::probe::{self, Probe, Reveal};
+use crate::resource::{Address, Resource, View};
 use crate::rollout::PlannedRollout;
 use crate::sensitive::Digest;
 use crate::transport::{Transport, TransportError};
@@ -69,6 +72,9 @@ pub struct Summary {
     pub create: usize,
     pub change: usize,
     pub refresh: usize,
+    /// Resources taken away (`state: absent`, or pruned).
+    #[serde(skip_serializing_if = "is_zero")]
+    pub remove: usize,
     pub destructive: usize,
     pub unchanged: usize,
     /// Changes that drop lines a host's file has (counted among the changes too).
@@ -111,25 +117,34 @@ impl Plan {
 /// Plans the resources `selected`. A host in `unreached` (it could not be locked, say), or one
 /// that cannot be observed, is left out with everything that depends on it; the rest is
 /// planned all the same.
+///
+/// Each host's record of what f3s manages there (`prune.rs`) is read in the same
+/// observation; what left the inventory is listed, and with `prune` its removal is planned:
+/// the removals join `graph` (so apply finds them), and the hosts they are on are observed
+/// once more, for what the removals ask.
 pub fn plan(
     inventory: &Inventory,
-    graph: &ResourceGraph,
+    graph: &mut ResourceGraph,
     selected: &[bool],
     transport: &dyn Transport,
     mut unreached: BTreeMap<String, TransportError>,
+    prune: bool,
 ) -> Result<Plan, Vec<PlanError>> {
-    let selected_order: Vec<usize> = graph
-        .order
-        .iter()
-        .copied()
-        .filter(|&i| selected[i])
-        .collect();
-    let reachable: Vec<usize> = selected_order
-        .iter()
-        .copied()
+    let mut selected: Vec<bool> = selected.to_vec();
+    let selected_order = |graph: &ResourceGraph, selected: &[bool]| -> Vec<usize> {
+        graph
+            .order
+            .iter()
+            .copied()
+            .filter(|&i| selected[i])
+            .collect()
+    };
+    let reachable: Vec<usize> = selected_order(graph, &selected)
+        .into_iter()
         .filter(|&i| !unreached.contains_key(graph.resources[i].address.host()))
         .collect();
-    let probes = probes_by_host(inventory, graph, &reachable);
+    let mut probes = probes_by_host(inventory, graph, &reachable);
+    with_records(inventory, &mut probes);
     // What each host was seen holding, summed up in its observer thread (a copy of every
     // state would double what the plan holds; the walk takes the states over).
     let (answered, failures) = observe_then(inventory, probes, transport, |state| {
@@ -142,7 +157,49 @@ pub fn plan(
         observed.insert(host, state);
     }
     unreached.extend(failures);
-    let (in_scope, skipped) = reachable_part(graph, &selected_order, &unreached);
+    let mut records = read_records(inventory, graph, &observed, prune)?;
+    let removals: Vec<Resource> = records
+        .values_mut()
+        .flat_map(|record| std::mem::take(&mut record.removals))
+        .collect();
+    if !removals.is_empty() {
+        let added = graph.extend(removals, inventory).map_err(|errors| {
+            errors
+                .0
+                .into_iter()
+                .map(|error| PlanError::Prune {
+                    reason: error.to_string(),
+                })
+                .collect::<Vec<_>>()
+        })?;
+        selected.resize(added.end, true);
+        // The hosts with removals observed again, whole, with what the removals ask.
+        let hosts: BTreeSet<&str> = graph.resources[added]
+            .iter()
+            .map(|resource| resource.address.host())
+            .collect();
+        let again: Vec<usize> = selected_order(graph, &selected)
+            .into_iter()
+            .filter(|&i| hosts.contains(graph.resources[i].address.host()))
+            .collect();
+        let mut probes = probes_by_host(inventory, graph, &again);
+        probes.retain(|host, _| hosts.contains(host.as_str()));
+        with_records(inventory, &mut probes);
+        let (answered, failures) = observe_then(inventory, probes, transport, |state| {
+            (state.fingerprint(), state.holds_hidden())
+        });
+        for (host, (state, summary)) in answered {
+            seen.insert(host.clone(), summary);
+            observed.insert(host, state);
+        }
+        unreached.extend(failures);
+    }
+    let reachable: Vec<usize> = selected_order(graph, &selected)
+        .into_iter()
+        .filter(|&i| !unreached.contains_key(graph.resources[i].address.host()))
+        .collect();
+    let graph: &ResourceGraph = graph;
+    let (in_scope, skipped) = reachable_part(graph, &reachable, &unreached);
     let now = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| d.as_secs() as i64);
@@ -183,6 +240,7 @@ pub fn plan(
                 Action::Create => &mut summary.create,
                 Action::Change => &mut summary.change,
                 Action::Refresh => &mut summary.refresh,
+                Action::Remove => &mut summary.remove,
                 Action::Destructive => &mut summary.destructive,
                 Action::Unchanged => &mut summary.unchanged,
             } += 1;
@@ -193,6 +251,7 @@ pub fn plan(
             .get(&host.name)
             .map(|state| state.leftovers.iter().cloned().collect())
             .unwrap_or_default();
+        let record = records.remove(&host.name).unwrap_or_default();
         hosts.push(HostPlan {
             name: host.name.clone(),
             os: host.os,
@@ -201,6 +260,9 @@ pub fn plan(
             observed_hidden,
             resources,
             leftovers,
+            no_longer_managed: record.listed,
+            record_problem: record.problem,
+            record: record.record,
         });
     }
     let unreached: Vec<Unreached> = unreached
@@ -216,6 +278,78 @@ pub fn plan(
         skipped,
         summary,
     })
+}
+
+/// What a host's record says, as the plan uses it.
+#[derive(Default)]
+struct HostRecord {
+    record: Option<Record>,
+    problem: Option<String>,
+    listed: Vec<NoLongerManaged>,
+    /// The removals `--prune` plans, not yet in the graph.
+    removals: Vec<Resource>,
+}
+
+/// Adds to each host's probes the read of its record.
+fn with_records(inventory: &Inventory, probes: &mut BTreeMap<String, Vec<Probe>>) {
+    for (host, asked) in probes.iter_mut() {
+        if let Some(host) = inventory.host(host) {
+            asked.push(Probe::Path {
+                path: managed::path(host.os).to_string(),
+                reveal: Reveal::Text,
+            });
+            *asked = probe::merge(std::mem::take(asked));
+        }
+    }
+}
+
+/// Each observed host's record, what in it left the inventory and, with `prune`, the
+/// removals of that. A record that breaks the rules with an entry `prune` would act on is an
+/// error; otherwise an unusable record is a note of the host's plan.
+fn read_records(
+    inventory: &Inventory,
+    graph: &ResourceGraph,
+    observed: &BTreeMap<String, HostState>,
+    prune: bool,
+) -> Result<BTreeMap<String, HostRecord>, Vec<PlanError>> {
+    let mut records = BTreeMap::new();
+    let mut errors = Vec::new();
+    for (name, state) in observed {
+        let Some(host) = inventory.host(name) else {
+            continue;
+        };
+        let read = crate::prune::read(name, host.os, state);
+        let mut record = HostRecord {
+            problem: read.problem,
+            ..HostRecord::default()
+        };
+        if let Some((read, file)) = read.record {
+            let left = crate::prune::left_inventory(&read, name, graph);
+            match crate::prune::removals(name, &left, &file, prune) {
+                Ok((listed, removals)) => {
+                    record.listed = listed;
+                    record.removals = removals;
+                }
+                Err(reason) if prune => errors.push(PlanError::Record {
+                    host: name.clone(),
+                    reason,
+                }),
+                Err(reason) => {
+                    record.problem = Some(format!(
+                        "{} cannot be used ({reason}); nothing counts as no longer managed",
+                        managed::path(host.os)
+                    ));
+                }
+            }
+            record.record = Some(read);
+        }
+        records.insert(name.clone(), record);
+    }
+    if errors.is_empty() {
+        Ok(records)
+    } else {
+        Err(errors)
+    }
 }
 
 /// The resources (in order) that can be planned: none on an `unreached` host, none needing a

@@ -21,6 +21,18 @@ pub enum PlanError {
         #[label("declared here")]
         declared: SourceSpan,
     },
+    /// A host's record of what f3s manages there holds what f3s would not have written.
+    #[error("cannot prune {host}: its record of what f3s manages is not f3s's: {reason}")]
+    #[diagnostic(help(
+        "f3s writes that record at apply; one it did not write is not acted on. Look at the file on the host, then remove it (the next apply writes it anew) or plan without --prune"
+    ))]
+    Record { host: String, reason: String },
+    /// The removals of what left the inventory clash with what the inventory has.
+    #[error("cannot prune: {reason}")]
+    #[diagnostic(help(
+        "a resource that left the inventory would be removed where the inventory still has something; plan without --prune, or remove it by hand"
+    ))]
+    Prune { reason: String },
 }
 
 impl PlanError {

@@ -51,11 +51,30 @@ pub fn apply(state: &mut HostState, op: &Op) {
         }
         Op::RemovePath { path } => {
             state.files.remove(path);
+            state.occupied.remove(path);
             let inside = format!("{}/", path.trim_end_matches('/'));
             state
                 .directories
                 .retain(|dir, _| dir != path && !dir.starts_with(&inside));
             state.files.retain(|file, _| !file.starts_with(&inside));
+        }
+        Op::RemoveFile { path } => {
+            state.files.remove(path);
+            emptied_above(state, path);
+        }
+        Op::RemoveDirectory { path } => {
+            state.directories.remove(path);
+            state.occupied.remove(path);
+            emptied_above(state, path);
+        }
+        Op::UnsetRcVar { name } => {
+            state.rc_conf.remove(name);
+        }
+        Op::RemovePackage { name } => {
+            state.packages.remove(name);
+        }
+        Op::Unmount { path } => {
+            state.mounts.remove(path);
         }
         Op::SetRcVar { name, value } => {
             state
@@ -209,6 +228,15 @@ pub fn apply(state: &mut HostState, op: &Op) {
                 .files
                 .insert(cert.clone(), file(Observed::KnownAfterApply, &ownership));
         }
+    }
+}
+
+/// What f3s removes from a directory may have been all it held: the directory is no longer
+/// known to be occupied, so removing it too is planned as `rmdir`, which refuses (nothing
+/// lost) where something else is still in it.
+fn emptied_above(state: &mut HostState, path: &str) {
+    if let Some(parent) = crate::names::parent_dir(path) {
+        state.occupied.remove(parent);
     }
 }
 

@@ -12,6 +12,7 @@ use super::failure::{Failure, missing_secrets_failure, unreached_failure};
 use super::load::{HostArgs, Loaded};
 use crate::apply;
 use crate::apply_error::ApplyError;
+use crate::graph::ResourceGraph;
 use crate::inventory::Inventory;
 use crate::inventory::host::Host;
 use crate::plan::{self, Action, Plan};
@@ -44,13 +45,17 @@ pub struct ApplyArgs {
     /// naming who holds them, with nothing applied.
     #[arg(long, value_name = "SECS", default_value_t = 0)]
     lock_timeout: u64,
+    /// Remove what left the inventory (as `plan --prune` shows it); a removal that discards
+    /// data (a directory that is not empty) still needs --allow-destructive.
+    #[arg(long)]
+    prune: bool,
     /// A plan saved by `f3s plan -o`: applied only if the hosts have not drifted since.
     planfile: Option<PathBuf>,
 }
 
 pub fn run(args: ApplyArgs) -> Result<ExitCode, Failure> {
-    let (transport, loaded, selected) = args.hosts.start()?;
-    let hosts: Vec<&Host> = loaded
+    let (transport, mut loaded, selected) = args.hosts.start()?;
+    let hosts: Vec<Host> = loaded
         .inventory
         .hosts
         .iter()
@@ -58,10 +63,13 @@ pub fn run(args: ApplyArgs) -> Result<ExitCode, Failure> {
             (0..selected.len())
                 .any(|i| selected[i] && loaded.graph.resources[i].address.host() == host.name)
         })
+        .cloned()
         .collect();
+    let hosts: Vec<&Host> = hosts.iter().collect();
     let transport_ref = transport.as_ref();
     let Locks { locked, unreached } = lock_all(&hosts, transport_ref, args.lock_timeout)?;
-    let outcome = converge(&args, &loaded, &selected, transport_ref, unreached);
+    let Loaded { inventory, graph } = &mut loaded;
+    let outcome = converge(&args, inventory, graph, &selected, transport_ref, unreached);
     unlock(&locked, transport_ref);
     outcome
 }
@@ -156,6 +164,53 @@ fn remove_leftovers(inventory: &Inventory, plan: &Plan, transport: &dyn Transpor
     }
 }
 
+/// Brings each planned host's record of what f3s manages there up to date (`prune.rs`),
+/// where it changed: one more exec on such a host, under its lock. A host where that fails
+/// says so; the apply's outcome stands.
+fn record_managed(
+    inventory: &Inventory,
+    graph: &ResourceGraph,
+    plan: &Plan,
+    results: &[apply::Finished],
+    transport: &dyn Transport,
+) {
+    for host_plan in &plan.hosts {
+        let Some(host) = inventory.host(&host_plan.name) else {
+            continue;
+        };
+        if host_plan.record_problem.is_some() && host_plan.record.is_none() {
+            // A record f3s cannot read is left for the admin to look at.
+            continue;
+        }
+        let old = host_plan.record.as_ref();
+        let record = crate::record::updated(old, host_plan, graph, results);
+        if old.map(|old| old.text()) == Some(record.text())
+            || (old.is_none() && record.entries.is_empty())
+        {
+            continue;
+        }
+        let batch = crate::batch::Batch {
+            units: vec![crate::batch::Unit {
+                ops: crate::record::write_ops(host.os, &record),
+                after: Vec::new(),
+            }],
+        };
+        let mut failed = None;
+        let ran = transport.run_batch(host, &batch, &mut |_, outcome| {
+            if let crate::batch::UnitOutcome::Failed { error, .. } = outcome {
+                failed = Some(error);
+            }
+        });
+        if let Some(error) = ran.err().map(|e| e.to_string()).or(failed) {
+            println!(
+                "{}: could not record what f3s manages there: {}",
+                host.name,
+                crate::visible::line(crate::sensitive::quoted(&error))
+            );
+        }
+    }
+}
+
 fn unlock(locked: &[&Host], transport: &dyn Transport) {
     std::thread::scope(|scope| {
         for host in locked {
@@ -166,25 +221,22 @@ fn unlock(locked: &[&Host], transport: &dyn Transport) {
 
 fn converge(
     args: &ApplyArgs,
-    loaded: &Loaded,
+    inventory: &Inventory,
+    graph: &mut ResourceGraph,
     selected: &[bool],
     transport: &dyn Transport,
     unreached: BTreeMap<String, TransportError>,
 ) -> Result<ExitCode, Failure> {
-    let plan = plan::plan(
-        &loaded.inventory,
-        &loaded.graph,
-        selected,
-        transport,
-        unreached,
-    )?;
+    let plan = plan::plan(inventory, graph, selected, transport, unreached, args.prune)?;
+    let graph: &ResourceGraph = graph;
     if let Some(path) = &args.planfile {
         check_saved(path, &plan)?;
     }
     let color = render::stdout_color();
     print!("{}", render::text::render(&plan, color));
     if !plan.has_changes() {
-        missing_secrets_failure(&loaded.inventory, &plan)?;
+        record_managed(inventory, graph, &plan, &[], transport);
+        missing_secrets_failure(inventory, &plan)?;
         unreached_failure(plan)?;
         return Ok(ExitCode::SUCCESS);
     }
@@ -203,11 +255,11 @@ fn converge(
         confirm(&plan)?;
     }
     let applying = crate::interrupt::Applying::start();
-    remove_leftovers(&loaded.inventory, &plan, transport);
+    remove_leftovers(inventory, &plan, transport);
     let run = |progress: &dyn apply::Progress| {
         apply::apply(
-            &loaded.inventory,
-            &loaded.graph,
+            inventory,
+            graph,
             &plan,
             transport,
             args.parallelism,
@@ -223,6 +275,7 @@ fn converge(
         run(&render::progress::Lines::new(color))
     };
     print!("{}", render::progress::summary(&report, &plan, color));
+    record_managed(inventory, graph, &plan, &report.results, transport);
     drop(applying);
     if crate::interrupt::requested() {
         return Ok(ExitCode::from(crate::interrupt::EXIT_CODE));
@@ -232,7 +285,7 @@ fn converge(
     // each with what to do about it.
     let mut errors: Vec<miette::Report> =
         report.halts.into_iter().map(miette::Report::new).collect();
-    if let Err(missing) = missing_secrets_failure(&loaded.inventory, &plan) {
+    if let Err(missing) = missing_secrets_failure(inventory, &plan) {
         errors.extend(missing.reports);
     }
     if let Err(unreached) = unreached_failure(plan) {

@@ -25,16 +25,21 @@ pub struct PlanArgs {
     /// Exit 0 when nothing would change, 2 when something would, 1 on error.
     #[arg(long)]
     detailed_exitcode: bool,
+    /// Plan the removal of what left the inventory (each host's record of what f3s manages
+    /// there says what that is); without it, such resources are only listed.
+    #[arg(long)]
+    prune: bool,
 }
 
 pub fn run(args: PlanArgs) -> Result<ExitCode, Failure> {
-    let (transport, loaded, selected) = args.hosts.start()?;
+    let (transport, mut loaded, selected) = args.hosts.start()?;
     let plan = plan::plan(
         &loaded.inventory,
-        &loaded.graph,
+        &mut loaded.graph,
         &selected,
         transport.as_ref(),
         BTreeMap::new(),
+        args.prune,
     )
     .map_err(Failure::from)?;
     let shown = if args.json {

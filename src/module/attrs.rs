@@ -270,6 +270,32 @@ impl<'a> Attrs<'a> {
         }
     }
 
+    /// Whether `state` asks for the resource to be there (`present`, the default) rather
+    /// than gone (`absent`).
+    pub fn present(&mut self) -> bool {
+        self.choice("state", &["present", "absent"]) != Some("absent")
+    }
+
+    /// Reports attributes given that say what a resource holds, where `state: absent` says it
+    /// is gone: one of them is surely a mistake.
+    pub fn refuse_with_absent(&mut self, kind: &str, given: &[&str]) {
+        let given: Vec<String> = given
+            .iter()
+            .filter(|name| self.has(name))
+            .map(|name| name.to_string())
+            .collect();
+        if given.is_empty() {
+            return;
+        }
+        let kind = CompileErrorKind::ConflictingAttributes {
+            kind: kind.into(),
+            names: [vec!["state: absent".to_string()], given].concat(),
+        };
+        let origin = self.origin.clone();
+        self.errors
+            .push(CompileError::new(kind, &origin, "in this resource"));
+    }
+
     /// One of a fixed set of words.
     pub fn choice(&mut self, name: &str, choices: &[&'static str]) -> Option<&'static str> {
         let rendered = self.string(name)?;

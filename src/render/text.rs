@@ -8,7 +8,7 @@
 use std::borrow::Cow;
 use std::fmt::Write as _;
 
-use crate::plan::{Action, Plan, PlannedResource};
+use crate::plan::{Action, Fate, Plan, PlannedResource};
 use crate::visible;
 
 struct Paint {
@@ -36,6 +36,7 @@ fn marker(action: Action) -> (&'static str, &'static str, &'static str) {
         Action::Create => ("+", "32", "create"),
         Action::Change => ("~", "33", "change"),
         Action::Refresh => ("*", "36", "refresh"),
+        Action::Remove => ("-", "31", "remove"),
         Action::Destructive => ("!", "31;1", "DESTRUCTIVE"),
         Action::Unchanged => ("=", "2", "unchanged"),
     }
@@ -69,6 +70,38 @@ pub fn render(plan: &Plan, color: bool) -> String {
                 paint.paint("2", "left by an interrupted write; apply removes it")
             );
         }
+        if let Some(problem) = &host.record_problem {
+            let _ = writeln!(
+                out,
+                "  {} {}",
+                paint.paint("33", "!"),
+                paint.paint(
+                    "33",
+                    &format!("the record of what f3s manages here: {problem}")
+                )
+            );
+        }
+        for gone in host
+            .no_longer_managed
+            .iter()
+            .filter(|gone| gone.fate != Fate::Removed)
+        {
+            let fate = match gone.fate {
+                Fate::Kept => "no longer managed: left on the host; --prune removes it",
+                Fate::NeverRemoved => {
+                    "no longer managed: f3s never removes this kind; left on the host, --prune forgets it"
+                }
+                Fate::Forgotten => "no longer managed: forgotten by this apply, left on the host",
+                Fate::Removed => "",
+            };
+            let _ = writeln!(
+                out,
+                "  {} {}  {}",
+                paint.paint("35", "?"),
+                shown(&gone.address),
+                paint.paint("2", fate)
+            );
+        }
         // Unchanged resources are counted, not listed, unless notified or with a note.
         let listed = |r: &&PlannedResource| {
             r.action != Action::Unchanged || r.refresh().is_some() || r.note().is_some()
@@ -91,13 +124,31 @@ pub fn render(plan: &Plan, color: bool) -> String {
     rollout_lines(&mut out, plan, &paint);
     unreached_lines(&mut out, plan, &paint);
     let summary = &plan.summary;
+    // Removals are rare: counted where there are any, so the usual line stays as it was.
+    let removals = match summary.remove {
+        0 => String::new(),
+        n => format!("{n} to remove, "),
+    };
     let mut line = format!(
-        "Plan: {} to create, {} to change, {} to refresh, {} destructive, {} unchanged.",
+        "Plan: {} to create, {} to change, {} to refresh, {removals}{} destructive, {} unchanged.",
         summary.create, summary.change, summary.refresh, summary.destructive, summary.unchanged
     );
     if summary.destructive > 0 {
         line.push_str(
             "\nDestructive changes are refused by apply unless named in --allow-destructive.",
+        );
+    }
+    let kept = plan
+        .hosts
+        .iter()
+        .flat_map(|host| &host.no_longer_managed)
+        .filter(|gone| gone.fate == Fate::Kept)
+        .count();
+    if kept > 0 {
+        let _ = write!(
+            line,
+            "\n{kept} resources left the inventory but are still on the hosts (marked ? above); \
+             --prune removes them."
         );
     }
     if summary.remove_lines > 0 {

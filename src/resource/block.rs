@@ -1,15 +1,18 @@
 //! `block`: a managed block of lines between marker comments (as the devd.conf notify
-//! snippet needs), replaced in place when it differs and appended when missing.
+//! snippet needs), replaced in place when it differs and appended when missing; with `state:
+//! absent`, taken out, markers and all (and an unmarked copy of the given content with it).
 
 use super::edit::{self, PartOfFile};
 use crate::check_command::CheckCommand;
 use crate::compile_error::CompileError;
 use crate::compile_error_kind::CompileErrorKind;
-use crate::module::attrs::Attrs;
+use crate::module::attrs::{Attrs, Rendered};
 use crate::names::NameKind;
 use crate::values::ValueKind;
 
-pub const ATTRIBUTES: &[&str] = &["path", "content", "template", "comment", "validate"];
+pub const ATTRIBUTES: &[&str] = &[
+    "path", "content", "template", "comment", "validate", "state",
+];
 
 #[derive(Debug, Clone)]
 pub struct Block {
@@ -20,16 +23,24 @@ pub struct Block {
     pub comment: String,
     /// Checks the edited file on the host before it replaces the old.
     pub validate: Option<CheckCommand>,
+    pub present: bool,
 }
 
 impl Block {
     pub fn parse(attrs: &mut Attrs) -> Option<(String, Self)> {
         let name = attrs.required_value("block", ValueKind::Label);
         let path = attrs.required_name("path", NameKind::Path);
+        let present = attrs.present();
         let content = if attrs.has("template") {
             attrs.template("template")
-        } else {
+        } else if present || attrs.has("content") {
             attrs.required_string("content")
+        } else {
+            Some(Rendered {
+                value: String::new(),
+                sensitive: false,
+                origin: attrs.origin.clone(),
+            })
         };
         let comment = match attrs.string("comment") {
             Some(given) => attrs.checked_value(given, ValueKind::CommentMarker),
@@ -43,6 +54,7 @@ impl Block {
             content: content.value,
             comment,
             validate,
+            present,
         };
         // A content line equal to a marker would end (or restart) the block when the file is
         // read back, and every run would append the block again.
@@ -69,6 +81,31 @@ impl Block {
     }
 }
 
+impl Block {
+    /// The text without this block (between its markers, or an unmarked copy of its
+    /// content), or `None` if it has none.
+    fn without(&self, current: &str) -> Option<String> {
+        let (begin, end) = self.markers();
+        let lines = edit::lines(current);
+        let start = lines.iter().position(|line| *line == begin);
+        let stop = start.and_then(|start| {
+            lines[start..]
+                .iter()
+                .position(|line| *line == end)
+                .map(|i| start + i)
+        });
+        let (from, to) = match (start, stop) {
+            (Some(start), Some(stop)) => (start, stop + 1),
+            _ => {
+                let content = edit::lines(&self.content);
+                let at = edit::find_run(&lines, &content)?;
+                (at, at + content.len())
+            }
+        };
+        Some(edit::join(&[&lines[..from], &lines[to..]].concat()))
+    }
+}
+
 impl PartOfFile for Block {
     fn path(&self) -> &str {
         &self.path
@@ -78,7 +115,14 @@ impl PartOfFile for Block {
         &self.validate
     }
 
+    fn absent_is_wanted(&self) -> bool {
+        !self.present
+    }
+
     fn edit(&self, current: Option<&str>) -> Option<String> {
+        if !self.present {
+            return self.without(current.unwrap_or(""));
+        }
         let (begin, end) = self.markers();
         let lines = edit::lines(current.unwrap_or(""));
         let mut wanted: Vec<&str> = vec![&begin];
@@ -124,7 +168,27 @@ mod tests {
             content: content.into(),
             comment: "#".into(),
             validate: None,
+            present: true,
         }
+    }
+
+    /// An absent block goes with its markers, or, written by hand without them, as its
+    /// content; the rest of the file stays.
+    #[test]
+    fn an_absent_block_goes_and_the_rest_stays() {
+        let gone = Block {
+            present: false,
+            ..block(DEVD)
+        };
+        let marked = format!("options {{}};\n# BEGIN f3s carp\n{DEVD}\n# END f3s carp\n# mine\n");
+        let edited = gone.edit(Some(&marked)).unwrap();
+        assert_eq!(edited, "options {};\n# mine\n");
+        assert_eq!(gone.edit(Some(&edited)), None, "then it is gone");
+        let hand = format!("options {{}};\n{}\n# mine\n", DEVD.replace('\t', " "));
+        assert_eq!(
+            gone.edit(Some(&hand)).as_deref(),
+            Some("options {};\n# mine\n")
+        );
     }
 
     #[test]

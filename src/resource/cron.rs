@@ -1,6 +1,7 @@
 //! `cron`: one entry of a user's crontab, marked by a `# f3s: NAME` line above it; every other
 //! line of the crontab is left as it is. An identical unmarked entry (installed by hand) is
-//! adopted by marking it rather than added twice.
+//! adopted by marking it rather than added twice. With `state: absent` the marked entry (and
+//! an unmarked copy of the given entry) is taken out.
 
 use super::edit;
 use super::kind::{ContentChange, Decision, Kind, View};
@@ -11,14 +12,16 @@ use crate::probe::Probe;
 use crate::sensitive::{Observed, Text};
 use crate::values::ValueKind;
 
-pub const ATTRIBUTES: &[&str] = &["user", "schedule", "command"];
+pub const ATTRIBUTES: &[&str] = &["user", "schedule", "command", "state"];
 
 #[derive(Debug, Clone)]
 pub struct Cron {
     pub name: String,
     pub user: String,
-    /// The crontab line: schedule and command, `%` escaped.
+    /// The crontab line: schedule and command, `%` escaped; empty where the entry goes and
+    /// none was given.
     pub entry: String,
+    pub present: bool,
 }
 
 impl Cron {
@@ -27,15 +30,48 @@ impl Cron {
         let user = attrs
             .name("user", NameKind::User)
             .unwrap_or_else(|| "root".into());
-        let schedule = attrs.required_value("schedule", ValueKind::CronSchedule);
-        let command = attrs.required_value("command", ValueKind::CronCommand);
+        let present = attrs.present();
+        let entry = if present || attrs.has("schedule") || attrs.has("command") {
+            let schedule = attrs.required_value("schedule", ValueKind::CronSchedule);
+            let command = attrs.required_value("command", ValueKind::CronCommand);
+            format!("{} {}", schedule?, crontab_command(&command?))
+        } else {
+            String::new()
+        };
         let name = name?;
-        let entry = format!("{} {}", schedule?, crontab_command(&command?));
-        Some((name.clone(), Self { name, user, entry }))
+        Some((
+            name.clone(),
+            Self {
+                name,
+                user,
+                entry,
+                present,
+            },
+        ))
     }
 
     fn marker(&self) -> String {
         format!("# f3s: {}", self.name)
+    }
+
+    /// The crontab without this entry (its marker and the line under it, or an unmarked
+    /// copy of the entry), or `None` if it has none.
+    fn without(&self, current: &str) -> Option<String> {
+        let marker = self.marker();
+        let mut lines = edit::lines(current);
+        match lines.iter().position(|line| *line == marker) {
+            Some(at) => {
+                let entry = lines.get(at + 1).is_some_and(|next| !next.starts_with('#'));
+                lines.drain(at..at + 1 + usize::from(entry));
+            }
+            None => {
+                let at = lines.iter().position(|line| {
+                    !self.entry.is_empty() && edit::same_but_space(line, &self.entry)
+                })?;
+                lines.remove(at);
+            }
+        }
+        Some(edit::join(&lines))
     }
 
     /// The crontab with this entry in place, or `None` if it already is.
@@ -87,7 +123,12 @@ impl Kind for Cron {
             Some(Observed::Plain(text)) => text,
             Some(_) => return Err(format!("{}'s crontab cannot be read", self.user)),
         };
-        let Some(after) = self.edited(text) else {
+        let edited = if self.present {
+            self.edited(text)
+        } else {
+            self.without(text)
+        };
+        let Some(after) = edited else {
             return Ok(Decision::default());
         };
         Ok(Decision {
@@ -95,14 +136,14 @@ impl Kind for Cron {
                 user: self.user.clone(),
                 content: Text::plain(after.clone()),
             }],
-            changes: Vec::new(),
             content: Some(ContentChange {
                 path: format!("crontab of {}", self.user),
                 before: current.cloned(),
                 after: Observed::Plain(after),
             }),
             creates: current.is_none(),
-            note: None,
+            removes: !self.present,
+            ..Decision::default()
         })
     }
 }
@@ -116,7 +157,35 @@ mod tests {
             name: "carp-auto-failback".into(),
             user: "root".into(),
             entry: "* * * * * /usr/local/bin/carp-auto-failback.sh".into(),
+            present: true,
         }
+    }
+
+    #[test]
+    fn an_absent_entry_goes_with_its_marker_and_the_rest_stays() {
+        let gone = Cron {
+            present: false,
+            ..failback()
+        };
+        let marked = "MAILTO=admin\n# f3s: carp-auto-failback\n* * * * * /usr/local/bin/carp-auto-failback.sh\n0 3 * * * /root/backup.sh\n";
+        let edited = gone.without(marked).unwrap();
+        assert_eq!(edited, "MAILTO=admin\n0 3 * * * /root/backup.sh\n");
+        assert_eq!(gone.without(&edited), None, "then it is gone");
+        // One installed by hand, spaced otherwise, goes too; another entry stays.
+        let hand = "*  * * * * /usr/local/bin/carp-auto-failback.sh\n0 3 * * * /root/backup.sh\n";
+        assert_eq!(
+            gone.without(hand).as_deref(),
+            Some("0 3 * * * /root/backup.sh\n")
+        );
+        let unnamed = Cron {
+            entry: String::new(),
+            ..gone
+        };
+        assert_eq!(
+            unnamed.without(hand),
+            None,
+            "without an entry only the marked one goes"
+        );
     }
 
     #[test]

@@ -37,6 +37,10 @@ impl<T: PartOfFile> Kind for T {
     }
 
     fn implied(&self) -> Vec<Implied> {
+        // An edit that only takes something out needs nothing of the file's directory.
+        if self.absent_is_wanted() {
+            return Vec::new();
+        }
         vec![Implied::ParentOf(self.path().to_string())]
     }
 

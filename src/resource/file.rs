@@ -1,5 +1,6 @@
 //! `file`: a whole file with its content given inline, rendered from a template, copied from
-//! another host, or (with none of these) merely present; plus mode, owner and group.
+//! another host, or (with none of these) merely present; plus mode, owner and group. With
+//! `state: absent`, no file at the path (the one removed is kept as a backup on the host).
 
 use super::kind::{AttributeChange, Claim, ContentChange, Decision, Implied, Kind, View};
 use super::ownership::{self, Wanted};
@@ -21,6 +22,7 @@ pub const ATTRIBUTES: &[&str] = &[
     "owner",
     "group",
     "validate",
+    "state",
 ];
 
 #[derive(Debug, Clone)]
@@ -37,11 +39,17 @@ pub struct File {
     pub wanted: Wanted,
     /// Checks the new content on the host before it replaces the old.
     pub validate: Option<CheckCommand>,
+    pub present: bool,
 }
 
 impl File {
     pub fn parse(attrs: &mut Attrs) -> Option<(String, Self)> {
         let path = attrs.required_name("file", NameKind::Path);
+        if !attrs.present() {
+            attrs.refuse_with_absent("file", ATTRIBUTES_OF_CONTENT);
+            let path = path?;
+            return Some((path.clone(), Self::absent(path)));
+        }
         let given: Vec<&str> = ["content", "template", "source"]
             .into_iter()
             .filter(|name| attrs.has(name))
@@ -77,8 +85,42 @@ impl File {
             sensitive,
             wanted,
             validate,
+            present: true,
         };
         (given.is_empty() || spec.content.is_some()).then_some((path, spec))
+    }
+
+    /// No file at `path`.
+    pub fn absent(path: String) -> Self {
+        Self {
+            path,
+            content: None,
+            sensitive: false,
+            wanted: Wanted::default(),
+            validate: None,
+            present: false,
+        }
+    }
+
+    /// What must be gone: a file there is removed, its content kept as a backup on the host.
+    fn decide_absent(&self, view: &View) -> Result<Decision, String> {
+        if view.state.directories.contains_key(&self.path) {
+            return Err(format!(
+                "{} is a directory; a `directory` with `state: absent` removes one",
+                self.path
+            ));
+        }
+        Ok(match view.state.files.get(&self.path) {
+            None => Decision::default(),
+            Some(_) => Decision {
+                ops: vec![Op::RemoveFile {
+                    path: self.path.clone(),
+                }],
+                changes: vec![AttributeChange::new("state", "present", "absent")],
+                removes: true,
+                ..Decision::default()
+            },
+        })
     }
 
     /// Only the digest of a secret; of a copy, only the digest too (it is compared, never
@@ -143,6 +185,11 @@ impl File {
     }
 }
 
+/// What says what a file holds or how: meaningless for one that must be gone.
+const ATTRIBUTES_OF_CONTENT: &[&str] = &[
+    "content", "template", "source", "mode", "owner", "group", "validate",
+];
+
 fn copy_source(attrs: &mut Attrs, own_path: Option<&str>) -> Option<Content> {
     let entries = attrs.string_map("source")?;
     let mut host = None;
@@ -174,9 +221,15 @@ fn copy_source(attrs: &mut Attrs, own_path: Option<&str>) -> Option<Content> {
 
 impl Kind for File {
     fn probes(&self) -> Vec<Probe> {
+        // A file that goes is not read: that it is there is all that counts.
+        let reveal = if self.present {
+            self.reveal()
+        } else {
+            Reveal::Digest
+        };
         vec![Probe::Path {
             path: self.path.clone(),
-            reveal: self.reveal(),
+            reveal,
         }]
     }
 
@@ -194,6 +247,9 @@ impl Kind for File {
     }
 
     fn decide(&self, view: &View) -> Result<Decision, String> {
+        if !self.present {
+            return self.decide_absent(view);
+        }
         let mut decision = Decision::default();
         let Some(current) = view.state.files.get(&self.path) else {
             let ownership = self.wanted.for_new("0644", view.os);
@@ -253,6 +309,10 @@ impl Kind for File {
     }
 
     fn implied(&self) -> Vec<Implied> {
+        // A file that goes needs nothing of its directory.
+        if !self.present {
+            return Vec::new();
+        }
         let mut implied = vec![Implied::ParentOf(self.path.clone())];
         if let Some(Content::Copy { host, path, .. }) = &self.content {
             implied.push(Implied::RemotePath {
@@ -264,9 +324,10 @@ impl Kind for File {
     }
 
     fn claim(&self) -> Option<Claim<'_>> {
-        Some(match self.content {
-            Some(_) => Claim::Whole(&self.path),
-            None => Claim::Exists(&self.path),
+        // One that goes claims the whole file as one that sets it does.
+        Some(match (&self.content, self.present) {
+            (None, true) => Claim::Exists(&self.path),
+            _ => Claim::Whole(&self.path),
         })
     }
 }

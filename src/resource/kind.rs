@@ -64,6 +64,8 @@ pub struct Decision {
     pub content: Option<ContentChange>,
     /// The resource does not exist yet.
     pub creates: bool,
+    /// The resource is there and goes (`state: absent`, or pruned).
+    pub removes: bool,
     /// Something the admin should know that is not a change (what f3s waits for, say).
     pub note: Option<String>,
 }

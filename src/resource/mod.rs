@@ -27,8 +27,11 @@ mod zpool;
 use std::sync::Arc;
 
 use crate::inventory::host::OsFamily;
+use crate::managed::{Entry, Rule};
 use crate::module::attrs::Attrs;
+use crate::names::NameKind;
 use crate::source::Origin;
+use crate::values::ValueKind;
 pub use address::Address;
 pub use kind::{AttributeChange, Claim, ContentChange, Decision, Implied, Kind, View};
 
@@ -149,6 +152,98 @@ impl Spec {
             Self::X509(spec) => spec.as_ref(),
             Self::Carp(spec) => spec.as_ref(),
         }
+    }
+
+    /// What the host's record keeps of this resource (`managed.rs`), to remove it once it
+    /// leaves the inventory; `None` for one that is to be absent already.
+    pub fn recorded(&self, kind: &str, name: &str) -> Option<Entry> {
+        let mut entry = Entry::new(kind, name);
+        let present = match self {
+            Self::File(spec) => spec.present,
+            Self::Directory(spec) => spec.present,
+            Self::Line(spec) => {
+                entry.path = Some(spec.path.clone());
+                entry.text = Some(spec.text.clone());
+                spec.present
+            }
+            Self::Block(spec) => {
+                entry.path = Some(spec.path.clone());
+                entry.comment = Some(spec.comment.clone());
+                spec.present
+            }
+            Self::Sysrc(spec) => spec.value.is_some(),
+            Self::Cron(spec) => {
+                entry.user = Some(spec.user.clone());
+                spec.present
+            }
+            Self::Package(spec) => spec.present,
+            Self::Service(spec) => spec.present,
+            Self::Mount(spec) => spec.present,
+            Self::Systemd(spec) => spec.service.present,
+            _ => true,
+        };
+        present.then_some(entry)
+    }
+
+    /// The resource removing what `entry` recorded; `Ok(None)` for the kinds f3s never
+    /// removes (a dataset, a pool, a filesystem, a key, a certificate, a CARP address, a
+    /// kernel module): pruning forgets them and leaves them on the host. Every recorded
+    /// value is held to the rule it had in the inventory.
+    pub fn removing(entry: &Entry) -> Result<Option<Spec>, String> {
+        let name = |rule| entry.checked_name(rule);
+        let path = || entry.needed(&entry.path, "path", Rule::Name(NameKind::Path));
+        Ok(Some(match entry.kind.as_str() {
+            "file" => Self::File(Box::new(file::File::absent(name(Rule::Name(
+                NameKind::Path,
+            ))?))),
+            "directory" => Self::Directory(Box::new(directory::Directory::absent(name(
+                Rule::Name(NameKind::Path),
+            )?))),
+            "line" => Self::Line(Box::new(line::Line {
+                path: path()?,
+                text: entry.needed(&entry.text, "text", Rule::Value(ValueKind::LineText))?,
+                pattern: None,
+                present: false,
+                validate: None,
+            })),
+            "block" => Self::Block(Box::new(block::Block {
+                name: name(Rule::Value(ValueKind::Label))?,
+                path: path()?,
+                content: String::new(),
+                comment: entry.needed(
+                    &entry.comment,
+                    "comment",
+                    Rule::Value(ValueKind::CommentMarker),
+                )?,
+                validate: None,
+                present: false,
+            })),
+            "sysrc" => Self::Sysrc(Box::new(sysrc::Sysrc {
+                name: name(Rule::Name(NameKind::RcVar))?,
+                value: None,
+            })),
+            "cron" => Self::Cron(Box::new(cron::Cron {
+                name: name(Rule::Value(ValueKind::Label))?,
+                user: entry.needed(&entry.user, "user", Rule::Name(NameKind::User))?,
+                entry: String::new(),
+                present: false,
+            })),
+            "package" => Self::Package(Box::new(package::Package {
+                name: name(Rule::Name(NameKind::Package))?,
+                present: false,
+            })),
+            "service" => Self::Service(Box::new(service::Service::absent(name(Rule::Name(
+                NameKind::Service,
+            ))?))),
+            "mount" => Self::Mount(Box::new(mount::Mount::absent(name(Rule::Name(
+                NameKind::Path,
+            ))?))),
+            "systemd" => Self::Systemd(Box::new(systemd::Systemd::absent(name(Rule::Name(
+                NameKind::Service,
+            ))?))),
+            "secret" | "x509" | "zfs" | "zpool" | "ufs" | "carp" | "kmod" => return Ok(None),
+            other => return Err(format!("{}: f3s has no kind `{other}`", entry.local())),
+        }))
     }
 
     /// Kinds that only exist on some OS families.

@@ -1,5 +1,6 @@
 //! `mount`: a filesystem's fstab entry (the one line for its mount point; the rest of
-//! /etc/fstab is left alone) and, unless told otherwise, the filesystem mounted now.
+//! /etc/fstab is left alone) and, unless told otherwise, the filesystem mounted now. With
+//! `state: absent`: unmounted, and no fstab entry for the mount point.
 
 use super::edit;
 use super::kind::{AttributeChange, Claim, Decision, Implied, Kind, View};
@@ -9,7 +10,9 @@ use crate::op::Op;
 use crate::probe::Probe;
 use crate::values::ValueKind;
 
-pub const ATTRIBUTES: &[&str] = &["device", "fstype", "options", "dump", "pass", "mounted"];
+pub const ATTRIBUTES: &[&str] = &[
+    "device", "fstype", "options", "dump", "pass", "mounted", "state",
+];
 
 const FSTAB: &str = "/etc/fstab";
 
@@ -22,11 +25,20 @@ pub struct Mount {
     /// was checked to hold no blank or escape, so the line splits back into the same six.
     pub entry: String,
     pub mounted: bool,
+    pub present: bool,
 }
 
 impl Mount {
     pub fn parse(attrs: &mut Attrs) -> Option<(String, Self)> {
         let path = attrs.required_name("mount", NameKind::Path);
+        if !attrs.present() {
+            attrs.refuse_with_absent(
+                "mount",
+                &["device", "fstype", "options", "dump", "pass", "mounted"],
+            );
+            let path = path?;
+            return Some((path.clone(), Self::absent(path)));
+        }
         let device = attrs.required_value("device", ValueKind::FstabDevice);
         let fstype = attrs.required_value("fstype", ValueKind::FstabField);
         // A field that fails its check leaves the resource out (the fault is reported), so
@@ -50,8 +62,46 @@ impl Mount {
                 fstype,
                 entry,
                 mounted,
+                present: true,
             },
         ))
+    }
+
+    /// Not mounted, and in no fstab entry.
+    pub fn absent(path: String) -> Self {
+        Self {
+            path,
+            device: String::new(),
+            fstype: String::new(),
+            entry: String::new(),
+            mounted: false,
+            present: false,
+        }
+    }
+
+    fn decide_absent(&self, view: &View) -> Result<Decision, String> {
+        let mut decision = edit::decide(FSTAB, &None, view, |text| {
+            let lines = edit::lines(text?);
+            let kept: Vec<&str> = lines
+                .iter()
+                .copied()
+                .filter(|line| !self.is_entry(line))
+                .collect();
+            (kept.len() < lines.len()).then(|| edit::join(&kept))
+        })?;
+        if view.state.mounts.contains_key(&self.path) {
+            decision
+                .changes
+                .push(AttributeChange::new("mounted", "yes", "no"));
+            decision.ops.insert(
+                0,
+                Op::Unmount {
+                    path: self.path.clone(),
+                },
+            );
+        }
+        decision.removes = !decision.ops.is_empty();
+        Ok(decision)
     }
 
     /// Whether an fstab line is the entry for this mount point.
@@ -71,6 +121,9 @@ impl Kind for Mount {
     }
 
     fn decide(&self, view: &View) -> Result<Decision, String> {
+        if !self.present {
+            return self.decide_absent(view);
+        }
         let mut decision = edit::decide(FSTAB, &None, view, |text| {
             let lines = edit::lines(text.unwrap_or(""));
             let entries: Vec<&&str> = lines.iter().filter(|l| self.is_entry(l)).collect();
@@ -118,6 +171,9 @@ impl Kind for Mount {
     }
 
     fn implied(&self) -> Vec<Implied> {
+        if !self.present {
+            return Vec::new();
+        }
         vec![
             Implied::ParentOf(format!("{}/.", self.path.trim_end_matches('/'))),
             Implied::Local {

@@ -1,4 +1,5 @@
-//! `package`: a package installed (pkg on FreeBSD, dnf on Rocky).
+//! `package`: a package installed (pkg on FreeBSD, dnf on Rocky), or with `state: absent`
+//! not installed.
 
 use super::kind::{AttributeChange, Decision, Kind, View};
 use crate::module::attrs::Attrs;
@@ -6,17 +7,20 @@ use crate::names::NameKind;
 use crate::op::Op;
 use crate::probe::Probe;
 
-pub const ATTRIBUTES: &[&str] = &[];
+pub const ATTRIBUTES: &[&str] = &["state"];
 
 #[derive(Debug, Clone)]
 pub struct Package {
     pub name: String,
+    pub present: bool,
 }
 
 impl Package {
     pub fn parse(attrs: &mut Attrs) -> Option<(String, Self)> {
-        let name = attrs.required_name("package", NameKind::Package)?;
-        Some((name.clone(), Self { name }))
+        let name = attrs.required_name("package", NameKind::Package);
+        let present = attrs.present();
+        let name = name?;
+        Some((name.clone(), Self { name, present }))
     }
 }
 
@@ -28,21 +32,29 @@ impl Kind for Package {
     }
 
     fn decide(&self, view: &View) -> Result<Decision, String> {
-        if view.state.packages.contains_key(&self.name) {
-            return Ok(Decision::default());
-        }
-        Ok(Decision {
-            ops: vec![Op::InstallPackage {
-                name: self.name.clone(),
-            }],
-            changes: vec![AttributeChange::new(
-                "version",
-                "(absent)",
-                "(known after apply)",
-            )],
-            content: None,
-            creates: true,
-            note: None,
+        let installed = view.state.packages.get(&self.name);
+        Ok(match (self.present, installed) {
+            (true, None) => Decision {
+                ops: vec![Op::InstallPackage {
+                    name: self.name.clone(),
+                }],
+                changes: vec![AttributeChange::new(
+                    "version",
+                    "(absent)",
+                    "(known after apply)",
+                )],
+                creates: true,
+                ..Decision::default()
+            },
+            (false, Some(version)) => Decision {
+                ops: vec![Op::RemovePackage {
+                    name: self.name.clone(),
+                }],
+                changes: vec![AttributeChange::observed("version", version, "(absent)")],
+                removes: true,
+                ..Decision::default()
+            },
+            _ => Decision::default(),
         })
     }
 }

@@ -3,7 +3,8 @@
 //! the CARP MASTER of ADDRESS (as the host's `carp` resource of that address observes it, or
 //! expects it once it adds the address): on a BACKUP
 //! whether it runs is left to what CARP runs on a state change (carpcontrol.sh), so f3s never
-//! fights a failover.
+//! fights a failover. `state: absent` is a service that neither runs nor starts at boot
+//! (stopped and disabled; its package, if it goes too, is a `package` of its own).
 
 use super::kind::{AttributeChange, Decision, Implied, Kind, View};
 use crate::host_state::CarpRole;
@@ -31,6 +32,8 @@ pub struct Service {
     pub refresh: Refresh,
     /// The CARP address whose MASTER keeps `running`; `None`: every host does.
     pub only_on_master: Option<String>,
+    /// `false`: `state: absent`, stopped and disabled.
+    pub present: bool,
 }
 
 impl Service {
@@ -46,16 +49,20 @@ impl Service {
 
     /// The service `name` as the `enabled`, `state` and `refresh` attributes ask for it.
     pub fn with_state(attrs: &mut Attrs, name: String) -> Self {
+        let running = match attrs.choice("state", &["running", "stopped", "ignore", "absent"]) {
+            Some("absent") => {
+                attrs.refuse_with_absent("service", &["enabled", "refresh", "only_on_master"]);
+                return Self::absent(name);
+            }
+            Some("stopped") => RunState::Stopped,
+            Some("ignore") => RunState::Ignore,
+            _ => RunState::Running,
+        };
         // `ignore`: a unit started by something else (a timer's service) is left as it is.
         let enabled = match attrs.choice("enabled", &["true", "false", "ignore"]) {
             Some("ignore") => None,
             Some("false") => Some(false),
             _ => Some(true),
-        };
-        let running = match attrs.choice("state", &["running", "stopped", "ignore"]) {
-            Some("stopped") => RunState::Stopped,
-            Some("ignore") => RunState::Ignore,
-            _ => RunState::Running,
         };
         let refresh = match attrs.choice("refresh", &["restart", "reload"]) {
             Some("reload") => Refresh::Reload,
@@ -67,6 +74,19 @@ impl Service {
             running,
             refresh,
             only_on_master: None,
+            present: true,
+        }
+    }
+
+    /// Neither running nor started at boot.
+    pub fn absent(name: String) -> Self {
+        Self {
+            name,
+            enabled: Some(false),
+            running: RunState::Stopped,
+            refresh: Refresh::Restart,
+            only_on_master: None,
+            present: false,
         }
     }
 
@@ -121,6 +141,9 @@ impl Kind for Service {
                     Op::DisableService { name: name.clone() }
                 });
             }
+            // A service that goes is stopped; whether a unit that cannot be disabled starts
+            // at boot is not in f3s's hands.
+            (Some(_), None) if !self.present => {}
             // Enabling it again on every apply would change nothing.
             (Some(_), None) => {
                 return Err(format!(
@@ -160,6 +183,10 @@ impl Kind for Service {
     }
 
     fn implied(&self) -> Vec<Implied> {
+        // One that goes is stopped whatever its package does.
+        if !self.present {
+            return Vec::new();
+        }
         let mut implied = vec![Implied::Local {
             kind: "package",
             name: self.name.clone(),
@@ -215,6 +242,7 @@ mod tests {
             running,
             refresh: Refresh::Restart,
             only_on_master: None,
+            present: true,
         }
     }
 

@@ -12,17 +12,23 @@ use crate::op::Op;
 use crate::probe::{Probe, Reveal};
 use crate::sensitive::Text;
 
-pub const ATTRIBUTES: &[&str] = &["value"];
+pub const ATTRIBUTES: &[&str] = &["value", "state"];
 
 #[derive(Debug, Clone)]
 pub struct Sysrc {
     pub name: String,
-    pub value: Text,
+    /// `None`: the variable is set nowhere (`state: absent`).
+    pub value: Option<Text>,
 }
 
 impl Sysrc {
     pub fn parse(attrs: &mut Attrs) -> Option<(String, Self)> {
         let name = attrs.required_name("sysrc", NameKind::RcVar);
+        if !attrs.present() {
+            attrs.refuse_with_absent("sysrc", &["value"]);
+            let name = name?;
+            return Some((name.clone(), Self { name, value: None }));
+        }
         let value = attrs.required_string("value");
         let name = name?;
         let value = value?;
@@ -34,7 +40,7 @@ impl Sysrc {
             name.clone(),
             Self {
                 name,
-                value: value.text(),
+                value: Some(value.text()),
             },
         ))
     }
@@ -107,10 +113,10 @@ fn unwritable_error(name: &str, value: &Rendered, fault: Unwritable) -> CompileE
 
 impl Kind for Sysrc {
     fn probes(&self) -> Vec<Probe> {
-        let reveal = if self.value.is_sensitive() {
-            Reveal::DigestOnly
-        } else {
-            Reveal::Text
+        // A variable that goes is never shown: whether it is set is all that counts.
+        let reveal = match &self.value {
+            Some(value) if !value.is_sensitive() => Reveal::Text,
+            _ => Reveal::DigestOnly,
         };
         vec![Probe::RcVar {
             name: self.name.clone(),
@@ -120,19 +126,31 @@ impl Kind for Sysrc {
 
     fn decide(&self, view: &View) -> Result<Decision, String> {
         let current = view.state.rc_conf.get(&self.name);
-        if current.is_some_and(|value| value.matches(&self.value)) {
+        let Some(value) = &self.value else {
+            return Ok(match current {
+                None => Decision::default(),
+                Some(before) => Decision {
+                    ops: vec![Op::UnsetRcVar {
+                        name: self.name.clone(),
+                    }],
+                    changes: vec![AttributeChange::new("value", before.shown(), "(unset)")],
+                    removes: true,
+                    ..Decision::default()
+                },
+            });
+        };
+        if current.is_some_and(|current| current.matches(value)) {
             return Ok(Decision::default());
         }
         let before = current.map_or_else(|| "(unset)".to_string(), |value| value.shown());
         Ok(Decision {
             ops: vec![Op::SetRcVar {
                 name: self.name.clone(),
-                value: self.value.clone(),
+                value: value.clone(),
             }],
-            changes: vec![AttributeChange::new("value", before, self.value.shown())],
-            content: None,
+            changes: vec![AttributeChange::new("value", before, value.shown())],
             creates: current.is_none(),
-            note: None,
+            ..Decision::default()
         })
     }
 }

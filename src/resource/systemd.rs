@@ -1,5 +1,7 @@
 //! `systemd`: a unit file under /etc/systemd/system, systemd told to reread it when it
-//! changes, and the unit enabled and active (or as `enabled`/`state` say).
+//! changes, and the unit enabled and active (or as `enabled`/`state` say). With `state:
+//! absent`, the unit stopped and disabled, its file removed (kept as a backup) and systemd
+//! told.
 
 use super::file::{Content, File};
 use super::kind::{Claim, Decision, Implied, Kind, View};
@@ -21,21 +23,37 @@ pub struct Systemd {
 impl Systemd {
     pub fn parse(attrs: &mut Attrs) -> Option<(String, Self)> {
         let unit = attrs.required_name("systemd", NameKind::Service);
+        let path = |unit: &str| format!("/etc/systemd/system/{unit}");
+        let unit = unit?;
+        let service = Service::with_state(attrs, unit.clone());
+        if !service.present {
+            attrs.refuse_with_absent("systemd", &["content", "template"]);
+            return Some((unit.clone(), Self::absent(unit)));
+        }
         let content = if attrs.has("template") {
             attrs.template("template")
         } else {
             attrs.required_string("content")
         };
-        let unit = unit?;
-        let service = Service::with_state(attrs, unit.clone());
         let file = File {
-            path: format!("/etc/systemd/system/{unit}"),
+            path: path(&unit),
             content: Some(Content::Text(content?.text())),
             sensitive: false,
             wanted: Wanted::default(),
             validate: None,
+            present: true,
         };
         Some((unit, Self { file, service }))
+    }
+}
+
+impl Systemd {
+    /// Stopped, disabled, and its unit file gone.
+    pub fn absent(unit: String) -> Self {
+        Self {
+            file: File::absent(format!("/etc/systemd/system/{unit}")),
+            service: Service::absent(unit),
+        }
     }
 }
 
@@ -47,6 +65,19 @@ impl Kind for Systemd {
     }
 
     fn decide(&self, view: &View) -> Result<Decision, String> {
+        if !self.service.present {
+            // Stopped and disabled while systemd still knows the unit, then its file goes.
+            let file = self.file.decide(view)?;
+            if file.ops.is_empty() {
+                return Ok(file);
+            }
+            let mut decision = self.service.decide(view)?;
+            decision.ops.extend(file.ops);
+            decision.ops.push(Op::ReloadUnits);
+            decision.changes.extend(file.changes);
+            decision.removes = true;
+            return Ok(decision);
+        }
         let mut decision = self.file.decide(view)?;
         if !decision.ops.is_empty() {
             decision.ops.push(Op::ReloadUnits);

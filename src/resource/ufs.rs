@@ -49,9 +49,8 @@ impl Kind for Ufs {
                 destroys: device.holds(),
             }],
             changes: vec![AttributeChange::observed("filesystem", &before, "ufs")],
-            content: None,
             creates: true,
-            note: None,
+            ..Decision::default()
         })
     }
 }

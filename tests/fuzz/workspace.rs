@@ -155,11 +155,18 @@ pub fn plan_and_apply(inventory: &Path, transport: &dyn Transport) -> Result<Str
     let inventory = Inventory::load(inventory).map_err(compile_reports)?;
     inventory.install_secrets();
     let resources = compile::compile(&inventory).map_err(compile_reports)?;
-    let graph = ResourceGraph::build(resources, &inventory).map_err(compile_reports)?;
+    let mut graph = ResourceGraph::build(resources, &inventory).map_err(compile_reports)?;
     graph.dot(|_| true);
     let selected = vec![true; graph.resources.len()];
-    let plan = plan::plan(&inventory, &graph, &selected, transport, Default::default())
-        .map_err(|errors| errors.into_iter().map(Report::new).collect::<Vec<_>>())?;
+    let plan = plan::plan(
+        &inventory,
+        &mut graph,
+        &selected,
+        transport,
+        Default::default(),
+        true,
+    )
+    .map_err(|errors| errors.into_iter().map(Report::new).collect::<Vec<_>>())?;
     let text = render::text::render(&plan, false);
     render::text::render(&plan, true);
     render::json::render(&plan);

@@ -224,7 +224,7 @@ fn setup_script(dir: &Path, os: Os) -> String {
         Os::Freebsd => {
             "cp /usr/bin/uname \"$R/usr/libexec/lab/real-uname\"; cp /usr/bin/stat \"$R/usr/libexec/lab/real-stat\"; \
              for t in uname stat lockf; do cp \"$S/freebsd/$t\" \"$R/usr/bin/$t\"; done; \
-             for t in sha256 sysrc service pkg fstyp gpart diskinfo newfs mount zpool zfs kldstat kldload crontab ifconfig; do \
+             for t in sha256 sysrc service pkg fstyp gpart diskinfo newfs mount umount zpool zfs kldstat kldload crontab ifconfig; do \
                  cp \"$S/freebsd/$t\" \"$R/usr/sbin/$t\"; done; \
              chroot \"$R\" groupadd wheel; chroot \"$R\" useradd -m -s /bin/sh -p '*' paul; \
              echo 'permit nopass paul as root' > \"$R/etc/doas.conf\"; chmod 600 \"$R/etc/doas.conf\"; \
@@ -242,7 +242,7 @@ fn setup_script(dir: &Path, os: Os) -> String {
              for t in rpm dnf systemctl; do cp \"$S/rocky/$t\" \"$R/usr/bin/$t\"; done; \
              cp -a \"$S/rocky/packages\" \"$R/usr/libexec/lab/packages\"; \
              mkdir -p \"$R/usr/local/sbin\"; \
-             for t in findmnt mount; do cp \"$S/rocky/$t\" \"$R/usr/local/sbin/$t\"; done"
+             for t in findmnt mount umount; do cp \"$S/rocky/$t\" \"$R/usr/local/sbin/$t\"; done"
         }
     };
     let bare = match os {

@@ -23,6 +23,9 @@ pub trait Dialect {
     /// Sets an rc.conf variable so that sh, sourcing rc.conf, reads back exactly `value`,
     /// which appears in no command line; `None` if the family has no rc.conf.
     fn rc_set(&self, name: &str, value: &Text) -> Option<String>;
+    /// Removes every assignment of an rc.conf variable, keeping the files it edits as
+    /// backups; `None` if the family has no rc.conf.
+    fn rc_unset(&self, name: &str) -> Option<String>;
     /// One command asking the package tool about all of `names`: what it says of them on
     /// stdout, its complaints on stderr, as `read_packages` reads them.
     fn package_query(&self, names: &[&str]) -> String;
@@ -38,6 +41,7 @@ pub trait Dialect {
         stderr: &str,
     ) -> Result<Vec<Option<String>>, (usize, String)>;
     fn install_package(&self, name: &str) -> String;
+    fn remove_package(&self, name: &str) -> String;
     /// Prints `S INDEX ENABLED RUNNING` for each of `services` (index, name): ENABLED is
     /// `yes` when it starts at boot, `no` when it does not, `fixed` when its unit decides that
     /// and no enable or disable can change it; RUNNING is `yes`, `no`, or `unknown` where the

@@ -44,6 +44,10 @@ impl Dialect for FreeBsd {
         Some(rc_conf::set_rc_var(rc_conf::RC_CONF_FILES, name, value))
     }
 
+    fn rc_unset(&self, name: &str) -> Option<String> {
+        Some(rc_conf::unset_rc_var(rc_conf::RC_CONF_FILES, name))
+    }
+
     fn package_query(&self, names: &[&str]) -> String {
         // pkg-query(8), src/query.c (exec_query): the names are looked up in turn, each
         // printing every package it matches in the format (here `+ NAME VERSION`, so no line
@@ -67,6 +71,13 @@ impl Dialect for FreeBsd {
         // refuses ("Please set ASSUME_ALWAYS_YES=yes environment variable to be able to
         // bootstrap in non-interactive (stdin not being a tty)", usr.sbin/pkg/pkg.c, main).
         format!("ASSUME_ALWAYS_YES=yes pkg install -y {}", quote(name))
+    }
+
+    fn remove_package(&self, name: &str) -> String {
+        // pkg-delete(8): `-y` answers its question; a name that matches no installed
+        // package is "No packages matched for pattern" (libpkg/pkg_jobs.c,
+        // jobs_solve_deinstall) and a failure. It also removes what depends on the package.
+        format!("pkg delete -y {}", quote(name))
     }
 
     fn services(&self, services: &[(usize, &str)]) -> String {

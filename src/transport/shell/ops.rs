@@ -66,8 +66,14 @@ pub fn op_script(os: OsFamily, op: &Op) -> Option<String> {
             p = quote(path),
         ),
         Op::RemovePath { path } => format!("rm -rf {}", quote(path)),
+        // Kept as a write keeps what it replaces; `rm` without `-r` refuses a directory that
+        // took the file's place since the plan.
+        Op::RemoveFile { path } => format!("keep {p} && rm -f {p}", p = quote(path)),
+        Op::RemoveDirectory { path } => format!("rmdir {}", quote(path)),
         Op::SetRcVar { name, value } => d.rc_set(name, value)?,
+        Op::UnsetRcVar { name } => d.rc_unset(name)?,
         Op::InstallPackage { name } => d.install_package(name),
+        Op::RemovePackage { name } => d.remove_package(name),
         Op::EnableService { name } => d.service(name, ServiceAction::Enable),
         Op::DisableService { name } => d.service(name, ServiceAction::Disable),
         Op::StartService { name } => d.service(name, ServiceAction::Start),
@@ -122,6 +128,7 @@ pub fn op_script(os: OsFamily, op: &Op) -> Option<String> {
             d = quote(dataset)
         ),
         Op::Mount { path, .. } => format!("mount {}", quote(path)),
+        Op::Unmount { path } => format!("umount {}", quote(path)),
         Op::LoadKernelModule { name } => d.load_module(name),
         Op::SetCarpKey {
             interface,

@@ -63,6 +63,10 @@ $2 = $2 \":\" u[$2]; $3 = $3 \":\" g[$3]; print }'"
         format!("printf '%s' {}\n", quote(&lines))
     }
 
+    fn rc_unset(&self, _name: &str) -> Option<String> {
+        None
+    }
+
     fn rc_set(&self, _name: &str, _value: &Text) -> Option<String> {
         None
     }
@@ -94,6 +98,10 @@ $2 = $2 \":\" u[$2]; $3 = $3 \":\" g[$3]; print }'"
     }
     fn install_package(&self, name: &str) -> String {
         format!("dnf install -y {}", quote(name))
+    }
+
+    fn remove_package(&self, name: &str) -> String {
+        format!("dnf remove -y {}", quote(name))
     }
 
     fn services(&self, services: &[(usize, &str)]) -> String {

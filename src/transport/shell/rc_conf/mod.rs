@@ -218,5 +218,19 @@ pub(super) fn set_rc_var(files: &[&str], name: &str, value: &Text) -> String {
     .join("\n")
 }
 
+/// The fragment removing rc.conf variable `name` from `files`: `sysrc -x NAME`, which drops
+/// every assignment of it from each of rc_conf_files (usr.sbin/sysrc/sysrc, `-x`, through
+/// f_sysrc_delete in sysrc.subr), after each file that assigns it is kept as a backup. The
+/// name was checked to be a shell name; no value is involved.
+pub(super) fn unset_rc_var(files: &[&str], name: &str) -> String {
+    let files: Vec<String> = files.iter().map(|file| quote(file)).collect();
+    format!(
+        "for f in {}; do [ -f \"$f\" ] && grep -q {} \"$f\" && {{ keep \"$f\" || return 1; }}; done; sysrc -x {}",
+        files.join(" "),
+        quote(&format!("^[[:space:]]*{name}=")),
+        quote(name)
+    )
+}
+
 #[cfg(test)]
 mod tests;
