@@ -6,13 +6,11 @@
 mod common;
 mod lab;
 
-use std::os::unix::fs::PermissionsExt as _;
 use std::path::{Path, PathBuf};
 use std::process::Output;
 
 use common::{LAB_CARP_PASSWORD as CARP_PASSWORD, LAB_DIGEST_KEY, assert_code, stderr, stdout};
 use lab::{Lab, LabHost, Os};
-use serde_json::{Value, json};
 
 const ROOT: &str = env!("CARGO_MANIFEST_DIR");
 const KEYS: [&str; 6] = [
@@ -29,39 +27,6 @@ struct Cluster {
     inventory: PathBuf,
 }
 
-/// inventory/f3s.yml with the lab's addresses and connections, as JSON (which is YAML).
-fn lab_inventory(lab: &Lab) -> String {
-    let text = std::fs::read_to_string(Path::new(ROOT).join("inventory/f3s.yml")).unwrap();
-    let mut inventory: Value = serde_saphyr::from_str(&text).expect("inventory/f3s.yml parses");
-    let secret = lab.dir().join("carp_password");
-    std::fs::write(&secret, format!("{CARP_PASSWORD}\n")).unwrap();
-    inventory["module_path"] = json!([format!("{ROOT}/modules")]);
-    inventory["secrets"]["carp_password"] = json!({ "file": secret });
-    let digest_key = lab.dir().join("digest_key");
-    std::fs::write(&digest_key, format!("{LAB_DIGEST_KEY}\n")).unwrap();
-    // Readable by their owner only, as f3s wants files of secrets.
-    for file in [&secret, &digest_key] {
-        std::fs::set_permissions(file, std::fs::Permissions::from_mode(0o600)).unwrap();
-    }
-    inventory["digest_key"] = json!({ "file": digest_key });
-    for host in &lab.hosts {
-        let (user, become_method) = match host.os {
-            Os::Freebsd => ("paul", "doas"),
-            Os::Rocky => ("root", "none"),
-        };
-        let entry = &mut inventory["hosts"][&host.name];
-        entry["address"] = json!(host.address);
-        entry["connection"] = json!({
-            "port": host.port,
-            "user": user,
-            "become": become_method,
-            "identity_file": lab.key,
-            "known_hosts": lab.known_hosts,
-        });
-    }
-    serde_json::to_string_pretty(&inventory).unwrap()
-}
-
 impl Cluster {
     fn start() -> Self {
         let lab = Lab::start(&[
@@ -73,7 +38,11 @@ impl Cluster {
             ("r2", Os::Rocky),
         ]);
         let inventory = lab.dir().join("inventory.yml");
-        std::fs::write(&inventory, lab_inventory(&lab)).unwrap();
+        std::fs::write(
+            &inventory,
+            lab.real_inventory(CARP_PASSWORD, LAB_DIGEST_KEY),
+        )
+        .unwrap();
         Cluster { lab, inventory }
     }
 

@@ -162,7 +162,10 @@ pub fn render(plan: &Plan, color: bool) -> String {
     if !plan.has_changes() {
         line = format!("No changes. {line}");
     }
-    let _ = writeln!(out, "{}", paint.paint("1", &line));
+    // A line at a time: painting shows a line break as `\n`, as it would a host's.
+    for line in line.lines() {
+        let _ = writeln!(out, "{}", paint.paint("1", line));
+    }
     out
 }
 

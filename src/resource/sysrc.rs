@@ -129,11 +129,13 @@ impl Kind for Sysrc {
         let Some(value) = &self.value else {
             return Ok(match current {
                 None => Decision::default(),
-                Some(before) => Decision {
+                // Its value was read as a digest (it may be a secret the inventory no longer
+                // says is one), so it is not shown.
+                Some(_) => Decision {
                     ops: vec![Op::UnsetRcVar {
                         name: self.name.clone(),
                     }],
-                    changes: vec![AttributeChange::new("value", before.shown(), "(unset)")],
+                    changes: vec![AttributeChange::new("value", "(set)", "(unset)")],
                     removes: true,
                     ..Decision::default()
                 },

@@ -162,6 +162,43 @@ impl Lab {
         &self.dir
     }
 
+    /// inventory/f3s.yml reaching these hosts (the lab's addresses and connections), with its
+    /// secrets in files of the lab's, as JSON (which is YAML).
+    pub fn real_inventory(&self, carp_password: &str, digest_key: &str) -> String {
+        use serde_json::{Value, json};
+        use std::os::unix::fs::PermissionsExt as _;
+        let root = env!("CARGO_MANIFEST_DIR");
+        let text = std::fs::read_to_string(Path::new(root).join("inventory/f3s.yml")).unwrap();
+        let mut inventory: Value = serde_saphyr::from_str(&text).expect("inventory/f3s.yml parses");
+        inventory["module_path"] = json!([format!("{root}/modules")]);
+        for (name, value) in [("carp_password", carp_password), ("digest_key", digest_key)] {
+            let file = self.dir.join(name);
+            std::fs::write(&file, format!("{value}\n")).unwrap();
+            // Readable by their owner only, as f3s wants files of secrets.
+            std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o600)).unwrap();
+            if name == "digest_key" {
+                inventory["digest_key"] = json!({ "file": file });
+            } else {
+                inventory["secrets"][name] = json!({ "file": file });
+            }
+        }
+        for host in &self.hosts {
+            let (user, become_method) = match host.os {
+                Os::Freebsd => ("paul", "doas"),
+                Os::Rocky => ("root", "none"),
+            };
+            inventory["hosts"][&host.name]["address"] = json!(host.address);
+            inventory["hosts"][&host.name]["connection"] = json!({
+                "port": host.port,
+                "user": user,
+                "become": become_method,
+                "identity_file": self.key,
+                "known_hosts": self.known_hosts,
+            });
+        }
+        serde_json::to_string_pretty(&inventory).unwrap()
+    }
+
     /// The `hosts:` section of an inventory reaching these hosts, with `modules` per host.
     pub fn inventory_hosts(&self, modules: &dyn Fn(&LabHost) -> String) -> String {
         let mut yaml = String::from("hosts:\n");
