@@ -17,8 +17,10 @@ use super::backup::keep_function;
 use super::dialect::prologue;
 use super::family::dialect;
 use super::ops::{TEMP_FILE_GLOB, op_script, temp_file_dir};
-use crate::batch::{Batch, UnitOutcome};
+use super::staging;
+use crate::batch::{Batch, Unit, UnitOutcome};
 use crate::inventory::host::OsFamily;
+use crate::op::Op;
 use crate::shell_words::quote;
 
 /// The script running `batch`, with its markers' `nonce`.
@@ -39,48 +41,72 @@ fn script(os: OsFamily, batch: &Batch, nonce: &str, backup_dir: &str) -> String 
         prologue(dialect(os)),
         keep_function(backup_dir)
     );
+    // Where this batch writes, or stages (beside a new directory: `staging.rs`).
     let dirs: BTreeSet<&str> = batch
         .units
         .iter()
         .flat_map(|unit| &unit.ops)
-        .filter_map(temp_file_dir)
+        .filter_map(|op| match op {
+            Op::CreateDirectory { path, .. } => Some(crate::names::parent_dir(path).unwrap_or("/")),
+            op => temp_file_dir(op),
+        })
         .collect();
     if !dirs.is_empty() {
         let globs: Vec<String> = dirs
             .iter()
             .map(|dir| format!("{}/{TEMP_FILE_GLOB}", quote(dir.trim_end_matches('/'))))
             .collect();
-        let _ = writeln!(script, "rm -f -- {}", globs.join(" "));
+        let _ = writeln!(script, "rm -rf -- {}", globs.join(" "));
     }
-    for (index, unit) in batch.units.iter().enumerate() {
-        let guard = if unit.after.is_empty() {
-            "true".to_string()
-        } else {
-            let flags: String = unit.after.iter().map(|u| format!("$u{u}")).collect();
-            format!("[ \"{flags}\" = {} ]", "y".repeat(unit.after.len()))
-        };
-        let _ = writeln!(script, "s=0; if {guard}; then");
-        for (number, op) in unit.ops.iter().enumerate() {
-            // What this OS cannot do fails its own unit, not the batch.
-            let fragment = op_script(os, op).unwrap_or_else(|| {
-                let why = format!("cannot {} on {os}", op.describe());
-                format!("echo {} >&2; return 1", quote(&why))
-            });
-            let _ = writeln!(
-                script,
-                "[ $s = 0 ] && {{ f() {{ {fragment}\n}}; n={index}.{number}; m B {index} {number}; f </dev/null; s=$?; umask 022; set +C; told; echo; m S {index} {number} $s; }}"
-            );
+    let direct =
+        |script: &mut String, index: usize, unit: &Unit| unit_script(script, os, index, unit);
+    let units: Vec<(usize, &Unit)> = batch.units.iter().enumerate().collect();
+    let mut at = 0;
+    let mut runs = 0;
+    while at < units.len() {
+        let run = staging::run_length(&units[at..]);
+        let staged = (run >= 2)
+            .then(|| staging::run_script(&units[at..at + run], runs, &direct))
+            .flatten();
+        match staged {
+            Some(staged) => {
+                script.push_str(&staged);
+                runs += 1;
+                at += run;
+            }
+            None => {
+                let (index, unit) = units[at];
+                unit_script(&mut script, os, index, unit);
+                at += 1;
+            }
         }
-        let _ = writeln!(script, "[ $s = 0 ] && {{ u{index}=y; m D {index}; }}");
-        let because = unit
-            .after
-            .iter()
-            .map(|u| format!("[ \"$u{u}\" = y ] || b={u}; "))
-            .collect::<String>();
-        let _ = writeln!(script, "else {because}m K {index} $b; fi");
     }
     script.push_str("m E\n} </dev/null\n");
     script
+}
+
+/// One unit done on its own: its operations in order, each between its markers, the unit
+/// done when all succeed, skipped when what it comes after did not succeed.
+fn unit_script(script: &mut String, os: OsFamily, index: usize, unit: &Unit) {
+    let _ = writeln!(script, "s=0; if {}; then", staging::guard(unit));
+    for (number, op) in unit.ops.iter().enumerate() {
+        // What this OS cannot do fails its own unit, not the batch.
+        let fragment = op_script(os, op).unwrap_or_else(|| {
+            let why = format!("cannot {} on {os}", op.describe());
+            format!("echo {} >&2; return 1", quote(&why))
+        });
+        let _ = writeln!(
+            script,
+            "[ $s = 0 ] && {{ f() {{ {fragment}\n}}; n={index}.{number}; m B {index} {number}; f </dev/null; s=$?; umask 022; set +C; told; echo; m S {index} {number} $s; }}"
+        );
+    }
+    let _ = writeln!(script, "[ $s = 0 ] && {{ u{index}=y; m D {index}; }}");
+    let because = unit
+        .after
+        .iter()
+        .map(|u| format!("[ \"$u{u}\" = y ] || b={u}; "))
+        .collect::<String>();
+    let _ = writeln!(script, "else {because}m K {index} $b; fi");
 }
 
 /// `nospace FILE`, after a write of FILE failed: says so when the filesystem holding it is
@@ -288,7 +314,9 @@ mod tests {
             ],
         };
         std::fs::create_dir(at("dir")).unwrap();
-        let outcomes = run_locally(&script(OsFamily::Rocky, &batch, NONCE, &at("backups")));
+        let mut outcomes = run_locally(&script(OsFamily::Rocky, &batch, NONCE, &at("backups")));
+        // Staged writes report once their run is renamed into place: in unit order here.
+        outcomes.sort_by_key(|(unit, _)| *unit);
         let done = UnitOutcome::Done { kept: vec![] };
         assert_eq!(outcomes[0], (0, done.clone()));
         assert!(
@@ -430,6 +458,114 @@ mod tests {
         assert_eq!(std::fs::read(&kept[0]).unwrap(), old);
         let leftovers = super::super::ops::temp_files_left(dir.path());
         assert!(leftovers.is_empty(), "{leftovers:?}");
+    }
+
+    fn mkdir(path: String, mode: &str) -> Op {
+        Op::CreateDirectory {
+            path,
+            ownership: Ownership {
+                mode: mode.into(),
+                ..mine()
+            },
+        }
+    }
+
+    /// Many directories and files are staged and put in place in few processes: a new tree
+    /// whole, an existing directory's files in one rename; each unit still has its outcome,
+    /// a replaced file its backup, a script its mode, and nothing is left behind. A file
+    /// where a directory is fails alone, and what depends on it is skipped.
+    #[test]
+    fn a_run_of_writes_is_staged_and_each_unit_keeps_its_outcome() {
+        let dir = tempfile::tempdir().unwrap();
+        let at = |name: &str| dir.path().join(name).display().to_string();
+        std::fs::create_dir(at("etc")).unwrap();
+        std::fs::write(at("etc/old.conf"), "old\n").unwrap();
+        std::fs::create_dir(at("etc/taken")).unwrap();
+        let script_mode = Ownership {
+            mode: "0755".into(),
+            ..mine()
+        };
+        let units = vec![
+            unit(vec![mkdir(at("srv"), "0750")]),
+            Unit {
+                ops: vec![mkdir(at("srv/a"), "0700")],
+                after: vec![0],
+            },
+            Unit {
+                ops: vec![mkdir(at("srv/a/b"), "0700")],
+                after: vec![1],
+            },
+            Unit {
+                ops: vec![write(at("srv/a/b/f"), b"f\n")],
+                after: vec![2],
+            },
+            unit(vec![Op::WriteFile {
+                path: at("srv/run.sh"),
+                content: Text::plain("#!/bin/sh\n"),
+                ownership: script_mode,
+                create_only: false,
+                validate: None,
+            }]),
+            unit(vec![write(at("etc/old.conf"), b"new\n")]),
+            unit(vec![write(at("etc/new.conf"), b"fresh\n")]),
+            unit(vec![write(at("etc/taken"), b"x")]),
+            Unit {
+                ops: vec![write(at("etc/after-taken"), b"x")],
+                after: vec![7],
+            },
+        ];
+        let batch = Batch { units };
+        let script = script(OsFamily::Rocky, &batch, NONCE, &at("backups"));
+        assert_eq!(
+            script.matches("o=$(mv -f").count(),
+            1,
+            "one rename call for etc/"
+        );
+        let mut outcomes = run_locally(&script);
+        outcomes.sort_by_key(|(unit, _)| *unit);
+        let done = |unit: usize| {
+            outcomes
+                .iter()
+                .any(|(u, o)| *u == unit && matches!(o, UnitOutcome::Done { .. }))
+        };
+        for unit in [0, 1, 2, 3, 4, 5, 6] {
+            assert!(done(unit), "unit {unit}: {outcomes:?}");
+        }
+        assert!(
+            outcomes.iter().any(|(u, o)| *u == 7 && matches!(o, UnitOutcome::Failed { error, .. } if error.contains("is a directory"))),
+            "{outcomes:?}"
+        );
+        assert!(
+            outcomes.contains(&(8, UnitOutcome::Skipped { because: 7 })),
+            "{outcomes:?}"
+        );
+        let mode = |name: &str| {
+            use std::os::unix::fs::PermissionsExt as _;
+            std::fs::metadata(at(name)).unwrap().permissions().mode() & 0o7777
+        };
+        assert_eq!(std::fs::read_to_string(at("srv/a/b/f")).unwrap(), "f\n");
+        assert_eq!(mode("srv"), 0o750);
+        assert_eq!(mode("srv/a"), 0o700);
+        assert_eq!(mode("srv/run.sh"), 0o755);
+        assert_eq!(mode("srv/a/b/f"), 0o600);
+        assert_eq!(
+            std::fs::read_to_string(at("etc/old.conf")).unwrap(),
+            "new\n"
+        );
+        assert_eq!(
+            std::fs::read_to_string(at("etc/new.conf")).unwrap(),
+            "fresh\n"
+        );
+        let (_, UnitOutcome::Done { kept }) = &outcomes[5] else {
+            panic!("{outcomes:?}")
+        };
+        assert_eq!(kept.len(), 1, "{kept:?}");
+        assert_eq!(std::fs::read_to_string(&kept[0]).unwrap(), "old\n");
+        assert!(std::fs::read_dir(at("etc/taken")).unwrap().next().is_none());
+        for place in ["", "etc", "srv"] {
+            let left = super::super::ops::temp_files_left(&dir.path().join(place));
+            assert!(left.is_empty(), "{place}: {left:?}");
+        }
     }
 
     #[test]

@@ -19,6 +19,7 @@ mod ops;
 mod rc_conf;
 mod reader;
 mod rocky;
+mod staging;
 
 use crate::inventory::host::{Become, OsFamily};
 use crate::shell_words::quote;

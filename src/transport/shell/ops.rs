@@ -185,6 +185,23 @@ pub fn op_script(os: OsFamily, op: &Op) -> Option<String> {
     })
 }
 
+/// The fragment writing `op` (a `WriteFile`) at `staged`, a shell word naming where its run
+/// stages it (see `staging.rs`): a new file, made exclusively under the umask its mode needs,
+/// filled with the content. Owner, mode, backup and rename are the staging's.
+pub fn staged_write(op: &Op, staged: &str) -> String {
+    let Op::WriteFile {
+        content, ownership, ..
+    } = op
+    else {
+        return "echo 'only a file write is staged' >&2; return 1".into();
+    };
+    format!(
+        "umask {}; set -C; t={staged}; true > \"$t\" || return 1; {{ {} >| \"$t\" || nospace \"$t\"; }} || {{ rm -f \"$t\"; return 1; }}",
+        creation_umask(ownership),
+        print_text(content)
+    )
+}
+
 /// The directory where `op` makes its temporary file (`DIR/.f3s.PID.N`) before renaming it
 /// over its target, if it makes one.
 pub fn temp_file_dir(op: &Op) -> Option<&str> {
