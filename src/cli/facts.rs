@@ -58,7 +58,7 @@ pub fn run(args: FactsArgs) -> Result<ExitCode, Failure> {
             (host.name.clone(), probes)
         })
         .collect();
-    let transport = args.transport.transport();
+    let transport = args.transport.transport()?;
     let (states, unreached) = plan::observe(inventory, recording_probes, transport.as_ref());
 
     let mut refused = Vec::new();

@@ -2,6 +2,7 @@
 //! how to reach them, and the inventory loaded, compiled and built into the graph.
 
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::Duration;
 
 use clap::Args;
@@ -14,6 +15,7 @@ use crate::inventory::{Inventory, LoadOptions};
 use crate::transport::Transport;
 use crate::transport::fixture::FixtureTransport;
 use crate::transport::ssh::{SshOptions, SshTransport};
+use crate::transport::ssh_config::{ConfigFiles, SshConfig};
 
 #[derive(Debug, Args)]
 pub(super) struct InventoryArg {
@@ -49,25 +51,38 @@ pub(super) struct TransportArgs {
     /// Add the keys of hosts not yet in known_hosts (a changed key is always refused).
     #[arg(long)]
     pub(super) accept_new_host_keys: bool,
-    /// Seconds a connection may take, handshake and authentication included.
-    #[arg(long, value_name = "SECS", default_value_t = 10)]
-    pub(super) connect_timeout: u64,
+    /// Seconds a connection may take, through its jump hosts, handshake and authentication
+    /// included [default: ssh_config's ConnectTimeout, else 10].
+    #[arg(long, value_name = "SECS")]
+    pub(super) connect_timeout: Option<u64>,
     /// Seconds one remote command may take from start to end, however slowly its answer
     /// trickles in; past it, f3s closes the connection.
     #[arg(long, value_name = "SECS", default_value_t = 300)]
     pub(super) command_timeout: u64,
+    /// Read only this ssh_config file (`none`: no file), as `ssh -F`; by default
+    /// ~/.ssh/config, then /etc/ssh/ssh_config. The inventory's `connection:` wins over it.
+    #[arg(long, value_name = "FILE", env = "F3S_SSH_CONFIG")]
+    pub(super) ssh_config: Option<PathBuf>,
 }
 
 impl TransportArgs {
-    pub(super) fn transport(&self) -> Box<dyn Transport> {
-        match &self.state {
+    pub(super) fn transport(&self) -> Result<Box<dyn Transport>, Failure> {
+        Ok(match &self.state {
             Some(dir) => Box::new(FixtureTransport::new(dir.clone())),
-            None => Box::new(SshTransport::new(SshOptions {
-                connect_timeout: Duration::from_secs(self.connect_timeout),
-                command_timeout: Duration::from_secs(self.command_timeout),
-                accept_new_host_keys: self.accept_new_host_keys,
-            })),
-        }
+            None => {
+                // Read once, before any host: a file ssh could not read stops the run, as
+                // it stops ssh.
+                let files = ConfigFiles::from_option(self.ssh_config.as_deref());
+                let ssh_config = SshConfig::load(&files)
+                    .map_err(|error| Failure::new(vec![miette::Report::new(error)]))?;
+                Box::new(SshTransport::new(SshOptions {
+                    connect_timeout: self.connect_timeout.map(Duration::from_secs),
+                    command_timeout: Duration::from_secs(self.command_timeout),
+                    accept_new_host_keys: self.accept_new_host_keys,
+                    ssh_config: Arc::new(ssh_config),
+                }))
+            }
+        })
     }
 }
 
@@ -110,7 +125,7 @@ impl HostArgs {
     /// The transport, the inventory loaded (connecting meanwhile) with its digest key, and
     /// which resources are in scope; secrets without a value are noted.
     pub(super) fn start(&self) -> Result<Started, Failure> {
-        let transport = self.transport.transport();
+        let transport = self.transport.transport()?;
         let loaded =
             load_connecting(&self.inventory, &self.scope, transport.as_ref())?.with_digest_key()?;
         note_missing_secrets(&loaded.inventory);

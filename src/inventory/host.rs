@@ -47,10 +47,12 @@ pub enum Become {
     None,
 }
 
+/// How to reach a host, as the inventory writes it. What it leaves out comes from ssh_config
+/// (see `transport::ssh_config`), else OpenSSH's defaults (port 22) and f3s's (user root).
 #[derive(Debug, Clone)]
 pub struct Connection {
-    pub port: u16,
-    pub user: String,
+    pub port: Option<u16>,
+    pub user: Option<String>,
     pub become_method: Become,
     pub identity_file: Option<PathBuf>,
     pub known_hosts: Option<PathBuf>,

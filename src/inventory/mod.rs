@@ -422,8 +422,8 @@ fn connection(defaults: &RawConnection, host: &RawConnection, base: &Path) -> Co
             .port
             .as_ref()
             .or(defaults.port.as_ref())
-            .map_or(22, |port| port.value),
-        user: pick(|c| c.user.as_ref().map(|u| u.value.clone())).unwrap_or_else(|| "root".into()),
+            .map(|port| port.value),
+        user: pick(|c| c.user.as_ref().map(|u| u.value.clone())),
         become_method: host
             .become_method
             .or(defaults.become_method)

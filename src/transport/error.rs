@@ -18,7 +18,9 @@ pub enum TransportError {
     #[diagnostic(transparent)]
     Recorded(#[from] CompileError),
     #[error("{host}: cannot connect to {address}: {message}")]
-    #[diagnostic(help("check that the host is up and its address and port in the inventory"))]
+    #[diagnostic(help(
+        "check that the host is up, and its address and port in the inventory or in ssh_config (HostName, Port, ProxyJump)"
+    ))]
     Connect {
         host: String,
         address: String,
@@ -54,12 +56,19 @@ pub enum TransportError {
         message: String,
     },
     #[error("{host}: authentication as `{user}` failed: {message}")]
-    #[diagnostic(help("f3s uses the host's identity_file from the inventory, else the ssh-agent"))]
+    #[diagnostic(help(
+        "f3s tries keys as ssh does: the ssh-agent's (SSH_AUTH_SOCK; with IdentitiesOnly, only those of the identity files), then the inventory's identity_file, else ssh_config's IdentityFile, else ~/.ssh/id_rsa, id_ecdsa and id_ed25519"
+    ))]
     Auth {
         host: String,
         user: String,
         message: String,
     },
+    #[error("{host}: ssh_config: {message}")]
+    #[diagnostic(help(
+        "fix the host's entry in ssh_config (ssh_config(5)); `ssh -G HOST` shows how ssh reads it"
+    ))]
+    SshConfig { host: String, message: String },
     #[error("{host}: the host runs {found}, but the inventory says {declared}")]
     #[diagnostic(help("fix `os:` of the host in the inventory, or its address"))]
     WrongOs {

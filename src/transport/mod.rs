@@ -5,8 +5,11 @@
 pub mod bounded;
 pub mod error;
 pub mod fixture;
+pub mod identity;
+pub mod relay;
 pub mod shell;
 pub mod ssh;
+pub mod ssh_config;
 pub mod watchdog;
 
 use crate::batch::{Batch, UnitOutcome};

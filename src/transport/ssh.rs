@@ -2,15 +2,16 @@
 //! reused for the whole run; host keys checked against known_hosts; `TCP_NODELAY` on the
 //! socket, since every observation and operation is a small request waiting on its answer.
 //! Hosts are not trusted: the handshake and each remote command have a wall-clock deadline
-//! (`watchdog.rs`), and all a host sends is read through caps (`bounded.rs`).
+//! (`watchdog.rs`), and all a host sends is read through caps (`bounded.rs`). Where and as
+//! whom a host is reached comes from ssh_config and the inventory (`ssh_config.rs`), through
+//! jump hosts where ProxyJump names them (`relay.rs`), each hop's host key checked.
 
 use std::collections::HashMap;
 use std::io::{BufReader, Read, Write};
 use std::net::{TcpStream, ToSocketAddrs};
 use std::os::unix::fs::DirBuilderExt as _;
-use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use base64::Engine as _;
 use ssh2::{Channel, CheckResult, HashType, KnownHostFileKind, Session};
@@ -22,24 +23,32 @@ use crate::probe::Probe;
 use crate::transport::bounded::{self, ANSWER_LIMIT, Capped, STDERR_LIMIT};
 use crate::transport::error::Worded;
 use crate::transport::shell::{self, BatchReadError, LOCK_HELD, ObservationError};
-use crate::transport::watchdog::Watchdog;
+use crate::transport::ssh_config::{ConfigFiles, Endpoint, NewHostKeys, SshConfig};
+use crate::transport::watchdog::{Watchdog, Wire};
 use crate::transport::{CommandRun, Transport, TransportError};
+use crate::transport::{identity, relay};
+
+/// What a connection takes when neither `--connect-timeout` nor ConnectTimeout says.
+pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 
 #[derive(Debug, Clone)]
 pub struct SshOptions {
-    pub connect_timeout: Duration,
+    /// `--connect-timeout`; without it, ssh_config's ConnectTimeout, else `CONNECT_TIMEOUT`.
+    pub connect_timeout: Option<Duration>,
     /// How long one command may run (and the connection stay silent).
     pub command_timeout: Duration,
     /// Add keys of hosts not yet in known_hosts (never replace a changed key).
     pub accept_new_host_keys: bool,
+    pub ssh_config: Arc<SshConfig>,
 }
 
 impl Default for SshOptions {
     fn default() -> Self {
         Self {
-            connect_timeout: Duration::from_secs(10),
+            connect_timeout: None,
             command_timeout: Duration::from_secs(300),
             accept_new_host_keys: false,
+            ssh_config: Arc::new(SshConfig::load(&ConfigFiles::Nothing).unwrap_or_default()),
         }
     }
 }
@@ -47,9 +56,11 @@ impl Default for SshOptions {
 struct Remote {
     session: Session,
     /// The session's socket, which a watchdog shuts down when a deadline passes.
-    socket: TcpStream,
+    socket: Wire,
     /// The channel whose remote process holds the apply lock.
     lock: Option<Channel>,
+    /// Whom the session logged in as (the inventory's user, else ssh_config's, else root).
+    user: String,
 }
 
 /// A host's connection, or why the one opened ahead (`connect_ahead`) could not be made: the
@@ -178,6 +189,7 @@ impl SshTransport {
                 option: "--command-timeout",
                 interruptible,
             };
+            let user = remote.user.clone();
             deadline.over(host, what, remote, |remote| {
                 let mut channel = remote.session.channel_session().map_err(|e| io_error(&e))?;
                 channel.exec(&command).map_err(|e| io_error(&e))?;
@@ -197,14 +209,14 @@ impl SshTransport {
                 channel.wait_close().map_err(|e| io_error(&e))?;
                 let status = channel.exit_status().map_err(|e| io_error(&e))?;
                 let stderr = String::from_utf8_lossy(&stderr).trim_end().to_string();
-                Ok((value, Exit { status, stderr }))
+                Ok((value, Exit { status, stderr }, user))
             })
         });
         if let Err(error @ (TransportError::Io { .. } | TransportError::Cut { .. })) = &result {
             self.lost_connection(host, error);
         }
-        let (value, exit) = result?;
-        refused_escalation(host, exit.status, &exit.stderr)?;
+        let (value, exit, user) = result?;
+        refused_escalation(host, &user, exit.status, &exit.stderr)?;
         Ok((value, exit))
     }
 
@@ -260,76 +272,179 @@ impl SshTransport {
         if let Some(slot) = remotes.get(&host.name) {
             let mut slot = slot.lock().unwrap_or_else(|p| p.into_inner());
             if let Some(remote) = slot.remote.take() {
-                let _ = remote.socket.shutdown(std::net::Shutdown::Both);
+                remote.socket.shutdown();
             }
         }
     }
 }
 
-/// Opens a session to `host`: TCP, handshake, host key, authentication.
+/// Opens a session to `host`: through each jump host ssh_config names, then to the host
+/// itself; at every hop TCP (or the jump's channel), handshake, host key, authentication.
+/// The whole of it has one deadline (`--connect-timeout`, else ConnectTimeout, else 10 s).
 fn connect(options: &SshOptions, host: &Host) -> Result<Remote, TransportError> {
-    let port = host.connection.port;
-    let address = format!("{}:{port}", host.address);
+    let route = options
+        .ssh_config
+        .route(&host.address, &host.connection)
+        .map_err(|message| TransportError::SshConfig {
+            host: host.name.clone(),
+            message,
+        })?;
+    let (limit, option) = match (options.connect_timeout, route.target.connect_timeout) {
+        (Some(limit), _) => (limit, "--connect-timeout"),
+        (None, Some(limit)) => (limit, "ConnectTimeout in ssh_config"),
+        (None, None) => (CONNECT_TIMEOUT, "--connect-timeout"),
+    };
+    let deadline = Instant::now() + limit;
+    let hops: Vec<(&Endpoint, String)> = route
+        .jumps
+        .iter()
+        .map(|jump| (jump, format!("{}: jump host {}", host.name, jump.name)))
+        .chain([(&route.target, host.name.clone())])
+        .collect();
+    // ServerAliveInterval: see `keep_alive`.
+    let alive = route
+        .jumps
+        .first()
+        .and_then(|jump| jump.server_alive_interval)
+        .or(route.target.server_alive_interval);
+    let mut before: Option<Session> = None;
+    for (i, (endpoint, label)) in hops.iter().enumerate() {
+        let left = deadline.saturating_duration_since(Instant::now());
+        let through = i.checked_sub(1).map(|j| hops[j].0);
+        let (mut session, socket) = match (before.take(), through) {
+            (Some(jump), Some(via)) => through_jump(host, jump, via, endpoint, left, option)?,
+            _ => open_tcp(host, endpoint, left, alive)?,
+        };
+        session.set_timeout(millis(left));
+        // The handshake and authentication together, however slowly the host trickles them.
+        let watchdog = Watchdog::arm(&socket, left, false);
+        let opened = session
+            .handshake()
+            .map_err(|e| TransportError::Handshake {
+                host: label.clone(),
+                message: e.worded_for(option),
+            })
+            .and_then(|()| check_host_key(options, &session, endpoint, label))
+            .and_then(|()| {
+                identity::authenticate(&session, endpoint, options.ssh_config.home()).map_err(
+                    |message| TransportError::Auth {
+                        host: label.clone(),
+                        user: endpoint.user.clone(),
+                        message,
+                    },
+                )
+            });
+        if let Some(cut) = watchdog.disarm() {
+            let what = format!("the SSH handshake with {}", endpoint.shown());
+            return Err(TransportError::cut(host, &what, cut, limit, option));
+        }
+        opened?;
+        if i + 1 == hops.len() {
+            session.set_timeout(millis(options.command_timeout));
+            return Ok(Remote {
+                session,
+                socket,
+                lock: None,
+                user: endpoint.user.clone(),
+            });
+        }
+        before = Some(session);
+    }
+    unreachable!("a route ends at its target")
+}
+
+/// A TCP connection to `endpoint`, its session not yet started.
+fn open_tcp(
+    host: &Host,
+    endpoint: &Endpoint,
+    limit: Duration,
+    alive: Option<Duration>,
+) -> Result<(Session, Wire), TransportError> {
+    let connect_error = |message: String| TransportError::Connect {
+        host: host.name.clone(),
+        address: endpoint.shown(),
+        message,
+    };
+    let socket = (endpoint.hostname.as_str(), endpoint.port)
+        .to_socket_addrs()
+        .map_err(|e| connect_error(e.to_string()))?
+        .next()
+        .ok_or_else(|| connect_error("the address resolves to nothing".into()))?;
+    let tcp = TcpStream::connect_timeout(&socket, limit.max(Duration::from_millis(1)))
+        .map_err(|e| connect_error(e.to_string()))?;
+    tcp.set_nodelay(true)
+        .map_err(|e| connect_error(e.to_string()))?;
+    if let Some(interval) = alive {
+        keep_alive(&tcp, interval).map_err(|e| connect_error(e.to_string()))?;
+    }
+    let socket = tcp.try_clone().map_err(|e| connect_error(e.to_string()))?;
+    let mut session = Session::new().map_err(|e| connect_error(e.message().to_string()))?;
+    session.set_tcp_stream(tcp);
+    Ok((session, Wire::Tcp(socket)))
+}
+
+/// ServerAliveInterval: ssh asks the server for an answer after that long without a word, and
+/// gives up after ServerAliveCountMax (3) unanswered (ssh_config(5)). libssh2 cannot send while
+/// a blocking read holds the session, so f3s asks the kernel the same of the TCP connection:
+/// probes after `interval` of silence, every `interval`, 3 of them. A command that is only
+/// silent goes on (its bound is `--command-timeout`); a host that is gone is noticed.
+fn keep_alive(tcp: &TcpStream, interval: Duration) -> std::io::Result<()> {
+    let keepalive = socket2::TcpKeepalive::new()
+        .with_time(interval)
+        .with_interval(interval)
+        .with_retries(3);
+    socket2::SockRef::from(tcp).set_tcp_keepalive(&keepalive)
+}
+
+/// A session to `endpoint` through `jump`'s `direct-tcpip` channel (ssh_config(5) ProxyJump);
+/// the jump host (`via`) resolves the name and opens the TCP connection itself.
+fn through_jump(
+    host: &Host,
+    jump: Session,
+    via: &Endpoint,
+    endpoint: &Endpoint,
+    limit: Duration,
+    option: &str,
+) -> Result<(Session, Wire), TransportError> {
+    let address = format!("{} through jump host {}", endpoint.shown(), via.name);
     let connect_error = |message: String| TransportError::Connect {
         host: host.name.clone(),
         address: address.clone(),
         message,
     };
-    let socket = (host.address.as_str(), port)
-        .to_socket_addrs()
-        .map_err(|e| connect_error(e.to_string()))?
-        .next()
-        .ok_or_else(|| connect_error("the address resolves to nothing".into()))?;
-    let tcp = TcpStream::connect_timeout(&socket, options.connect_timeout)
-        .map_err(|e| connect_error(e.to_string()))?;
-    tcp.set_nodelay(true)
-        .map_err(|e| connect_error(e.to_string()))?;
-    let socket = tcp.try_clone().map_err(|e| connect_error(e.to_string()))?;
+    jump.set_timeout(millis(limit));
+    let channel = jump
+        .channel_direct_tcpip(&endpoint.hostname, endpoint.port, None)
+        .map_err(|e| match e.code() {
+            // LIBSSH2_ERROR_CHANNEL_FAILURE: the jump host's sshd could not connect, or
+            // does not forward (AllowTcpForwarding).
+            ssh2::ErrorCode::Session(-21) => {
+                connect_error("the jump host could not open a connection to it".into())
+            }
+            _ => connect_error(e.worded_for(option)),
+        })?;
+    let near = relay::start(jump, channel).map_err(|e| connect_error(e.to_string()))?;
+    let socket = near.try_clone().map_err(|e| connect_error(e.to_string()))?;
     let mut session = Session::new().map_err(|e| connect_error(e.message().to_string()))?;
-    session.set_tcp_stream(tcp);
-    session.set_timeout(millis(options.connect_timeout));
-    // The handshake and authentication together, however slowly the host trickles them.
-    let watchdog = Watchdog::arm(&socket, options.connect_timeout, false);
-    let opened = session
-        .handshake()
-        .map_err(|e| TransportError::Handshake {
-            host: host.name.clone(),
-            message: e.worded_for("--connect-timeout"),
-        })
-        .and_then(|()| check_host_key(options, &session, host))
-        .and_then(|()| authenticate(&session, host));
-    if let Some(cut) = watchdog.disarm() {
-        let what = "the SSH handshake";
-        return Err(TransportError::cut(
-            host,
-            what,
-            cut,
-            options.connect_timeout,
-            "--connect-timeout",
-        ));
-    }
-    opened?;
-    session.set_timeout(millis(options.command_timeout));
-    Ok(Remote {
-        session,
-        socket,
-        lock: None,
-    })
+    session.set_tcp_stream(near);
+    Ok((session, Wire::Relay(socket)))
 }
 
+/// Checks the key `session`'s server showed against `endpoint`'s known hosts files, under the
+/// name it was reached by (HostName, as ssh checks it); a new key is added to the first file
+/// with `--accept-new-host-keys` or StrictHostKeyChecking accept-new. `label` names the hop.
 fn check_host_key(
     options: &SshOptions,
     session: &Session,
-    host: &Host,
+    endpoint: &Endpoint,
+    label: &str,
 ) -> Result<(), TransportError> {
-    let known_hosts = host
-        .connection
-        .known_hosts
-        .clone()
-        .unwrap_or_else(default_known_hosts);
-    let shown = known_hosts.display().to_string();
+    let shown = match endpoint.known_hosts.first() {
+        Some(file) => file.display().to_string(),
+        None => "no known hosts file (UserKnownHostsFile none)".to_string(),
+    };
     let file_error = |message: String| TransportError::KnownHosts {
-        host: host.name.clone(),
+        host: label.to_string(),
         known_hosts: shown.clone(),
         message,
     };
@@ -348,25 +463,34 @@ fn check_host_key(
     let mut known = session
         .known_hosts()
         .map_err(|e| file_error(e.message().to_string()))?;
-    if known_hosts.exists() {
+    for file in endpoint.known_hosts.iter().filter(|file| file.exists()) {
         known
-            .read_file(&known_hosts, KnownHostFileKind::OpenSSH)
-            .map_err(|e| file_error(e.message().to_string()))?;
+            .read_file(file, KnownHostFileKind::OpenSSH)
+            .map_err(|e| TransportError::KnownHosts {
+                host: label.to_string(),
+                known_hosts: file.display().to_string(),
+                message: e.message().to_string(),
+            })?;
     }
-    match known.check_port(&host.address, host.connection.port, key) {
+    let accept_new =
+        options.accept_new_host_keys || endpoint.new_host_keys == Some(NewHostKeys::Accept);
+    match known.check_port(&endpoint.hostname, endpoint.port, key) {
         CheckResult::Match => Ok(()),
         CheckResult::Mismatch => Err(TransportError::ChangedHostKey {
-            host: host.name.clone(),
+            host: label.to_string(),
             fingerprint,
             known_hosts: shown,
         }),
-        CheckResult::NotFound if options.accept_new_host_keys => {
-            let entry = match host.connection.port {
-                22 => host.address.clone(),
-                port => format!("[{}]:{port}", host.address),
+        CheckResult::NotFound if accept_new => {
+            let Some(file) = endpoint.known_hosts.first() else {
+                return Err(file_error("there is none to add the key to".into()));
+            };
+            let entry = match endpoint.port {
+                22 => endpoint.hostname.clone(),
+                port => format!("[{}]:{port}", endpoint.hostname),
             };
             // A fresh account has no ~/.ssh yet: made as ssh makes it, for its owner only.
-            if let Some(dir) = known_hosts.parent()
+            if let Some(dir) = file.parent()
                 && !dir.as_os_str().is_empty()
                 && !dir.exists()
             {
@@ -376,13 +500,22 @@ fn check_host_key(
                     .create(dir)
                     .map_err(|e| file_error(format!("cannot make {}: {e}", dir.display())))?;
             }
-            known
+            // Only the first file's lines are written back, with the new one.
+            let mut first = session
+                .known_hosts()
+                .map_err(|e| file_error(e.message().to_string()))?;
+            if file.exists() {
+                first
+                    .read_file(file, KnownHostFileKind::OpenSSH)
+                    .map_err(|e| file_error(e.message().to_string()))?;
+            }
+            first
                 .add(&entry, key, "added by f3s", key_type.into())
-                .and_then(|()| known.write_file(&known_hosts, KnownHostFileKind::OpenSSH))
+                .and_then(|()| first.write_file(file, KnownHostFileKind::OpenSSH))
                 .map_err(|e| file_error(e.message().to_string()))
         }
         CheckResult::NotFound => Err(TransportError::UnknownHostKey {
-            host: host.name.clone(),
+            host: label.to_string(),
             fingerprint,
             known_hosts: shown,
         }),
@@ -530,7 +663,7 @@ impl SshTransport {
         let command =
             shell::command_line(host.connection.become_method, &shell::lock_script(host.os));
         let what = "taking the lock";
-        let limit = self.options.connect_timeout;
+        let limit = self.options.connect_timeout.unwrap_or(CONNECT_TIMEOUT);
         // Taking a lock is one short round trip: it has the connection's deadline.
         let deadline = Deadline {
             limit,
@@ -617,7 +750,7 @@ fn lock_exchange(
         let _ = Capped::new(channel.stderr(), STDERR_LIMIT, "on standard error")
             .read_to_end(&mut stderr);
         let stderr = String::from_utf8_lossy(&stderr);
-        refused_escalation(host, status, stderr.trim_end())?;
+        refused_escalation(host, &remote.user, status, stderr.trim_end())?;
         TransportError::Command {
             host: host.name.clone(),
             what: "taking the lock".into(),
@@ -629,35 +762,21 @@ fn lock_exchange(
 
 /// The escalation's refusal (a password it will not ask for, a rule that does not permit) as
 /// the error saying so, rather than as a failure of whatever f3s was doing.
-fn refused_escalation(host: &Host, status: i32, stderr: &str) -> Result<(), TransportError> {
+fn refused_escalation(
+    host: &Host,
+    user: &str,
+    status: i32,
+    stderr: &str,
+) -> Result<(), TransportError> {
     match shell::refusing_escalation(host.connection.become_method, status, stderr) {
         Some(program) => Err(TransportError::Escalation {
             host: host.name.clone(),
             program: program.to_string(),
-            user: host.connection.user.clone(),
+            user: user.to_string(),
             stderr: stderr.to_string(),
         }),
         None => Ok(()),
     }
-}
-
-fn authenticate(session: &Session, host: &Host) -> Result<(), TransportError> {
-    let user = &host.connection.user;
-    let result = match &host.connection.identity_file {
-        Some(key) => session.userauth_pubkey_file(user, None, key, None),
-        None => session.userauth_agent(user),
-    };
-    match result {
-        Ok(()) if session.authenticated() => Ok(()),
-        Ok(()) => Err("the server did not accept the key".to_string()),
-        // libssh2's own words, without its error code.
-        Err(e) => Err(e.message().to_string()),
-    }
-    .map_err(|message| TransportError::Auth {
-        host: host.name.clone(),
-        user: user.clone(),
-        message,
-    })
 }
 
 /// The lock command's first line (`LOCKED`, or the holder's name), read a byte at a time so
@@ -674,11 +793,6 @@ fn lock_answer_line(channel: &mut Channel) -> std::io::Result<String> {
         line.push(byte[0]);
     }
     Ok(String::from_utf8_lossy(&line).into_owned())
-}
-
-fn default_known_hosts() -> PathBuf {
-    let home = std::env::var_os("HOME").map_or_else(|| PathBuf::from("/"), PathBuf::from);
-    home.join(".ssh").join("known_hosts")
 }
 
 fn millis(duration: Duration) -> u32 {

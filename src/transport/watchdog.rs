@@ -5,6 +5,7 @@
 //! once; the caller then reports what cut it short rather than a lost connection.
 
 use std::net::{Shutdown, TcpStream};
+use std::os::unix::net::UnixStream;
 use std::sync::mpsc::{self, RecvTimeoutError};
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
@@ -15,6 +16,30 @@ use std::time::{Duration, Instant};
 pub enum Cut {
     Deadline,
     Interrupted,
+}
+
+/// A connection's socket: TCP to the host, or this end of the relay through a jump host
+/// (`relay.rs`). Shutting it down ends every blocking call of the session on it.
+#[derive(Debug)]
+pub enum Wire {
+    Tcp(TcpStream),
+    Relay(UnixStream),
+}
+
+impl Wire {
+    pub fn try_clone(&self) -> std::io::Result<Self> {
+        Ok(match self {
+            Self::Tcp(socket) => Self::Tcp(socket.try_clone()?),
+            Self::Relay(socket) => Self::Relay(socket.try_clone()?),
+        })
+    }
+
+    pub fn shutdown(&self) {
+        let _ = match self {
+            Self::Tcp(socket) => socket.shutdown(Shutdown::Both),
+            Self::Relay(socket) => socket.shutdown(Shutdown::Both),
+        };
+    }
 }
 
 /// How often an interruptible exchange looks for Ctrl-C.
@@ -29,7 +54,7 @@ pub struct Watchdog {
 impl Watchdog {
     /// Watches `socket` for `limit` from now; with `interruptible`, also for Ctrl-C. A socket
     /// that cannot be cloned is not watched (libssh2's own timeout still bounds each call).
-    pub fn arm(socket: &TcpStream, limit: Duration, interruptible: bool) -> Self {
+    pub fn arm(socket: &Wire, limit: Duration, interruptible: bool) -> Self {
         let cut = Arc::new(Mutex::new(None));
         let Ok(socket) = socket.try_clone() else {
             return Self {
@@ -62,7 +87,7 @@ impl Watchdog {
                 }
             };
             *seen.lock().unwrap_or_else(|p| p.into_inner()) = Some(reason);
-            let _ = socket.shutdown(Shutdown::Both);
+            socket.shutdown();
         });
         Self {
             stop: Some(stop),
@@ -108,7 +133,8 @@ mod tests {
     #[test]
     fn a_read_that_never_ends_is_cut_at_the_deadline() {
         let (mut client, _server) = pair();
-        let watchdog = Watchdog::arm(&client, Duration::from_millis(200), false);
+        let wire = Wire::Tcp(client.try_clone().unwrap());
+        let watchdog = Watchdog::arm(&wire, Duration::from_millis(200), false);
         let mut byte = [0u8; 1];
         // Blocks: the server never writes. The watchdog's shutdown ends it.
         let read = client.read(&mut byte);
@@ -119,7 +145,8 @@ mod tests {
     #[test]
     fn an_exchange_that_ends_in_time_is_left_alone() {
         let (mut client, mut server) = pair();
-        let watchdog = Watchdog::arm(&client, Duration::from_secs(60), false);
+        let wire = Wire::Tcp(client.try_clone().unwrap());
+        let watchdog = Watchdog::arm(&wire, Duration::from_secs(60), false);
         std::io::Write::write_all(&mut server, b"x").unwrap();
         let mut byte = [0u8; 1];
         client.read_exact(&mut byte).unwrap();
