@@ -291,7 +291,7 @@ struct HostRecord {
 }
 
 /// Adds to each host's probes the read of its record.
-fn with_records(inventory: &Inventory, probes: &mut BTreeMap<String, Vec<Probe>>) {
+pub fn with_records(inventory: &Inventory, probes: &mut BTreeMap<String, Vec<Probe>>) {
     for (host, asked) in probes.iter_mut() {
         if let Some(host) = inventory.host(host) {
             asked.push(Probe::Path {

@@ -50,7 +50,7 @@ pub fn run(args: FactsArgs) -> Result<ExitCode, Failure> {
     let everything: Vec<usize> = (0..loaded.graph.resources.len()).collect();
     let mut probes = plan::probes_by_host(inventory, &loaded.graph, &everything);
     // A host with no resources is still observed: its recording says what OS it runs.
-    let recording_probes: BTreeMap<String, Vec<Probe>> = hosts
+    let mut recording_probes: BTreeMap<String, Vec<Probe>> = hosts
         .iter()
         .map(|host| {
             let probes = probes.remove(&host.name).unwrap_or_default();
@@ -58,6 +58,8 @@ pub fn run(args: FactsArgs) -> Result<ExitCode, Failure> {
             (host.name.clone(), probes)
         })
         .collect();
+    // The host's record of what f3s manages there, as every plan reads it.
+    plan::with_records(inventory, &mut recording_probes);
     let transport = args.transport.transport()?;
     let (states, unreached) = plan::observe(inventory, recording_probes, transport.as_ref());
 
