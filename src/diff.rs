@@ -1,5 +1,7 @@
 //! Unified diffs of file content, as the plan shows them.
 
+use std::fmt::Write as _;
+
 use similar::TextDiff;
 
 /// A unified diff of a file's content, and how many of the lines it had the new content
@@ -9,21 +11,117 @@ pub struct Unified {
     pub removed_lines: usize,
 }
 
+/// Lines of context around each change.
+const CONTEXT: usize = 3;
+
 pub fn unified(path: &str, before: Option<&str>, after: &str) -> Unified {
     let old_header = if before.is_some() {
         path.to_string()
     } else {
         "/dev/null".to_string()
     };
-    let diff = TextDiff::from_lines(before.unwrap_or(""), after);
+    // The lines both texts share at their start and end, beyond the context, are left out
+    // before diffing (a byte comparison): a file edited a line at a time, a thousand times
+    // in one plan, is diffed around each edit, not whole each time.
+    let (skipped, before, after) = around_the_change(before.unwrap_or(""), after);
+    let diff = TextDiff::from_lines(before, after);
+    let text = diff
+        .unified_diff()
+        .context_radius(CONTEXT)
+        .header(&old_header, &format!("{path} (planned)"))
+        .missing_newline_hint(true)
+        .to_string();
     Unified {
         removed_lines: removed_lines(&diff),
-        text: diff
-            .unified_diff()
-            .context_radius(3)
-            .header(&old_header, &format!("{path} (planned)"))
-            .missing_newline_hint(true)
-            .to_string(),
+        text: if skipped == 0 {
+            text
+        } else {
+            shifted(&text, skipped)
+        },
+    }
+}
+
+/// The part of `before` and `after` from `CONTEXT` lines before their first difference to
+/// `CONTEXT` lines after their last, and how many lines come before it.
+fn around_the_change<'t>(before: &'t str, after: &'t str) -> (usize, &'t str, &'t str) {
+    let common_start = before
+        .bytes()
+        .zip(after.bytes())
+        .take_while(|(a, b)| a == b)
+        .count();
+    // Whole lines only: back to the start of the line the difference is in.
+    let line_start = before[..common_start].rfind('\n').map_or(0, |at| at + 1);
+    let mut start = line_start;
+    let mut kept = 0;
+    while kept < CONTEXT && start > 0 {
+        start = before[..start - 1].rfind('\n').map_or(0, |at| at + 1);
+        kept += 1;
+    }
+    let skipped = before[..start].matches('\n').count();
+    let shared = common_start - start;
+    let (before, after) = (&before[start..], &after[start..]);
+    // The shared end, never reaching into the shared start.
+    let common_end = before
+        .bytes()
+        .rev()
+        .zip(after.bytes().rev())
+        .take_while(|(a, b)| a == b)
+        .count()
+        .min(before.len() - shared)
+        .min(after.len() - shared);
+    // Whole lines only, with the context after the change kept.
+    let mut end = before.len() - common_end;
+    for _ in 0..=CONTEXT {
+        match before[end..].find('\n') {
+            Some(next) => end += next + 1,
+            None => {
+                end = before.len();
+                break;
+            }
+        }
+    }
+    let cut = before.len() - end;
+    (
+        skipped,
+        &before[..before.len() - cut],
+        &after[..after.len() - cut],
+    )
+}
+
+/// A unified diff's hunk headers moved down by `lines`.
+fn shifted(text: &str, lines: usize) -> String {
+    let mut out = String::with_capacity(text.len() + 16);
+    for line in text.split_inclusive('\n') {
+        match line.strip_prefix("@@ -") {
+            Some(rest) => {
+                let mut parts = rest.splitn(2, " +");
+                let old = parts.next().unwrap_or_default();
+                let new = parts.next().unwrap_or_default();
+                let (new, tail) = new.split_once(' ').unwrap_or((new, ""));
+                let _ = write!(
+                    out,
+                    "@@ -{} +{} {tail}",
+                    moved(old, lines),
+                    moved(new, lines)
+                );
+            }
+            None => out.push_str(line),
+        }
+    }
+    out
+}
+
+/// `START,LEN` (or `START`) with `lines` added to its start.
+fn moved(range: &str, lines: usize) -> String {
+    let (start, len) = range
+        .split_once(',')
+        .map_or((range, None), |(s, l)| (s, Some(l)));
+    let start = start
+        .parse::<usize>()
+        .map_or_else(|_| start.to_string(), |s| (s + lines).to_string());
+    match len {
+        Some(len) => format!("{start},{len}"),
+        None => start,
     }
 }
 
@@ -80,6 +178,49 @@ mod tests {
             "{diff}"
         );
         assert!(diff.contains("-old\n+new\n"), "{diff}");
+    }
+
+    /// Left out around the change or not, a diff reads the same: hunks at the same lines,
+    /// the same context, the same count of lines dropped.
+    #[test]
+    fn the_diff_around_a_change_is_the_diff_of_the_whole() {
+        let whole = |before: &str, after: &str| {
+            let diff = TextDiff::from_lines(before, after);
+            let text = diff
+                .unified_diff()
+                .context_radius(CONTEXT)
+                .header("/f", "/f (planned)")
+                .missing_newline_hint(true)
+                .to_string();
+            (text, removed_lines(&diff))
+        };
+        let lines: Vec<String> = (0..40).map(|i| format!("line {i}\n")).collect();
+        let text = lines.concat();
+        let mut cases: Vec<(String, String)> = vec![
+            (text.clone(), format!("{text}appended\n")),
+            (text.clone(), text.replace("line 20\n", "changed\n")),
+            (text.clone(), text.replace("line 0\n", "")),
+            (text.clone(), text.replace("line 39\n", "")),
+            (
+                text.clone(),
+                text.replace("line 5\n", "").replace("line 30\n", "x\n"),
+            ),
+            (
+                text.clone(),
+                format!("{}no newline", &text[..text.len() - 1]),
+            ),
+            ("a\nb\n".into(), "a\nb\nb\n".into()),
+            ("b\nb\n".into(), "b\n".into()),
+            (String::new(), "new\n".into()),
+            ("x".into(), "x\n".into()),
+        ];
+        cases.push((text.clone(), text.clone()));
+        for (before, after) in cases {
+            let fast = unified("/f", Some(&before), &after);
+            let (text, removed) = whole(&before, &after);
+            assert_eq!(fast.text, text, "{before:?} -> {after:?}");
+            assert_eq!(fast.removed_lines, removed, "{before:?} -> {after:?}");
+        }
     }
 
     #[test]

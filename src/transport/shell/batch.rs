@@ -8,7 +8,8 @@
 //! lines. A marker starts with \001 and a nonce the batch draws, so no output can forge one:
 //! `B UNIT OP` before an operation, `S UNIT OP STATUS` after it (on a line of its own), `V
 //! UNIT.OP BACKUP` when an operation kept a backup of what it replaced (see `backup.rs`), `D
-//! UNIT` when a unit is done, `K UNIT BECAUSE` when it is skipped, `E` at the end.
+//! UNIT` when a unit is done, `A UNIT...` when several are (a staged run, `staging.rs`),
+//! `K UNIT BECAUSE` when it is skipped, `E` at the end.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write as _;
@@ -166,6 +167,13 @@ pub fn read_batch_output(
                 let kept = kept.remove(&unit).unwrap_or_default();
                 report(unit, UnitOutcome::Done { kept });
             }
+            "A" => {
+                for at in 1..fields.len() {
+                    let unit = number(at)?;
+                    let kept = kept.remove(&unit).unwrap_or_default();
+                    report(unit, UnitOutcome::Done { kept });
+                }
+            }
             "K" => report(
                 number(1)?,
                 UnitOutcome::Skipped {
@@ -182,6 +190,8 @@ pub fn read_batch_output(
                     };
                     report(unit, UnitOutcome::Failed { op, error });
                 }
+                // What the next operation prints is its own (a staged one has no `B`).
+                output.clear();
             }
             other => {
                 return Err(BatchReadError::Protocol(format!(
@@ -594,5 +604,81 @@ mod tests {
             .unwrap();
         assert!(!status.success());
         assert!(!std::path::Path::new(&path).exists());
+    }
+}
+
+#[cfg(test)]
+mod timing {
+    use super::*;
+    use crate::batch::Unit;
+    use crate::host_state::Ownership;
+    use crate::sensitive::Text;
+
+    /// The scale workload's batch on a local shell, for a look at what the host spends:
+    /// `cargo test --release --lib batch_time -- --ignored --nocapture`.
+    #[test]
+    #[ignore]
+    fn batch_time() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path().join("srv").display().to_string();
+        let own = |mode: &str| Ownership {
+            mode: mode.into(),
+            owner: "root".into(),
+            group: "root".into(),
+        };
+        let mut units = vec![Unit {
+            ops: vec![Op::CreateDirectory {
+                path: root.clone(),
+                ownership: own("0755"),
+            }],
+            after: vec![],
+        }];
+        for d in 0..999 {
+            units.push(Unit {
+                ops: vec![Op::CreateDirectory {
+                    path: format!("{root}/d{d:04}"),
+                    ownership: own("0755"),
+                }],
+                after: vec![0],
+            });
+        }
+        let content = "0123456789abcdef".repeat(64);
+        for f in 0..2000 {
+            units.push(Unit {
+                ops: vec![Op::WriteFile {
+                    path: format!("{root}/d{:04}/f{f:05}.conf", f % 999),
+                    content: Text::plain(content.clone()),
+                    ownership: own("0644"),
+                    create_only: false,
+                    validate: None,
+                }],
+                after: vec![1 + f % 999],
+            });
+        }
+        let batch = Batch { units };
+        let started = std::time::Instant::now();
+        let script = script(OsFamily::Rocky, &batch, "n0nce", &format!("{root}.backups"));
+        eprintln!("script: {} bytes in {:?}", script.len(), started.elapsed());
+        if let Some(path) = std::env::var_os("F3S_BATCH_SCRIPT") {
+            std::fs::write(path, &script).unwrap();
+        }
+        let started = std::time::Instant::now();
+        let mut child = std::process::Command::new("sh")
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut stdin = child.stdin.take().unwrap();
+        let writer = std::thread::spawn(move || {
+            std::io::Write::write_all(&mut stdin, script.as_bytes()).unwrap()
+        });
+        let output = child.wait_with_output().unwrap();
+        writer.join().unwrap();
+        eprintln!(
+            "ran in {:?}, {} bytes out, status {:?}",
+            started.elapsed(),
+            output.stdout.len(),
+            output.status
+        );
     }
 }

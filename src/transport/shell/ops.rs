@@ -185,20 +185,26 @@ pub fn op_script(os: OsFamily, op: &Op) -> Option<String> {
     })
 }
 
-/// The fragment writing `op` (a `WriteFile`) at `staged`, a shell word naming where its run
-/// stages it (see `staging.rs`): a new file, made exclusively under the umask its mode needs,
-/// filled with the content. Owner, mode, backup and rename are the staging's.
-pub fn staged_write(op: &Op, staged: &str) -> String {
+/// The statement writing `op` (a `WriteFile`) at `staged`, a shell word naming where its
+/// run stages it (see `staging.rs`), for unit `index`: a new file, made exclusively under the
+/// umask its mode needs and filled in the same open, `u{index}` set when it is written; a
+/// failure reported as the unit's. Owner, mode, backup and rename are the staging's. Inline
+/// rather than a function with its stdin closed: thousands of them run in a large apply.
+pub fn staged_write(op: &Op, staged: &str, index: usize) -> String {
     let Op::WriteFile {
-        content, ownership, ..
+        path,
+        content,
+        ownership,
+        ..
     } = op
     else {
-        return "echo 'only a file write is staged' >&2; return 1".into();
+        return format!("echo 'only a file write is staged'; m S {index} 0 1; u{index}=");
     };
     format!(
-        "umask {}; set -C; t={staged}; true > \"$t\" || return 1; {{ {} >| \"$t\" || nospace \"$t\"; }} || {{ rm -f \"$t\"; return 1; }}",
+        "umask {}; set -C; t={staged}; if {} > \"$t\"; then u{index}=y; else nospace \"$t\"; echo {}; m S {index} 0 1; u{index}=; rm -f \"$t\"; fi; umask 022; set +C",
         creation_umask(ownership),
-        print_text(content)
+        print_text(content),
+        quote(&format!("could not write the new {path}"))
     )
 }
 

@@ -105,6 +105,12 @@ struct Staging {
 const WORTH_A_TREE: usize = 3;
 const WORTH_A_GROUP: usize = 2;
 
+/// Units reported done in one `A` marker at most (a line of a few KiB).
+const DONE_AT_ONCE: usize = 500;
+
+/// Reports the units listed in `dl` done in one marker, and empties the list.
+const DONE: &str = "[ -z \"$dl\" ] || m A $dl; dl=";
+
 /// Paths handed to one command at most, well inside any system's argument limit (FreeBSD's
 /// kern.argmax is 256 KiB and more; a path here is rarely 200 bytes).
 const CHUNK: usize = 256;
@@ -246,7 +252,7 @@ pub(super) fn run_script(
     if staging.trees.is_empty() && staging.groups.is_empty() {
         return None;
     }
-    let mut script = String::new();
+    let mut script = String::from("dl=\n");
     // The staging directories, root's alone, in one call; then each tree's directories, in
     // plan order (parents first), one call per run of one mode.
     let mut tops: Vec<String> = Vec::new();
@@ -315,7 +321,7 @@ pub(super) fn run_script(
             (Place::InTree { staged, .. }, Member::Dir { path, .. }) => {
                 let _ = writeln!(
                     script,
-                    "if [ \"$u{index}\" = y ]; then m B {index} 0; if [ -d {staged} ]; then m S {index} 0 0; else printf '%s\\n' {} \"$o\"; m S {index} 0 1; u{index}=; fi; else {}; fi",
+                    "if [ \"$u{index}\" = y ]; then [ -d {staged} ] || {{ printf '%s\\n' {} \"$o\"; m S {index} 0 1; u{index}=; }}; else {}; fi",
                     quote(&format!("could not create {path}:")),
                     skipped(*index, unit)
                 );
@@ -326,9 +332,9 @@ pub(super) fn run_script(
             ) => {
                 let _ = writeln!(
                     script,
-                    "if {}; then f() {{ {}\n}}; n={index}.0; m B {index} 0; f </dev/null; s=$?; umask 022; set +C; echo; m S {index} 0 $s; if [ $s = 0 ]; then u{index}=y; else u{index}=; fi; else {}; fi",
+                    "if {}; then {}; else {}; fi",
                     guard(unit),
-                    staged_write(op, staged),
+                    staged_write(op, staged, *index),
                     skipped(*index, unit)
                 );
             }
@@ -415,11 +421,11 @@ pub(super) fn run_script(
             };
             let _ = writeln!(
                 body,
-                "if [ \"$u{index}\" = y ]; then if [ -e {staged} ]; then m B {index} 0; printf '%s\\n' {} \"$o\"; m S {index} 0 1; u{index}=; rm -f {staged}; else m D {index}; fi; fi",
+                "if [ \"$u{index}\" = y ]; then if [ -e {staged} ]; then m B {index} 0; printf '%s\\n' {} \"$o\"; m S {index} 0 1; u{index}=; rm -f {staged}; else dl=\"$dl {index}\"; fi; fi",
                 quote(&format!("could not rename the new {path} into place:"))
             );
         }
-        let _ = writeln!(body, "rmdir {} 2>/dev/null", group.staged);
+        let _ = writeln!(body, "rmdir {} 2>/dev/null; {DONE}", group.staged);
         script.push_str(&body);
     }
     for tree in &staging.trees {
@@ -439,10 +445,16 @@ pub(super) fn run_script(
             .collect();
         let done_all: String = tree
             .members
-            .iter()
-            .map(|&at| {
-                let index = members[at].0;
-                format!("[ \"$u{index}\" != y ] || m D {index}; ")
+            .chunks(DONE_AT_ONCE)
+            .map(|chunk| {
+                let each: String = chunk
+                    .iter()
+                    .map(|&at| {
+                        let index = members[at].0;
+                        format!("[ \"$u{index}\" != y ] || dl=\"$dl {index}\"; ")
+                    })
+                    .collect();
+                format!("{each}{DONE}; ")
             })
             .collect();
         let top = quote(&tree.top);
