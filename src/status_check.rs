@@ -181,9 +181,13 @@ impl StatusCheck {
             attrs.missing("read");
         }
         let read = kind.and_then(|kind| read(attrs, kind));
-        let on = attrs
-            .name("on", NameKind::HostName)
-            .unwrap_or_else(|| host.to_string());
+        // An `on:` rendered empty leaves the check out: the module's parameter naming that
+        // host was not given (a zrepl source with no sink host in the inventory).
+        let on = match attrs.string("on") {
+            Some(rendered) if rendered.value.is_empty() => None,
+            Some(rendered) => Some(attrs.checked(rendered, NameKind::HostName)),
+            None => Some(Some(host.to_string())),
+        };
         let timeout = attrs.number("timeout", DEFAULT_TIMEOUT, TIMEOUT_RANGE);
         let judge = Judge {
             expect: attrs.list("expect").into_iter().map(|r| r.value).collect(),
@@ -196,6 +200,7 @@ impl StatusCheck {
         };
         let help = attrs.string("help").map(|r| r.value);
         let read = read?;
+        let on = on??;
         let thresholds = [
             judge.warn_above,
             judge.fail_above,

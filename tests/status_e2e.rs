@@ -350,20 +350,13 @@ fn the_cluster_is_all_ok_once_converged_and_each_fault_turns_its_row() {
     }
 }
 
-/// A check that hangs (a stat on a hung NFS mount) is killed at its timeout: its row says so,
-/// the host's other checks are read.
-#[test]
-fn a_hung_check_is_a_fail_row_at_its_timeout() {
+/// One Rocky lab host with a module of `status:` entries, and the inventory reaching it.
+fn one_host_with(status: &str) -> (Lab, PathBuf) {
     let lab = Lab::start(&[("r0", Os::Rocky)]);
     let modules = lab.dir().join("modules");
-    std::fs::create_dir_all(modules.join("hangs")).unwrap();
-    std::fs::write(
-        modules.join("hangs/module.yml"),
-        "status:\n  - check: hung mount\n    read: command\n    command: sleep 600\n    timeout: 1\n    \
-         help: see what holds it\n  - check: echo\n    read: command\n    command: echo fine\n    expect: [fine]\n",
-    )
-    .unwrap();
-    let host_modules = |_: &LabHost| "    modules:\n      - module: hangs\n".to_string();
+    std::fs::create_dir_all(modules.join("checks")).unwrap();
+    std::fs::write(modules.join("checks/module.yml"), status).unwrap();
+    let host_modules = |_: &LabHost| "    modules:\n      - module: checks\n".to_string();
     let inventory = lab.dir().join("inventory.yml");
     std::fs::write(
         &inventory,
@@ -374,6 +367,17 @@ fn a_hung_check_is_a_fail_row_at_its_timeout() {
         ),
     )
     .unwrap();
+    (lab, inventory)
+}
+
+/// A check that hangs (a stat on a hung NFS mount) is killed at its timeout: its row says so,
+/// the host's other checks are read.
+#[test]
+fn a_hung_check_is_a_fail_row_at_its_timeout() {
+    let (_lab, inventory) = one_host_with(
+        "status:\n  - check: hung mount\n    read: command\n    command: sleep 600\n    timeout: 1\n    \
+         help: see what holds it\n  - check: echo\n    read: command\n    command: echo fine\n    expect: [fine]\n",
+    );
     let output = common::f3s_on(&inventory, &["status", "--json"]);
     assert_code(&output, 1);
     let report: Value = serde_json::from_str(&stdout(&output)).unwrap();
@@ -387,4 +391,43 @@ fn a_hung_check_is_a_fail_row_at_its_timeout() {
         "{hung}"
     );
     assert_eq!(row(&report, "r0", "echo")["level"], "OK");
+}
+
+/// `--watch 1` reads again and prints again, each reading what the host says then, until it
+/// is stopped.
+#[test]
+fn watch_reads_again_until_stopped() {
+    use std::io::{BufRead as _, BufReader};
+    let (lab, inventory) = one_host_with(
+        "status:\n  - check: flag\n    read: command\n    command: cat /tmp/flag\n    expect: [up]\n",
+    );
+    let r0 = lab.host("r0");
+    r0.write("/tmp/flag", "down\n");
+    let mut watch = common::spawn(&["status", "-i", inventory.to_str().unwrap(), "--watch", "1"]);
+    let mut lines = BufReader::new(watch.stdout.take().unwrap()).lines();
+    let mut summaries: Vec<String> = Vec::new();
+    let mut seen = Vec::new();
+    // Up to 10 readings, so a watch that never sees the change fails rather than hangs.
+    while summaries.len() < 10
+        && (summaries.len() < 2 || !summaries.last().unwrap().starts_with("1 OK"))
+    {
+        let line = lines.next().expect("watch prints on").unwrap();
+        if line.contains("FAIL  flag") && summaries.is_empty() {
+            // Seen failing once: the next readings see the flag up.
+            r0.write("/tmp/flag", "up\n");
+        }
+        if line.ends_with("FAIL.") {
+            summaries.push(line.clone());
+        }
+        seen.push(line);
+    }
+    // Only the f3s this test started, by its PID.
+    let _ = watch.kill();
+    let _ = watch.wait();
+    assert_eq!(summaries[0], "0 OK, 0 WARN, 1 FAIL.", "{seen:#?}");
+    assert_eq!(
+        summaries.last().unwrap(),
+        "1 OK, 0 WARN, 0 FAIL.",
+        "{seen:#?}"
+    );
 }
