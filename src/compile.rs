@@ -18,6 +18,7 @@ use crate::module::template::Renderer;
 use crate::module::{Module, ModuleLibrary};
 use crate::resource::{Address, COMMON_ATTRIBUTES, KINDS, Reference, Resource, Spec};
 use crate::source::Origin;
+use crate::status_check::{READS, STATUS_ATTRIBUTES, StatusCheck};
 use crate::yaml::origin_of;
 
 type Declaration = serde_saphyr::Spanned<crate::yaml::SpannedMap<serde_saphyr::Spanned<Value>>>;
@@ -26,6 +27,14 @@ type Declaration = serde_saphyr::Spanned<crate::yaml::SpannedMap<serde_saphyr::S
 /// on as many threads as the machine has cores, each a run of consecutive hosts; their
 /// resources and faults are put together in host order, as one thread would have made them.
 pub fn compile(inventory: &Inventory) -> Result<Vec<Resource>, CompileErrors> {
+    compile_with_status(inventory).map(|(resources, _)| resources)
+}
+
+/// As `compile`, with the modules' status checks of every host (`f3s status`), in the same
+/// order. Both are always compiled, so `check` and `plan` report a broken status entry too.
+pub fn compile_with_status(
+    inventory: &Inventory,
+) -> Result<(Vec<Resource>, Vec<StatusCheck>), CompileErrors> {
     let modules = load_modules(inventory);
     let renderer = Renderer::default();
     let hosts: Map<String, Value> = inventory
@@ -39,10 +48,12 @@ pub fn compile(inventory: &Inventory) -> Result<Vec<Resource>, CompileErrors> {
         .min(inventory.hosts.len())
         .max(1);
     let per_thread = inventory.hosts.len().div_ceil(threads).max(1);
+    let host_names: Vec<&str> = inventory.hosts.iter().map(|h| h.name.as_str()).collect();
     // A context for each thread, the last one the original: a copy holds every host's vars.
     let mut contexts: Vec<Context> = (1..threads).map(|_| context.clone()).collect();
     contexts.push(context);
-    let parts: Vec<(Vec<Resource>, Vec<CompileError>)> = std::thread::scope(|scope| {
+    type Part = (Vec<Resource>, Vec<StatusCheck>, Vec<CompileError>);
+    let parts: Vec<Part> = std::thread::scope(|scope| {
         let workers: Vec<_> = inventory
             .hosts
             .chunks(per_thread)
@@ -54,11 +65,13 @@ pub fn compile(inventory: &Inventory) -> Result<Vec<Resource>, CompileErrors> {
                     secrets: &inventory.secrets,
                     context,
                     resources: Vec::new(),
+                    status: Vec::new(),
+                    host_names: &host_names,
                     errors: Vec::new(),
                 };
                 scope.spawn(move || {
                     compiler.hosts(hosts, modules);
-                    (compiler.resources, compiler.errors)
+                    (compiler.resources, compiler.status, compiler.errors)
                 })
             })
             .collect();
@@ -71,14 +84,17 @@ pub fn compile(inventory: &Inventory) -> Result<Vec<Resource>, CompileErrors> {
             })
             .collect()
     });
-    let mut resources = Vec::with_capacity(parts.iter().map(|(r, _)| r.len()).sum());
+    let mut resources = Vec::with_capacity(parts.iter().map(|(r, _, _)| r.len()).sum());
+    let mut status = Vec::new();
     let mut errors = Vec::new();
-    for (part, faults) in parts {
+    for (part, checks, faults) in parts {
         resources.extend(part);
+        status.extend(checks);
         errors.extend(faults);
     }
+    errors.extend(crate::status_check::unknown_references(&status));
     if errors.is_empty() {
-        Ok(resources)
+        Ok((resources, status))
     } else {
         Err(CompileErrors(errors))
     }
@@ -108,6 +124,9 @@ struct Compiler<'a> {
     /// and `item` set in place for each module use and item, so nothing large is copied.
     context: Context,
     resources: Vec<Resource>,
+    status: Vec<StatusCheck>,
+    /// Every host of the inventory: where a status check may read (`on:`).
+    host_names: &'a [&'a str],
     errors: Vec<CompileError>,
 }
 
@@ -137,7 +156,10 @@ impl<'a> Compiler<'a> {
             }
             let templates = module.templates();
             for declaration in &module.definition.resources {
-                self.resource(host, module, &templates, &mut context, declaration);
+                self.each_item(host, module, &templates, &mut context, declaration, false);
+            }
+            for declaration in &module.definition.status {
+                self.each_item(host, module, &templates, &mut context, declaration, true);
             }
             for (name, _) in &params {
                 set(&mut context, name, None);
@@ -246,20 +268,26 @@ impl<'a> Compiler<'a> {
         })
     }
 
-    /// A declaration becomes one resource, or one per item of its `for_each` list (a list
-    /// parameter's name, or a list written in place), each rendered with `item` bound in the
-    /// module's context (set in place, so an item costs no copy of the context).
-    fn resource(
+    /// A declaration becomes one resource (or, with `status`, one status check), or one per
+    /// item of its `for_each` list (a list parameter's name, or a list written in place), each
+    /// rendered with `item` bound in the module's context (set in place, so an item costs no
+    /// copy of the context).
+    fn each_item(
         &mut self,
         host: &Host,
         module: &Module,
         templates: &Path,
         context: &mut Context,
         declaration: &Declaration,
+        status: bool,
     ) {
+        let once = match status {
+            true => Self::status_once,
+            false => Self::resource_once,
+        };
         let Some(for_each) = declaration.value.get("for_each") else {
             let scope = self.scope(module, templates, context);
-            return self.resource_once(host, module, &scope, declaration);
+            return once(self, host, module, &scope, declaration);
         };
         let items = match &for_each.value {
             Value::String(name) => context.data().get(name.as_str()).cloned(),
@@ -280,7 +308,7 @@ impl<'a> Compiler<'a> {
         for item in items {
             set(context, "item", Some(item));
             let scope = self.scope(module, templates, context);
-            self.resource_once(host, module, &scope, declaration);
+            once(self, host, module, &scope, declaration);
         }
         set(context, "item", None);
     }
@@ -392,6 +420,52 @@ impl<'a> Compiler<'a> {
             notify,
             needs_secret,
         ));
+    }
+
+    /// One `status:` entry of a module, for `host`.
+    fn status_once(
+        &mut self,
+        host: &Host,
+        module: &Module,
+        scope: &RenderScope,
+        declaration: &Declaration,
+    ) {
+        let origin = origin_of(&module.file, declaration);
+        let mut attrs = Attrs::new("status", &declaration.value, scope, origin);
+        attrs.consumed("for_each");
+        let parsed = StatusCheck::parse(&mut attrs, &host.name);
+        let known: Vec<&str> = STATUS_ATTRIBUTES
+            .iter()
+            .chain(
+                READS
+                    .iter()
+                    .flat_map(|(_, attributes, _)| attributes.iter()),
+            )
+            .copied()
+            .collect();
+        let faults = attrs.finish(&known);
+        let failed = !faults.is_empty();
+        self.errors.extend(faults);
+        let Some(mut check) = parsed else {
+            return;
+        };
+        if failed {
+            return;
+        }
+        if !self.host_names.contains(&check.host.as_str()) {
+            let kind = CompileErrorKind::WrongType {
+                expected: "a host of the inventory".into(),
+                found: format!("`{}`", check.host),
+            };
+            self.errors.push(CompileError::new(
+                kind,
+                &check.origin,
+                "reads on no known host",
+            ));
+            return;
+        }
+        check.module = module.name.clone();
+        self.status.push(check);
     }
 
     fn references(&mut self, attrs: &mut Attrs, name: &str, host: &Host) -> Vec<Reference> {

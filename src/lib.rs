@@ -39,6 +39,8 @@ pub mod sensitive;
 pub mod shell_context;
 pub mod shell_words;
 pub mod source;
+pub mod status;
+pub mod status_check;
 pub mod text_store;
 pub mod transport;
 pub mod values;

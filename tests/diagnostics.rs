@@ -421,3 +421,42 @@ fn a_template_at_the_bounds_renders() {
     let output = f3s_in(case.path(), &["check", "-i", "inventory.yml"]);
     assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
 }
+
+/// A broken `status:` entry is a diagnostic at its line, as a broken resource is: an unknown
+/// read, an unknown attribute, a threshold on a read that gives a word, a host it cannot
+/// read on, an `expect_by` naming no check of the host.
+#[test]
+fn broken_status_entries_are_diagnostics_at_their_lines() {
+    Case::new(&with_module("m"))
+        .module(
+            "m",
+            "
+status:
+  - check: one
+    read: uptime
+  - check: two
+    read: pool_health
+    pool: zdata
+    colour: red
+  - check: three
+    read: pool_health
+    pool: zdata
+    warn_above: 3
+  - check: four
+    read: key_status
+    dataset: zdata/enc
+    on: f9
+  - check: five
+    read: service
+    service: nfsd
+    expect_by: { check: carp, MASTER: running }
+",
+        )
+        .fails_with(&[
+            ("module.yml:3", "one of carp_role, snapshot_age"),
+            ("module.yml:7", "unknown"),
+            ("module.yml:8", "a read that gives a number"),
+            ("module.yml:12", "a host of the inventory"),
+            ("module.yml:16", "the name of a status check read on f0"),
+        ]);
+}

@@ -34,7 +34,7 @@ pub(super) struct InventoryArg {
 }
 
 impl InventoryArg {
-    fn load(&self) -> Result<Inventory, Failure> {
+    pub(super) fn load(&self) -> Result<Inventory, Failure> {
         let options = LoadOptions {
             allow_open_secret_files: self.allow_open_secret_files,
         };
@@ -161,6 +161,43 @@ pub(super) fn load_connecting(
         .collect();
     transport.connect_ahead(&named);
     compiled(inventory)
+}
+
+/// For `status`: the inventory and every status check, connecting meanwhile to the hosts
+/// `hosts` names (all, unless it names some). A name that is no host of the
+/// inventory is refused.
+pub(super) fn compiled_status(
+    arg: &InventoryArg,
+    hosts: &[String],
+    transport: &dyn Transport,
+) -> Result<(Inventory, Vec<crate::status_check::StatusCheck>), Failure> {
+    let inventory = arg.load()?;
+    let unknown: Vec<miette::Report> = hosts
+        .iter()
+        .filter(|name| inventory.host(name).is_none())
+        .map(|name| miette::Report::new(UnknownHost { name: name.clone() }))
+        .collect();
+    if !unknown.is_empty() {
+        return Err(Failure::new(unknown));
+    }
+    let named: Vec<Host> = inventory
+        .hosts
+        .iter()
+        .filter(|host| hosts.is_empty() || hosts.contains(&host.name))
+        .cloned()
+        .collect();
+    transport.connect_ahead(&named);
+    inventory.install_secrets();
+    // Every host's checks: what spans hosts needs to know which hosts have a check.
+    let (_, checks) = compile::compile_with_status(&inventory)?;
+    Ok((inventory, checks))
+}
+
+#[derive(Debug, thiserror::Error, miette::Diagnostic)]
+#[error("`{name}` is not a host of the inventory")]
+#[diagnostic(help("name hosts as the inventory's `hosts:` does"))]
+struct UnknownHost {
+    name: String,
 }
 
 pub(super) fn compiled(inventory: Inventory) -> Result<Loaded, Failure> {

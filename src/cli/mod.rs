@@ -10,6 +10,7 @@ mod graph;
 mod load;
 mod man;
 mod plan;
+mod status;
 
 use std::process::ExitCode;
 
@@ -64,6 +65,18 @@ enum Command {
     Check(check::CheckArgs),
     /// Print the resource graph as Graphviz DOT. Needs no secret's value.
     Graph(graph::GraphArgs),
+    /// Show the running cluster's health: one row per check, grouped by host, OK / WARN /
+    /// FAIL with the value read.
+    ///
+    /// The checks are the modules' `status:` entries (README, "Status checks"): each host's
+    /// are read in one read-only exec, hosts in parallel, each check bounded by its own
+    /// timeout (a hung NFS mount is a FAIL row, not a hung run); a host that cannot be
+    /// reached is a FAIL row. Checks across hosts (exactly one CARP MASTER per vhid) follow
+    /// the hosts' rows.
+    ///
+    /// Exit codes: 0 every check OK, 1 any FAIL (or an error before reading), 2 WARN but no
+    /// FAIL; with --watch, 130 once interrupted.
+    Status(status::StatusArgs),
     /// Print the completion script for a shell (bash, zsh, fish, elvish, powershell).
     ///
     /// Load it for this shell with `source <(f3s completions bash)`, or install it where the
@@ -85,6 +98,7 @@ impl Cli {
             Command::Apply(args) => apply::run(args),
             Command::Facts(args) => facts::run(args),
             Command::Check(args) => check::run(args),
+            Command::Status(args) => status::run(args),
             Command::Graph(args) => graph::run(args),
             Command::Completions(args) => completions::run(args, Cli::command()),
             Command::Man(args) => man::run(args, Cli::command()),

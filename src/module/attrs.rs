@@ -451,7 +451,7 @@ impl<'a> Attrs<'a> {
 fn is_shell_command(kind: &str, attribute: &str) -> bool {
     matches!(
         (kind, attribute),
-        ("file" | "block" | "line", "validate") | ("cron", "command")
+        ("file" | "block" | "line", "validate") | ("cron", "command") | ("status", "command")
     )
 }
 

@@ -1,5 +1,5 @@
-//! A module's `module.yml` as written: its parameters (typed, with defaults) and its resources,
-//! each a mapping whose first key names the resource kind.
+//! A module's `module.yml` as written: its parameters (typed, with defaults), its resources,
+//! each a mapping whose first key names the resource kind, and its status checks.
 
 use serde::Deserialize;
 use serde_json::Value;
@@ -17,6 +17,10 @@ pub struct ModuleDefinition {
     pub params: SpannedMap<ParamDefinition>,
     #[serde(default)]
     pub resources: Vec<Spanned<SpannedMap<Spanned<Value>>>>,
+    /// Checks of the running system (`f3s status`), each a mapping read by
+    /// `crate::status_check`.
+    #[serde(default)]
+    pub status: Vec<Spanned<SpannedMap<Spanned<Value>>>>,
 }
 
 #[derive(Debug, Deserialize)]

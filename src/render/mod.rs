@@ -1,8 +1,9 @@
-//! Turning a plan into what people and programs read. Rendering never decides anything.
+//! Turning a plan (and a status report) into what people and programs read. Rendering never decides anything.
 
 pub mod json;
 pub mod live;
 pub mod progress;
+pub mod status;
 pub mod text;
 
 use std::io::IsTerminal;

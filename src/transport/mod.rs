@@ -16,6 +16,7 @@ use crate::batch::{Batch, UnitOutcome};
 use crate::host_state::HostState;
 use crate::inventory::host::Host;
 use crate::probe::Probe;
+use crate::status_check::{Reading, StatusRead, Unread};
 pub use error::TransportError;
 
 /// How a command run on a host ended.
@@ -67,6 +68,17 @@ pub trait Transport: Sync {
         _host: &Host,
         _command: &str,
     ) -> Result<Option<CommandRun>, TransportError> {
+        Ok(None)
+    }
+
+    /// Reads a host's status checks (`f3s status`), each with its timeout in seconds, in one
+    /// read-only exec: what each read gave, in order. `None` where nothing runs on hosts (the
+    /// fixture transport keeps this).
+    fn read_status(
+        &self,
+        _host: &Host,
+        _reads: &[(&StatusRead, u32)],
+    ) -> Result<Option<Vec<Result<Reading, Unread>>>, TransportError> {
         Ok(None)
     }
 }

@@ -86,6 +86,14 @@ pub trait Dialect {
     /// Gives the running vhid a new key, its address left as it is; `None` where the family
     /// has no CARP.
     fn set_carp_key(&self, interface: &str, vhid: u32, password: &Text) -> Option<String>;
+    /// A read-only fragment printing the CARP state of `vhid` on `interface` (one word), or
+    /// saying why not and exiting non-zero; `None` where the family has no CARP.
+    fn carp_role(&self, interface: &str, vhid: u32) -> Option<String>;
+    /// A read-only fragment printing `running` or `stopped` for the service.
+    fn service_state(&self, name: &str) -> String;
+    /// A read-only fragment that fails, saying so, unless a filesystem is mounted at `path`,
+    /// then stats it and prints how many milliseconds the stat took.
+    fn mount_answer(&self, path: &str) -> String;
     /// Where the backups of replaced files live (see `backup.rs`): the family's place for
     /// backups kept by the system.
     fn backup_dir(&self) -> &'static str;

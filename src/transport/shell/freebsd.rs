@@ -12,6 +12,34 @@ use crate::shell_words::{print_bytes, quote, words};
 pub struct FreeBsd;
 
 impl Dialect for FreeBsd {
+    fn carp_role(&self, interface: &str, vhid: u32) -> Option<String> {
+        // Without -k: carp_status (sbin/ifconfig/carp.c) prints `carp: STATE vhid N advbase
+        // A advskew S` per vhid, and the key only with -k, so the password never leaves.
+        Some(format!(
+            "ifconfig {} | awk -v v={vhid} '$1 == \"carp:\" && $3 == \"vhid\" && $4 == v {{ print $2; f = 1 }} END {{ if (!f) {{ print \"no CARP vhid \" v \" on this interface\"; exit 1 }} }}'",
+            quote(interface)
+        ))
+    }
+
+    fn service_state(&self, name: &str) -> String {
+        // `onestatus` answers whether or not the rcvar is YES (rc.subr, run_rc_command): exit
+        // 0 while the daemon runs.
+        format!(
+            "if service {} onestatus >/dev/null 2>&1; then echo running; else echo stopped; fi",
+            quote(name)
+        )
+    }
+
+    fn mount_answer(&self, path: &str) -> String {
+        // date(1) has whole seconds here, so the time is coarse; mount -p lists what is
+        // mounted as fstab lines (sbin/mount/mount.c, putfsent), the mount point second.
+        let p = quote(path);
+        format!(
+            "mount -p | awk -v p={p} '$2 == p {{ f = 1 }} END {{ exit !f }}' || {{ echo \"nothing is mounted at \"{p}; exit 1; }}; \
+             s=$(date +%s); stat -f %d {p}/. >/dev/null || exit 1; e=$(date +%s); echo $(( (e - s) * 1000 ))"
+        )
+    }
+
     fn kernel(&self) -> &'static str {
         "FreeBSD"
     }

@@ -20,6 +20,7 @@ mod rc_conf;
 mod reader;
 mod rocky;
 mod staging;
+mod status;
 
 use crate::inventory::host::{Become, OsFamily};
 use crate::shell_words::quote;
@@ -29,6 +30,16 @@ use dialect::prologue;
 use family::dialect;
 pub use observation::{observe_script, observe_with_texts, parse_observation};
 pub use reader::ObservationError;
+pub use status::read_status;
+
+/// The script reading a host's status checks (see `status.rs`).
+pub fn status_script(
+    os: OsFamily,
+    reads: &[(&crate::status_check::StatusRead, u32)],
+    nonce: &str,
+) -> String {
+    status::status_script(dialect(os), reads, nonce)
+}
 
 /// What `uname -s` prints on a host of `os`.
 pub fn kernel_name(os: OsFamily) -> &'static str {

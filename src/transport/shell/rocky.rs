@@ -8,6 +8,28 @@ use crate::shell_words::{quote, words};
 pub struct Rocky;
 
 impl Dialect for Rocky {
+    fn carp_role(&self, _interface: &str, _vhid: u32) -> Option<String> {
+        None
+    }
+
+    fn service_state(&self, name: &str) -> String {
+        // systemctl is-active exits 0 for an active unit (systemctl-is-active.c).
+        format!(
+            "if systemctl is-active --quiet -- {}; then echo running; else echo stopped; fi",
+            quote(name)
+        )
+    }
+
+    fn mount_answer(&self, path: &str) -> String {
+        // findmnt --mountpoint exits 1 where nothing is mounted (findmnt(8)); GNU date has
+        // nanoseconds (%N).
+        let p = quote(path);
+        format!(
+            "findmnt -n -o FSTYPE --mountpoint {p} >/dev/null || {{ echo \"nothing is mounted at \"{p}; exit 1; }}; \
+             s=$(date +%s%N); stat -t {p}/. >/dev/null || exit 1; e=$(date +%s%N); echo $(( (e - s) / 1000000 ))"
+        )
+    }
+
     fn kernel(&self) -> &'static str {
         "Linux"
     }
