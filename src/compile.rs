@@ -92,7 +92,7 @@ pub fn compile_with_status(
         status.extend(checks);
         errors.extend(faults);
     }
-    errors.extend(crate::status_check::unknown_references(&status));
+    errors.extend(crate::status_check::resolve_references(&mut status));
     if errors.is_empty() {
         Ok((resources, status))
     } else {

@@ -16,8 +16,8 @@ use crate::resource::Address;
 use crate::sensitive::Text;
 
 /// The record a host keeps after an apply: its planned resources in plan order (but those
-/// that are to be absent), then the old record's entries no planned resource has, but for
-/// those pruned: removed (as `results` say) or forgotten.
+/// that are to be absent, and those the apply never started), then the old record's entries
+/// no recorded resource has, but for those pruned: removed (as `results` say) or forgotten.
 pub fn updated(
     old: Option<&Record>,
     host: &HostPlan,
@@ -32,7 +32,13 @@ pub fn updated(
     let mut planned = BTreeSet::new();
     for resource in &host.resources {
         let address = &resource.address;
-        if &*resource.module == NO_LONGER_MANAGED {
+        // What a stopped rollout never started (or a failure skipped) is not recorded: a
+        // host the rollout did not reach is left byte for byte as it was.
+        let untouched = matches!(
+            ended.get(address.as_str()),
+            Some(Outcome::NotStarted { .. } | Outcome::Skipped { .. })
+        );
+        if &*resource.module == NO_LONGER_MANAGED || untouched {
             continue;
         }
         planned.insert(address.as_str());

@@ -400,29 +400,38 @@ fn grouped(n: i64) -> String {
     }
 }
 
-/// Faults of `expect_by` entries naming a check the host they read on does not have.
-pub fn unknown_references(checks: &[StatusCheck]) -> Vec<CompileError> {
-    checks
-        .iter()
-        .filter_map(|check| {
-            let rule = check.judge.expect_by.as_ref()?;
-            let known = checks
-                .iter()
-                .any(|other| other.host == check.host && other.name == rule.check);
-            if known {
-                return None;
-            }
-            let kind = CompileErrorKind::WrongType {
-                expected: format!("the name of a status check read on {}", check.host),
-                found: format!("`{}`", rule.check),
-            };
-            Some(CompileError::new(
-                kind,
-                &check.origin,
-                "expect_by names no such check",
-            ))
+/// Resolves each `expect_by` against the checks of its host: one naming a check the host does
+/// not have falls back to the entry's `expect` where it gives one (a service a module keeps
+/// running where no `carp` module says which member is MASTER), and is a fault otherwise.
+pub fn resolve_references(checks: &mut [StatusCheck]) -> Vec<CompileError> {
+    let missing: Vec<usize> = (0..checks.len())
+        .filter(|&i| {
+            checks[i].judge.expect_by.as_ref().is_some_and(|rule| {
+                !checks
+                    .iter()
+                    .any(|other| other.host == checks[i].host && other.name == rule.check)
+            })
         })
-        .collect()
+        .collect();
+    let mut faults = Vec::new();
+    for i in missing {
+        let check = &mut checks[i];
+        if !check.judge.expect.is_empty() {
+            check.judge.expect_by = None;
+            continue;
+        }
+        let rule = check.judge.expect_by.as_ref().expect("filtered above");
+        let kind = CompileErrorKind::WrongType {
+            expected: format!("the name of a status check read on {}", check.host),
+            found: format!("`{}`", rule.check),
+        };
+        faults.push(CompileError::new(
+            kind,
+            &check.origin,
+            "expect_by names no such check (and no `expect` says what to expect without it)",
+        ));
+    }
+    faults
 }
 
 /// The read `kind` names, with its attributes.
