@@ -2,6 +2,7 @@
 //! changes (a unified diff where the content may be shown) and its operations; and the hosts
 //! it could not reach.
 
+use std::borrow::Cow;
 use std::sync::Arc;
 
 use serde::Serialize;
@@ -11,6 +12,7 @@ use crate::inventory::host::OsFamily;
 use crate::op::Op;
 use crate::resource::{Address, AttributeChange, ContentChange, Decision};
 use crate::sensitive::{self, Digest, Observed};
+use crate::text_store;
 use crate::transport::TransportError;
 
 #[derive(Debug, Serialize)]
@@ -118,7 +120,7 @@ pub struct PlannedResource {
 #[derive(Debug, Serialize)]
 struct Shown {
     #[serde(skip_serializing_if = "Option::is_none")]
-    diff: Option<String>,
+    diff: Option<DiffText>,
     /// Lines of the host's file the new content drops, where both sides can be read.
     #[serde(skip_serializing_if = "is_zero")]
     removes_lines: usize,
@@ -128,9 +130,47 @@ struct Shown {
     note: Option<String>,
 }
 
+/// A diff's text: a long one (a new file's whole content, say: 2,000 of them a host) kept in
+/// the run's text store rather than in memory, as the contents it shows are.
+#[derive(Debug)]
+enum DiffText {
+    Held(String),
+    Stored(text_store::Stored),
+}
+
+impl DiffText {
+    /// Long diffs of text that holds no secret go to the store (the diff of a secret's file is
+    /// never made: its sides are masked).
+    const STORE_FROM: usize = 512;
+
+    fn new(text: String) -> Self {
+        if text.len() >= Self::STORE_FROM
+            && let Some(stored) = text_store::put(text.as_bytes())
+        {
+            return Self::Stored(stored);
+        }
+        Self::Held(text)
+    }
+
+    fn text(&self) -> Cow<'_, str> {
+        match self {
+            Self::Held(text) => Cow::Borrowed(text),
+            Self::Stored(stored) => {
+                Cow::Owned(String::from_utf8_lossy(&text_store::get(*stored)).into_owned())
+            }
+        }
+    }
+}
+
+impl Serialize for DiffText {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(&self.text())
+    }
+}
+
 impl PlannedResource {
-    pub fn diff(&self) -> Option<&str> {
-        self.shown.as_ref()?.diff.as_deref()
+    pub fn diff(&self) -> Option<Cow<'_, str>> {
+        self.shown.as_ref()?.diff.as_ref().map(DiffText::text)
     }
 
     pub fn refresh(&self) -> Option<&RefreshNote> {
@@ -185,7 +225,7 @@ impl PlannedResource {
         let note = decision.note;
         let shown = (diff.is_some() || refresh.is_some() || note.is_some()).then(|| {
             Box::new(Shown {
-                diff,
+                diff: diff.map(DiffText::new),
                 removes_lines,
                 refresh,
                 note,

@@ -233,7 +233,7 @@ fn converge(
         check_saved(path, &plan)?;
     }
     let color = render::stdout_color();
-    print!("{}", render::text::render(&plan, color));
+    render::text::write(&plan, color, &mut std::io::stdout().lock())?;
     if !plan.has_changes() {
         record_managed(inventory, graph, &plan, &[], transport);
         missing_secrets_failure(inventory, &plan)?;

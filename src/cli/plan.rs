@@ -42,17 +42,18 @@ pub fn run(args: PlanArgs) -> Result<ExitCode, Failure> {
         args.prune,
     )
     .map_err(Failure::from)?;
-    let shown = if args.json {
-        render::json::render(&plan)
-    } else {
-        render::text::render(&plan, render::stdout_color())
-    };
     if let Some(out) = &args.out {
         let hidden = plan.hosts.iter().any(|host| host.observed_hidden);
         require_persistent_key(hidden, "save a plan")?;
         std::fs::write(out, render::json::render(&plan))?;
     }
-    std::io::stdout().write_all(shown.as_bytes())?;
+    let mut stdout = std::io::stdout().lock();
+    if args.json {
+        stdout.write_all(render::json::render(&plan).as_bytes())?;
+    } else {
+        render::text::write(&plan, render::stdout_color(), &mut stdout)?;
+    }
+    drop(stdout);
     let changes = plan.has_changes();
     unreached_failure(plan)?;
     Ok(if args.detailed_exitcode && changes {
