@@ -2,7 +2,7 @@
 //! lab of tests/lab, Rocky-like), writes the scale workload with N resources per host, and
 //! times f3s beside the floor, a bare `ssh host true` to every host in parallel:
 //!
-//!   scripts/bench [--hosts 6,24] [--resources 80,800,4000] [--runs 5] [--plan-only]
+//!   scripts/bench [--hosts 6,24] [--resources 80,800,4000] [--runs 5] [--plan-only] [--markdown]
 //!
 //! For each K and N: the floor; `check` (load and compile, no connection); `apply` to empty
 //! hosts (the workload removed before each run); a no-op `plan`. It prints median (min–max) seconds, the ratio to the floor, SSH
@@ -24,6 +24,8 @@ struct Options {
     runs: usize,
     /// Time apply to empty hosts too (else one untimed apply prepares the no-op plan).
     time_apply: bool,
+    /// Print a Markdown table (docs/performance.md) rather than aligned columns.
+    markdown: bool,
     f3s: PathBuf,
 }
 
@@ -55,10 +57,15 @@ fn main() {
         "f3s scale benchmark: {} run(s) each, median (min–max) seconds; floor = `ssh host true` to all hosts in parallel\n",
         options.runs
     );
-    println!(
-        "{:>4} {:>6}  {:<22} {:>24} {:>8} {:>7} {:>14} {:>10}",
-        "K", "N", "scenario", "f3s s", "floor s", "ratio", "execs/host", "peak RSS"
-    );
+    if options.markdown {
+        println!("| K | N | scenario | f3s s | floor s | ratio | execs/host | peak RSS |");
+        println!("|---:|---:|---|---:|---:|---:|---:|---:|");
+    } else {
+        println!(
+            "{:>4} {:>6}  {:<22} {:>24} {:>8} {:>7} {:>14} {:>10}",
+            "K", "N", "scenario", "f3s s", "floor s", "ratio", "execs/host", "peak RSS"
+        );
+    }
     for &k in &options.hosts {
         let names: Vec<String> = (1..=k).map(|i| format!("h{i:03}")).collect();
         let specs: Vec<(&str, Os)> = names.iter().map(|n| (n.as_str(), Os::Rocky)).collect();
@@ -93,14 +100,22 @@ fn main() {
                 if sample.seconds.is_empty() {
                     continue;
                 }
-                println!(
-                    "{k:>4} {n:>6}  {scenario:<22} {:>24} {:>8.3} {:>6.2}x {:>14.1} {:>7.1} MiB",
+                let (range, floor, ratio, rss) = (
                     sample.range(),
                     floor.median(),
                     sample.median() / floor.median(),
-                    sample.sessions_per_host,
-                    sample.peak_rss_kib as f64 / 1024.0
+                    sample.peak_rss_kib as f64 / 1024.0,
                 );
+                let execs = sample.sessions_per_host;
+                if options.markdown {
+                    println!(
+                        "| {k} | {n} | {scenario} | {range} | {floor:.3} | {ratio:.2}× | {execs:.1} | {rss:.1} MiB |"
+                    );
+                } else {
+                    println!(
+                        "{k:>4} {n:>6}  {scenario:<22} {range:>24} {floor:>8.3} {ratio:>6.2}x {execs:>14.1} {rss:>7.1} MiB"
+                    );
+                }
             }
         }
     }
@@ -112,6 +127,7 @@ fn parse_args() -> Options {
         resources: vec![80, 800, 4000],
         runs: 5,
         time_apply: true,
+        markdown: false,
         f3s: std::env::current_exe()
             .ok()
             .and_then(|exe| Some(exe.parent()?.parent()?.join("f3s")))
@@ -119,7 +135,7 @@ fn parse_args() -> Options {
     };
     let mut args = std::env::args().skip(1);
     while let Some(flag) = args.next() {
-        let value = if flag == "--plan-only" {
+        let value = if flag == "--plan-only" || flag == "--markdown" {
             String::new()
         } else {
             args.next().unwrap_or_default()
@@ -138,10 +154,14 @@ fn parse_args() -> Options {
                 options.time_apply = false;
                 continue;
             }
+            "--markdown" => {
+                options.markdown = true;
+                continue;
+            }
             "--f3s" => options.f3s = PathBuf::from(value),
             other => {
                 eprintln!(
-                    "unknown flag {other}; usage: scale [--hosts K,…] [--resources N,…] [--runs R] [--f3s PATH]"
+                    "unknown flag {other}; usage: scale [--hosts K,…] [--resources N,…] [--runs R] [--plan-only] [--markdown] [--f3s PATH]"
                 );
                 std::process::exit(2);
             }

@@ -378,6 +378,23 @@ fn a_secret_without_a_value_leaves_out_only_what_needs_it() {
         text.contains("~ file:/etc/exports"),
         "the rest is planned:\n{text}"
     );
+    // Nothing else to change, and still not "no changes": what was left out may change.
+    let only_left_out = run(&[
+        "plan",
+        "-i",
+        "inventory.yml",
+        "--state",
+        "state",
+        "--host",
+        "f1",
+        "--target",
+        "f1/sysrc:ifconfig_re0_alias0",
+        "--detailed-exitcode",
+    ]);
+    common::assert_code(&only_left_out, 2);
+    let text = common::stdout(&only_left_out);
+    assert!(!text.contains("No changes. "), "{text}");
+    assert!(text.contains("1 resource(s) left out may change"), "{text}");
     let apply = run(&["apply", "-i", "inventory.yml", "--state", "state", "--yes"]);
     common::assert_code(&apply, 1);
     assert!(common::stdout(&apply).contains("f0/file:/etc/exports: done"));

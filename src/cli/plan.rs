@@ -22,7 +22,8 @@ pub struct PlanArgs {
     /// Also save the plan (JSON, no secrets) to PLANFILE.
     #[arg(short = 'o', long = "out", value_name = "PLANFILE")]
     out: Option<PathBuf>,
-    /// Exit 0 when nothing would change, 2 when something would, 1 on error.
+    /// Exit 0 when nothing would change, 2 when something would (or may: resources left out
+    /// for a secret without a value), 1 on error (a host not reached, say).
     #[arg(long)]
     detailed_exitcode: bool,
     /// Plan the removal of what left the inventory (each host's record of what f3s manages
@@ -54,7 +55,8 @@ pub fn run(args: PlanArgs) -> Result<ExitCode, Failure> {
         render::text::write(&plan, render::stdout_color(), &mut stdout)?;
     }
     drop(stdout);
-    let changes = plan.has_changes();
+    // `--detailed-exitcode` never says "no changes" (0) of a plan that left something out.
+    let changes = plan.has_changes() || !plan.skipped.is_empty();
     unreached_failure(plan)?;
     Ok(if args.detailed_exitcode && changes {
         ExitCode::from(2)

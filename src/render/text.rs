@@ -182,8 +182,17 @@ fn render_in_parts(plan: &Plan, color: bool, emit: &mut dyn FnMut(&str)) {
             summary.remove_lines
         );
     }
-    if !plan.has_changes() {
+    // "No changes" only of a whole plan: a host not reached, or what a secret without a value
+    // left out, may well change.
+    let left_out = plan.unreached.len() + plan.skipped.len();
+    if !plan.has_changes() && left_out == 0 {
         line = format!("No changes. {line}");
+    } else if !plan.has_changes() {
+        line = format!(
+            "No changes in what was planned; {} host(s) not reached and {} resource(s) left out may change. {line}",
+            plan.unreached.len(),
+            plan.skipped.len()
+        );
     }
     // A line at a time: painting shows a line break as `\n`, as it would a host's.
     for line in line.lines() {
