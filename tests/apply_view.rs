@@ -60,6 +60,17 @@ fn ci_and_no_color_get_plain_lines_even_on_a_terminal() {
     }
 }
 
+/// Plain means plain: with `TERM=dumb`, `CI` or `NO_COLOR`, not one escape byte, on a
+/// terminal too (the plan, the progress lines, the summary).
+#[test]
+fn plain_terminals_get_no_escape_at_all() {
+    for env in ["TERM=dumb", "CI=1", "NO_COLOR=1"] {
+        let shown = on_a_terminal(env);
+        assert!(shown.contains("Apply summary"), "{env}: {shown}");
+        assert_eq!(shown.matches('\x1b').count(), 0, "{env}: {shown:?}");
+    }
+}
+
 #[test]
 fn a_log_gets_plain_lines() {
     let output = common::f3s(APPLY);
@@ -67,4 +78,23 @@ fn a_log_gets_plain_lines() {
     let shown = common::stdout(&output);
     assert!(shown.contains("f0/file:/etc/exports: done"), "{shown}");
     assert!(!shown.contains('\x1b'), "{shown}");
+}
+
+/// `--quiet`: the plan's closing lines and the apply's counts, not a line per resource.
+#[test]
+fn a_quiet_apply_prints_its_summary_only() {
+    let mut args = APPLY.to_vec();
+    args.push("--quiet");
+    let loud = common::f3s(APPLY);
+    let quiet = common::f3s(&args);
+    common::assert_code(&quiet, 0);
+    let text = common::stdout(&quiet);
+    assert!(text.contains("Plan: "), "{text}");
+    assert!(text.contains("Apply: "), "{text}");
+    assert!(!text.contains("applying"), "{text}");
+    assert!(!text.contains("--- /etc/exports"), "no diff: {text}");
+    assert!(
+        text.lines().count() * 4 < common::stdout(&loud).lines().count(),
+        "{text}"
+    );
 }

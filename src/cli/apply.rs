@@ -45,6 +45,10 @@ pub struct ApplyArgs {
     /// naming who holds them, with nothing applied.
     #[arg(long, value_name = "SECS", default_value_t = 0)]
     lock_timeout: u64,
+    /// Print only the plan's summary line, what goes wrong and the apply's counts: for large
+    /// runs, where every resource's line is more than anyone reads.
+    #[arg(long, short = 'q')]
+    quiet: bool,
     /// Remove what left the inventory (as `plan --prune` shows it); a removal that discards
     /// data (a directory that is not empty) still needs --allow-destructive.
     #[arg(long)]
@@ -233,7 +237,11 @@ fn converge(
         check_saved(path, &plan)?;
     }
     let color = render::stdout_color();
-    render::text::write(&plan, color, &mut std::io::stdout().lock())?;
+    if args.quiet {
+        print!("{}", render::text::summary(&plan, color));
+    } else {
+        render::text::write(&plan, color, &mut std::io::stdout().lock())?;
+    }
     if !plan.has_changes() {
         record_managed(inventory, graph, &plan, &[], transport);
         missing_secrets_failure(inventory, &plan)?;
@@ -266,15 +274,18 @@ fn converge(
             progress,
         )
     };
-    let report = if render::live::wanted() {
+    let report = if render::live::wanted() && !args.quiet {
         let live = render::live::Live::new(&plan);
         let report = run(&live);
         live.finish();
         report
     } else {
-        run(&render::progress::Lines::new(color))
+        run(&render::progress::Lines::new(color, args.quiet))
     };
-    print!("{}", render::progress::summary(&report, &plan, color));
+    print!(
+        "{}",
+        render::progress::summary(&report, &plan, color, args.quiet)
+    );
     record_managed(inventory, graph, &plan, &report.results, transport);
     drop(applying);
     if crate::interrupt::requested() {

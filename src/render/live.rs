@@ -17,17 +17,42 @@ use crate::rollout::health::HealthCheck;
 /// Whether apply shows the live view: on a terminal that is not dumb, without `NO_COLOR`,
 /// and not in CI (which sets `CI`), where redrawn lines would garble the log.
 pub fn wanted() -> bool {
-    let set = |name: &str| std::env::var_os(name).is_some_and(|value| !value.is_empty());
-    std::io::stdout().is_terminal()
-        && !set("NO_COLOR")
-        && !set("CI")
-        && std::env::var("TERM").map_or(true, |term| term != "dumb")
+    // The same conditions as colour's.
+    super::use_color(std::io::stdout().is_terminal())
 }
 
 pub struct Live {
     multi: MultiProgress,
     /// One line per host, by host name.
     hosts: BTreeMap<String, ProgressBar>,
+    /// Columns left for what a host's line says it runs.
+    room: usize,
+}
+
+/// The columns a line's message has on this terminal: its width less the rest of the line
+/// (the host name right-aligned in at least 10, the bar, the counts, the time).
+fn message_room(name_width: usize) -> usize {
+    // SAFETY: TIOCGWINSZ fills the plain struct given, nothing else.
+    let columns = unsafe {
+        let mut size: libc::winsize = std::mem::zeroed();
+        match libc::ioctl(libc::STDOUT_FILENO, libc::TIOCGWINSZ, &mut size) {
+            0 if size.ws_col > 0 => usize::from(size.ws_col),
+            _ => 80,
+        }
+    };
+    columns.saturating_sub(name_width.max(10) + 2 + 24 + 2 + 10 + 5 + 1)
+}
+
+/// `text` in at most `room` columns, keeping its end: of a path, the end tells files apart
+/// (`applying file:/srv/…/d0007/f00123.conf`), so the middle goes.
+fn fitted(text: &str, room: usize) -> String {
+    let count = text.chars().count();
+    if count <= room || room < 12 {
+        return text.to_string();
+    }
+    let head: String = text.chars().take(room / 3).collect();
+    let tail: String = text.chars().skip(count - (room - room / 3 - 1)).collect();
+    format!("{head}…{tail}")
 }
 
 impl Live {
@@ -35,7 +60,7 @@ impl Live {
     pub fn new(plan: &Plan) -> Self {
         let multi = MultiProgress::with_draw_target(ProgressDrawTarget::stdout());
         let style = ProgressStyle::with_template(
-            "{prefix:>10.bold} [{bar:24}] {pos:>4}/{len:<4} {elapsed:>4} {wide_msg}",
+            "{prefix:>10.bold} [{bar:24}] {pos:>4}/{len:<4} {elapsed:>4} {msg}",
         )
         .expect("the template is valid")
         .progress_chars("=> ");
@@ -58,7 +83,11 @@ impl Live {
                 })
             })
             .collect();
-        Self { multi, hosts }
+        Self {
+            multi,
+            hosts,
+            room: message_room(width.unwrap_or(0)),
+        }
     }
 
     /// Leaves each host's line in its final state, above the summary.
@@ -74,7 +103,7 @@ impl Live {
 impl Progress for Live {
     fn started(&self, address: &Address) {
         if let Some(bar) = self.hosts.get(address.host()) {
-            bar.set_message(format!("applying {}", address.local()));
+            bar.set_message(fitted(&format!("applying {}", address.local()), self.room));
         }
     }
 
@@ -101,5 +130,23 @@ impl Progress for Live {
             "rollout of `{}`: health check on {}: {words}",
             check.group, check.host
         ));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::fitted;
+
+    #[test]
+    fn a_long_path_keeps_its_end() {
+        let path = "applying file:/srv/f3s-bench/d0007/f00123.conf";
+        assert_eq!(fitted(path, 80), path);
+        let short = fitted(path, 30);
+        assert_eq!(short.chars().count(), 30, "{short}");
+        assert!(
+            short.starts_with("applying ") && short.ends_with("/f00123.conf"),
+            "{short}"
+        );
+        assert!(short.contains('…'), "{short}");
     }
 }

@@ -8,9 +8,15 @@ pub mod text;
 
 use std::io::IsTerminal;
 
-/// Whether to colour output: only on a terminal, and never with `NO_COLOR` set.
+/// Whether to colour output: only on a terminal that is not dumb (`TERM=dumb`: no escapes),
+/// never with `NO_COLOR` set (no-color.org), and not in CI (which sets `CI`), whose logs
+/// keep escapes as text.
 pub fn use_color(stream_is_terminal: bool) -> bool {
-    stream_is_terminal && std::env::var_os("NO_COLOR").is_none_or(|value| value.is_empty())
+    let set = |name: &str| std::env::var_os(name).is_some_and(|value| !value.is_empty());
+    stream_is_terminal
+        && !set("NO_COLOR")
+        && !set("CI")
+        && std::env::var("TERM").map_or(true, |term| term != "dumb")
 }
 
 pub fn stdout_color() -> bool {

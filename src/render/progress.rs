@@ -16,13 +16,16 @@ use crate::visible;
 
 pub struct Lines {
     pub color: bool,
+    /// Only what went wrong (`apply --quiet`): a large apply's every resource is not read.
+    pub quiet: bool,
     out: Mutex<()>,
 }
 
 impl Lines {
-    pub fn new(color: bool) -> Self {
+    pub fn new(color: bool, quiet: bool) -> Self {
         Self {
             color,
+            quiet,
             out: Mutex::new(()),
         }
     }
@@ -81,10 +84,15 @@ fn outcome_words(outcome: &Outcome) -> (&'static str, String) {
 
 impl Progress for Lines {
     fn started(&self, address: &Address) {
-        self.print(&format!("{address}: applying"));
+        if !self.quiet {
+            self.print(&format!("{address}: applying"));
+        }
     }
 
     fn finished(&self, finished: &Finished) {
+        if self.quiet && matches!(finished.outcome, Outcome::Done { .. } | Outcome::Unchanged) {
+            return;
+        }
         let (code, text) = describe(&finished.outcome);
         let took = format!("({:.2}s)", finished.took.as_secs_f64());
         self.print(&format!(
@@ -115,7 +123,9 @@ pub fn describe_check(check: &HealthCheck) -> (&'static str, String) {
     (code, visible::line(&words).into_owned())
 }
 
-pub fn summary(report: &Report, plan: &Plan, color: bool) -> String {
+/// The apply's summary: each resource that changed or did not (with `quiet`, only those that
+/// did not), what was not reached or left out, and the counts.
+pub fn summary(report: &Report, plan: &Plan, color: bool, quiet: bool) -> String {
     let mut out = String::from("\nApply summary\n");
     let mut counts = [0usize; 6];
     // What the plan said each change drops of its host's file, to name it once done.
@@ -136,7 +146,12 @@ pub fn summary(report: &Report, plan: &Plan, color: bool) -> String {
             Outcome::Unknown { .. } => 5,
         };
         counts[slot] += 1;
-        if finished.outcome != Outcome::Unchanged {
+        let listed = match finished.outcome {
+            Outcome::Unchanged => false,
+            Outcome::Done { .. } => !quiet,
+            _ => true,
+        };
+        if listed {
             let (code, mut text) = describe(&finished.outcome);
             if let (Outcome::Done { .. }, Some(lines)) =
                 (&finished.outcome, removing.get(&finished.address))

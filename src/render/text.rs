@@ -146,6 +146,17 @@ fn render_in_parts(plan: &Plan, color: bool, emit: &mut dyn FnMut(&str)) {
     out.clear();
     rollout_lines(&mut out, plan, &paint);
     unreached_lines(&mut out, plan, &paint);
+    out.push_str(&summary_lines(plan, &paint));
+    emit(&out);
+}
+
+/// The plan's closing lines: the counts, and what to know of them.
+pub fn summary(plan: &Plan, color: bool) -> String {
+    summary_lines(plan, &Paint { color })
+}
+
+fn summary_lines(plan: &Plan, paint: &Paint) -> String {
+    let mut out = String::new();
     let summary = &plan.summary;
     // Removals are rare: counted where there are any, so the usual line stays as it was.
     let removals = match summary.remove {
@@ -198,7 +209,7 @@ fn render_in_parts(plan: &Plan, color: bool, emit: &mut dyn FnMut(&str)) {
     for line in line.lines() {
         let _ = writeln!(out, "{}", paint.paint("1", line));
     }
-    emit(&out);
+    out
 }
 
 /// The order of each rollout, and the changes that run early for an earlier batch.

@@ -171,7 +171,7 @@ pub fn plan_and_apply(inventory: &Path, transport: &dyn Transport) -> Result<Str
     render::text::render(&plan, true);
     render::json::render(&plan);
     let report = apply::apply(&inventory, &graph, &plan, transport, 2, &Quiet);
-    render::progress::summary(&report, &plan, false);
+    render::progress::summary(&report, &plan, false, false);
     Ok(text)
 }
 
