@@ -96,7 +96,7 @@ pub fn compile_with_status(
     if errors.is_empty() {
         Ok((resources, status))
     } else {
-        Err(CompileErrors(errors))
+        Err(CompileErrors(once_each(errors)))
     }
 }
 
@@ -532,4 +532,23 @@ fn param_fault(fault: ParamFault, value: &Value, origin: &Origin) -> CompileErro
             format!("not a valid {what}"),
         ),
     }
+}
+
+/// One diagnostic per fault: a typo in a module's attribute is compiled once for each host
+/// that uses the module, and is the same fault at the same place each time.
+fn once_each(errors: Vec<CompileError>) -> Vec<CompileError> {
+    let mut seen = std::collections::HashSet::new();
+    errors
+        .into_iter()
+        .filter(|error| {
+            let place = error.origin.as_ref().map(|origin| {
+                (
+                    origin.file.name.clone(),
+                    origin.span().offset(),
+                    origin.span().len(),
+                )
+            });
+            seen.insert((error.kind.to_string(), error.label.clone(), place))
+        })
+        .collect()
 }

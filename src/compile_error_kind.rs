@@ -13,6 +13,12 @@ pub enum CompileErrorKind {
     Unreadable { path: String, message: String },
     #[error("invalid YAML: {message}")]
     Yaml { message: String },
+    /// A key the file's place does not take (the YAML itself is fine).
+    #[error("unknown key `{name}`")]
+    UnknownKey { name: String, known: Vec<String> },
+    /// A value of the wrong kind where the file's place wants another.
+    #[error("{expected} expected here, found {found}")]
+    WrongValue { expected: String, found: String },
     #[error("unknown host `{name}`")]
     UnknownHost { name: String, known: Vec<String> },
     #[error("unknown module `{name}`")]
@@ -130,6 +136,11 @@ impl CompileErrorKind {
         let text = match self {
             K::Unreadable { .. } => "check the path and its permissions".into(),
             K::Yaml { .. } => "fix the YAML syntax at the marked place".into(),
+            K::UnknownKey { name, known } => match nearest(name, known) {
+                Some(near) => format!("did you mean `{near}`? keys here: {}", list(known)),
+                None => format!("keys here: {}", list(known)),
+            },
+            K::WrongValue { .. } => "write the value as the place wants it".into(),
             K::UnknownHost { known, .. } => format!("hosts in this inventory: {}", list(known)),
             K::UnknownModule { searched, .. } => format!(
                 "a module is a directory with a module.yml; looked in {}",
@@ -139,7 +150,10 @@ impl CompileErrorKind {
             K::MissingParameter { name, .. } => format!(
                 "set `{name}` in the module's `params`, or as a var of the host, its group or `defaults`"
             ),
-            K::UnknownAttribute { known, .. } => format!("its attributes: {}", list(known)),
+            K::UnknownAttribute { name, known, .. } => match nearest(name, known) {
+                Some(near) => format!("did you mean `{near}`? its attributes: {}", list(known)),
+                None => format!("its attributes: {}", list(known)),
+            },
             K::MissingAttribute { name, .. } => format!("add `{name}: ...` to the resource"),
             K::ConflictingAttributes { .. } => "keep one of them".into(),
             K::NoResourceKind { known } | K::TwoResourceKinds { known, .. } => {
@@ -235,5 +249,60 @@ fn list(items: &[String]) -> String {
         "(none)".into()
     } else {
         items.join(", ")
+    }
+}
+
+/// The known name nearest to a misspelled one, if one is near enough to be meant: at most a
+/// third of its letters (and at least one) inserted, dropped, changed or swapped.
+pub fn nearest<'k>(name: &str, known: &'k [String]) -> Option<&'k str> {
+    let allowed = (name.chars().count() / 3).max(1);
+    known
+        .iter()
+        .map(|candidate| (edit_distance(name, candidate), candidate))
+        .filter(|(distance, _)| *distance <= allowed)
+        .min_by_key(|(distance, _)| *distance)
+        .map(|(_, candidate)| candidate.as_str())
+}
+
+/// Optimal string alignment distance: insertions, deletions, substitutions and swaps of
+/// neighbours each cost one.
+fn edit_distance(a: &str, b: &str) -> usize {
+    let (a, b): (Vec<char>, Vec<char>) = (a.chars().collect(), b.chars().collect());
+    let mut rows = vec![vec![0usize; b.len() + 1]; a.len() + 1];
+    for (i, row) in rows.iter_mut().enumerate() {
+        row[0] = i;
+    }
+    for (j, cell) in rows[0].iter_mut().enumerate() {
+        *cell = j;
+    }
+    for i in 1..=a.len() {
+        for j in 1..=b.len() {
+            let cost = usize::from(a[i - 1] != b[j - 1]);
+            let mut best = (rows[i - 1][j] + 1)
+                .min(rows[i][j - 1] + 1)
+                .min(rows[i - 1][j - 1] + cost);
+            if i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] {
+                best = best.min(rows[i - 2][j - 2] + 1);
+            }
+            rows[i][j] = best;
+        }
+    }
+    rows[a.len()][b.len()]
+}
+
+#[cfg(test)]
+mod nearest_tests {
+    use super::nearest;
+
+    #[test]
+    fn a_typo_finds_what_was_meant_and_nothing_far_is_offered() {
+        let known: Vec<String> = ["os", "address", "connection", "vars", "modules"]
+            .iter()
+            .map(|k| k.to_string())
+            .collect();
+        assert_eq!(nearest("adress", &known), Some("address"));
+        assert_eq!(nearest("modlues", &known), Some("modules"));
+        assert_eq!(nearest("conection", &known), Some("connection"));
+        assert_eq!(nearest("banana", &known), None);
     }
 }

@@ -30,14 +30,94 @@ pub fn parse<T: DeserializeOwned>(file: &Arc<SourceFile>) -> Result<T, CompileEr
         let origin = error
             .location()
             .map_or_else(|| Origin::whole(file), |at| Origin::at(file, &at));
-        CompileError::new(
-            CompileErrorKind::Yaml {
-                message: first_line(&error.to_string()),
-            },
-            &origin,
-            "here",
-        )
+        let span = origin.span();
+        let at = file
+            .text
+            .get(span.offset()..span.offset() + span.len())
+            .filter(|text| !text.is_empty() && text.len() <= 80 && !text.contains('\n'));
+        let kind = in_words(&first_line(&error.to_string()), at);
+        CompileError::new(kind, &origin, "here")
     })
+}
+
+/// serde's message as a fault of the file: an unknown key (with the keys the place takes)
+/// and a value of the wrong kind in words; anything else is the YAML's own.
+fn in_words(message: &str, at: Option<&str>) -> CompileErrorKind {
+    let message = message.strip_prefix("error: ").unwrap_or(message);
+    let message = match message.split_once(": ") {
+        Some((place, rest)) if place.starts_with("line ") => rest,
+        _ => message,
+    };
+    if let Some(rest) = message.strip_prefix("unknown field `")
+        && let Some((name, rest)) = rest.split_once('`')
+    {
+        let known = rest
+            .split_once("expected one of ")
+            .or_else(|| rest.split_once("expected "))
+            .map(|(_, list)| {
+                list.split(", ")
+                    .map(|key| key.trim().trim_matches('`').to_string())
+                    .filter(|key| !key.is_empty())
+                    .collect()
+            })
+            .unwrap_or_default();
+        return CompileErrorKind::UnknownKey {
+            name: name.to_string(),
+            known,
+        };
+    }
+    if let Some(rest) = message.strip_prefix("unknown variant `")
+        && let Some((found, rest)) = rest.split_once('`')
+    {
+        let choices: Vec<String> = rest
+            .split_once("expected one of ")
+            .or_else(|| rest.split_once("expected "))
+            .map(|(_, list)| {
+                list.split(", ")
+                    .map(|choice| format!("`{}`", choice.trim().trim_matches('`')))
+                    .collect()
+            })
+            .unwrap_or_default();
+        return CompileErrorKind::WrongValue {
+            expected: format!("one of {}", choices.join(", ")),
+            found: format!("`{found}`"),
+        };
+    }
+    let number = |bits: &str, signed: bool| match (bits, signed) {
+        ("8", false) => "a whole number from 0 to 255",
+        ("16", false) => "a whole number from 0 to 65535 (a port: 1 to 65535)",
+        ("32", false) => "a whole number from 0 to 4294967295",
+        (_, false) => "a whole number, 0 or more",
+        (_, true) => "a whole number",
+    };
+    if let Some(kind) = message.strip_prefix("invalid ")
+        && let Some(bits) = kind.strip_prefix('u').or_else(|| kind.strip_prefix('i'))
+        && bits.chars().all(|c| c.is_ascii_digit())
+        && !bits.is_empty()
+    {
+        return CompileErrorKind::WrongValue {
+            expected: number(bits, kind.starts_with('i')).into(),
+            found: at.map_or_else(|| "something else".into(), |text| format!("`{text}`")),
+        };
+    }
+    if let Some(rest) = message.strip_prefix("invalid type: ")
+        && let Some((found, expected)) = rest.split_once(", expected ")
+    {
+        let expected = match expected.trim() {
+            "u8" | "u16" | "u32" | "u64" | "usize" => {
+                number(expected.trim().trim_start_matches('u'), false).to_string()
+            }
+            "a boolean" | "bool" => "true or false".to_string(),
+            other => other.to_string(),
+        };
+        return CompileErrorKind::WrongValue {
+            expected,
+            found: found.to_string(),
+        };
+    }
+    CompileErrorKind::Yaml {
+        message: message.to_string(),
+    }
 }
 
 /// serde-saphyr's message carries its own snippet after the first line; miette draws ours.

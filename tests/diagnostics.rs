@@ -25,8 +25,10 @@ fn yaml_syntax_error() {
 
 #[test]
 fn wrong_type_in_the_inventory() {
-    Case::new("hosts:\n  f0:\n    os: windows\n    address: 192.168.1.130\n")
-        .fails_with(&[("inventory.yml:3", "invalid YAML")]);
+    Case::new("hosts:\n  f0:\n    os: windows\n    address: 192.168.1.130\n").fails_with(&[(
+        "inventory.yml:3",
+        "one of `freebsd`, `rocky` expected here, found `windows`",
+    )]);
 }
 
 #[test]
@@ -459,4 +461,32 @@ status:
             ("module.yml:12", "a host of the inventory"),
             ("module.yml:16", "the name of a status check read on f0"),
         ]);
+}
+
+/// A key the YAML has but the place does not take is named as such, with the key that was
+/// surely meant; a value of the wrong kind is said in words.
+#[test]
+fn a_misspelled_key_is_named_with_what_was_meant() {
+    let text = Case::new("hosts:\n  f0:\n    os: freebsd\n    adress: 192.168.1.130\n")
+        .fails_with(&[("inventory.yml:4", "unknown key `adress`")]);
+    assert!(text.contains("did you mean `address`?"), "{text}");
+    assert!(!text.contains("YAML syntax"), "the YAML is fine: {text}");
+    let text = Case::new(
+        "hosts:\n  f0:\n    os: freebsd\n    address: 192.168.1.130\n    connection:\n      port: twentytwo\n",
+    )
+    .fails_with(&[("inventory.yml:6", "a whole number from 0 to 65535")]);
+    assert!(text.contains("found `twentytwo`"), "{text}");
+    assert!(!text.contains("u16"), "{text}");
+}
+
+/// A typo in a module used by three hosts is one fault, reported once, with the attribute
+/// that was meant.
+#[test]
+fn a_module_typo_is_reported_once_for_all_its_hosts() {
+    let inventory = "defaults:\n  modules:\n    - module: m\nhosts:\n  f0: { os: freebsd, address: 192.168.1.130 }\n  f1: { os: freebsd, address: 192.168.1.131 }\n  f2: { os: freebsd, address: 192.168.1.132 }\n";
+    let text = Case::new(inventory)
+        .module("m", "resources:\n  - file: /etc/x\n    contnet: x\n")
+        .fails_with(&[("module.yml:3", "contnet")]);
+    assert_eq!(text.matches("contnet").count(), 2, "one diagnostic: {text}");
+    assert!(text.contains("did you mean `content`?"), "{text}");
 }
