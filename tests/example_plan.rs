@@ -232,3 +232,19 @@ fn a_change_that_drops_a_hosts_lines_is_marked_and_counted() {
         "{line}"
     );
 }
+
+/// A saved plan names its inventory: `apply PLANFILE` needs no `-i` again.
+#[test]
+fn a_saved_plan_is_applied_with_the_inventory_it_names() {
+    let saved = tempfile::NamedTempFile::new().unwrap();
+    let path = saved.path().to_str().unwrap();
+    let made = plan(&["-o", path]);
+    assert!(made.status.success(), "{}", stderr(&made));
+    let applied = f3s(&["apply", "--state", EXAMPLE_STATE, "--yes", path]);
+    assert!(applied.status.success(), "{}", stderr(&applied));
+    assert!(
+        stdout(&applied).contains("f0/file:/etc/exports: done"),
+        "{}",
+        stdout(&applied)
+    );
+}

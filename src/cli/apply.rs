@@ -57,7 +57,11 @@ pub struct ApplyArgs {
     planfile: Option<PathBuf>,
 }
 
-pub fn run(args: ApplyArgs) -> Result<ExitCode, Failure> {
+pub fn run(mut args: ApplyArgs) -> Result<ExitCode, Failure> {
+    // A saved plan names the inventory it was made from: `apply PLANFILE` needs no `-i`.
+    if let Some(inventory) = args.planfile.as_deref().and_then(saved_inventory) {
+        args.hosts.inventory_unless_given(inventory);
+    }
     let (transport, mut loaded, selected) = args.hosts.start()?;
     let hosts: Vec<Host> = loaded
         .inventory
@@ -314,6 +318,14 @@ fn converge(
 
 fn refusal(error: ApplyError) -> Failure {
     Failure::new(vec![miette::Report::new(error)])
+}
+
+/// The inventory a saved plan was made from, where the plan can be read (one that cannot
+/// is refused by `check_saved` later, with why).
+fn saved_inventory(path: &std::path::Path) -> Option<PathBuf> {
+    let text = std::fs::read_to_string(path).ok()?;
+    let plan: serde_json::Value = serde_json::from_str(&text).ok()?;
+    plan["inventory"].as_str().map(PathBuf::from)
 }
 
 /// A saved plan is applied only if planning now gives exactly it again.

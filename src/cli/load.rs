@@ -19,14 +19,9 @@ use crate::transport::ssh_config::{ConfigFiles, SshConfig};
 
 #[derive(Debug, Args)]
 pub(super) struct InventoryArg {
-    /// The inventory file.
-    #[arg(
-        short = 'i',
-        long = "inventory",
-        value_name = "FILE",
-        default_value = "inventory/f3s.yml"
-    )]
-    pub(super) inventory: PathBuf,
+    /// The inventory file [default: inventory/f3s.yml; for `apply PLANFILE`, the plan's].
+    #[arg(short = 'i', long = "inventory", value_name = "FILE")]
+    pub(super) inventory: Option<PathBuf>,
     /// Read secret and digest-key files that group or others may read (refused otherwise,
     /// as ssh refuses such a private key).
     #[arg(long)]
@@ -38,7 +33,14 @@ impl InventoryArg {
         let options = LoadOptions {
             allow_open_secret_files: self.allow_open_secret_files,
         };
-        Ok(Inventory::load_with(&self.inventory, options)?)
+        Ok(Inventory::load_with(&self.path(), options)?)
+    }
+
+    /// The inventory given, else the default.
+    pub(super) fn path(&self) -> PathBuf {
+        self.inventory
+            .clone()
+            .unwrap_or_else(|| PathBuf::from("inventory/f3s.yml"))
     }
 }
 
@@ -122,6 +124,11 @@ pub(super) struct HostArgs {
 pub(super) type Started = (Box<dyn Transport>, Loaded, Vec<bool>);
 
 impl HostArgs {
+    /// Uses `path` as the inventory unless one was given (a saved plan names its own).
+    pub(super) fn inventory_unless_given(&mut self, path: PathBuf) {
+        self.inventory.inventory.get_or_insert(path);
+    }
+
     /// The transport, the inventory loaded (connecting meanwhile) with its digest key, and
     /// which resources are in scope; secrets without a value are noted.
     pub(super) fn start(&self) -> Result<Started, Failure> {
