@@ -15,7 +15,7 @@ use std::path::PathBuf;
 use std::process::Output;
 
 use common::{LAB_CARP_PASSWORD, LAB_DIGEST_KEY, assert_code, stdout};
-use lab::{Lab, LabHost, Os};
+use lab::{Lab, LabHost};
 use serde_json::Value;
 
 const ROOT: &str = env!("CARGO_MANIFEST_DIR");
@@ -161,20 +161,7 @@ fn resource<'p>(plan: &'p Value, address: &str) -> &'p Value {
 
 #[test]
 fn a_cluster_built_by_hand_is_adopted_with_only_the_deliberate_fixes() {
-    let lab = Lab::start(&[
-        ("f0", Os::Freebsd),
-        ("f1", Os::Freebsd),
-        ("f2", Os::Freebsd),
-        ("r0", Os::Rocky),
-        ("r1", Os::Rocky),
-        ("r2", Os::Rocky),
-    ]);
-    let inventory = lab.dir().join("inventory.yml");
-    std::fs::write(
-        &inventory,
-        lab.real_inventory(LAB_CARP_PASSWORD, LAB_DIGEST_KEY),
-    )
-    .unwrap();
+    let (lab, inventory) = Lab::real_cluster(LAB_CARP_PASSWORD, LAB_DIGEST_KEY);
     let cluster = Cluster { lab, inventory };
     assert_code(&cluster.f3s(&["apply", "--yes"]), 0);
     built_by_hand(&cluster.lab);

@@ -28,20 +28,7 @@ impl Cluster {
     /// The lab cluster, converged, with zrepl's replicas received on f1 (and their keys
     /// loaded by a second apply, as the standby_replica module does).
     fn converged() -> Self {
-        let lab = Lab::start(&[
-            ("f0", Os::Freebsd),
-            ("f1", Os::Freebsd),
-            ("f2", Os::Freebsd),
-            ("r0", Os::Rocky),
-            ("r1", Os::Rocky),
-            ("r2", Os::Rocky),
-        ]);
-        let inventory = lab.dir().join("inventory.yml");
-        std::fs::write(
-            &inventory,
-            lab.real_inventory(LAB_CARP_PASSWORD, LAB_DIGEST_KEY),
-        )
-        .unwrap();
+        let (lab, inventory) = Lab::real_cluster(LAB_CARP_PASSWORD, LAB_DIGEST_KEY);
         let cluster = Cluster { lab, inventory };
         assert_code(&cluster.f3s(&["apply", "--yes"]), 0);
         for replica in [NFS_REPLICA, VM_REPLICA] {

@@ -29,20 +29,7 @@ struct Cluster {
 
 impl Cluster {
     fn start() -> Self {
-        let lab = Lab::start(&[
-            ("f0", Os::Freebsd),
-            ("f1", Os::Freebsd),
-            ("f2", Os::Freebsd),
-            ("r0", Os::Rocky),
-            ("r1", Os::Rocky),
-            ("r2", Os::Rocky),
-        ]);
-        let inventory = lab.dir().join("inventory.yml");
-        std::fs::write(
-            &inventory,
-            lab.real_inventory(CARP_PASSWORD, LAB_DIGEST_KEY),
-        )
-        .unwrap();
+        let (lab, inventory) = Lab::real_cluster(CARP_PASSWORD, LAB_DIGEST_KEY);
         Cluster { lab, inventory }
     }
 

@@ -82,21 +82,22 @@ impl Block {
 }
 
 impl Block {
+    /// Where the block stands between its markers in `lines`: the begin and end markers'
+    /// indices.
+    fn marked(&self, lines: &[&str]) -> Option<(usize, usize)> {
+        let (begin, end) = self.markers();
+        let start = lines.iter().position(|line| *line == begin)?;
+        let stop = lines[start..].iter().position(|line| *line == end)?;
+        Some((start, start + stop))
+    }
+
     /// The text without this block (between its markers, or an unmarked copy of its
     /// content), or `None` if it has none.
     fn without(&self, current: &str) -> Option<String> {
-        let (begin, end) = self.markers();
         let lines = edit::lines(current);
-        let start = lines.iter().position(|line| *line == begin);
-        let stop = start.and_then(|start| {
-            lines[start..]
-                .iter()
-                .position(|line| *line == end)
-                .map(|i| start + i)
-        });
-        let (from, to) = match (start, stop) {
-            (Some(start), Some(stop)) => (start, stop + 1),
-            _ => {
+        let (from, to) = match self.marked(&lines) {
+            Some((start, stop)) => (start, stop + 1),
+            None => {
                 let content = edit::lines(&self.content);
                 let at = edit::find_run(&lines, &content)?;
                 (at, at + content.len())
@@ -128,15 +129,8 @@ impl PartOfFile for Block {
         let mut wanted: Vec<&str> = vec![&begin];
         wanted.extend(self.content.lines());
         wanted.push(&end);
-        let start = lines.iter().position(|line| *line == begin);
-        let stop = start.and_then(|start| {
-            lines[start..]
-                .iter()
-                .position(|line| *line == end)
-                .map(|i| start + i)
-        });
-        let edited: Vec<&str> = match (start, stop) {
-            (Some(start), Some(stop)) => {
+        let edited: Vec<&str> = match self.marked(&lines) {
+            Some((start, stop)) => {
                 if lines[start..=stop] == wanted[..] {
                     return None;
                 }

@@ -162,6 +162,23 @@ impl Lab {
         &self.dir
     }
 
+    /// The real cluster's six hosts (f0 f1 f2 FreeBSD-like, r0 r1 r2 Rocky-like) and
+    /// inventory/f3s.yml reaching them, written to the lab's `inventory.yml`, whose path comes
+    /// back with the lab.
+    pub fn real_cluster(carp_password: &str, digest_key: &str) -> (Lab, PathBuf) {
+        let lab = Lab::start(&[
+            ("f0", Os::Freebsd),
+            ("f1", Os::Freebsd),
+            ("f2", Os::Freebsd),
+            ("r0", Os::Rocky),
+            ("r1", Os::Rocky),
+            ("r2", Os::Rocky),
+        ]);
+        let inventory = lab.dir().join("inventory.yml");
+        std::fs::write(&inventory, lab.real_inventory(carp_password, digest_key)).unwrap();
+        (lab, inventory)
+    }
+
     /// inventory/f3s.yml reaching these hosts (the lab's addresses and connections), with its
     /// secrets in files of the lab's, as JSON (which is YAML).
     pub fn real_inventory(&self, carp_password: &str, digest_key: &str) -> String {
