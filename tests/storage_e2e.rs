@@ -644,3 +644,60 @@ fn record_fixture_states() {
     cluster.apply();
     record("converged");
 }
+
+/// A property of a later OpenZFS than the host's is refused at plan time, at the resource's
+/// line, naming the release the host runs (read with `zfs version` in the observation); the
+/// stand-in's zfs refuses it as an older zfs does. On a host of that release it converges.
+#[test]
+fn a_property_of_a_later_openzfs_is_refused_at_its_line() {
+    let lab = Lab::start(&[("f0", Os::Freebsd)]);
+    let f0 = lab.host("f0");
+    let module_dir = lab.dir().join("modules/later");
+    std::fs::create_dir_all(&module_dir).unwrap();
+    std::fs::write(
+        module_dir.join("module.yml"),
+        "resources:\n  - zfs: zroot/direct\n    properties:\n      direct: always\n      xattr: sa\n",
+    )
+    .unwrap();
+    let inventory = lab.dir().join("inventory.yml");
+    std::fs::write(
+        &inventory,
+        format!(
+            "module_path: [{}]\n{}",
+            lab.dir().join("modules").display(),
+            lab.inventory_hosts(&|_: &LabHost| "    modules:\n      - module: later\n".into())
+        ),
+    )
+    .unwrap();
+    assert_eq!(
+        sh_ok(f0, "zfs version"),
+        "zfs-2.2.6-FreeBSD_lab\nzfs-kmod-2.2.6-FreeBSD_lab\n"
+    );
+    let refused = f0.sh("zfs set direct=always zroot");
+    assert_eq!(
+        (refused.status.code(), stderr(&refused).as_str()),
+        (
+            Some(1),
+            "cannot set property for 'zroot': invalid property 'direct'\n"
+        )
+    );
+    let plan = common::f3s_on(&inventory, &["plan"]);
+    assert_code(&plan, 1);
+    let said = stderr(&plan);
+    assert!(
+        said.contains("`direct` is a property from OpenZFS 2.3 on; this host runs OpenZFS 2.2.6"),
+        "{said}"
+    );
+    assert!(said.contains("later/module.yml:2:"), "{said}");
+
+    sh_ok(f0, "echo 2.3.2-1 > /var/lib/lab/zfs/release");
+    let apply = common::f3s_on(&inventory, &["apply", "--yes"]);
+    assert_code(&apply, 0);
+    // From 2.3, xattr=sa reads back `on` (its index's first name), and is the wanted value.
+    assert_eq!(
+        sh_ok(f0, "zfs get -H -p -o value xattr,direct zroot/direct"),
+        "on\nalways\n"
+    );
+    let again = common::f3s_on(&inventory, &["plan", "--detailed-exitcode"]);
+    assert_code(&again, 0);
+}
