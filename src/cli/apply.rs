@@ -166,7 +166,8 @@ fn remove_leftovers(inventory: &Inventory, plan: &Plan, transport: &dyn Transpor
 
 /// Brings each planned host's record of what f3s manages there up to date (`prune.rs`),
 /// where it changed: one more exec on such a host, under its lock. A host where that fails
-/// says so; the apply's outcome stands.
+/// says so; the apply's outcome stands. A host the apply never reached (its rollout stopped
+/// before it: every one of its resources not started) is left as it was, record included.
 fn record_managed(
     inventory: &Inventory,
     graph: &ResourceGraph,
@@ -180,6 +181,15 @@ fn record_managed(
         };
         if host_plan.record_problem.is_some() && host_plan.record.is_none() {
             // A record f3s cannot read is left for the admin to look at.
+            continue;
+        }
+        let mut own = results
+            .iter()
+            .filter(|finished| finished.address.host() == host_plan.name)
+            .peekable();
+        if own.peek().is_some()
+            && own.all(|finished| matches!(finished.outcome, apply::Outcome::NotStarted { .. }))
+        {
             continue;
         }
         let old = host_plan.record.as_ref();
