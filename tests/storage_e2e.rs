@@ -184,6 +184,10 @@ fn bare_hosts_converge_in_one_apply_and_the_next_plan_is_empty() {
     // on the standby; NFS and stunnel running on the MASTER only; every client mounted
     // through its own stunnel.
     let vip_line = "\tinet 192.168.1.138 netmask 0xffffffff broadcast 192.168.1.138 vhid 1\n";
+    // A vhid added is BACKUP until its master-down timer (3 × advbase s, advbase 1) expires
+    // with no MASTER heard (ip_carp.c carp_setrun); f0's, added first, expires first. The
+    // lab's clock is moved past it rather than waited for.
+    cluster.lab.advance_carp_clock(3_000);
     for (host, state) in [("f0", "MASTER"), ("f1", "BACKUP")] {
         let ifconfig = sh_ok(cluster.host(host), "ifconfig re0");
         assert!(ifconfig.contains(vip_line), "{host}: {ifconfig}");
