@@ -70,12 +70,11 @@ fn carp_is_backup_until_its_master_down_timer_expires() {
     };
     let state = |host: &str| {
         let shown = sh(host, "ifconfig re0");
-        let line = shown
+        shown
             .lines()
             .find(|line| line.starts_with("\tcarp: "))
             .unwrap_or_default()
-            .to_string();
-        line
+            .to_string()
     };
     let advance = |ms: u64| lab.advance_carp_clock(ms);
     let add = "kldload carp && ifconfig re0 inet vhid 3 advbase 255 advskew 128 pass lab alias 10.0.0.3/32";

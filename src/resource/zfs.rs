@@ -154,7 +154,13 @@ impl Zfs {
         }
         let found = found.map_or("unknown".to_string(), |found| format!("`{found}`"));
         Err(format!(
-            "{name} shares the key of its encryption root {root}, whose keylocation is {found},              not `{wanted}`; ZFS sets a keylocation on encryption roots only. Either want              {root}'s key here (keylocation {found}, or none), or make {name} an encryption root              of its own, in place with its data kept: `zfs change-key -l -o keyformat=raw -o              keylocation={wanted} {name}` (zfs-load-key(8); its key then loads on its own: list              it in zfskeys_datasets), or by zfs send | zfs receive into a new encrypted dataset",
+            "{name} shares the key of its encryption root {root}, whose keylocation is {found}, \
+             not `{wanted}`; ZFS sets a keylocation on encryption roots only. Either want \
+             {root}'s key here (keylocation {found}, or none), or make {name} an encryption \
+             root of its own, in place with its data kept: `zfs change-key -l -o \
+             keyformat=raw -o keylocation={wanted} {name}` (zfs-change-key(8); its key then \
+             loads on its own: list it in zfskeys_datasets), or by zfs send | zfs receive \
+             into a new encrypted dataset",
             name = self.name
         ))
     }
@@ -463,10 +469,14 @@ mod tests {
             error.contains("shares the key of its encryption root zdata/enc"),
             "{error}"
         );
+        // One command to copy, its words one space apart.
         assert!(
-            error.contains("zfs change-key -l -o keyformat=raw"),
+            error.contains(&format!(
+                "`zfs change-key -l -o keyformat=raw -o keylocation={KEY} zdata/enc/nfsdata`"
+            )),
             "{error}"
         );
+        assert!(!error.contains("  "), "{error}");
     }
 
     /// Its key is loaded by loading its root's: zfs loads keys of encryption roots only.
