@@ -681,7 +681,7 @@ fn a_property_of_a_later_openzfs_is_refused_at_its_line() {
     assert_eq!(
         (refused.status.code(), stderr(&refused).as_str()),
         (
-            Some(1),
+            Some(255),
             "cannot set property for 'zroot': invalid property 'direct'\n"
         )
     );
