@@ -10,6 +10,7 @@ use serde::{Deserialize, Serialize};
 use crate::inventory::host::OsFamily;
 use crate::probe::Probe;
 use crate::sensitive::{Digest, Observed};
+use crate::zfs_property::OpenZfs;
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -39,6 +40,10 @@ pub struct HostState {
     pub occupied: BTreeSet<String>,
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub datasets: BTreeMap<String, DatasetState>,
+    /// The OpenZFS release the host runs (`zfs version`), read where datasets are probed;
+    /// which properties it takes, and how it reads some back, depend on it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub zfs_version: Option<OpenZfs>,
     /// Mounted filesystems by mount point.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub mounts: BTreeMap<String, MountState>,
@@ -207,8 +212,10 @@ impl Default for ServiceState {
 impl HostState {
     /// The part of this (recorded) state that `probes` ask about, as a transport returns it.
     pub fn answer(&self, probes: &[Probe]) -> HostState {
+        let datasets = probes.iter().any(|p| matches!(p, Probe::Dataset { .. }));
         let mut answer = HostState {
             os: self.os,
+            zfs_version: self.zfs_version.filter(|_| datasets),
             leftovers: self.leftovers.clone(),
             ..HostState::default()
         };

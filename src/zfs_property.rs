@@ -7,6 +7,191 @@
 //! lib/libzfs/libzfs_util.c (`zfs_nicestrtonum`, `str2shift`, `zprop_parse_value`); printing
 //! follows lib/libzfs/libzfs_dataset.c (`zfs_prop_get` with `literal`).
 
+use serde::{Deserialize, Serialize};
+
+/// An OpenZFS release, read from what `zfs version` prints: its userland as `ZFS_META_ALIAS`
+/// (`zfs-2.1.11-1` on Debian, `zfs-2.2.4-FreeBSD_g256659204` on FreeBSD 14.1), then the
+/// kernel module's as `zfs-kmod-…` (lib/libzfs/libzfs_util.c `zfs_version_print`, called by
+/// cmd/zfs/zfs_main.c `zfs_do_version`, the same from 2.1 to 2.4; 2.3 adds `-j`). Recorded as
+/// `2.1.11`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct OpenZfs {
+    pub major: u32,
+    pub minor: u32,
+    pub patch: u32,
+}
+
+impl OpenZfs {
+    pub const fn new(major: u32, minor: u32, patch: u32) -> Self {
+        Self {
+            major,
+            minor,
+            patch,
+        }
+    }
+
+    /// The release named by `zfs version`'s output: its userland line, else (a userland
+    /// that printed none) the kernel module's; `None` when neither names one (a zfs older
+    /// than 0.8 has no `version` command, and says so on stderr only).
+    pub fn from_version_output(text: &str) -> Option<Self> {
+        let named = |kmod: bool| {
+            text.lines().find_map(|line| {
+                let rest = line.trim().strip_prefix("zfs-")?;
+                let rest = match (kmod, rest.strip_prefix("kmod-")) {
+                    (false, None) => rest,
+                    (true, Some(rest)) => rest,
+                    _ => return None,
+                };
+                Self::leading(rest)
+            })
+        };
+        named(false).or_else(|| named(true))
+    }
+
+    /// `X.Y` or `X.Y.Z` at the start of `text`, whatever follows it (`-1`, `-rc5`,
+    /// `-FreeBSD_g…`).
+    fn leading(text: &str) -> Option<Self> {
+        let mut numbers = text
+            .split(|c: char| !c.is_ascii_digit())
+            .map(|part| part.parse::<u32>().ok());
+        let dots = text
+            .bytes()
+            .take_while(|b| b.is_ascii_digit() || *b == b'.')
+            .filter(|b| *b == b'.')
+            .count();
+        let major = numbers.next()??;
+        let minor = numbers.next()??;
+        let patch = if dots >= 2 { numbers.next()?? } else { 0 };
+        Some(Self::new(major, minor, patch))
+    }
+}
+
+impl std::fmt::Display for OpenZfs {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}.{}.{}", self.major, self.minor, self.patch)
+    }
+}
+
+impl TryFrom<String> for OpenZfs {
+    type Error = String;
+
+    fn try_from(text: String) -> Result<Self, String> {
+        let parsed = Self::leading(&text).filter(|version| version.to_string() == text);
+        parsed.ok_or_else(|| format!("`{text}` is not an OpenZFS release (X.Y.Z)"))
+    }
+}
+
+impl From<OpenZfs> for String {
+    fn from(version: OpenZfs) -> String {
+        version.to_string()
+    }
+}
+
+/// Where OpenZFS runs: zfs_prop.c registers a few properties on one platform only.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Platform {
+    FreeBsd,
+    Linux,
+}
+
+impl Platform {
+    fn name(self) -> &'static str {
+        match self {
+            Self::FreeBsd => "FreeBSD",
+            Self::Linux => "Linux",
+        }
+    }
+}
+
+/// Properties zfs_prop_init registers from a release on (compared tag by tag in openzfs/zfs:
+/// zfs-2.1.11, zfs-2.2.0, zfs-2.3.0, zfs-2.4.0); an older zfs refuses them ("invalid
+/// property", libzfs_dataset.c zfs_valid_proplist).
+const SINCE: &[(&str, OpenZfs)] = &[
+    ("snapshots_changed", OpenZfs::new(2, 2, 0)),
+    ("direct", OpenZfs::new(2, 3, 0)),
+    ("longname", OpenZfs::new(2, 3, 0)),
+    ("prefetch", OpenZfs::new(2, 3, 0)),
+    ("volthreading", OpenZfs::new(2, 3, 0)),
+    ("defaultuserquota", OpenZfs::new(2, 4, 0)),
+    ("defaultgroupquota", OpenZfs::new(2, 4, 0)),
+    ("defaultprojectquota", OpenZfs::new(2, 4, 0)),
+    ("defaultuserobjquota", OpenZfs::new(2, 4, 0)),
+    ("defaultgroupobjquota", OpenZfs::new(2, 4, 0)),
+    ("defaultprojectobjquota", OpenZfs::new(2, 4, 0)),
+    ("zoned_uid", OpenZfs::new(2, 4, 0)),
+];
+
+/// Values of an index added from a release on: (property, value, release). checksum_table
+/// and dedup_table gained blake3 with 2.2.
+const VALUES_SINCE: &[(&str, &str, OpenZfs)] = &[
+    ("checksum", "blake3", OpenZfs::new(2, 2, 0)),
+    ("dedup", "blake3", OpenZfs::new(2, 2, 0)),
+    ("dedup", "blake3,verify", OpenZfs::new(2, 2, 0)),
+];
+
+/// zfs_prop.c registers ZFS_PROP_ZONED as `jailed` under `#ifdef __FreeBSD__`, as `zoned`
+/// otherwise: each platform knows one of the two names.
+const ONLY_ON: &[(&str, Platform)] = &[("jailed", Platform::FreeBsd), ("zoned", Platform::Linux)];
+
+/// The release property `name` (canonical) is registered from, if not from every one f3s
+/// knows.
+pub fn since(name: &str) -> Option<OpenZfs> {
+    SINCE
+        .iter()
+        .find(|(property, _)| *property == name)
+        .map(|(_, release)| *release)
+}
+
+/// Whether OpenZFS on `platform` registers property `name` (canonical) at all.
+pub fn registered_on(name: &str, platform: Platform) -> bool {
+    ONLY_ON
+        .iter()
+        .all(|(property, only)| *property != name || *only == platform)
+}
+
+/// Whether a host running OpenZFS `version` (where known) on `platform` takes property
+/// `name` = `value` (both as `canonical_value` accepted them), or why its zfs refuses it.
+pub fn supported(
+    name: &str,
+    value: &str,
+    version: Option<OpenZfs>,
+    platform: Platform,
+) -> Result<(), String> {
+    let name = canonical_name(name);
+    if !registered_on(name, platform) {
+        let other = ONLY_ON
+            .iter()
+            .find(|(property, only)| *property != name && *only == platform)
+            .map_or("", |(property, _)| property);
+        return Err(format!(
+            "`{name}` is not a property of OpenZFS on {}, which names it `{other}` \
+             (zfs_prop.c registers one of jailed, on FreeBSD, and zoned, elsewhere)",
+            platform.name()
+        ));
+    }
+    let Some(version) = version else {
+        return Ok(());
+    };
+    if let Some(from) = since(name).filter(|from| version < *from) {
+        return Err(format!(
+            "`{name}` is a property from OpenZFS {}.{} on; this host runs OpenZFS {version}, \
+             whose zfs refuses it as an invalid property",
+            from.major, from.minor
+        ));
+    }
+    if let Some((_, _, from)) = VALUES_SINCE
+        .iter()
+        .find(|(property, word, from)| *property == name && *word == value && version < *from)
+    {
+        return Err(format!(
+            "`{name}={value}` is known from OpenZFS {}.{} on; this host runs OpenZFS {version}",
+            from.major, from.minor
+        ));
+    }
+    Ok(())
+}
+
 /// How a property's value is written and read back.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Type {
@@ -51,8 +236,8 @@ const fn native(name: &'static str, column: &'static str, kind: Type) -> Native 
 }
 
 /// The dataset properties of zfs_prop.c, settable ones with their values, read-only ones so
-/// that setting one is refused as `zfs set` refuses it ("'used' is readonly"). FreeBSD names
-/// the zoned property `jailed`, Linux `zoned`.
+/// that setting one is refused as `zfs set` refuses it ("'used' is readonly"); every name of
+/// every release and platform (which a host takes: `supported`).
 const NATIVE: &[Native] = &[
     native(
         "redundant_metadata",
@@ -124,11 +309,8 @@ const NATIVE: &[Native] = &[
         "logbias",
         Type::Choice("latency throughput", &[]),
     ),
-    native(
-        "xattr",
-        "xattr",
-        Type::Choice("off sa on dir", &[("on", "sa")]),
-    ),
+    // Its synonyms depend on the release: `xattr_read_back`.
+    native("xattr", "xattr", Type::Choice("off sa on dir", &[])),
     native(
         "dnodesize",
         "dnsize",
@@ -386,17 +568,28 @@ fn check_size(name: &str, written: &str, size: u64) -> Result<(), String> {
     }
 }
 
-/// Whether `wanted` (as written) and `observed` (as `zfs get -p` printed it) are one value.
-pub fn same_value(name: &str, wanted: &str, observed: &str) -> bool {
-    // xattr's table changed with OpenZFS 2.3 (zfs_prop.c, xattr_table): up to 2.2 `on` is
-    // the `dir` index and prints as `on`; from 2.3 `on` is `sa`'s and `dir` prints as `dir`.
-    // So `dir` reads back `on` or `dir`, and `on` reads back `on` or `sa`, whichever OpenZFS
-    // the host runs (FreeBSD 14 ships 2.2, Debian 2.1 and 2.3).
+/// What `zfs get -p` prints for xattr set to `value` on OpenZFS `version`: zfs_prop.c's
+/// xattr_table maps `on` to the dir index up to 2.2 and to the sa index from 2.3 (e419a63bf4,
+/// "xattr dataset prop: change defaults to sa"), and an index prints as the first name of it
+/// (zprop_common.c zprop_index_to_string), `on` in both: so up to 2.2 `dir` reads back `on`,
+/// from 2.3 `sa` does.
+fn xattr_read_back(value: &str, version: OpenZfs) -> &str {
+    match value {
+        "dir" if version < OpenZfs::new(2, 3, 0) => "on",
+        "sa" if version >= OpenZfs::new(2, 3, 0) => "on",
+        _ => value,
+    }
+}
+
+/// Whether `wanted` (as written) and `observed` (as `zfs get -p` printed it) are one value
+/// on a host running OpenZFS `version`; where that is not known, whether they are one on
+/// some release (xattr reads back by 2.2's table or 2.3's).
+pub fn same_value(name: &str, wanted: &str, observed: &str, version: Option<OpenZfs>) -> bool {
     if canonical_name(name) == "xattr" {
-        return match wanted {
-            "dir" => matches!(observed, "on" | "dir"),
-            "on" => matches!(observed, "on" | "sa"),
-            _ => wanted == observed,
+        let on = |version| xattr_read_back(wanted, version) == observed;
+        return match version {
+            Some(version) => on(version),
+            None => on(OpenZfs::new(2, 2, 0)) || on(OpenZfs::new(2, 3, 0)),
         };
     }
     let read = |value: &str| canonical_value(name, value).unwrap_or_else(|_| value.to_string());
@@ -599,7 +792,7 @@ mod tests {
             "zstd-fast-1000"
         );
         assert_eq!(canonical_value("compress", "gzip-7").unwrap(), "gzip-7");
-        assert_eq!(canonical_value("xattr", "on").unwrap(), "sa");
+        assert_eq!(canonical_value("xattr", "on").unwrap(), "on");
         assert_eq!(canonical_value("acltype", "posixacl").unwrap(), "posix");
         assert_eq!(canonical_value("snapshot_limit", "none").unwrap(), "none");
         assert_eq!(canonical_value("snapshot_limit", "10").unwrap(), "10");
@@ -643,22 +836,120 @@ mod tests {
 
     #[test]
     fn a_wanted_value_matches_what_zfs_get_p_reports() {
-        assert!(same_value("quota", "10G", "10737418240"));
-        assert!(same_value("quota", "none", "0"));
-        assert!(!same_value("quota", "10G", "0"));
-        assert!(same_value("recordsize", "1M", "1048576"));
-        assert!(same_value("xattr", "on", "sa"));
-        // OpenZFS 2.1 and 2.2 print the dir index as `on`.
-        assert!(same_value("xattr", "dir", "on"));
-        assert!(same_value("xattr", "on", "on"));
-        assert!(!same_value("xattr", "sa", "on"));
-        assert!(!same_value("xattr", "dir", "sa"));
-        assert!(same_value("compression", "lz4", "lz4"));
+        let same = |name, wanted, observed| same_value(name, wanted, observed, None);
+        assert!(same("quota", "10G", "10737418240"));
+        assert!(same("quota", "none", "0"));
+        assert!(!same("quota", "10G", "0"));
+        assert!(same("recordsize", "1M", "1048576"));
+        assert!(same("compression", "lz4", "lz4"));
         // What zfs get -p prints for them: the first name of their index.
-        assert!(same_value("compression", "gzip-6", "gzip"));
-        assert!(same_value("compression", "zstd-fast-1", "zstd-fast"));
-        assert!(!same_value("compression", "gzip-7", "gzip"));
-        assert!(!same_value("compression", "lz4", "on"));
+        assert!(same("compression", "gzip-6", "gzip"));
+        assert!(same("compression", "zstd-fast-1", "zstd-fast"));
+        assert!(!same("compression", "gzip-7", "gzip"));
+        assert!(!same("compression", "lz4", "on"));
+    }
+
+    const V2_1: Option<OpenZfs> = Some(OpenZfs::new(2, 1, 11));
+    const V2_2: Option<OpenZfs> = Some(OpenZfs::new(2, 2, 6));
+    const V2_3: Option<OpenZfs> = Some(OpenZfs::new(2, 3, 2));
+
+    /// xattr_table: up to 2.2 `on` and `dir` are one index, printed `on`; from 2.3 `on` and
+    /// `sa` are, printed `on`.
+    #[test]
+    fn xattr_reads_back_by_the_hosts_release() {
+        for version in [V2_1, V2_2] {
+            assert!(same_value("xattr", "on", "on", version));
+            assert!(same_value("xattr", "dir", "on", version));
+            assert!(same_value("xattr", "sa", "sa", version));
+            assert!(!same_value("xattr", "sa", "on", version));
+            assert!(!same_value("xattr", "dir", "dir", version));
+        }
+        assert!(same_value("xattr", "on", "on", V2_3));
+        assert!(same_value("xattr", "sa", "on", V2_3));
+        assert!(same_value("xattr", "dir", "dir", V2_3));
+        assert!(!same_value("xattr", "dir", "on", V2_3));
+        assert!(!same_value("xattr", "sa", "sa", V2_3));
+        assert!(same_value("xattr", "off", "off", V2_3));
+        // A release not known: what some release reads back.
+        assert!(same_value("xattr", "dir", "on", None));
+        assert!(same_value("xattr", "sa", "on", None));
+        assert!(!same_value("xattr", "dir", "sa", None));
+        assert!(!same_value("xattr", "off", "on", None));
+    }
+
+    #[test]
+    fn properties_of_a_later_release_are_refused_on_an_earlier_one() {
+        for name in ["direct", "longname", "prefetch"] {
+            let value = if name == "direct" { "always" } else { "on" };
+            let refused = supported(name, value, V2_2, Platform::FreeBsd).unwrap_err();
+            assert!(refused.contains("from OpenZFS 2.3 on"), "{refused}");
+            assert!(refused.contains("runs OpenZFS 2.2.6"), "{refused}");
+            assert_eq!(supported(name, value, V2_3, Platform::FreeBsd), Ok(()));
+            // A release not known is not refused: zfs itself will say.
+            assert_eq!(supported(name, value, None, Platform::FreeBsd), Ok(()));
+        }
+        assert!(supported("defaultuserquota", "1G", V2_3, Platform::Linux).is_err());
+        assert_eq!(
+            supported("compression", "lz4", V2_1, Platform::Linux),
+            Ok(())
+        );
+        assert_eq!(supported("compress", "lz4", V2_1, Platform::Linux), Ok(()));
+        let blake3 = supported("checksum", "blake3", V2_1, Platform::FreeBsd).unwrap_err();
+        assert!(
+            blake3.contains("`checksum=blake3` is known from OpenZFS 2.2"),
+            "{blake3}"
+        );
+        assert_eq!(
+            supported("checksum", "blake3", V2_2, Platform::FreeBsd),
+            Ok(())
+        );
+    }
+
+    #[test]
+    fn jailed_is_freebsds_and_zoned_linuxs() {
+        assert_eq!(supported("jailed", "on", V2_2, Platform::FreeBsd), Ok(()));
+        assert_eq!(supported("zoned", "on", V2_2, Platform::Linux), Ok(()));
+        let jailed = supported("jailed", "on", None, Platform::Linux).unwrap_err();
+        assert!(
+            jailed.contains("on Linux, which names it `zoned`"),
+            "{jailed}"
+        );
+        let zoned = supported("zoned", "on", None, Platform::FreeBsd).unwrap_err();
+        assert!(
+            zoned.contains("on FreeBSD, which names it `jailed`"),
+            "{zoned}"
+        );
+        assert!(registered_on("atime", Platform::Linux));
+        assert!(!registered_on("jailed", Platform::Linux));
+    }
+
+    #[test]
+    fn the_release_is_read_from_what_zfs_version_prints() {
+        let read = OpenZfs::from_version_output;
+        assert_eq!(read("zfs-2.1.11-1\nzfs-kmod-2.1.11-1\n"), V2_1);
+        assert_eq!(
+            read("zfs-2.2.6-FreeBSD_g33174af15\nzfs-kmod-2.2.6-FreeBSD_g33174af15\n"),
+            V2_2
+        );
+        assert_eq!(
+            read("zfs-2.3.2-1~bpo12+1\nzfs-kmod-2.3.2-1~bpo12+1\n"),
+            V2_3
+        );
+        // 2.3 with no module loaded: the userland line, then an error on stderr.
+        assert_eq!(read("zfs-2.3.2-1\n"), V2_3);
+        assert_eq!(read("zfs-2.3.0-rc5\n"), Some(OpenZfs::new(2, 3, 0)));
+        assert_eq!(read("zfs-0.8.3-1ubuntu12\n"), Some(OpenZfs::new(0, 8, 3)));
+        assert_eq!(read("zfs-kmod-2.2.4-1\n"), Some(OpenZfs::new(2, 2, 4)));
+        assert_eq!(read("zfs-2.2\n"), Some(OpenZfs::new(2, 2, 0)));
+        assert_eq!(read(""), None);
+        assert_eq!(read("unrecognized command 'version'\n"), None);
+        assert_eq!(read("zfs-x.y\n"), None);
+        assert!(OpenZfs::new(2, 2, 10) > OpenZfs::new(2, 2, 9));
+        assert!(OpenZfs::new(2, 10, 0) > OpenZfs::new(2, 3, 0));
+        let recorded: OpenZfs = serde_json::from_str("\"2.1.11\"").unwrap();
+        assert_eq!(Some(recorded), V2_1);
+        assert!(serde_json::from_str::<OpenZfs>("\"2.1\"").is_err());
+        assert_eq!(serde_json::to_string(&recorded).unwrap(), "\"2.1.11\"");
     }
 
     #[test]

@@ -171,6 +171,10 @@ fn bare_hosts_converge_in_one_apply_and_the_next_plan_is_empty() {
     // on the standby; NFS and stunnel running on the MASTER only; every client mounted
     // through its own stunnel.
     let vip_line = "\tinet 192.168.1.138 netmask 0xffffffff broadcast 192.168.1.138 vhid 1\n";
+    // A vhid added is BACKUP until its master-down timer (3 × advbase s, advbase 1) expires
+    // with no MASTER heard (ip_carp.c carp_setrun); f0's, added first, expires first. The
+    // lab's clock is moved past it rather than waited for.
+    cluster.lab.advance_carp_clock(3_000);
     for (host, state) in [("f0", "MASTER"), ("f1", "BACKUP")] {
         let ifconfig = sh_ok(cluster.host(host), "ifconfig re0");
         assert!(ifconfig.contains(vip_line), "{host}: {ifconfig}");
@@ -630,4 +634,61 @@ fn record_fixture_states() {
     );
     cluster.apply();
     record("converged");
+}
+
+/// A property of a later OpenZFS than the host's is refused at plan time, at the resource's
+/// line, naming the release the host runs (read with `zfs version` in the observation); the
+/// stand-in's zfs refuses it as an older zfs does. On a host of that release it converges.
+#[test]
+fn a_property_of_a_later_openzfs_is_refused_at_its_line() {
+    let lab = Lab::start(&[("f0", Os::Freebsd)]);
+    let f0 = lab.host("f0");
+    let module_dir = lab.dir().join("modules/later");
+    std::fs::create_dir_all(&module_dir).unwrap();
+    std::fs::write(
+        module_dir.join("module.yml"),
+        "resources:\n  - zfs: zroot/direct\n    properties:\n      direct: always\n      xattr: sa\n",
+    )
+    .unwrap();
+    let inventory = lab.dir().join("inventory.yml");
+    std::fs::write(
+        &inventory,
+        format!(
+            "module_path: [{}]\n{}",
+            lab.dir().join("modules").display(),
+            lab.inventory_hosts(&|_: &LabHost| "    modules:\n      - module: later\n".into())
+        ),
+    )
+    .unwrap();
+    assert_eq!(
+        sh_ok(f0, "zfs version"),
+        "zfs-2.2.6-FreeBSD_lab\nzfs-kmod-2.2.6-FreeBSD_lab\n"
+    );
+    let refused = f0.sh("zfs set direct=always zroot");
+    assert_eq!(
+        (refused.status.code(), stderr(&refused).as_str()),
+        (
+            Some(255),
+            "cannot set property for 'zroot': invalid property 'direct'\n"
+        )
+    );
+    let plan = common::f3s_on(&inventory, &["plan"]);
+    assert_code(&plan, 1);
+    let said = stderr(&plan);
+    assert!(
+        said.contains("`direct` is a property from OpenZFS 2.3 on; this host runs OpenZFS 2.2.6"),
+        "{said}"
+    );
+    assert!(said.contains("later/module.yml:2:"), "{said}");
+
+    sh_ok(f0, "echo 2.3.2-1 > /var/lib/lab/zfs/release");
+    let apply = common::f3s_on(&inventory, &["apply", "--yes"]);
+    assert_code(&apply, 0);
+    // From 2.3, xattr=sa reads back `on` (its index's first name), and is the wanted value.
+    assert_eq!(
+        sh_ok(f0, "zfs get -H -p -o value xattr,direct zroot/direct"),
+        "on\nalways\n"
+    );
+    let again = common::f3s_on(&inventory, &["plan", "--detailed-exitcode"]);
+    assert_code(&again, 0);
 }

@@ -6,8 +6,17 @@
 //! The guests boot once for all cases (a boot is half a minute of emulation or more), the
 //! first time a case needs them, and are stopped when every case is done; so this binary has
 //! its own harness (libtest-mimic: the usual filters and output) and runs the cases one at a
-//! time. Each storage case has a pool and a disk of its own. With F3S_SKIP_VM_TESTS set,
-//! every case is reported ignored.
+//! time. Each storage case has a pool and a disk of its own, and runs twice: on bookworm's
+//! OpenZFS 2.1 and, as `NAME_on_openzfs_2_3`, on a guest with bookworm-backports' 2.3
+//! (scripts/vm-image-openzfs-2.3). With F3S_SKIP_VM_TESTS set, every case is reported
+//! ignored.
+//!
+//! What is compared: the plans' change lines, whole `zfs get -H -p` rows (name, property,
+//! value, source) of every dataset a case touched and `zpool get -H -p` rows of its pool, and
+//! for each refusal the exit status and the whole first line of stderr. The chroot host
+//! plays the guest's OpenZFS: its release (what the guest's `zfs version` prints) and
+//! platform (Linux), so where they differ by release or platform the stand-in must follow
+//! the guest.
 
 mod common;
 mod lab;
@@ -18,7 +27,7 @@ use std::process::Output;
 use std::sync::Mutex;
 
 use common::{assert_code, stderr, stdout};
-use lab::vm::{self, Vm};
+use lab::vm::{self, Image, Vm};
 use lab::{Lab, LabHost, Os};
 use libtest_mimic::{Arguments, Failed, Trial};
 
@@ -100,27 +109,44 @@ impl Seen {
         self.0.push(what.into());
     }
 
-    /// `zfs get -H -p` of `properties` (in this order) of `dataset`.
-    fn zfs_get(&mut self, side: &Side, properties: &str, dataset: &str) {
+    /// The whole `zfs get -H -p` rows (name, property, value, source) of `ROW_PROPERTIES` of
+    /// `datasets`.
+    fn rows(&mut self, side: &Side, datasets: &[&str]) {
         let answer = side.sh_ok(&format!(
-            "zfs get -H -p -o property,value {properties} {dataset}"
+            "zfs get -H -p {ROW_PROPERTIES} {}",
+            datasets.join(" ")
         ));
         for line in answer.lines() {
-            self.note(format!("{dataset} {line}"));
+            self.note(line);
         }
     }
 
-    /// The exit status of `command` and the first `lines` lines it printed on stderr; the
-    /// command is noted with the disk's name left out.
+    /// The `zpool get -H -p` rows of `pool`.
+    fn pool_rows(&mut self, side: &Side, pool: &str) {
+        let answer = side.sh_ok(&format!(
+            "zpool get -H -p name,health,readonly,failmode,altroot {pool}"
+        ));
+        for line in answer.lines() {
+            self.note(line);
+        }
+    }
+
+    /// The exit status of `command` and the whole first line it printed on stderr (the first
+    /// `lines` lines, where more are compared); the command is noted with the disk's name
+    /// left out, and so is what it said.
     fn refusal(&mut self, side: &Side, command: &str, disk: Option<&str>, lines: usize) {
         let output = side.sh(command);
+        let hide = |text: &str| disk.map_or(text.to_string(), |disk| text.replace(disk, "DISK"));
         let said: Vec<String> = stderr(&output)
             .lines()
-            .take(lines)
-            .map(String::from)
+            .take(lines.max(1))
+            .map(hide)
             .collect();
-        let command = disk.map_or(command.to_string(), |disk| command.replace(disk, "DISK"));
-        self.note(format!("{command}: {:?} {said:?}", output.status.code()));
+        self.note(format!(
+            "{}: {:?} {said:?}",
+            hide(command),
+            output.status.code()
+        ));
     }
 
     /// A plan's changes, without what differs between the sides by construction: the
@@ -137,6 +163,11 @@ impl Seen {
         }
     }
 }
+
+/// The properties of a dataset's rows: what f3s manages or reads, each as real OpenZFS and
+/// the stand-in both print it.
+const ROW_PROPERTIES: &str = "type,mountpoint,canmount,mounted,encryption,keyformat,keylocation,\
+    keystatus,encryptionroot,compression,quota,readonly,xattr,atime,acltype";
 
 /// A case on one side: it asserts what must hold there and notes what both sides must agree on.
 type Case = fn(&Side, &Path, &mut Seen);
@@ -244,15 +275,15 @@ fn a_device_holding_an_exported_pool_is_written_only_when_allowed(
         "allowed: {}",
         side.sh_ok("zpool list -H -o health guarded").trim()
     ));
-    seen.zfs_get(side, "mountpoint", "guarded");
-    // A device of an active pool is refused even with -f. What is said differs by OS (on
-    // Linux, zpool_vdev_os.c asks libblkid and names the partition zpool made), so only the
-    // refusal is compared.
+    seen.rows(side, &["guarded"]);
+    seen.pool_rows(side, "guarded");
+    // A device of an active pool is refused even with -f; on Linux before anything else, as
+    // a disk in use (zpool_vdev_os.c check_disk), which the stand-in plays too.
     seen.refusal(
         side,
         &format!("zpool create -f -m /again again {disk}"),
         Some(&disk),
-        0,
+        1,
     );
 }
 
@@ -272,11 +303,8 @@ fn an_encrypted_dataset_with_a_key_file_is_created_and_mounted(
          \x20   keylocation: file:///keys/f0-secure.key\n",
         seen,
     );
-    seen.zfs_get(
-        side,
-        "encryption,keyformat,keylocation,keystatus,mounted,mountpoint",
-        "secure/enc",
-    );
+    seen.rows(side, &["secure", "secure/enc"]);
+    seen.pool_rows(side, "secure");
     // What a second load, mount or unload of a mounted dataset's key says.
     for command in ["load-key", "mount", "unload-key"] {
         seen.refusal(side, &format!("zfs {command} secure/enc"), None, 1);
@@ -300,11 +328,7 @@ fn a_received_replica_is_unlocked_mounted_and_read_only(side: &Side, dir: &Path,
             "zpool create -m /sink sink {disk} && zfs lab-receive sink/replica"
         )),
     };
-    seen.zfs_get(
-        side,
-        "encryption,keyformat,keylocation,keystatus,mounted,mountpoint,canmount",
-        "sink/replica",
-    );
+    seen.rows(side, &["sink/replica"]);
     let inventory = side.inventory(
         dir,
         "resources:\n  - zfs: sink/replica\n    create: false\n\
@@ -313,11 +337,7 @@ fn a_received_replica_is_unlocked_mounted_and_read_only(side: &Side, dir: &Path,
         &[],
     );
     converge(&inventory, None, seen);
-    seen.zfs_get(
-        side,
-        "keylocation,keystatus,mounted,mountpoint,readonly",
-        "sink/replica",
-    );
+    seen.rows(side, &["sink", "sink/replica"]);
     if let Side::Real(_) = side {
         assert_eq!(side.sh_ok("cat /export/replica/file"), "replicated\n");
         let write = side.sh("touch /export/replica/stray");
@@ -341,9 +361,7 @@ fn datasets_without_a_zfs_mountpoint_are_not_mounted(side: &Side, dir: &Path, se
          \x20 - zfs: shape/off\n    properties:\n      canmount: \"off\"\n",
         seen,
     );
-    for dataset in ["shape/none", "shape/legacy", "shape/off"] {
-        seen.zfs_get(side, "mountpoint,canmount,mounted", dataset);
-    }
+    seen.rows(side, &["shape", "shape/none", "shape/legacy", "shape/off"]);
 }
 
 /// A size-valued property is given as people write it (10G) and read back as the exact
@@ -357,7 +375,7 @@ fn a_size_valued_property_converges(side: &Side, dir: &Path, seen: &mut Seen) {
         "  - zfs: sized/quota\n    properties:\n      quota: 10G\n",
         seen,
     );
-    seen.zfs_get(side, "quota", "sized/quota");
+    seen.rows(side, &["sized", "sized/quota"]);
 }
 
 /// A compression named by a synonym converges: zfs get -p prints an index by the first name
@@ -373,8 +391,7 @@ fn a_compression_read_back_by_another_name_converges(side: &Side, dir: &Path, se
          \x20 - zfs: packed/z\n    properties:\n      compression: zstd-fast-1\n",
         seen,
     );
-    seen.zfs_get(side, "compression", "packed/g");
-    seen.zfs_get(side, "compression", "packed/z");
+    seen.rows(side, &["packed", "packed/g", "packed/z"]);
 }
 
 /// Many operands in one call, one of which does not exist, as f3s observes pools and datasets:
@@ -390,6 +407,7 @@ fn many_operands_in_one_call_are_answered_alike(side: &Side, dir: &Path, seen: &
         "  - zfs: many/b\n  - zfs: many/a\n",
         seen,
     );
+    seen.rows(side, &["many/a", "many/b"]);
     for command in [
         "zfs list -H -o name many/b many/nope many/a many/b",
         "zfs get -H -p -o name,property,value quota,user:x many/b many/nope many/a",
@@ -418,11 +436,7 @@ fn a_dataset_sharing_its_roots_key_is_planned_as_it_is(side: &Side, dir: &Path, 
          zfs create -o encryption=on -o keyformat=raw -o keylocation=file:///keys/f0-shared.key shared/enc && \
          zfs create shared/enc/data"
     ));
-    seen.zfs_get(
-        side,
-        "encryptionroot,keylocation,keystatus",
-        "shared/enc/data",
-    );
+    seen.rows(side, &["shared/enc", "shared/enc/data"]);
     for command in [
         "zfs set keylocation=file:///keys/f0-shared.key shared/enc/data",
         "zfs load-key shared/enc/data",
@@ -438,6 +452,100 @@ fn a_dataset_sharing_its_roots_key_is_planned_as_it_is(side: &Side, dir: &Path, 
     let plan = f3s(&inventory, &["plan", "--detailed-exitcode"]);
     assert_code(&plan, 0);
     seen.note("the module's keylocation is met by the root's key");
+}
+
+/// A dataset sharing its root's key whose module wants a key of its own: ZFS refuses `zfs
+/// set keylocation` on it (libzfs_util.c zfs_setprop_error), so the plan refuses too, naming
+/// the way out; the way out it names (`zfs change-key -l`, zfs-change-key(8)) makes the
+/// dataset an encryption root of its own, the data below it following, and the module is then
+/// met as it is.
+fn a_child_wanting_a_key_of_its_own_is_shown_the_way_out(side: &Side, dir: &Path, seen: &mut Seen) {
+    let disk = side.disk(8);
+    make_key(side, "/keys/f0-own.key");
+    make_key(side, "/keys/f0-own-data.key");
+    side.sh_ok(&format!(
+        "zpool create -m /own own {disk} && \
+         zfs create -o encryption=on -o keyformat=raw -o keylocation=file:///keys/f0-own.key own/enc && \
+         zfs create own/enc/data && zfs create own/enc/data/below"
+    ));
+    let wanted = "file:///keys/f0-own-data.key";
+    seen.refusal(
+        side,
+        &format!("zfs set keylocation={wanted} own/enc/data"),
+        None,
+        1,
+    );
+    let inventory = side.inventory(
+        dir,
+        &format!(
+            "resources:\n  - zfs: own/enc/data\n    encryption: \"on\"\n    keyformat: raw\n\
+             \x20   keylocation: {wanted}\n"
+        ),
+        &[],
+    );
+    let plan = f3s(&inventory, &["plan"]);
+    assert_code(&plan, 1);
+    let said = stderr(&plan);
+    let way_out =
+        format!("zfs change-key -l -o keyformat=raw -o keylocation={wanted} own/enc/data");
+    assert!(
+        said.contains("shares the key of its encryption root own/enc"),
+        "{said}"
+    );
+    assert!(said.contains(&way_out), "{said}");
+    seen.note("the plan refuses, naming zfs change-key");
+    side.sh_ok(&way_out);
+    let again = f3s(&inventory, &["plan", "--detailed-exitcode"]);
+    assert_code(&again, 0);
+    seen.note("after zfs change-key the module is met");
+    seen.rows(side, &["own/enc", "own/enc/data", "own/enc/data/below"]);
+}
+
+/// A property of a later OpenZFS than the host's: f3s reads the release with the datasets
+/// (`zfs version`, whatever its suffix) and refuses `direct` (2.3) at plan time on 2.1, as
+/// that zfs refuses it in every command that names it; on 2.3 the same module converges.
+fn a_property_of_a_later_openzfs_is_refused_by_the_plan(side: &Side, dir: &Path, seen: &mut Seen) {
+    let disk = side.disk(9);
+    side.sh_ok(&format!("zpool create -m /later later {disk}"));
+    let release = side
+        .sh_ok("zfs version")
+        .lines()
+        .next()
+        .unwrap_or_default()
+        .to_string();
+    seen.note(format!("zfs version: {release}"));
+    let has_direct = !(release.starts_with("zfs-0.")
+        || release.starts_with("zfs-1.")
+        || ["zfs-2.0.", "zfs-2.1.", "zfs-2.2."]
+            .iter()
+            .any(|older| release.starts_with(older)));
+    let inventory = side.inventory(
+        dir,
+        "resources:\n  - zfs: later/direct\n    properties:\n      direct: always\n",
+        &[],
+    );
+    if has_direct {
+        converge(&inventory, None, seen);
+        let direct = side.sh_ok("zfs get -H -p direct later/direct");
+        seen.note(direct.trim());
+    } else {
+        for command in [
+            "zfs set direct=always later",
+            "zfs create -o direct=always later/d",
+            "zfs get -H -p direct later",
+        ] {
+            seen.refusal(side, command, None, 1);
+        }
+        let plan = f3s(&inventory, &["plan"]);
+        assert_code(&plan, 1);
+        let said = stderr(&plan);
+        let line = said
+            .lines()
+            .find(|line| line.contains("is a property from OpenZFS"))
+            .unwrap_or_else(|| panic!("no refusal naming the release:\n{said}"));
+        seen.note(line.trim());
+    }
+    seen.rows(side, &["later"]);
 }
 
 /// The NFS client's mount monitor (modules/nfs_client's templates): its service and timer
@@ -492,17 +600,71 @@ fn the_mount_monitor_timer_is_enabled_and_active(side: &Side, dir: &Path, seen: 
     }
 }
 
+/// A unit whose start fails: a oneshot service whose command exits 1. systemctl start waits
+/// for it and fails (exit 1, "Job for … failed because the control process exited with error
+/// code."), the apply says so for that resource and exits 1, the unit is `failed` to
+/// is-active, and the next plan wants it started again.
+fn a_unit_whose_start_fails_fails_the_apply(side: &Side, dir: &Path, seen: &mut Seen) {
+    let inventory = side.inventory(
+        dir,
+        "resources:\n  - systemd: lab-fails.service\n    content: |\n\
+         \x20     [Unit]\n      Description=fails on purpose\n      [Service]\n\
+         \x20     Type=oneshot\n      ExecStart=/bin/false\n      [Install]\n\
+         \x20     WantedBy=multi-user.target\n\
+         \x20   enabled: true\n    state: running\n",
+        &[],
+    );
+    let plan = f3s(&inventory, &["plan"]);
+    assert_code(&plan, 0);
+    seen.plan(&stdout(&plan), None);
+    let apply = f3s(&inventory, &["apply", "--yes"]);
+    assert_code(&apply, 1);
+    let text = format!("{}{}", stdout(&apply), stderr(&apply));
+    let failed: Vec<&str> = text
+        .lines()
+        .filter(|line| line.contains("Job for lab-fails.service failed"))
+        .collect();
+    assert!(!failed.is_empty(), "{text}");
+    // The line ends in how long the unit took, which differs.
+    let failed = failed[0].trim();
+    let failed = failed.rsplit_once(" (").map_or(failed, |(line, _)| line);
+    seen.note(format!("apply: {failed}"));
+    seen.refusal(side, "systemctl start lab-fails.service", None, 2);
+    let active = side.sh("systemctl is-active lab-fails.service");
+    seen.note(format!(
+        "is-active: {} ({:?})",
+        stdout(&active).trim(),
+        active.status.code()
+    ));
+    let enabled = side.sh("systemctl is-enabled lab-fails.service");
+    seen.note(format!("is-enabled: {}", stdout(&enabled).trim()));
+    let again = f3s(&inventory, &["plan", "--detailed-exitcode"]);
+    assert_code(&again, 2);
+    seen.plan(&stdout(&again), None);
+}
+
 /// The hosts the cases run on, each started the first time a case needs it.
 #[derive(Default)]
 struct Hosts {
     storage: Option<Result<(Vm, Lab), String>>,
+    storage_2_3: Option<Result<(Vm, Lab), String>>,
     client: Option<Result<(Vm, Lab), String>>,
 }
 
 static HOSTS: Mutex<Hosts> = Mutex::new(Hosts {
     storage: None,
+    storage_2_3: None,
     client: None,
 });
+
+/// A guest the cases run on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Guest {
+    /// A storage host (FreeBSD-like, real OpenZFS) of this image.
+    Storage(Image),
+    /// The client (Rocky-like, real systemd).
+    Client,
+}
 
 const STORAGE_CASES: &[(&str, Case)] = &[
     (
@@ -537,22 +699,53 @@ const STORAGE_CASES: &[(&str, Case)] = &[
         "a_compression_read_back_by_another_name_converges",
         a_compression_read_back_by_another_name_converges,
     ),
+    (
+        "a_child_wanting_a_key_of_its_own_is_shown_the_way_out",
+        a_child_wanting_a_key_of_its_own_is_shown_the_way_out,
+    ),
+    (
+        "a_property_of_a_later_openzfs_is_refused_by_the_plan",
+        a_property_of_a_later_openzfs_is_refused_by_the_plan,
+    ),
 ];
 
-const CLIENT_CASES: &[(&str, Case)] = &[(
-    "the_mount_monitor_timer_is_enabled_and_active",
-    the_mount_monitor_timer_is_enabled_and_active,
-)];
+const CLIENT_CASES: &[(&str, Case)] = &[
+    (
+        "the_mount_monitor_timer_is_enabled_and_active",
+        the_mount_monitor_timer_is_enabled_and_active,
+    ),
+    (
+        "a_unit_whose_start_fails_fails_the_apply",
+        a_unit_whose_start_fails_fails_the_apply,
+    ),
+];
 
-/// A guest and a chroot lab host for `os`, both named as the cases' inventories name them.
-fn start(os: Os) -> Result<(Vm, Lab), String> {
+/// A guest and a chroot lab host for `guest`, both named as the cases' inventories name them.
+fn start(guest: Guest) -> Result<(Vm, Lab), String> {
     catch_unwind(|| {
-        let (name, disks) = match os {
-            Os::Freebsd => ("f0", STORAGE_CASES.len()),
-            Os::Rocky => ("r0", 0),
+        let (name, os, disks, image) = match guest {
+            Guest::Storage(image) => ("f0", Os::Freebsd, STORAGE_CASES.len(), image),
+            Guest::Client => ("r0", Os::Rocky, 0, Image::Bookworm),
         };
-        let vm = Vm::start(name, os, disks);
+        let vm = Vm::start_on(image, name, os, disks);
         let lab = Lab::start(&[(name, os)]);
+        if os == Os::Freebsd {
+            // The stand-in plays the guest's OpenZFS: its release and platform.
+            let version = vm.sh("zfs version");
+            let release = String::from_utf8_lossy(&version.stdout)
+                .lines()
+                .find_map(|line| {
+                    line.strip_prefix("zfs-")
+                        .filter(|r| !r.starts_with("kmod-"))
+                })
+                .map(str::to_string)
+                .unwrap_or_else(|| panic!("the guest's zfs version: {version:?}"));
+            let output = lab.hosts[0].sh(&format!(
+                "mkdir -p /var/lib/lab/zfs && echo '{release}' > /var/lib/lab/zfs/release && \
+                 echo linux > /var/lib/lab/zfs/platform"
+            ));
+            assert!(output.status.success());
+        }
         for i in 0..disks {
             // The lab's /dev is its own: a disk is a sparse file, zeros until written.
             let output = lab.hosts[0].sh(&format!("truncate -s 64M /dev/da{}", i + 1));
@@ -574,15 +767,26 @@ fn run_dir() -> PathBuf {
 }
 
 /// Runs `case` on the guest, then on the stand-in, and compares what they saw.
-fn run_case(name: &str, os: Os, case: Case) -> Result<(), Failed> {
+fn run_case(name: &str, guest: Guest, case: Case) -> Result<(), Failed> {
     let mut hosts = HOSTS.lock().unwrap_or_else(|e| e.into_inner());
-    let slot = match os {
-        Os::Freebsd => &mut hosts.storage,
-        Os::Rocky => &mut hosts.client,
+    // The cases run guest by guest: one about to boot means the others are done with, and
+    // stop (by their PIDs) rather than idle beside it on the machine's two cores.
+    let started = match guest {
+        Guest::Storage(Image::Bookworm) => hosts.storage.is_some(),
+        Guest::Storage(Image::OpenZfs23) => hosts.storage_2_3.is_some(),
+        Guest::Client => hosts.client.is_some(),
     };
-    let (vm, lab) = match slot.get_or_insert_with(|| start(os)) {
+    if !started {
+        drop(std::mem::take(&mut *hosts));
+    }
+    let slot = match guest {
+        Guest::Storage(Image::Bookworm) => &mut hosts.storage,
+        Guest::Storage(Image::OpenZfs23) => &mut hosts.storage_2_3,
+        Guest::Client => &mut hosts.client,
+    };
+    let (vm, lab) = match slot.get_or_insert_with(|| start(guest)) {
         Ok((vm, lab)) => (&*vm, &*lab),
-        Err(why) => return Err(format!("no {os:?} guest: {why}").into()),
+        Err(why) => return Err(format!("no {guest:?} guest: {why}").into()),
     };
     let dir = run_dir().join(name);
     let mut seen = Vec::new();
@@ -608,13 +812,22 @@ fn main() {
     // One case at a time: the cases share the guests.
     args.test_threads = Some(1);
     let skipped = vm::skipped();
-    let cases = STORAGE_CASES
-        .iter()
-        .map(|case| (Os::Freebsd, case))
-        .chain(CLIENT_CASES.iter().map(|case| (Os::Rocky, case)));
+    let storage = |image: Image, suffix: &'static str| {
+        STORAGE_CASES
+            .iter()
+            .map(move |&(name, case)| (format!("{name}{suffix}"), Guest::Storage(image), case))
+    };
+    let cases = storage(Image::Bookworm, "")
+        .chain(storage(Image::OpenZfs23, "_on_openzfs_2_3"))
+        .chain(
+            CLIENT_CASES
+                .iter()
+                .map(|&(name, case)| (name.to_string(), Guest::Client, case)),
+        );
     let trials = cases
-        .map(|(os, &(name, case))| {
-            Trial::test(name, move || run_case(name, os, case)).with_ignored_flag(skipped)
+        .map(|(name, guest, case)| {
+            let trial_name = name.clone();
+            Trial::test(trial_name, move || run_case(&name, guest, case)).with_ignored_flag(skipped)
         })
         .collect();
     let conclusion = libtest_mimic::run(&args, trials);

@@ -174,7 +174,9 @@ fn remove_leftovers(inventory: &Inventory, plan: &Plan, transport: &dyn Transpor
 
 /// Brings each planned host's record of what f3s manages there up to date (`prune.rs`),
 /// where it changed: one more exec on such a host, under its lock. A host where that fails
-/// says so; the apply's outcome stands.
+/// says so; the apply's outcome stands. A host the apply never reached (its rollout stopped
+/// before it: every one of its resources not started) is left as it was, record included
+/// (`record::updated` records nothing an apply did not start).
 fn record_managed(
     inventory: &Inventory,
     graph: &ResourceGraph,

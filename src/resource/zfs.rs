@@ -8,12 +8,13 @@ use std::collections::BTreeMap;
 use super::kind::{AttributeChange, Decision, Implied, Kind, View};
 use crate::compile_error::CompileError;
 use crate::compile_error_kind::CompileErrorKind;
+use crate::inventory::host::OsFamily;
 use crate::module::attrs::{Attrs, Rendered};
 use crate::names::NameKind;
 use crate::op::Op;
 use crate::probe::Probe;
 use crate::values::ValueKind;
-use crate::zfs_property;
+use crate::zfs_property::{self, OpenZfs, Platform};
 
 pub const ATTRIBUTES: &[&str] = &[
     "encryption",
@@ -148,12 +149,18 @@ impl Zfs {
             .datasets
             .get(root)
             .and_then(|dataset| dataset.properties.get("keylocation"));
-        if found.is_some_and(|found| holds("keylocation", wanted, found)) {
+        if found.is_some_and(|found| holds("keylocation", wanted, found, None)) {
             return Ok(());
         }
         let found = found.map_or("unknown".to_string(), |found| format!("`{found}`"));
         Err(format!(
-            "{name} shares the key of its encryption root {root}, whose keylocation is {found},              not `{wanted}`; ZFS sets a keylocation on encryption roots only. Either want              {root}'s key here (keylocation {found}, or none), or make {name} an encryption root              of its own, in place with its data kept: `zfs change-key -l -o keyformat=raw -o              keylocation={wanted} {name}` (zfs-load-key(8); its key then loads on its own: list              it in zfskeys_datasets), or by zfs send | zfs receive into a new encrypted dataset",
+            "{name} shares the key of its encryption root {root}, whose keylocation is {found}, \
+             not `{wanted}`; ZFS sets a keylocation on encryption roots only. Either want \
+             {root}'s key here (keylocation {found}, or none), or make {name} an encryption \
+             root of its own, in place with its data kept: `zfs change-key -l -o \
+             keyformat=raw -o keylocation={wanted} {name}` (zfs-change-key(8); its key then \
+             loads on its own: list it in zfskeys_datasets), or by zfs send | zfs receive \
+             into a new encrypted dataset",
             name = self.name
         ))
     }
@@ -213,12 +220,28 @@ fn unmountable(properties: &BTreeMap<String, String>) -> Option<String> {
 
 /// Whether an observed property value is the wanted one; `encryption=on` means the default
 /// cipher, which ZFS reports by name. Sizes are compared in bytes, choices by what zfs reads
-/// back (`zfs get -p`).
-fn holds(property: &str, wanted: &str, current: &str) -> bool {
+/// back (`zfs get -p`) on the host's OpenZFS `version`, where known.
+fn holds(property: &str, wanted: &str, current: &str, version: Option<OpenZfs>) -> bool {
     match (property, wanted) {
         ("encryption", "on") => current != "off",
-        _ => zfs_property::same_value(property, wanted, current),
+        _ => zfs_property::same_value(property, wanted, current, version),
     }
+}
+
+/// Refuses a property the host's zfs would refuse whatever its value: one its OpenZFS release
+/// (observed with the datasets) does not have yet, or its platform names otherwise (`jailed`,
+/// `zoned`). Checked before anything is planned for the dataset, so the plan says why at the
+/// resource rather than zfs at apply.
+fn check_host(properties: &BTreeMap<String, String>, view: &View) -> Result<(), String> {
+    let platform = match view.os {
+        OsFamily::Freebsd => Platform::FreeBsd,
+        OsFamily::Rocky => Platform::Linux,
+    };
+    for (name, value) in properties {
+        zfs_property::supported(name, value, view.state.zfs_version, platform)
+            .map_err(|why| format!("{why}: leave `{name}` out for this host"))?;
+    }
+    Ok(())
 }
 
 impl Kind for Zfs {
@@ -257,6 +280,8 @@ impl Kind for Zfs {
     }
 
     fn decide(&self, view: &View) -> Result<Decision, String> {
+        check_host(&self.properties, view)?;
+        let version = view.state.zfs_version;
         let mut decision = Decision::default();
         let Some(current) = view.state.datasets.get(&self.name) else {
             if !self.create {
@@ -289,7 +314,7 @@ impl Kind for Zfs {
             let (Some(wanted), Some(found)) = (self.properties.get(key), value(key)) else {
                 continue;
             };
-            if !holds(key, wanted, found) {
+            if !holds(key, wanted, found, version) {
                 return Err(format!(
                     "{} exists with {key}={found}, not {wanted}. {key} is chosen when a dataset \
                      is created, and f3s does not destroy data to change it: create a new \
@@ -310,7 +335,7 @@ impl Kind for Zfs {
                 continue;
             }
             let found = value(key).unwrap_or("(unknown)");
-            if !holds(key, wanted, found) {
+            if !holds(key, wanted, found, version) {
                 let before = zfs_property::readable(key, found);
                 decision
                     .changes
@@ -377,7 +402,6 @@ impl Kind for Zfs {
 mod tests {
     use super::*;
     use crate::host_state::{DatasetState, HostState};
-    use crate::inventory::host::OsFamily;
     use std::collections::BTreeSet;
 
     const KEY: &str = "file:///keys/f0.lan.buetow.org:zdata.key";
@@ -445,10 +469,14 @@ mod tests {
             error.contains("shares the key of its encryption root zdata/enc"),
             "{error}"
         );
+        // One command to copy, its words one space apart.
         assert!(
-            error.contains("zfs change-key -l -o keyformat=raw"),
+            error.contains(&format!(
+                "`zfs change-key -l -o keyformat=raw -o keylocation={KEY} zdata/enc/nfsdata`"
+            )),
             "{error}"
         );
+        assert!(!error.contains("  "), "{error}");
     }
 
     /// Its key is loaded by loading its root's: zfs loads keys of encryption roots only.
@@ -461,5 +489,54 @@ mod tests {
                 dataset: "zdata/enc".into()
             }]
         );
+    }
+
+    /// A dataset to be created with `properties` on a host running `version` as `os`.
+    fn create_on(
+        os: OsFamily,
+        version: Option<OpenZfs>,
+        properties: &[(&str, &str)],
+    ) -> Result<Decision, String> {
+        let state = HostState {
+            zfs_version: version,
+            ..HostState::default()
+        };
+        let zfs = Zfs {
+            name: "zdata/new".into(),
+            properties: properties
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect(),
+            mounted: Mounting::AsAtBoot,
+            create: true,
+        };
+        let (hosts, pending) = (BTreeMap::new(), BTreeSet::new());
+        zfs.decide(&View {
+            os,
+            now: 0,
+            state: &state,
+            hosts: &hosts,
+            pending: &pending,
+        })
+    }
+
+    /// What the host's zfs would refuse is refused at plan time, naming the release.
+    #[test]
+    fn a_property_the_hosts_release_lacks_is_refused_when_planned() {
+        let v2_2 = Some(OpenZfs::new(2, 2, 6));
+        let error = create_on(OsFamily::Freebsd, v2_2, &[("direct", "always")]).unwrap_err();
+        assert!(
+            error.contains("`direct` is a property from OpenZFS 2.3 on"),
+            "{error}"
+        );
+        assert!(error.contains("runs OpenZFS 2.2.6"), "{error}");
+        assert!(error.contains("leave `direct` out"), "{error}");
+        let v2_3 = Some(OpenZfs::new(2, 3, 2));
+        let decision = create_on(OsFamily::Freebsd, v2_3, &[("direct", "always")]).unwrap();
+        assert!(decision.creates);
+        let error = create_on(OsFamily::Rocky, v2_3, &[("jailed", "on")]).unwrap_err();
+        assert!(error.contains("names it `zoned`"), "{error}");
+        assert!(create_on(OsFamily::Freebsd, None, &[("zoned", "on")]).is_err());
+        assert!(create_on(OsFamily::Freebsd, None, &[("jailed", "on")]).is_ok());
     }
 }

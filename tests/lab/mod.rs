@@ -179,6 +179,18 @@ impl Lab {
         (lab, inventory)
     }
 
+    /// Moves the CARP stand-in's clock on by `ms` for every host of this lab, as if that much
+    /// time had passed: a master-down timer (3 × advbase + advskew/256 s, ip_carp.c
+    /// carp_setrun) expires without the test waiting for it.
+    pub fn advance_carp_clock(&self, ms: u64) {
+        let clock = self.dir.join("net/carp/.clock");
+        let now: u64 = std::fs::read_to_string(&clock)
+            .ok()
+            .and_then(|text| text.trim().parse().ok())
+            .unwrap_or(0);
+        std::fs::write(&clock, format!("{}\n", now + ms)).unwrap();
+    }
+
     /// inventory/f3s.yml reaching these hosts (the lab's addresses and connections), with its
     /// secrets in files of the lab's, as JSON (which is YAML).
     pub fn real_inventory(&self, carp_password: &str, digest_key: &str) -> String {

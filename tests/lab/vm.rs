@@ -1,5 +1,7 @@
 //! The lab's virtual machines: test hosts whose kernel is real, so their tools can be too.
-//! A guest is Debian bookworm built by scripts/vm-image (cached outside the work tree), booted
+//! A guest is Debian bookworm built by scripts/vm-image (cached outside the work tree; a
+//! second storage guest, with OpenZFS 2.3 from bookworm-backports, by
+//! scripts/vm-image-openzfs-2.3), booted
 //! under QEMU's TCG (pure emulation: this machine's /dev/kvm runs no stock kernel) with its
 //! image read-only underneath (`snapshot=on`: every write is thrown away with the guest), sshd
 //! forwarded to a port of 127.0.0.1 and user-mode networking restricted to that forward, so
@@ -55,9 +57,27 @@ pub fn skipped() -> bool {
     std::env::var_os(SKIP_VARIABLE).is_some_and(|value| !value.is_empty())
 }
 
-/// The directory scripts/vm-image built (building it first if this recipe never was).
-fn image() -> PathBuf {
-    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("scripts/vm-image");
+/// Which image a guest boots.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Image {
+    /// scripts/vm-image: bookworm's OpenZFS 2.1.
+    Bookworm,
+    /// scripts/vm-image-openzfs-2.3: OpenZFS 2.3 from bookworm-backports.
+    OpenZfs23,
+}
+
+impl Image {
+    fn script(self) -> &'static str {
+        match self {
+            Image::Bookworm => "scripts/vm-image",
+            Image::OpenZfs23 => "scripts/vm-image-openzfs-2.3",
+        }
+    }
+}
+
+/// The directory `which`'s script built (building it first if this recipe never was).
+fn image(which: Image) -> PathBuf {
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join(which.script());
     let output = run(&mut Command::new(script));
     PathBuf::from(String::from_utf8_lossy(&output.stdout).trim())
 }
@@ -67,9 +87,14 @@ impl Vm {
     /// and is set up as its role when this returns. A QEMU that dies while the guest boots
     /// is started again, up to `BOOT_ATTEMPTS` times in all.
     pub fn start(name: &str, os: Os, disks: usize) -> Vm {
+        Self::start_on(Image::Bookworm, name, os, disks)
+    }
+
+    /// As `start`, booting `which` image.
+    pub fn start_on(which: Image, name: &str, os: Os, disks: usize) -> Vm {
         let mut attempt = 1;
         loop {
-            match Self::boot(name, os, disks) {
+            match Self::boot(which, name, os, disks) {
                 Ok(vm) => {
                     vm.set_up();
                     return vm;
@@ -87,8 +112,8 @@ impl Vm {
     }
 
     /// One boot: the guest answering SSH, or how its QEMU died.
-    fn boot(name: &str, os: Os, disks: usize) -> Result<Vm, String> {
-        let image = image();
+    fn boot(which: Image, name: &str, os: Os, disks: usize) -> Result<Vm, String> {
+        let image = image(which);
         let n = VMS.fetch_add(1, Ordering::SeqCst);
         let dir = std::env::temp_dir().join(format!("f3s-vm-{}-{n}", std::process::id()));
         let _ = std::fs::remove_dir_all(&dir);

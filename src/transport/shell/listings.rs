@@ -9,6 +9,8 @@
 //!     K end STDERR… STATUS    its stderr (as one line) and exit status
 //!     Z                       pools: `zpool list -H -o name,health NAME…`
 //!     Z end
+//!     V                       OpenZFS's release, where datasets are asked: `zfs version`
+//!     V end                   (read once per host, before the datasets)
 //!     Y                       datasets: `zfs list -H -o name NAME…` (the existing ones),
 //!     Y get                   `zfs get -H -p -o name,property,value PROPERTY,… NAME…` over
 //!     Y end                   those, the properties any dataset probe asks for
@@ -20,10 +22,11 @@
 //!     A end
 //!
 //! No line a tool prints can pass for an `end` line: package lines start with `+ `, zfs and
-//! zpool lines hold tabs, mount lines three fields or more, kldstat's and ifconfig's lines
+//! zpool lines hold tabs, `zfs version` prints `zfs-…` lines, mount lines three fields or more, kldstat's and ifconfig's lines
 //! never read `L end` or `A end`. A line that cannot be read is an error, never skipped.
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::fmt::Write as _;
 use std::io::BufRead;
 
 use super::dialect::Dialect;
@@ -32,6 +35,7 @@ use crate::host_state::{CarpState, DatasetState, HostState, MountState};
 use crate::probe::Probe;
 use crate::sensitive::Observed;
 use crate::shell_words::{quote, words};
+use crate::zfs_property::{self, OpenZfs, Platform};
 
 /// The sections of the observe script for `probes`' kinds that are asked many at a time.
 pub(super) fn sections(d: &dyn Dialect, probes: &[Probe]) -> String {
@@ -89,14 +93,41 @@ pub(super) fn sections(d: &dyn Dialect, probes: &[Probe]) -> String {
         // of an existing dataset, as when each was asked on its own. Its output is a line per
         // dataset and property of all asked: linear as long as the datasets share their
         // properties, as resources of one module do.
-        let properties: Vec<&str> = properties.into_iter().collect();
-        let get = match properties.is_empty() {
-            true => String::new(),
-            false => format!(
-                "if [ -n \"$f3s_d\" ]; then set -f; zfs get -H -p -o name,property,value {} $f3s_d 2>/dev/null; set +f; fi\n",
-                quote(&properties.join(","))
+        // Only what this host's zfs registers is asked: one name it does not know makes
+        // `zfs get` refuse the whole list ("bad property list", zfs_main.c zfs_do_get through
+        // zprop_get_list) and answer nothing. A platform's names are known here; a release's
+        // are chosen on the host, by what `zfs version` printed (an unknown release asks them:
+        // zfs says), and the zfs kind refuses what was left out (zfs_property::supported).
+        let platform = match d.kernel() {
+            "FreeBSD" => Platform::FreeBsd,
+            _ => Platform::Linux,
+        };
+        let (mut later, always): (Vec<&str>, Vec<&str>) = properties
+            .into_iter()
+            .filter(|name| zfs_property::registered_on(name, platform))
+            .partition(|name| zfs_property::since(name).is_some());
+        later.sort_by_key(|name| zfs_property::since(name));
+        let asks = !(always.is_empty() && later.is_empty());
+        let mut list = format!("f3s_p={}\n", quote(&always.join(",")));
+        for name in later {
+            let from = zfs_property::since(name).expect("a later property");
+            let _ = writeln!(
+                list,
+                "case $f3s_zv in {}) ;; *) f3s_p=${{f3s_p:+$f3s_p,}}{} ;; esac",
+                older_than(from),
+                quote(name)
+            );
+        }
+        let get = match asks {
+            false => String::new(),
+            true => format!(
+                "{list}if [ -n \"$f3s_d\" ] && [ -n \"$f3s_p\" ]; then set -f; zfs get -H -p -o name,property,value \"$f3s_p\" $f3s_d 2>/dev/null; set +f; fi\n"
             ),
         };
+        // The release first: its lines, as zfs prints them.
+        script.push_str(
+            "printf 'V\\n'\nf3s_zv=$(zfs version 2>/dev/null)\n[ -z \"$f3s_zv\" ] || printf '%s\\n' \"$f3s_zv\"\nprintf 'V end\\n'\n",
+        );
         script.push_str(&format!(
             "printf 'Y\\n'\nf3s_d=$(zfs list -H -o name {} 2>/dev/null)\n[ -z \"$f3s_d\" ] || printf '%s\\n' \"$f3s_d\"\nprintf 'Y get\\n'\n{get}printf 'Y end\\n'\n",
             words(&datasets),
@@ -175,6 +206,20 @@ impl Answered {
     }
 }
 
+/// A `case` pattern matching what `zfs version` prints for a release older than `from`:
+/// `zfs-X.Y…` with X or Y below it (releases are numbered with one digit each so far; a
+/// longer number fails these patterns and counts as newer, as it is).
+fn older_than(from: OpenZfs) -> String {
+    let mut patterns = Vec::new();
+    if from.major > 0 {
+        patterns.push(format!("zfs-[0-{}].*", from.major - 1));
+    }
+    if from.minor > 0 {
+        patterns.push(format!("zfs-{}.[0-{}].*", from.major, from.minor - 1));
+    }
+    patterns.join("|")
+}
+
 /// What a probe asks about, in words.
 fn subject(probe: &Probe) -> String {
     match probe {
@@ -237,6 +282,7 @@ pub(super) fn read_section(
     match header {
         ["K"] => section.packages(),
         ["Z"] => section.pools(),
+        ["V"] => section.zfs_version(),
         ["Y"] => section.datasets(),
         ["M"] => section.mounts(),
         ["L"] => section.modules(),
@@ -311,6 +357,22 @@ impl<R: BufRead> Section<'_, R> {
             }
         })?;
         Ok(self.answered.mark_each(&asked, self.probes)?)
+    }
+
+    /// What `zfs version` printed: the release it names, if any (a zfs before 0.8 has no
+    /// `version` command and prints nothing here).
+    fn zfs_version(self) -> Result<(), ObservationError> {
+        let mut printed = String::new();
+        read_until(self.reader, "V end", |line| {
+            if printed.len() > 1024 {
+                return Err("zfs version printed far more than a release's name".into());
+            }
+            printed.push_str(&line);
+            printed.push('\n');
+            Ok(())
+        })?;
+        self.state.zfs_version = OpenZfs::from_version_output(&printed);
+        Ok(())
     }
 
     fn datasets(self) -> Result<(), ObservationError> {

@@ -566,6 +566,7 @@ fn texts_to_fetch(probes: &[Probe], state: &HostState) -> Vec<Probe> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::zfs_property::OpenZfs;
     use std::collections::BTreeSet;
 
     #[test]
@@ -752,6 +753,10 @@ mod tests {
         let dataset = "Y\nzroot/data\nY get\nzroot/data\tquota\t0\nY end\n";
         let mount = "M\nzroot/data\t\t/data\t\tzfs\trw\t\t0 0\nM end\n";
         let state = parse(&format!("{package}{pool}{dataset}{mount}")).unwrap();
+        assert_eq!(state.zfs_version, None, "no version section, no release");
+        let version = "V\nzfs-2.2.6-FreeBSD_g33174af15\nzfs-kmod-2.2.6-FreeBSD_g33174af15\nV end\n";
+        let versioned = parse(&format!("{version}{dataset}{package}{pool}{mount}")).unwrap();
+        assert_eq!(versioned.zfs_version, Some(OpenZfs::new(2, 2, 6)));
         assert_eq!(state.packages["zrepl"], "0.6.1");
         assert_eq!(state.pools["zroot"], "ONLINE");
         assert_eq!(state.datasets["zroot/data"].properties["quota"], "0");
@@ -869,7 +874,8 @@ mod tests {
                     name: format!("t/d{i}"),
                     properties: vec!["mounted".into(), format!("user:p{i}")],
                 },
-                &[("zfs ", 2)],
+                // version, list, get
+                &[("zfs ", 3)],
             ),
             (
                 OsFamily::Freebsd,
@@ -980,6 +986,70 @@ mod tests {
                 .to_string()
                 .contains("neither a file nor a directory")
         );
+    }
+
+    /// The datasets' part of the script run here, with a `zfs` printing as `version` what
+    /// each release prints and logging the properties `get` is asked for: a property a
+    /// release does not have is left out of its list (one unknown name would make zfs refuse
+    /// the list whole), and the release is read from the answer.
+    #[test]
+    fn a_zfs_is_asked_only_the_properties_its_release_has() {
+        let dir = tempfile::tempdir().unwrap();
+        let zfs = dir.path().join("zfs");
+        std::fs::write(
+            &zfs,
+            "#!/bin/sh\ncase $1 in\n version) [ -n \"$V\" ] && printf 'zfs-%s-1\\nzfs-kmod-%s-1\\n' \"$V\" \"$V\" ;;\n \
+             list) echo t/d ;;\n get) echo \"$6\" > \"$LOG\"; printf 't/d\\tatime\\ton\\n' ;;\nesac\n",
+        )
+        .unwrap();
+        std::fs::set_permissions(&zfs, std::os::unix::fs::PermissionsExt::from_mode(0o755))
+            .unwrap();
+        let probes = vec![Probe::Dataset {
+            name: "t/d".into(),
+            properties: [
+                "atime",
+                "direct",
+                "jailed",
+                "prefetch",
+                "snapshots_changed",
+                "zoned",
+            ]
+            .map(String::from)
+            .to_vec(),
+        }];
+        for (version, asked, release) in [
+            ("2.1.11", "atime,jailed", Some(OpenZfs::new(2, 1, 11))),
+            (
+                "2.2.6",
+                "atime,jailed,snapshots_changed",
+                Some(OpenZfs::new(2, 2, 6)),
+            ),
+            (
+                "2.3.2",
+                "atime,jailed,snapshots_changed,direct,prefetch",
+                Some(OpenZfs::new(2, 3, 2)),
+            ),
+            ("", "atime,jailed,snapshots_changed,direct,prefetch", None),
+        ] {
+            let script = listings::sections(dialect(OsFamily::Freebsd), &probes);
+            let output = std::process::Command::new("sh")
+                .args(["-c", &script])
+                .env("PATH", format!("{}:/usr/bin:/bin", dir.path().display()))
+                .env("V", version)
+                .env("LOG", dir.path().join("asked"))
+                .output()
+                .unwrap();
+            let logged = std::fs::read_to_string(dir.path().join("asked")).unwrap();
+            assert_eq!(logged.trim(), asked, "{version}");
+            let answer = format!("U FreeBSD\nF\nH\nT\n\nP\n{}E\n", stdout_of(&output));
+            let state = parse_observation(OsFamily::Freebsd, &probes, answer.as_bytes()).unwrap();
+            assert_eq!(state.zfs_version, release, "{version}");
+            assert_eq!(state.datasets["t/d"].properties["atime"], "on");
+        }
+    }
+
+    fn stdout_of(output: &std::process::Output) -> String {
+        String::from_utf8(output.stdout.clone()).unwrap()
     }
 
     /// The Rocky script run here, with this machine's findmnt and /sys/module: the mount
