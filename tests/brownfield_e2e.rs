@@ -15,7 +15,7 @@ use std::path::PathBuf;
 use std::process::Output;
 
 use common::{LAB_CARP_PASSWORD, LAB_DIGEST_KEY, assert_code, stdout};
-use lab::{Lab, LabHost};
+use lab::{Lab, sh_ok};
 use serde_json::Value;
 
 const ROOT: &str = env!("CARGO_MANIFEST_DIR");
@@ -74,16 +74,6 @@ impl Cluster {
         assert_code(&output, 0);
         serde_json::from_str(&stdout(&output)).unwrap()
     }
-}
-
-fn sh_ok(host: &LabHost, script: &str) {
-    let output = host.sh(script);
-    assert!(
-        output.status.success(),
-        "{script} on {}: {}",
-        host.name,
-        String::from_utf8_lossy(&output.stderr)
-    );
 }
 
 /// Leaves the converged hosts as the post's commands would have: what f3s adds of its own

@@ -11,7 +11,7 @@ use std::path::PathBuf;
 use std::process::Output;
 
 use common::{LAB_CARP_PASSWORD, LAB_DIGEST_KEY, assert_code, stdout};
-use lab::{Lab, LabHost, Os};
+use lab::{Lab, LabHost, Os, sh_ok};
 use serde_json::Value;
 
 const HOSTS: [&str; 6] = ["f0", "f1", "f2", "r0", "r1", "r2"];
@@ -52,17 +52,6 @@ impl Cluster {
         assert_code(&output, code);
         serde_json::from_str(&stdout(&output)).expect("status --json is JSON")
     }
-}
-
-fn sh_ok(host: &LabHost, script: &str) -> String {
-    let output = host.sh(script);
-    assert!(
-        output.status.success(),
-        "{script} on {}: {}",
-        host.name,
-        String::from_utf8_lossy(&output.stderr)
-    );
-    String::from_utf8_lossy(&output.stdout).into_owned()
 }
 
 /// The row of `check` on `host` in a JSON report.

@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 use std::process::Output;
 
 use common::{LAB_CARP_PASSWORD as CARP_PASSWORD, LAB_DIGEST_KEY, assert_code, stderr, stdout};
-use lab::{Lab, LabHost, Os};
+use lab::{Lab, LabHost, Os, sh_ok};
 
 const ROOT: &str = env!("CARGO_MANIFEST_DIR");
 const KEYS: [&str; 6] = [
@@ -60,18 +60,6 @@ impl Cluster {
             .map(|(_, value)| value.to_string())
             .unwrap_or_else(|| panic!("no {property} of {dataset} on {host}: {text}"))
     }
-}
-
-fn sh_ok(host: &LabHost, script: &str) -> String {
-    let output = host.sh(script);
-    assert!(
-        output.status.success(),
-        "{script} on {}: {}{}",
-        host.name,
-        String::from_utf8_lossy(&output.stdout),
-        String::from_utf8_lossy(&output.stderr)
-    );
-    String::from_utf8_lossy(&output.stdout).into_owned()
 }
 
 #[test]

@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 use std::process::Output;
 
 use common::{Case, HOSTS, assert_code, stdout};
-use lab::{Lab, LabHost, Os};
+use lab::{Lab, LabHost, Os, sh_ok};
 
 const ROOT: &str = env!("CARGO_MANIFEST_DIR");
 const ZREPL_YML: &str = "/usr/local/etc/zrepl/zrepl.yml";
@@ -62,16 +62,6 @@ fn zrepl_source(keep: u32) -> String {
     format!(
         "    vars:\n      zrepl_sink_address: \"192.168.2.131:8888\"\n      zrepl_push_jobs:\n        - {{ name: f0_to_f1_nfsdata, filesystem: zdata/enc/nfsdata, interval: 1m }}\n    modules:\n      - module: zrepl_source\n        params: {{ zrepl_keep: {keep} }}\n"
     )
-}
-
-fn sh_ok(host: &LabHost, script: &str) -> String {
-    let output = host.sh(script);
-    assert!(
-        output.status.success(),
-        "{script}: {}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    String::from_utf8_lossy(&output.stdout).into_owned()
 }
 
 /// The backups of `path` on `host` under `dir`, oldest first.

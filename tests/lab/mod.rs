@@ -334,6 +334,20 @@ fn setup_script(dir: &Path, os: Os) -> String {
     )
 }
 
+/// Runs `script` as root inside `host`, which must succeed (the test fails naming what it
+/// printed); what it printed on stdout.
+pub fn sh_ok(host: &LabHost, script: &str) -> String {
+    let output = host.sh(script);
+    assert!(
+        output.status.success(),
+        "{script} on {}: {}{}",
+        host.name,
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
 fn free_port(address: &str) -> u16 {
     let listener = TcpListener::bind((address, 0)).expect("a free loopback port");
     listener.local_addr().unwrap().port()
