@@ -385,15 +385,18 @@ pub(super) fn run_script(
         }
     }
     // Into place: each existing directory's files in one rename call, each tree whole.
+    let staged_file = |at: usize| match (members[at], &staging.places[at]) {
+        ((index, Member::File { path, .. }), Place::InDir { staged }) => {
+            Some((index, path, staged.as_str()))
+        }
+        _ => None,
+    };
     for group in &staging.groups {
         let mut body = String::new();
         for chunk in group.files.chunks(CHUNK) {
             body.push_str("set --\n");
             for &at in chunk {
-                let (index, member) = members[at];
-                let (Member::File { path, .. }, Place::InDir { staged, .. }) =
-                    (member, &staging.places[at])
-                else {
+                let Some((index, path, staged)) = staged_file(at) else {
                     continue;
                 };
                 // What it comes after may have failed its own rename since it was staged.
@@ -413,10 +416,7 @@ pub(super) fn run_script(
             );
         }
         for &at in &group.files {
-            let (index, member) = members[at];
-            let (Member::File { path, .. }, Place::InDir { staged, .. }) =
-                (member, &staging.places[at])
-            else {
+            let Some((index, path, staged)) = staged_file(at) else {
                 continue;
             };
             let _ = writeln!(
