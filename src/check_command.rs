@@ -9,7 +9,7 @@
 
 use std::fmt;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::values::{PLACEHOLDER, ValueKind};
 
@@ -32,6 +32,17 @@ impl CheckCommand {
         self.command
             .split_once(PLACEHOLDER)
             .unwrap_or((&self.command, ""))
+    }
+}
+
+/// Read back (from a saved plan) only if it keeps the rule it was made under.
+impl<'de> Deserialize<'de> for CheckCommand {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let command = String::deserialize(deserializer)?;
+        ValueKind::CheckCommand
+            .check(&command)
+            .map_err(|rule| serde::de::Error::custom(format!("`{command}`: {rule}")))?;
+        Ok(Self { command })
     }
 }
 

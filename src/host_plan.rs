@@ -5,7 +5,7 @@
 use std::borrow::Cow;
 use std::sync::Arc;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::diff;
 use crate::inventory::host::OsFamily;
@@ -15,15 +15,16 @@ use crate::sensitive::{self, Digest, Observed};
 use crate::text_store;
 use crate::transport::TransportError;
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, Deserialize)]
 pub struct Unreached {
     pub host: String,
     /// Why, in words (the error names the host and what failed), as every channel shows it:
     /// withheld when it quotes a secret (a host's stderr or answer may echo one).
     pub error: String,
-    /// The same, as the diagnostic to report (withheld as it is printed).
+    /// The same, as the diagnostic to report (withheld as it is printed); `None` in a plan
+    /// read back from its file.
     #[serde(skip)]
-    pub cause: TransportError,
+    pub cause: Option<TransportError>,
 }
 
 impl Unreached {
@@ -33,11 +34,15 @@ impl Unreached {
             Some(_) => words,
             None => format!("{host}: not reached; {}", sensitive::WITHHELD),
         };
-        Self { host, error, cause }
+        Self {
+            host,
+            error,
+            cause: Some(cause),
+        }
     }
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, Deserialize)]
 pub struct HostPlan {
     pub name: String,
     pub os: OsFamily,
@@ -52,13 +57,13 @@ pub struct HostPlan {
     pub resources: Vec<PlannedResource>,
     /// Temporary files an interrupted write left on the host (`HostState::leftovers`),
     /// which apply removes before it changes anything else.
-    #[serde(skip_serializing_if = "Vec::is_empty")]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub leftovers: Vec<String>,
     /// What the host's record says f3s manages there that has left the inventory.
-    #[serde(skip_serializing_if = "Vec::is_empty")]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub no_longer_managed: Vec<NoLongerManaged>,
     /// Why the host's record cannot be used, where it cannot.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub record_problem: Option<String>,
     /// The record as read (`None` where apply never wrote one), for apply to bring up to date.
     #[serde(skip)]
@@ -66,7 +71,7 @@ pub struct HostPlan {
 }
 
 /// A resource the host's record says f3s manages there, which has left the inventory.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct NoLongerManaged {
     /// `kind:name` on its host.
     pub address: String,
@@ -74,7 +79,7 @@ pub struct NoLongerManaged {
 }
 
 /// What becomes of a resource that left the inventory.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Fate {
     /// Left on the host as it is; `--prune` removes it.
@@ -88,7 +93,7 @@ pub enum Fate {
     Forgotten,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Action {
     Create,
@@ -101,32 +106,32 @@ pub enum Action {
     Unchanged,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, Deserialize)]
 pub struct PlannedResource {
     pub address: Address,
     pub module: Arc<str>,
     pub action: Action,
     // Lists without slack, and the rare parts behind one pointer: a plan holds a
     // `PlannedResource` for every resource, changed or not.
-    #[serde(skip_serializing_if = "<[_]>::is_empty")]
+    #[serde(default, skip_serializing_if = "<[_]>::is_empty")]
     pub changes: Box<[AttributeChange]>,
     #[serde(flatten, skip_serializing_if = "Option::is_none")]
     shown: Option<Box<Shown>>,
-    #[serde(skip_serializing_if = "<[_]>::is_empty")]
+    #[serde(default, skip_serializing_if = "<[_]>::is_empty")]
     pub operations: Box<[Op]>,
 }
 
 /// What a plan shows of a resource beyond its changes, where there is any.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, Deserialize)]
 struct Shown {
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     diff: Option<DiffText>,
     /// Lines of the host's file the new content drops, where both sides can be read.
-    #[serde(skip_serializing_if = "is_zero")]
+    #[serde(default, skip_serializing_if = "is_zero")]
     removes_lines: usize,
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     refresh: Option<RefreshNote>,
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     note: Option<String>,
 }
 
@@ -168,6 +173,12 @@ impl Serialize for DiffText {
     }
 }
 
+impl<'de> Deserialize<'de> for DiffText {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        String::deserialize(deserializer).map(DiffText::new)
+    }
+}
+
 impl PlannedResource {
     pub fn diff(&self) -> Option<Cow<'_, str>> {
         self.shown.as_ref()?.diff.as_ref().map(DiffText::text)
@@ -187,11 +198,11 @@ impl PlannedResource {
     }
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, Deserialize)]
 pub struct RefreshNote {
     pub triggered_by: Vec<Address>,
     /// Why no refresh runs although something notified it.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub skipped: Option<String>,
 }
 

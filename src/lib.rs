@@ -34,6 +34,7 @@ pub mod record;
 pub mod render;
 pub mod resource;
 pub mod rollout;
+pub mod saved_plan;
 pub mod selection;
 pub mod sensitive;
 pub mod shell_context;

@@ -4,21 +4,21 @@
 
 use std::collections::BTreeMap;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::check_command::CheckCommand;
 use crate::host_state::{CarpRole, Ownership};
 use crate::sensitive::Text;
 
 /// How a service takes new configuration.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Refresh {
     Restart,
     Reload,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "op", rename_all = "snake_case")]
 pub enum Op {
     /// Write a whole file atomically (temporary file, ownership, `validate`, rename), keeping
@@ -29,9 +29,9 @@ pub enum Op {
         #[serde(flatten)]
         ownership: Ownership,
         /// Fail rather than replace a file that is already there (a key, say).
-        #[serde(skip_serializing_if = "is_false")]
+        #[serde(default, skip_serializing_if = "is_false")]
         create_only: bool,
-        #[serde(skip_serializing_if = "Option::is_none")]
+        #[serde(default, skip_serializing_if = "Option::is_none")]
         validate: Option<CheckCommand>,
     },
     /// Copy a file's bytes from another host, then as `WriteFile`.
@@ -41,9 +41,9 @@ pub enum Op {
         path: String,
         #[serde(flatten)]
         ownership: Ownership,
-        #[serde(skip_serializing_if = "is_false")]
+        #[serde(default, skip_serializing_if = "is_false")]
         create_only: bool,
-        #[serde(skip_serializing_if = "Option::is_none")]
+        #[serde(default, skip_serializing_if = "Option::is_none")]
         validate: Option<CheckCommand>,
     },
     /// Fill a new file with random bytes; fails rather than replace one that is there.
@@ -110,7 +110,7 @@ pub enum Op {
     /// proven empty, and makes the operation destructive.
     NewFs {
         device: String,
-        #[serde(skip_serializing_if = "Option::is_none")]
+        #[serde(default, skip_serializing_if = "Option::is_none")]
         destroys: Option<String>,
     },
     /// Create a ZFS pool on devices, as `destroys` says for `NewFs`.
@@ -118,7 +118,7 @@ pub enum Op {
         name: String,
         devices: Vec<String>,
         mountpoint: String,
-        #[serde(skip_serializing_if = "Option::is_none")]
+        #[serde(default, skip_serializing_if = "Option::is_none")]
         destroys: Option<String>,
     },
     /// Create a ZFS dataset with properties only settable at creation (encryption).
@@ -188,13 +188,13 @@ pub enum Op {
         key: String,
         subject: String,
         days: u32,
-        #[serde(skip_serializing_if = "Option::is_none")]
+        #[serde(default, skip_serializing_if = "Option::is_none")]
         ca: Option<CertificateAuthority>,
     },
 }
 
 /// A CA's certificate and key, on the host that signs with them.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CertificateAuthority {
     pub cert: String,
     pub key: String,

@@ -4,7 +4,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::graph::ResourceGraph;
 pub use crate::host_plan::{
@@ -24,32 +24,32 @@ use crate::transport::{Transport, TransportError};
 /// Version of the JSON plan format; bumped on any incompatible change.
 pub const FORMAT_VERSION: u32 = 1;
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, Deserialize)]
 pub struct Plan {
     pub format_version: u32,
     pub inventory: String,
     pub hosts: Vec<HostPlan>,
     /// Hosts that could not be reached, locked or observed: nothing is planned for them.
-    #[serde(skip_serializing_if = "Vec::is_empty")]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub unreached: Vec<Unreached>,
     /// Resources left out because they depend on an unreached host, or need a secret that has
     /// no value in this run (directly or through what they depend on).
-    #[serde(skip_serializing_if = "Vec::is_empty")]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub skipped: Vec<SkippedResource>,
     /// The inventory's rollouts over the hosts in scope: the order `apply` goes in.
-    #[serde(skip_serializing_if = "Vec::is_empty")]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub rollouts: Vec<PlannedRollout>,
     pub summary: Summary,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, Deserialize)]
 pub struct SkippedResource {
     pub address: Address,
     pub because: Blocker,
 }
 
 /// Why a resource cannot be planned in this run.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Blocker {
     /// It is on, or depends on, a host that was not reached.
@@ -67,18 +67,18 @@ impl std::fmt::Display for Blocker {
     }
 }
 
-#[derive(Debug, Default, Serialize, PartialEq, Eq)]
+#[derive(Debug, Default, Serialize, Deserialize, PartialEq, Eq)]
 pub struct Summary {
     pub create: usize,
     pub change: usize,
     pub refresh: usize,
     /// Resources taken away (`state: absent`, or pruned).
-    #[serde(skip_serializing_if = "is_zero")]
+    #[serde(default, skip_serializing_if = "is_zero")]
     pub remove: usize,
     pub destructive: usize,
     pub unchanged: usize,
     /// Changes that drop lines a host's file has (counted among the changes too).
-    #[serde(skip_serializing_if = "is_zero")]
+    #[serde(default, skip_serializing_if = "is_zero")]
     pub remove_lines: usize,
 }
 

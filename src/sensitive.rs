@@ -81,6 +81,16 @@ impl Serialize for Digest {
     }
 }
 
+/// `sha256:<hex>`, as it is written.
+impl<'de> Deserialize<'de> for Digest {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let text = String::deserialize(deserializer)?;
+        text.strip_prefix("sha256:")
+            .and_then(Self::from_hex)
+            .ok_or_else(|| serde::de::Error::custom("not a digest (sha256:<64 hex digits>)"))
+    }
+}
+
 fn first_eight(hex: &str) -> &str {
     let end = hex.char_indices().nth(8).map_or(hex.len(), |(at, _)| at);
     &hex[..end]
@@ -337,6 +347,14 @@ impl fmt::Debug for Text {
 impl Serialize for Text {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         serializer.serialize_str(&self.shown())
+    }
+}
+
+/// Read back from a saved plan, a value is what was shown of it: a secret's mask stays a
+/// mask, to be shown again and never written (`SavedPlan` gives a plan only to show).
+impl<'de> Deserialize<'de> for Text {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        String::deserialize(deserializer).map(Self::plain)
     }
 }
 

@@ -248,3 +248,101 @@ fn a_saved_plan_is_applied_with_the_inventory_it_names() {
         stdout(&applied)
     );
 }
+
+/// `f3s show PLANFILE` prints a saved plan as `plan` printed it, and `--json` gives back the
+/// file as it was saved; neither needs the inventory or the hosts.
+#[test]
+fn a_saved_plan_is_shown_as_it_was_planned() {
+    let saved = tempfile::NamedTempFile::new().unwrap();
+    let path = saved.path().to_str().unwrap();
+    let planned = plan(&["-o", path]);
+    assert!(planned.status.success(), "{}", stderr(&planned));
+    let elsewhere = tempfile::tempdir().unwrap();
+    let shown = common::f3s_in(elsewhere.path(), &["show", path]);
+    assert!(shown.status.success(), "{}", stderr(&shown));
+    assert_eq!(stdout(&shown), stdout(&planned));
+    let json = common::f3s_in(elsewhere.path(), &["show", "--json", path]);
+    assert!(json.status.success(), "{}", stderr(&json));
+    assert_eq!(json.stdout, std::fs::read(path).unwrap());
+}
+
+/// A plan that left something out (a secret without a value) is shown with what it left
+/// out and without "No changes".
+#[test]
+fn a_saved_plan_shows_what_it_left_out() {
+    let saved = tempfile::NamedTempFile::new().unwrap();
+    let path = saved.path().to_str().unwrap();
+    let dir = common::example_copy();
+    std::fs::remove_file(dir.path().join("secrets/carp_password")).unwrap();
+    let planned = common::f3s_in(
+        dir.path(),
+        &[
+            "plan",
+            "-i",
+            "inventory.yml",
+            "--state",
+            "state",
+            "-o",
+            path,
+        ],
+    );
+    assert!(planned.status.success(), "{}", stderr(&planned));
+    let shown = f3s(&["show", path]);
+    assert!(shown.status.success(), "{}", stderr(&shown));
+    assert_eq!(stdout(&shown), stdout(&planned));
+    assert!(
+        stdout(&shown).contains("needs secret `carp_password`"),
+        "{}",
+        stdout(&shown)
+    );
+}
+
+/// What is not a saved plan is refused, saying which file and why.
+#[test]
+fn show_refuses_what_is_not_a_saved_plan() {
+    let dir = tempfile::tempdir().unwrap();
+    let write = |name: &str, text: &str| {
+        let path = dir.path().join(name);
+        std::fs::write(&path, text).unwrap();
+        path.display().to_string()
+    };
+    let saved = tempfile::NamedTempFile::new().unwrap();
+    let path = saved.path().to_str().unwrap();
+    assert!(plan(&["-o", path]).status.success());
+    let good = std::fs::read_to_string(path).unwrap();
+    let cases = [
+        (write("missing.json", ""), "is not a plan f3s saved"),
+        (
+            write("other.json", "{\"a\": 1}\n"),
+            "it has no format_version",
+        ),
+        (
+            write(
+                "future.json",
+                &good.replacen("\"format_version\": 1", "\"format_version\": 2", 1),
+            ),
+            "is a plan of format version 2; this f3s reads version 1",
+        ),
+        (
+            write(
+                "address.json",
+                &good.replacen("\"f0/file:/etc/exports\"", "\"exports\"", 1),
+            ),
+            "`exports` is not an address",
+        ),
+        (
+            dir.path().join("absent.json").display().to_string(),
+            "cannot read the saved plan",
+        ),
+    ];
+    for (file, says) in cases {
+        let shown = f3s(&["show", &file]);
+        common::assert_code(&shown, 1);
+        let error = stderr(&shown);
+        assert!(
+            error.contains(&file) && error.contains(says),
+            "{file}: {error}"
+        );
+        assert!(stdout(&shown).is_empty(), "{}", stdout(&shown));
+    }
+}

@@ -180,7 +180,8 @@ fn f3s_args<'a>(words: impl IntoIterator<Item = &'a str>) -> Vec<OsString> {
 }
 
 /// A saved plan, mutated, given to `apply PLANFILE`: it is never applied (stale, unreadable,
-/// or unconfirmed without a terminal), and an error about it names the plan file.
+/// or unconfirmed without a terminal), and an error about it names the plan file. `show
+/// PLANFILE` prints it or refuses it, naming the file, and never panics.
 #[test]
 fn mutated_saved_plans() {
     let root = Arc::new(loopback_example());
@@ -228,6 +229,16 @@ fn mutated_saved_plans() {
                     "the error does not name the plan file:\n{}",
                     ran.stderr
                 ));
+            }
+            let shown = harness::run_f3s(root.path(), &f3s_args(["show", &planfile]), None)
+                .ok_or("f3s show PLANFILE hung")?;
+            if let Some(fault) = shown.fault() {
+                return Err(fault);
+            }
+            match shown.status.code() {
+                Some(0) => {}
+                Some(1) if shown.stderr.contains(&planfile) => {}
+                _ => return Err(format!("show: {shown:?}")),
             }
             Ok(())
         },

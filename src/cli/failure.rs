@@ -40,7 +40,11 @@ pub(super) fn require_persistent_key(holds_hidden: bool, what: &str) -> Result<(
 /// After the plan of the rest was shown (or applied): the run fails if a host was not
 /// reached, with why for each.
 pub(super) fn unreached_failure(plan: crate::plan::Plan) -> Result<(), Failure> {
-    unreached_hosts(plan.unreached.into_iter().map(|unreached| unreached.cause))
+    unreached_hosts(
+        plan.unreached
+            .into_iter()
+            .filter_map(|unreached| unreached.cause),
+    )
 }
 
 /// After the work on the other hosts was done: the run fails if a host was not reached, with

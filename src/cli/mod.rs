@@ -10,6 +10,7 @@ mod graph;
 mod load;
 mod man;
 mod plan;
+mod show;
 mod status;
 
 use std::process::ExitCode;
@@ -63,6 +64,13 @@ enum Command {
     /// Needs no secret's value (CI can check the real inventory with none); a secret without
     /// one is noted. `plan` then leaves out only what is rendered from it, naming the secret.
     Check(check::CheckArgs),
+    /// Print a plan saved by `plan -o PLANFILE` again, as `plan` printed it (or as JSON);
+    /// no inventory, no connection.
+    ///
+    /// For reviewing the plan a CI job saved before anyone applies it (`f3s apply PLANFILE`
+    /// then applies it only if the hosts have not drifted). A value a plan masks is masked in
+    /// the file too: the saved plan holds no secret to show.
+    Show(show::ShowArgs),
     /// Print the resource graph as Graphviz DOT. Needs no secret's value.
     Graph(graph::GraphArgs),
     /// Show the running cluster's health: one row per check, grouped by host, OK / WARN /
@@ -99,6 +107,7 @@ impl Cli {
             Command::Facts(args) => facts::run(args),
             Command::Check(args) => check::run(args),
             Command::Status(args) => status::run(args),
+            Command::Show(args) => show::run(args),
             Command::Graph(args) => graph::run(args),
             Command::Completions(args) => completions::run(args, Cli::command()),
             Command::Man(args) => man::run(args, Cli::command()),

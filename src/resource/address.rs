@@ -4,7 +4,7 @@
 use std::fmt;
 use std::sync::Arc;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 /// One string, `host/kind:name`, with where its parts end; shared, so the copies a plan holds
 /// (the graph's, the plan's, a notification's) cost no text of their own: a plan of 100,000
@@ -93,6 +93,16 @@ impl fmt::Display for Address {
 impl Serialize for Address {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         serializer.collect_str(self)
+    }
+}
+
+/// A whole address, `host/kind:name` (as a saved plan holds it).
+impl<'de> Deserialize<'de> for Address {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let text = String::deserialize(deserializer)?;
+        Self::parse(&text, None).ok_or_else(|| {
+            serde::de::Error::custom(format!("`{text}` is not an address (host/kind:name)"))
+        })
     }
 }
 

@@ -4,7 +4,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::host_state::HostState;
 use crate::inventory::host::OsFamily;
@@ -25,7 +25,7 @@ pub struct View<'a> {
 }
 
 /// One attribute's move, as the plan shows it (sensitive values already masked).
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct AttributeChange {
     pub attribute: String,
     pub before: String,

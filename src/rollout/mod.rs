@@ -25,7 +25,7 @@ pub mod health;
 
 use std::collections::{HashMap, HashSet};
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::graph::ResourceGraph;
 use crate::host_plan::{Action, HostPlan, Unreached};
@@ -33,21 +33,21 @@ use crate::inventory::Inventory;
 use crate::resource::Address;
 
 /// A rollout as this run applies it.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, Deserialize)]
 pub struct PlannedRollout {
     pub group: String,
     /// The hosts in scope (planned, or not reached), batch by batch; a batch with none of them
     /// is left out.
     pub batches: Vec<Vec<String>>,
     /// The health command, as shown (withheld if it quotes a secret).
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub health: Option<String>,
     /// Changes on a later batch's host that run with an earlier batch, which needs them.
-    #[serde(skip_serializing_if = "Vec::is_empty")]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub early: Vec<EarlyResource>,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, Deserialize)]
 pub struct EarlyResource {
     pub address: Address,
     /// The batch it runs with, counted from 1.
