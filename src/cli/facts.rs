@@ -24,10 +24,10 @@ pub struct FactsArgs {
     #[command(flatten)]
     transport: TransportArgs,
     /// Only these hosts (comma-separated); all of the inventory's when no host is named.
-    #[arg(long = "host", value_name = "HOST", value_delimiter = ',')]
+    #[arg(long = "host", value_name = "HOST", value_delimiter = ',', add = super::completions::hosts())]
     hosts: Vec<String>,
     /// Hosts to observe, as --host (`f3s facts f0` is `f3s facts --host f0`).
-    #[arg(value_name = "HOST")]
+    #[arg(value_name = "HOST", add = super::completions::hosts())]
     host: Vec<String>,
     /// Write DIR/HOST.yml for each host instead of printing (the layout `--state DIR` reads).
     #[arg(long, value_name = "DIR")]

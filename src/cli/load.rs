@@ -40,7 +40,7 @@ impl InventoryArg {
     pub(super) fn path(&self) -> PathBuf {
         self.inventory
             .clone()
-            .unwrap_or_else(|| PathBuf::from("inventory/f3s.yml"))
+            .unwrap_or_else(|| PathBuf::from(crate::inventory::DEFAULT_PATH))
     }
 }
 
@@ -92,7 +92,7 @@ impl TransportArgs {
 #[derive(Debug, Args)]
 pub(super) struct ScopeArgs {
     /// Only these hosts (comma-separated).
-    #[arg(long, value_name = "HOST", value_delimiter = ',')]
+    #[arg(long, value_name = "HOST", value_delimiter = ',', add = super::completions::hosts())]
     pub(super) host: Vec<String>,
     /// Only these resources (host/kind:name, comma-separated) and what they depend on.
     #[arg(long, value_name = "ADDR", value_delimiter = ',')]

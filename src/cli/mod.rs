@@ -15,6 +15,8 @@ mod status;
 
 use std::process::ExitCode;
 
+pub use completions::VARIABLE as COMPLETE_VARIABLE;
+
 use clap::{CommandFactory, Parser, Subcommand};
 
 #[derive(Debug, Parser)]
@@ -25,7 +27,9 @@ use clap::{CommandFactory, Parser, Subcommand};
     long_about = "f3s compiles an inventory of hosts and the modules they get into a graph of \
                   idempotent resources, observes the hosts, and shows (plan) what differs and \
                   what would run.\n\nExit codes: 0 success (with --detailed-exitcode: nothing \
-                  to do), 1 error, 2 changes pending (with --detailed-exitcode)."
+                  to do), 1 error (a command line that does not parse too), 2 changes pending \
+                  (plan --detailed-exitcode) or a check warns (status), 130 interrupted. Each \
+                  command's page (man f3s-plan) says what its own mean."
 )]
 pub struct Cli {
     #[command(subcommand)]
@@ -87,10 +91,13 @@ enum Command {
     Status(status::StatusArgs),
     /// Print the completion script for a shell (bash, zsh, fish, elvish, powershell).
     ///
-    /// Load it for this shell with `source <(f3s completions bash)`, or install it where the
-    /// shell looks, e.g. `f3s completions bash > /etc/bash_completion.d/f3s`, `f3s
-    /// completions zsh > /usr/local/share/zsh/site-functions/_f3s`, `f3s completions fish >
-    /// ~/.config/fish/completions/f3s.fish`.
+    /// The script asks this f3s (by its path) what completes a word, so commands and flags
+    /// are always this f3s's own, and `--host` offers the hosts of the inventory the command
+    /// line names (`-i`, else inventory/f3s.yml). Load it for this shell with `source <(f3s
+    /// completions bash)`, or install it where the shell looks, e.g. `f3s completions bash >
+    /// /etc/bash_completion.d/f3s`, `f3s completions zsh >
+    /// /usr/local/share/zsh/site-functions/_f3s`, `f3s completions fish >
+    /// ~/.config/fish/completions/f3s.fish`; write it again when f3s moves.
     Completions(completions::CompletionsArgs),
     /// Write the manual pages (f3s.1, f3s-plan.1 and one per command) into a directory.
     ///
@@ -109,7 +116,7 @@ impl Cli {
             Command::Status(args) => status::run(args),
             Command::Show(args) => show::run(args),
             Command::Graph(args) => graph::run(args),
-            Command::Completions(args) => completions::run(args, Cli::command()),
+            Command::Completions(args) => completions::run(args),
             Command::Man(args) => man::run(args, Cli::command()),
         };
         result.unwrap_or_else(|failure| {

@@ -18,7 +18,7 @@ pub struct StatusArgs {
     inventory: InventoryArg,
     /// Only the checks read on these hosts (comma-separated); a check across hosts (one
     /// MASTER per vhid) is judged only when all its hosts are among them.
-    #[arg(long, value_name = "HOST", value_delimiter = ',')]
+    #[arg(long, value_name = "HOST", value_delimiter = ',', add = super::completions::hosts())]
     host: Vec<String>,
     /// Print the report as JSON (format: docs/status-json.md).
     #[arg(long)]

@@ -47,6 +47,22 @@ pub struct Inventory {
     pub digest_key: Result<Option<String>, CompileError>,
 }
 
+/// The inventory a command reads when none is named.
+pub const DEFAULT_PATH: &str = "inventory/f3s.yml";
+
+/// The names of the inventory's hosts, in file order, read without checking the rest or
+/// reading a secret (for completing `--host` in a shell); `None` if the file does not parse.
+pub fn host_names(path: &Path) -> Option<Vec<String>> {
+    let file = yaml::read_source(path).ok()?;
+    let raw: RawInventory = yaml::parse(&file).ok()?;
+    Some(
+        raw.hosts
+            .iter()
+            .map(|(name, _)| name.value.clone())
+            .collect(),
+    )
+}
+
 impl Inventory {
     /// The inventory at `path`, with the default options (secret files closed).
     pub fn load(path: &Path) -> Result<Self, CompileErrors> {
