@@ -1,4 +1,4 @@
-//! The scale benchmark (README, "Performance"): starts K sshd test hosts on loopback (the
+//! The scale benchmark (docs/performance.md): starts K sshd test hosts on loopback (the
 //! lab of tests/lab, Rocky-like), writes the scale workload with N resources per host, and
 //! times f3s beside the floor, a bare `ssh host true` to every host in parallel:
 //!

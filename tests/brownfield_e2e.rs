@@ -3,7 +3,7 @@
 //! with `crontab -`, scripts copied with scp and `doas mv`, keys made by hand, the clients'
 //! stunnel.conf as the post lists it, no record of f3s's), then the project's own
 //! inventory planned against them. The first plan destroys nothing, adds no second copy of
-//! anything, and changes only what the README lists as deliberate fixes; one apply later
+//! anything, and changes only what docs/guide.md lists as deliberate fixes; one apply later
 //! the plan is empty. Extras the admin added by hand are kept, or flagged where a whole file
 //! f3s writes would drop them.
 
@@ -31,7 +31,7 @@ fn post_stunnel_client(host: &str) -> String {
 }
 
 /// The changes the first plan of a hand-built cluster makes, each a deliberate fix the
-/// README lists (section "Adopting a cluster built by hand"), as `host/kind:name`.
+/// docs/guide.md lists (section "Adopting a cluster built by hand"), as `host/kind:name`.
 const DELIBERATE: &[&str] = &[
     // Markers placed around the block the admin appended: adopted, not added again.
     "f0/block:carp-notify",
@@ -161,10 +161,10 @@ fn a_cluster_built_by_hand_is_adopted_with_only_the_deliberate_fixes() {
     assert_eq!(plan["summary"]["destructive"], 0, "{plan:#}");
     let expected: BTreeSet<String> = DELIBERATE.iter().map(|a| a.to_string()).collect();
     assert_eq!(changes(&plan), expected, "{plan:#}");
-    let readme = std::fs::read_to_string(format!("{ROOT}/README.md")).unwrap();
+    let readme = std::fs::read_to_string(format!("{ROOT}/docs/guide.md")).unwrap();
     for address in DELIBERATE {
         let local = address.split_once('/').unwrap().1;
-        assert!(readme.contains(local), "the README lists {local}");
+        assert!(readme.contains(local), "docs/guide.md lists {local}");
     }
     // Adopted, never a second copy: the block's and the entry's diffs add markers only.
     for address in [

@@ -218,7 +218,7 @@ fn backups_keep_the_originals_mode_and_put_back_as_the_readme_says() {
         "nobody but root reaches a backup"
     );
 
-    // README, "Backups": copy beside the file, keeping mode and owner, then rename over it.
+    // docs/guide.md, "Before f3s replaces a file": copy beside the file, keeping mode and owner, then rename over it.
     sh_ok(
         r0,
         &format!(

@@ -21,7 +21,7 @@ use crate::transport::{Transport, TransportError};
 
 #[derive(Debug, Args)]
 #[command(after_help = "\
-Rolling apply: a group with a `rollout` (README, \"Rolling apply of an HA pair\") is applied \
+Rolling apply: a group with a `rollout` (docs/guide.md, \"Rolling apply of an HA pair\") is applied \
 batch after batch, e.g. `rollout: { batches: [[f1], [f0]], health: service zrepl onestatus }`: \
 nothing of a batch starts before the batches before it have converged and passed the health \
 command (run as root on each of their hosts, exit 0 passes; not run with --state). A batch that \

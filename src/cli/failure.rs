@@ -32,7 +32,7 @@ pub(super) fn require_persistent_key(holds_hidden: bool, what: &str) -> Result<(
         return Ok(());
     }
     Err(Failure::new(vec![miette::miette!(
-        help = "declare `digest_key: { env: F3S_DIGEST_KEY, file: secrets/digest_key }` in the inventory, its value a random string kept with your secrets (e.g. `(umask 077; openssl rand -hex 32 > secrets/digest_key)`); see README, \"Secrets and fingerprints\"",
+        help = "declare `digest_key: { env: F3S_DIGEST_KEY, file: secrets/digest_key }` in the inventory, its value a random string kept with your secrets (e.g. `(umask 077; openssl rand -hex 32 > secrets/digest_key)`); see docs/guide.md, \"Secrets and fingerprints\"",
         "cannot {what}: it holds hidden values, and the inventory declares no `digest_key` to fingerprint them with"
     )]))
 }

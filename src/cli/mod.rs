@@ -45,7 +45,7 @@ enum Command {
     /// A file is replaced only after its `validate` command (if its resource names one) has
     /// passed on the new content; the content it replaces is kept on the host, the newest 5
     /// per path, in /var/backups/f3s (FreeBSD) or /var/lib/f3s/backup (Rocky), and the output
-    /// names each backup. README, "Before f3s replaces a file", says how to put one back.
+    /// names each backup. docs/guide.md, "Before f3s replaces a file", says how to put one back.
     ///
     /// On a terminal a live line per host shows what runs, done of total and elapsed time;
     /// off a terminal, with NO_COLOR or in CI, one plain line per resource. A host that cannot
@@ -80,7 +80,7 @@ enum Command {
     /// Show the running cluster's health: one row per check, grouped by host, OK / WARN /
     /// FAIL with the value read.
     ///
-    /// The checks are the modules' `status:` entries (README, "Status checks"): each host's
+    /// The checks are the modules' `status:` entries (docs/guide.md, "Status checks"): each host's
     /// are read in one read-only exec, hosts in parallel, each check bounded by its own
     /// timeout (a hung NFS mount is a FAIL row, not a hung run); a host that cannot be
     /// reached is a FAIL row. Checks across hosts (exactly one CARP MASTER per vhid) follow

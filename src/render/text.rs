@@ -181,14 +181,14 @@ fn summary_lines(plan: &Plan, paint: &Paint) -> String {
     if kept > 0 {
         let _ = write!(
             line,
-            "\n{kept} resources left the inventory but are still on the hosts (marked ? above); \
+            "\n{kept} resources left the inventory but are still on the hosts (marked ? in the plan); \
              --prune removes them."
         );
     }
     if summary.remove_lines > 0 {
         let _ = write!(
             line,
-            "\n{} of the changes remove lines the hosts' files have (marked REMOVES above); \
+            "\n{} of the changes remove lines the hosts' files have (marked REMOVES in the plan); \
              apply keeps the replaced files as backups.",
             summary.remove_lines
         );

@@ -1,7 +1,7 @@
 //! What a host may send. Every answer f3s reads from a host goes through these caps, so a host
 //! that sends without end (or announces a size it never means to keep to) costs a bounded
 //! amount of memory and is reported as unreadable, with the limit in words, while the other
-//! hosts go on. The limits are far above what a managed host sends (README, "Limits").
+//! hosts go on. The limits are far above what a managed host sends (docs/guide.md, "Commands in depth").
 
 use std::io::{self, BufRead, Read};
 
