@@ -10,7 +10,7 @@ use serde::Serialize;
 
 use crate::inventory::Inventory;
 use crate::sensitive::quoted;
-use crate::status_check::{Level, Reading, StatusCheck, StatusRead, Unread, judge_behind};
+use crate::status_check::{Level, Reading, StatusCheck, Unread, behind_source, judge_behind};
 use crate::transport::Transport;
 
 /// What `f3s status` found.
@@ -299,12 +299,7 @@ fn behind(
     checks
         .iter()
         .filter_map(|replica| {
-            let rule = replica.judge.behind.as_ref()?;
-            let source = checks.iter().find(|c| {
-                c.host == rule.host
-                    && c.name == replica.name
-                    && matches!(c.read, StatusRead::SnapshotAge { .. })
-            })?;
+            let source = behind_source(replica, checks)?;
             if !in_scope(&replica.host) || !in_scope(&source.host) {
                 return None;
             }

@@ -623,16 +623,26 @@ pub fn resolve_references(checks: &mut [StatusCheck]) -> Vec<CompileError> {
     faults
 }
 
+/// The check a `behind` compares `check` with: the one of the same name reading snapshots on
+/// the host it names.
+pub fn behind_source<'a>(
+    check: &StatusCheck,
+    checks: &'a [StatusCheck],
+) -> Option<&'a StatusCheck> {
+    let rule = check.judge.behind.as_ref()?;
+    checks.iter().find(|other| {
+        other.host == rule.host
+            && other.name == check.name
+            && matches!(other.read, StatusRead::SnapshotAge { .. })
+    })
+}
+
 fn behind_faults(checks: &[StatusCheck]) -> Vec<CompileError> {
     checks
         .iter()
         .filter_map(|check| {
             let rule = check.judge.behind.as_ref()?;
-            let source = checks.iter().any(|other| {
-                other.host == rule.host
-                    && other.name == check.name
-                    && matches!(other.read, StatusRead::SnapshotAge { .. })
-            });
+            let source = behind_source(check, checks).is_some();
             if rule.host == check.host {
                 let kind = CompileErrorKind::WrongType {
                     expected: "another host than the one the check reads on".into(),
@@ -802,13 +812,7 @@ fn behind(attrs: &mut Attrs) -> Option<Behind> {
         }
     }
     let Some(host) = host else {
-        let kind = CompileErrorKind::MissingAttribute {
-            kind: "status behind".into(),
-            name: "host".into(),
-        };
-        attrs
-            .errors
-            .push(CompileError::new(kind, &attrs.origin, "in this entry"));
+        missing_key(attrs, "status behind", "host");
         return None;
     };
     if host.value.is_empty() {
@@ -821,16 +825,21 @@ fn behind(attrs: &mut Attrs) -> Option<Behind> {
     })
 }
 
+/// A mapping of an entry (`behind`, `expect_by`) without the key it needs.
+fn missing_key(attrs: &mut Attrs, kind: &str, name: &str) {
+    let kind = CompileErrorKind::MissingAttribute {
+        kind: kind.into(),
+        name: name.into(),
+    };
+    attrs
+        .errors
+        .push(CompileError::new(kind, &attrs.origin, "in this entry"));
+}
+
 fn expect_by(attrs: &mut Attrs) -> Option<ExpectBy> {
     let mut entries = attrs.string_map("expect_by")?;
     let Some(at) = entries.iter().position(|(key, _)| key == "check") else {
-        let kind = CompileErrorKind::MissingAttribute {
-            kind: "status expect_by".into(),
-            name: "check".into(),
-        };
-        attrs
-            .errors
-            .push(CompileError::new(kind, &attrs.origin, "in this entry"));
+        missing_key(attrs, "status expect_by", "check");
         return None;
     };
     let check = entries.remove(at).1.value;

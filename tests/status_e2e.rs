@@ -115,6 +115,16 @@ fn row<'a>(report: &'a Value, host: &str, check: &str) -> &'a Value {
         .unwrap_or_else(|| panic!("no row {check} on {host}: {report:#}"))
 }
 
+/// The row of `check` across hosts in a JSON report.
+fn across<'a>(report: &'a Value, check: &str) -> &'a Value {
+    report["across"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|row| row["check"] == check)
+        .unwrap_or_else(|| panic!("no {check} across hosts: {report:#}"))
+}
+
 /// The rows that are not OK, as `host check`.
 fn failing(report: &Value) -> Vec<String> {
     let mut rows = Vec::new();
@@ -229,14 +239,8 @@ fn the_cluster_is_all_ok_once_converged_and_each_fault_turns_its_row() {
     assert_eq!(row(&report, "f1", "service nfsd")["value"], "stopped");
     assert_eq!(row(&report, "f0", "service nfsd")["value"], "running");
     assert_eq!(row(&report, "r1", "service stunnel")["value"], "running");
-    let fedora = report["across"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|row| row["check"] == "replication f0_to_f1_fedora")
-        .expect("the VM job's replica across f0 and f1");
     assert_eq!(
-        fedora["value"],
+        across(&report, "replication f0_to_f1_fedora")["value"],
         format!("holds f0's newest snapshot {FIRST} (warn > 30 min, fail > 2 h behind)")
     );
 
@@ -270,10 +274,10 @@ fn the_cluster_is_all_ok_once_converged_and_each_fault_turns_its_row() {
         "echo MASTER > /var/lib/lab/net/carp/1-192.168.1.138/f1",
     );
     let report = cluster.status(1);
-    let across = &report["across"][0];
-    assert_eq!(across["level"], "FAIL");
-    assert_eq!(across["value"], "MASTER on f0, f1");
-    assert_eq!(across["problem"], "2 hosts read MASTER, exactly one should");
+    let carp = across(&report, CARP);
+    assert_eq!(carp["level"], "FAIL");
+    assert_eq!(carp["value"], "MASTER on f0, f1");
+    assert_eq!(carp["problem"], "2 hosts read MASTER, exactly one should");
     sh_ok(
         cluster.host("f1"),
         "echo BACKUP > /var/lib/lab/net/carp/1-192.168.1.138/f1",
@@ -281,19 +285,10 @@ fn the_cluster_is_all_ok_once_converged_and_each_fault_turns_its_row() {
 
     // The replica against its source, across f0 and f1. A snapshot zrepl took on f0 and has
     // not sent yet: one behind, by moments, is how zrepl runs (OK).
-    let across = |report: &Value| -> Value {
-        report["across"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .find(|row| row["check"] == NFS_JOB)
-            .unwrap_or_else(|| panic!("no {NFS_JOB} across hosts: {report:#}"))
-            .clone()
-    };
     let second = "zrepl_20261207_102000_000";
     cluster.snapshot(NFS_SOURCE, second);
     let report = cluster.status(0);
-    let replica = across(&report);
+    let replica = across(&report, NFS_JOB);
     assert_eq!(replica["level"], "OK", "{replica}");
     assert_eq!(replica["hosts"], serde_json::json!(["f0", "f1"]));
     assert!(
@@ -319,7 +314,7 @@ fn the_cluster_is_all_ok_once_converged_and_each_fault_turns_its_row() {
     cluster.snapshots_at("f0", NFS_SOURCE, now, &taken);
     cluster.snapshots_at("f1", NFS_REPLICA, now, &taken[..1]);
     let report = cluster.status(2);
-    let replica = across(&report);
+    let replica = across(&report, NFS_JOB);
     assert_eq!(replica["level"], "WARN");
     assert_eq!(
         replica["value"],
@@ -379,7 +374,7 @@ fn the_cluster_is_all_ok_once_converged_and_each_fault_turns_its_row() {
             .contains("`zrepl status` on f0 and f1"),
         "{replication}"
     );
-    let replica = across(&report);
+    let replica = across(&report, NFS_JOB);
     assert_eq!(replica["level"], "FAIL");
     assert!(
         replica["value"]
@@ -399,7 +394,7 @@ fn the_cluster_is_all_ok_once_converged_and_each_fault_turns_its_row() {
     cluster.snapshots_at("f1", NFS_REPLICA, now, &[]);
     let report = cluster.status(1);
     assert_eq!(row(&report, "f1", NFS_JOB)["value"], "no snapshot");
-    let replica = across(&report);
+    let replica = across(&report, NFS_JOB);
     assert_eq!(
         replica["value"],
         "no snapshot on f1 (newest on f0 zrepl_20261207_103000_000)"
@@ -408,7 +403,7 @@ fn the_cluster_is_all_ok_once_converged_and_each_fault_turns_its_row() {
     cluster.receive(NFS_SOURCE, NFS_REPLICA);
     let report = cluster.status(0);
     assert_eq!(
-        across(&report)["value"],
+        across(&report, NFS_JOB)["value"],
         "holds f0's newest snapshot zrepl_20261207_103000_000 (warn > 5 min, fail > 30 min behind)"
     );
 

@@ -495,18 +495,21 @@ mod tests {
         assert!(carp_in_ifconfig(&odd, "192.168.1.139").is_err());
     }
 
+    /// A tool of `dir` (put first in PATH) running the sh script `body`.
+    fn stand_in(dir: &std::path::Path, name: &str, body: &str) {
+        use std::os::unix::fs::PermissionsExt as _;
+        let path = dir.join(name);
+        std::fs::write(&path, format!("#!/bin/sh\n{body}\n")).unwrap();
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).unwrap();
+    }
+
     /// `ifconfig -k` as the status command runs it: each `carp:` line's key is replaced by
     /// its sha256, made on the host, and read back as the vhid's key; the key itself is in
     /// nothing the host sends back.
     #[test]
     fn a_vhids_running_key_leaves_the_host_as_its_digest_only() {
-        use std::os::unix::fs::PermissionsExt as _;
         let dir = tempfile::tempdir().unwrap();
-        let tool = |name: &str, body: &str| {
-            let path = dir.path().join(name);
-            std::fs::write(&path, format!("#!/bin/sh\n{body}\n")).unwrap();
-            std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).unwrap();
-        };
+        let tool = |name: &str, body: &str| stand_in(dir.path(), name, body);
         // carp_status's lines, a key with a blank and a quote in it.
         tool(
             "ifconfig",
@@ -549,13 +552,8 @@ mod tests {
     /// which GNU time prints as FreeBSD's does); a failing stat gives its complaint.
     #[test]
     fn a_mount_answer_is_timed_to_the_hundredth_of_a_second() {
-        use std::os::unix::fs::PermissionsExt as _;
         let dir = tempfile::tempdir().unwrap();
-        let tool = |name: &str, body: &str| {
-            let path = dir.path().join(name);
-            std::fs::write(&path, format!("#!/bin/sh\n{body}\n")).unwrap();
-            std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).unwrap();
-        };
+        let tool = |name: &str, body: &str| stand_in(dir.path(), name, body);
         tool(
             "mount",
             "printf '/dev/x\\t\\t/data/nfs\\t\\tnfs\\trw\\t\\t0 0\\n'",
