@@ -1,21 +1,24 @@
 //! `f3s status`: the running cluster's health, as the modules declare it. Every host in scope
 //! with checks is read in parallel, once (all its checks in one read-only script, under the
 //! transport's deadlines); each check is judged (`status_check`), then what spans hosts: a
-//! check with `exactly_one` is judged again across every host that has it. A host that cannot
-//! be reached is a FAIL row of its own, never the end of the run.
+//! check with `exactly_one` is judged again across every host that has it, one with `behind`
+//! against the check of the same name on the host it names (a replica's newest snapshot
+//! against its source's), both read in those hosts' one exec. A host that cannot be reached
+//! is a FAIL row of its own, never the end of the run.
 
 use serde::Serialize;
 
 use crate::inventory::Inventory;
 use crate::sensitive::quoted;
-use crate::status_check::{Level, Reading, StatusCheck, Unread};
+use crate::status_check::{Level, Reading, StatusCheck, Unread, behind_source, judge_behind};
 use crate::transport::Transport;
 
 /// What `f3s status` found.
 #[derive(Debug, Serialize)]
 pub struct StatusReport {
     pub hosts: Vec<HostStatus>,
-    /// Checks judged across hosts (exactly one MASTER per vhid).
+    /// Checks judged across hosts (exactly one MASTER per vhid; a replica against its
+    /// source).
     pub across: Vec<AcrossRow>,
 }
 
@@ -180,6 +183,7 @@ pub fn status(
         readings.extend(mine.into_iter().zip(answers));
     }
     report.across = across(checks, &readings, in_scope);
+    report.across.extend(behind(checks, &readings, in_scope));
     report
 }
 
@@ -273,6 +277,40 @@ fn across(
                 level,
                 value,
                 problem,
+            })
+        })
+        .collect()
+}
+
+/// The checks with `behind`, each judged against the check of the same name on the host it
+/// names (`status_check::judge_behind`). Left out where `--host` leaves out either host.
+fn behind(
+    checks: &[StatusCheck],
+    readings: &[(&StatusCheck, Result<Reading, Unread>)],
+    in_scope: &[String],
+) -> Vec<AcrossRow> {
+    let in_scope = |host: &str| in_scope.is_empty() || in_scope.iter().any(|h| h == host);
+    let reading = |check: &StatusCheck| {
+        readings
+            .iter()
+            .find(|(read, _)| std::ptr::eq(*read, check))
+            .map(|(_, reading)| reading)
+    };
+    checks
+        .iter()
+        .filter_map(|replica| {
+            let source = behind_source(replica, checks)?;
+            if !in_scope(&replica.host) || !in_scope(&source.host) {
+                return None;
+            }
+            let verdict = judge_behind((replica, reading(replica)?), (source, reading(source)?));
+            Some(AcrossRow {
+                check: replica.name.clone(),
+                hosts: vec![source.host.clone(), replica.host.clone()],
+                help: replica.help.clone().filter(|_| verdict.level != Level::Ok),
+                level: verdict.level,
+                value: quoted(&verdict.value).to_string(),
+                problem: verdict.problem.map(|p| quoted(&p).to_string()),
             })
         })
         .collect()

@@ -2,7 +2,8 @@
 //! probe is typed: the transport spells it per OS family), how the value read is judged
 //! (expected words, numeric thresholds given as module parameters, the word another check of
 //! the same host read), and the verdict. Pure: the transport reads, the engine
-//! (`crate::status`) puts the hosts together and judges what spans them (`exactly_one`).
+//! (`crate::status`) puts the hosts together and judges what spans them (`exactly_one`, and
+//! `behind`: a replica's newest snapshot against its source's, `judge_behind`).
 
 use std::sync::Arc;
 
@@ -22,7 +23,8 @@ use crate::values::ValueKind;
 pub enum StatusRead {
     /// The CARP state of `vhid` on `interface` (MASTER, BACKUP, INIT), as ifconfig shows it.
     CarpRole { interface: String, vhid: u32 },
-    /// Seconds since the newest snapshot of `dataset` was taken.
+    /// The newest snapshots of `dataset` and the host's clock: judged as the seconds since
+    /// the newest was taken, and (`behind`) against the same read on another host.
     SnapshotAge { dataset: String },
     /// The pool's health (ONLINE, DEGRADED, FAULTED …).
     PoolHealth { pool: String },
@@ -63,6 +65,7 @@ pub const STATUS_ATTRIBUTES: &[&str] = &[
     "warn_below",
     "fail_below",
     "exactly_one",
+    "behind",
     "help",
     "for_each",
 ];
@@ -78,6 +81,15 @@ pub enum Unit {
 }
 
 impl StatusRead {
+    /// The dataset a read names, or the empty string.
+    pub fn dataset(&self) -> &str {
+        match self {
+            Self::SnapshotAge { dataset } | Self::KeyStatus { dataset } => dataset,
+            Self::PoolHealth { pool } => pool,
+            _ => "",
+        }
+    }
+
     pub fn unit(&self) -> Unit {
         match self {
             Self::SnapshotAge { .. } => Unit::Seconds,
@@ -88,11 +100,43 @@ impl StatusRead {
     }
 }
 
-/// What a read gave: a word, or a quantity in its read's unit.
+/// What a read gave: a word, a quantity in its read's unit, or a dataset's snapshots.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Reading {
     Word(String),
     Quantity(i64),
+    Snapshots(Snapshots),
+}
+
+/// The newest snapshots of a dataset as its host listed them, and the host's clock then.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Snapshots {
+    /// Seconds since the epoch on the host's clock, read after the listing.
+    pub now: i64,
+    /// The newest `SNAPSHOTS_KEPT` at most, oldest first (as `zfs list -s creation` lists
+    /// them: by creation time, then by the order they were taken).
+    pub newest: Vec<Snapshot>,
+    /// How many the dataset has in all (more than `newest` holds when older ones were left
+    /// out).
+    pub total: usize,
+}
+
+/// One snapshot: its name after the `@`, and when it was taken (seconds since the epoch; a
+/// received snapshot keeps its source's).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Snapshot {
+    pub name: String,
+    pub creation: i64,
+}
+
+/// How many of a dataset's newest snapshots a host sends: enough to count how far a replica
+/// is behind (zrepl keeps 10 by default), bounded whatever the host holds.
+pub const SNAPSHOTS_KEPT: usize = 100;
+
+impl Snapshots {
+    pub fn last(&self) -> Option<&Snapshot> {
+        self.newest.last()
+    }
 }
 
 /// Why a read gave nothing, in words a person can act on (the host's words quoted).
@@ -144,6 +188,18 @@ pub struct Judge {
     pub fail_below: Option<i64>,
     /// Across every host with a check of this name: exactly one reads this word.
     pub exactly_one: Option<String>,
+    /// Across two hosts: this check's newest snapshot against the same check's on another.
+    pub behind: Option<Behind>,
+}
+
+/// `behind: { host: f0, warn_above: 300, fail_above: 1800 }`: the dataset this check reads
+/// is a replica of the one the check of the same name reads on `host`; it is judged by how
+/// far its newest snapshot is behind that one's, in seconds of creation time.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Behind {
+    pub host: String,
+    pub warn_above: Option<i64>,
+    pub fail_above: Option<i64>,
 }
 
 /// One check of one host, compiled from a module's `status:` entry.
@@ -197,6 +253,7 @@ impl StatusCheck {
             warn_below: quantity(attrs, "warn_below"),
             fail_below: quantity(attrs, "fail_below"),
             exactly_one: attrs.string("exactly_one").map(|r| r.value),
+            behind: behind(attrs),
         };
         let help = attrs.string("help").map(|r| r.value);
         let read = read?;
@@ -215,6 +272,15 @@ impl StatusCheck {
             attrs
                 .errors
                 .push(CompileError::new(kind, &attrs.origin, "reads a word"));
+        }
+        if judge.behind.is_some() && !matches!(read, StatusRead::SnapshotAge { .. }) {
+            let kind = CompileErrorKind::WrongType {
+                expected: "a read of snapshots (snapshot_age) for `behind`".into(),
+                found: format!("`{}`", kind.unwrap_or_default()),
+            };
+            attrs
+                .errors
+                .push(CompileError::new(kind, &attrs.origin, "reads no snapshots"));
         }
         Some(Self {
             host: on,
@@ -246,6 +312,17 @@ impl StatusCheck {
         match reading {
             Reading::Word(word) => self.judge_word(word, by),
             Reading::Quantity(n) => self.judge.quantity(*n, unit, &self.read),
+            Reading::Snapshots(snapshots) => match snapshots.last() {
+                Some(newest) => {
+                    self.judge
+                        .quantity(snapshots.now - newest.creation, unit, &self.read)
+                }
+                None => Verdict {
+                    level: Level::Fail,
+                    value: "no snapshot".into(),
+                    problem: Some(format!("{} has no snapshot", self.read.dataset())),
+                },
+            },
         }
     }
 
@@ -339,6 +416,142 @@ impl Judge {
     }
 }
 
+/// A replica's newest snapshot against its source's (`behind`), judged across the two hosts:
+/// OK where the replica holds the source's newest snapshot, or lags it by no more than the
+/// thresholds: the seconds between the two newest snapshots' creation times (a received
+/// snapshot keeps the creation time it had on the source, so both are the source's clock).
+/// FAIL where either side was not read or has no snapshot, past the fail bound, or where the
+/// replica's newest is not on the source and nothing on the source is newer (they have
+/// diverged: the source was rolled back or lost its newest snapshots).
+pub fn judge_behind(
+    (replica_check, replica): (&StatusCheck, &Result<Reading, Unread>),
+    (source_check, source): (&StatusCheck, &Result<Reading, Unread>),
+) -> Verdict {
+    let fail = |value: String, problem: String| Verdict {
+        level: Level::Fail,
+        value,
+        problem: Some(problem),
+    };
+    let listed = |check: &StatusCheck, reading: &Result<Reading, Unread>| match reading {
+        Ok(Reading::Snapshots(snapshots)) => Ok(snapshots.clone()),
+        Ok(_) => Err(fail(
+            format!("not read on {}", check.host),
+            format!("{}: the read gave no list of snapshots", check.host),
+        )),
+        Err(why) => Err(fail(
+            format!("not read on {}", check.host),
+            format!("{}: {why}", check.host),
+        )),
+    };
+    let (replica, source) = match (listed(replica_check, replica), listed(source_check, source)) {
+        (Err(verdict), _) | (_, Err(verdict)) => return verdict,
+        (Ok(replica), Ok(source)) => (replica, source),
+    };
+    let (here, there) = (replica_check.host.as_str(), source_check.host.as_str());
+    let (mine_ds, theirs_ds) = (replica_check.read.dataset(), source_check.read.dataset());
+    let (warn_above, fail_above) = replica_check
+        .judge
+        .behind
+        .as_ref()
+        .map_or((None, None), |rule| (rule.warn_above, rule.fail_above));
+    let bounds = Judge {
+        warn_above,
+        fail_above,
+        ..Judge::default()
+    }
+    .bounds(Unit::Seconds);
+    let Some(theirs) = source.last() else {
+        return fail(
+            format!("{there} has no snapshot of {theirs_ds}"),
+            format!("nothing to compare {mine_ds} on {here} with: its source has no snapshot"),
+        );
+    };
+    let Some(mine) = replica.last() else {
+        return fail(
+            format!("no snapshot on {here} (newest on {there} {})", theirs.name),
+            format!(
+                "{here} holds no snapshot of {mine_ds}; {there}'s newest of {theirs_ds} is {}",
+                theirs.name
+            ),
+        );
+    };
+    let found = source.newest.iter().rposition(|snapshot| snapshot == mine);
+    let behind = match found {
+        Some(at) => source.newest.len() - 1 - at,
+        None => source
+            .newest
+            .iter()
+            .filter(|snapshot| snapshot.creation > mine.creation)
+            .count(),
+    };
+    if behind == 0 && found.is_some() {
+        let bounds = match bounds.is_empty() {
+            true => String::new(),
+            false => format!(" ({bounds} behind)"),
+        };
+        return Verdict {
+            level: Level::Ok,
+            value: format!("holds {there}'s newest snapshot {}{bounds}", theirs.name),
+            problem: None,
+        };
+    }
+    if behind == 0 {
+        return fail(
+            format!(
+                "newest on {here} {} is not on {there} (newest there {})",
+                mine.name, theirs.name
+            ),
+            format!(
+                "{mine_ds} on {here} holds a snapshot that {theirs_ds} on {there} does not, \
+                 and {there} has none newer: they have diverged (the source rolled back, or \
+                 its newest snapshots destroyed)"
+            ),
+        );
+    }
+    // Older ones were left out of the list and all it holds are newer: there may be more.
+    let at_least =
+        found.is_none() && source.total > source.newest.len() && behind == source.newest.len();
+    let lag = (theirs.creation - mine.creation).max(0);
+    let past = |bound: Option<i64>| bound.is_some_and(|b| lag > b);
+    let (level, which) = if past(fail_above) {
+        (Level::Fail, "fail")
+    } else if past(warn_above) {
+        (Level::Warn, "warn")
+    } else {
+        (Level::Ok, "")
+    };
+    let plural = |n: usize| if n == 1 { "" } else { "s" };
+    let count = format!(
+        "{}{behind} snapshot{} behind {there}",
+        if at_least { "at least " } else { "" },
+        plural(behind)
+    );
+    let bounds = match bounds.is_empty() {
+        true => String::new(),
+        false => format!("; {bounds}"),
+    };
+    Verdict {
+        level,
+        value: format!(
+            "{count} (newest on {here} {}, on {there} {}; {} behind{bounds})",
+            mine.name,
+            theirs.name,
+            amount(lag, Unit::Seconds)
+        ),
+        problem: (level != Level::Ok).then(|| {
+            let last = match behind {
+                1 => "the last snapshot".to_string(),
+                n => format!("the last {n} snapshots"),
+            };
+            format!(
+                "past the {which} bound: {mine_ds} on {here} lacks {}{last} of {theirs_ds} on \
+                 {there}",
+                if at_least { "at least " } else { "" },
+            )
+        }),
+    }
+}
+
 /// A word as a row shows it.
 fn shown_word(read: &StatusRead, word: &str) -> String {
     match read {
@@ -403,7 +616,64 @@ fn grouped(n: i64) -> String {
 /// Resolves each `expect_by` against the checks of its host: one naming a check the host does
 /// not have falls back to the entry's `expect` where it gives one (a service a module keeps
 /// running where no `carp` module says which member is MASTER), and is a fault otherwise.
+/// Each `behind` needs a check of the same name reading snapshots on the host it names.
 pub fn resolve_references(checks: &mut [StatusCheck]) -> Vec<CompileError> {
+    let mut faults = behind_faults(checks);
+    faults.extend(expect_by_faults(checks));
+    faults
+}
+
+/// The check a `behind` compares `check` with: the one of the same name reading snapshots on
+/// the host it names.
+pub fn behind_source<'a>(
+    check: &StatusCheck,
+    checks: &'a [StatusCheck],
+) -> Option<&'a StatusCheck> {
+    let rule = check.judge.behind.as_ref()?;
+    checks.iter().find(|other| {
+        other.host == rule.host
+            && other.name == check.name
+            && matches!(other.read, StatusRead::SnapshotAge { .. })
+    })
+}
+
+fn behind_faults(checks: &[StatusCheck]) -> Vec<CompileError> {
+    checks
+        .iter()
+        .filter_map(|check| {
+            let rule = check.judge.behind.as_ref()?;
+            let source = behind_source(check, checks).is_some();
+            if rule.host == check.host {
+                let kind = CompileErrorKind::WrongType {
+                    expected: "another host than the one the check reads on".into(),
+                    found: format!("`{}`", rule.host),
+                };
+                return Some(CompileError::new(
+                    kind,
+                    &check.origin,
+                    "behind names its own host",
+                ));
+            }
+            if source {
+                return None;
+            }
+            let kind = CompileErrorKind::WrongType {
+                expected: format!(
+                    "a host with a status check `{}` reading snapshots (snapshot_age)",
+                    check.name
+                ),
+                found: format!("`{}`", rule.host),
+            };
+            Some(CompileError::new(
+                kind,
+                &check.origin,
+                "behind names a host with no such check to compare with",
+            ))
+        })
+        .collect()
+}
+
+fn expect_by_faults(checks: &mut [StatusCheck]) -> Vec<CompileError> {
     let missing: Vec<usize> = (0..checks.len())
         .filter(|&i| {
             checks[i].judge.expect_by.as_ref().is_some_and(|rule| {
@@ -491,7 +761,12 @@ fn read(attrs: &mut Attrs, kind: &str) -> Option<StatusRead> {
 
 /// A whole number (negative too: a certificate's days) given to a threshold.
 fn quantity(attrs: &mut Attrs, name: &str) -> Option<i64> {
-    let Rendered { value, origin, .. } = attrs.string(name)?;
+    let rendered = attrs.string(name)?;
+    whole(attrs, rendered)
+}
+
+fn whole(attrs: &mut Attrs, rendered: Rendered) -> Option<i64> {
+    let Rendered { value, origin, .. } = rendered;
     match value.trim().parse::<i64>() {
         Ok(n) => Some(n),
         Err(_) => {
@@ -507,16 +782,64 @@ fn quantity(attrs: &mut Attrs, name: &str) -> Option<i64> {
     }
 }
 
+/// The keys `behind:` takes.
+const BEHIND_KEYS: &[&str] = &["host", "warn_above", "fail_above"];
+
+/// `behind: { host: HOST, warn_above: N, fail_above: N }`; a host rendered empty leaves the
+/// judgment out, as an empty `on:` leaves a check out.
+fn behind(attrs: &mut Attrs) -> Option<Behind> {
+    let entries = attrs.string_map("behind")?;
+    let mut host = None;
+    let mut warn_above = None;
+    let mut fail_above = None;
+    for (key, rendered) in entries {
+        match key.as_str() {
+            "host" => host = Some(rendered),
+            "warn_above" => warn_above = whole(attrs, rendered),
+            "fail_above" => fail_above = whole(attrs, rendered),
+            _ => {
+                let kind = CompileErrorKind::UnknownAttribute {
+                    kind: "status behind".into(),
+                    name: key,
+                    known: BEHIND_KEYS.iter().map(|k| k.to_string()).collect(),
+                };
+                attrs.errors.push(CompileError::new(
+                    kind,
+                    &rendered.origin,
+                    "not a key of `behind`",
+                ));
+            }
+        }
+    }
+    let Some(host) = host else {
+        missing_key(attrs, "status behind", "host");
+        return None;
+    };
+    if host.value.is_empty() {
+        return None;
+    }
+    Some(Behind {
+        host: attrs.checked(host, NameKind::HostName)?,
+        warn_above,
+        fail_above,
+    })
+}
+
+/// A mapping of an entry (`behind`, `expect_by`) without the key it needs.
+fn missing_key(attrs: &mut Attrs, kind: &str, name: &str) {
+    let kind = CompileErrorKind::MissingAttribute {
+        kind: kind.into(),
+        name: name.into(),
+    };
+    attrs
+        .errors
+        .push(CompileError::new(kind, &attrs.origin, "in this entry"));
+}
+
 fn expect_by(attrs: &mut Attrs) -> Option<ExpectBy> {
     let mut entries = attrs.string_map("expect_by")?;
     let Some(at) = entries.iter().position(|(key, _)| key == "check") else {
-        let kind = CompileErrorKind::MissingAttribute {
-            kind: "status expect_by".into(),
-            name: "check".into(),
-        };
-        attrs
-            .errors
-            .push(CompileError::new(kind, &attrs.origin, "in this entry"));
+        missing_key(attrs, "status expect_by", "check");
         return None;
     };
     let check = entries.remove(at).1.value;
@@ -655,6 +978,196 @@ mod tests {
         let verdict = c.verdict(&Err("timed out after 10 s".into()), None);
         assert_eq!(verdict.level, Level::Fail);
         assert_eq!(verdict.problem.as_deref(), Some("timed out after 10 s"));
+    }
+
+    fn snapshots(now: i64, taken: &[(&str, i64)]) -> Result<Reading, Unread> {
+        Ok(Reading::Snapshots(Snapshots {
+            now,
+            newest: taken
+                .iter()
+                .map(|(name, creation)| Snapshot {
+                    name: name.to_string(),
+                    creation: *creation,
+                })
+                .collect(),
+            total: taken.len(),
+        }))
+    }
+
+    /// The sink's check (on f1, behind f0) and the source's (on f0), as zrepl_source
+    /// declares them.
+    fn replica_and_source() -> (StatusCheck, StatusCheck) {
+        let mut replica = age(300, 1800);
+        replica.read = StatusRead::SnapshotAge {
+            dataset: "zdata/sink/f0/zdata/enc/nfsdata".into(),
+        };
+        replica.judge.behind = Some(Behind {
+            host: "f0".into(),
+            warn_above: Some(300),
+            fail_above: Some(1800),
+        });
+        let mut source = age(300, 1800);
+        source.host = "f0".into();
+        source.read = StatusRead::SnapshotAge {
+            dataset: "zdata/enc/nfsdata".into(),
+        };
+        (replica, source)
+    }
+
+    const A: &str = "zrepl_20261207_101500_000";
+    const B: &str = "zrepl_20261207_102000_000";
+    const C: &str = "zrepl_20261207_102500_000";
+    const D: &str = "zrepl_20261207_103000_000";
+    const T: i64 = 1_796_638_500;
+
+    fn behind(replica: &Result<Reading, Unread>, source: &Result<Reading, Unread>) -> Verdict {
+        let (replica_check, source_check) = replica_and_source();
+        judge_behind((&replica_check, replica), (&source_check, source))
+    }
+
+    #[test]
+    fn a_snapshot_age_is_the_newest_against_the_hosts_clock_and_none_fails() {
+        let c = age(300, 1800);
+        let verdict = c.verdict(&snapshots(T + 48, &[(A, T - 600), (B, T)]), None);
+        assert_eq!(verdict.level, Level::Ok);
+        assert_eq!(
+            verdict.value,
+            "newest snapshot 48 s old (warn > 5 min, fail > 30 min)"
+        );
+        let none = c.verdict(&snapshots(T, &[]), None);
+        assert_eq!(none.level, Level::Fail);
+        assert_eq!(none.value, "no snapshot");
+        assert_eq!(none.problem.as_deref(), Some("zdata/sink has no snapshot"));
+    }
+
+    #[test]
+    fn a_replica_holding_its_sources_newest_snapshot_is_ok() {
+        let taken = [(A, T - 900), (B, T - 600)];
+        let verdict = behind(&snapshots(T, &taken), &snapshots(T, &taken));
+        assert_eq!(verdict.level, Level::Ok);
+        assert_eq!(
+            verdict.value,
+            format!("holds f0's newest snapshot {B} (warn > 5 min, fail > 30 min behind)")
+        );
+        assert_eq!(verdict.problem, None);
+    }
+
+    #[test]
+    fn a_replica_behind_its_source_is_judged_by_the_time_between_their_newest() {
+        let source = snapshots(T, &[(A, T - 900), (B, T - 600), (C, T - 300), (D, T)]);
+        // One behind by a minute: zrepl between snapshotting and sending.
+        let one = behind(&snapshots(T, &[(A, T - 900), (C, T - 300)]), &source);
+        assert_eq!(one.level, Level::Ok);
+        assert_eq!(
+            one.value,
+            format!(
+                "1 snapshot behind f0 (newest on f1 {C}, on f0 {D}; 5 min behind; warn > 5 min, fail > 30 min)"
+            )
+        );
+        let three = behind(&snapshots(T, &[(A, T - 900)]), &source);
+        assert_eq!(three.level, Level::Warn);
+        assert_eq!(
+            three.value,
+            format!(
+                "3 snapshots behind f0 (newest on f1 {A}, on f0 {D}; 15 min behind; warn > 5 min, fail > 30 min)"
+            )
+        );
+        assert_eq!(
+            three.problem.as_deref(),
+            Some(
+                "past the warn bound: zdata/sink/f0/zdata/enc/nfsdata on f1 lacks the last 3 snapshots of zdata/enc/nfsdata on f0"
+            )
+        );
+        // The replica's newest long pruned on the source: counted by creation time.
+        let pruned = behind(&snapshots(T, &[("zrepl_old", T - 7200)]), &source);
+        assert_eq!(pruned.level, Level::Fail);
+        assert!(
+            pruned
+                .value
+                .starts_with("4 snapshots behind f0 (newest on f1 zrepl_old, on f0 "),
+            "{}",
+            pruned.value
+        );
+        assert!(pruned.value.contains("; 2 h behind;"), "{}", pruned.value);
+        // The source listed only its newest: more may be missing than it showed.
+        let Ok(Reading::Snapshots(mut cut)) = source.clone() else {
+            unreachable!()
+        };
+        cut.total = 250;
+        let at_least = behind(
+            &snapshots(T, &[("zrepl_old", T - 7200)]),
+            &Ok(Reading::Snapshots(cut)),
+        );
+        assert!(
+            at_least.value.starts_with("at least 4 snapshots behind f0"),
+            "{}",
+            at_least.value
+        );
+        assert!(
+            at_least
+                .problem
+                .unwrap()
+                .contains("lacks at least the last 4 snapshots")
+        );
+    }
+
+    #[test]
+    fn a_replica_with_no_snapshot_or_one_its_source_never_had_fails() {
+        let source = snapshots(T, &[(A, T - 900), (B, T - 600)]);
+        let none = behind(&snapshots(T, &[]), &source);
+        assert_eq!(none.level, Level::Fail);
+        assert_eq!(none.value, format!("no snapshot on f1 (newest on f0 {B})"));
+        let no_source = behind(&source, &snapshots(T, &[]));
+        assert_eq!(no_source.level, Level::Fail);
+        assert_eq!(no_source.value, "f0 has no snapshot of zdata/enc/nfsdata");
+        // Newer on the replica than anything on the source: the source was rolled back.
+        let diverged = behind(&snapshots(T, &[(A, T - 900), (C, T - 300)]), &source);
+        assert_eq!(diverged.level, Level::Fail);
+        assert_eq!(
+            diverged.value,
+            format!("newest on f1 {C} is not on f0 (newest there {B})")
+        );
+        assert!(diverged.problem.unwrap().contains("diverged"));
+        // The same name taken at another time is another snapshot.
+        let renamed = behind(&snapshots(T, &[(B, T - 100)]), &source);
+        assert_eq!(renamed.level, Level::Fail);
+    }
+
+    #[test]
+    fn a_replica_or_source_not_read_fails_with_the_host_and_why() {
+        let source = snapshots(T, &[(A, T)]);
+        let unread = behind(&source, &Err("f0 not reached".into()));
+        assert_eq!(unread.level, Level::Fail);
+        assert_eq!(unread.value, "not read on f0");
+        assert_eq!(unread.problem.as_deref(), Some("f0: f0 not reached"));
+        let replica = behind(&Err("timed out".into()), &source);
+        assert_eq!(replica.value, "not read on f1");
+        let word = behind(&Ok(Reading::Word("x".into())), &source);
+        assert_eq!(word.level, Level::Fail);
+    }
+
+    #[test]
+    fn behind_needs_a_check_of_the_same_name_reading_snapshots_on_another_host() {
+        let (replica, source) = replica_and_source();
+        assert!(resolve_references(&mut [replica.clone(), source.clone()]).is_empty());
+        assert_eq!(resolve_references(&mut [replica.clone()]).len(), 1);
+        let mut renamed = source.clone();
+        renamed.name = "other".into();
+        assert_eq!(resolve_references(&mut [replica.clone(), renamed]).len(), 1);
+        let mut words = source.clone();
+        words.read = StatusRead::PoolHealth {
+            pool: "zdata".into(),
+        };
+        assert_eq!(resolve_references(&mut [replica.clone(), words]).len(), 1);
+        let mut own = replica.clone();
+        own.judge.behind.as_mut().unwrap().host = "f1".into();
+        let faults = resolve_references(&mut [own, replica, source]);
+        assert_eq!(faults.len(), 1);
+        assert!(
+            faults[0].to_string().contains("another host"),
+            "{}",
+            faults[0]
+        );
     }
 
     #[test]

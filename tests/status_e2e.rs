@@ -1,8 +1,9 @@
 //! `f3s status` on the lab cluster (the real inventory and modules on six lab hosts, as
 //! tests/storage_e2e.rs starts them): all OK once converged, read in one read-only exec per
-//! host; then a failover, a split brain, a stalled replication, an unloaded key, a stopped
-//! client stunnel and a host gone each turn their row, with what to do, and the exit code
-//! follows. A hung check is killed at its timeout.
+//! host; then a failover, a split brain, a stalled replication (the replica's newest snapshot
+//! against the source's, across f0 and f1), an unloaded key, a stopped client stunnel and a
+//! host gone each turn their row, with what to do, and the exit code follows. A hung check is
+//! killed at its timeout.
 
 mod common;
 mod lab;
@@ -16,8 +17,13 @@ use serde_json::Value;
 
 const HOSTS: [&str; 6] = ["f0", "f1", "f2", "r0", "r1", "r2"];
 const CARP: &str = "carp 192.168.1.138 vhid 1";
+const NFS_SOURCE: &str = "zdata/enc/nfsdata";
 const NFS_REPLICA: &str = "zdata/sink/f0/zdata/enc/nfsdata";
+const VM_SOURCE: &str = "zroot/bhyve/fedora";
 const VM_REPLICA: &str = "zdata/sink/f0/zroot/bhyve/fedora";
+const NFS_JOB: &str = "replication f0_to_f1_nfsdata";
+/// The first snapshot of each job, as zrepl names them (prefix, then the UTC time).
+const FIRST: &str = "zrepl_20261207_101500_000";
 
 struct Cluster {
     lab: Lab,
@@ -25,17 +31,55 @@ struct Cluster {
 }
 
 impl Cluster {
-    /// The lab cluster, converged, with zrepl's replicas received on f1 (and their keys
-    /// loaded by a second apply, as the standby_replica module does).
+    /// The lab cluster, converged, with the VM's dataset on f0 (the admin's, not f3s's), a
+    /// snapshot of each job's filesystem taken on f0 and received on f1 (and the replicas'
+    /// keys loaded by a second apply, as the standby_replica module does).
     fn converged() -> Self {
         let (lab, inventory) = Lab::real_cluster(LAB_CARP_PASSWORD, LAB_DIGEST_KEY);
         let cluster = Cluster { lab, inventory };
         assert_code(&cluster.f3s(&["apply", "--yes"]), 0);
-        for replica in [NFS_REPLICA, VM_REPLICA] {
-            sh_ok(cluster.host("f1"), &format!("zfs lab-receive {replica}"));
+        sh_ok(cluster.host("f0"), &format!("zfs create {VM_SOURCE}"));
+        for (source, replica) in [(NFS_SOURCE, NFS_REPLICA), (VM_SOURCE, VM_REPLICA)] {
+            cluster.snapshot(source, FIRST);
+            cluster.receive(source, replica);
         }
         assert_code(&cluster.f3s(&["apply", "--yes"]), 0);
         cluster
+    }
+
+    /// What zrepl's snapshotting does on f0: `zfs snapshot SOURCE@NAME`.
+    fn snapshot(&self, source: &str, name: &str) {
+        sh_ok(self.host("f0"), &format!("zfs snapshot {source}@{name}"));
+    }
+
+    /// What zrepl's replication does: f0's newest snapshot of `source` received on f1, with
+    /// its name and creation time.
+    fn receive(&self, source: &str, replica: &str) {
+        let listed = sh_ok(
+            self.host("f0"),
+            &format!("zfs list -H -p -t snapshot -o name,creation -s creation -d 1 {source}"),
+        );
+        let newest = listed.lines().last().expect("a snapshot on f0");
+        let (name, creation) = newest.split_once('\t').expect("NAME<TAB>CREATION");
+        let name = name.strip_prefix(&format!("{source}@")).unwrap();
+        sh_ok(
+            self.host("f1"),
+            &format!("zfs lab-receive {replica} {name} {creation}"),
+        );
+    }
+
+    /// Sets the snapshots the lab's zfs keeps of `dataset` on `host`: each NAME taken
+    /// `seconds` before `now`, oldest first.
+    fn snapshots_at(&self, host: &str, dataset: &str, now: u64, snapshots: &[(&str, u64)]) {
+        let lines: String = snapshots
+            .iter()
+            .map(|(name, ago)| format!("{} {name}\n", now - ago))
+            .collect();
+        let file = format!("/var/lib/lab/zfs/snap/{}", dataset.replace('/', "%"));
+        sh_ok(
+            self.host(host),
+            &format!("printf '%s' '{lines}' > '{file}'"),
+        );
     }
 
     fn f3s(&self, args: &[&str]) -> Output {
@@ -71,6 +115,16 @@ fn row<'a>(report: &'a Value, host: &str, check: &str) -> &'a Value {
         .unwrap_or_else(|| panic!("no row {check} on {host}: {report:#}"))
 }
 
+/// The row of `check` across hosts in a JSON report.
+fn across<'a>(report: &'a Value, check: &str) -> &'a Value {
+    report["across"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|row| row["check"] == check)
+        .unwrap_or_else(|| panic!("no {check} across hosts: {report:#}"))
+}
+
 /// The rows that are not OK, as `host check`.
 fn failing(report: &Value) -> Vec<String> {
     let mut rows = Vec::new();
@@ -97,7 +151,7 @@ const READ_ONLY: &[&str] = &[
     "service nfsd onestatus",
     "service nfsuserd onestatus",
     "service stunnel onestatus",
-    "zfs list -H -p -t snapshot -o creation -s creation -d 1 ",
+    "zfs list -H -p -t snapshot -o name,creation -s creation -d 1 ",
     "zpool list -H -o health ",
     "zfs get -H -p -o value keystatus ",
     "systemctl is-active --quiet -- stunnel",
@@ -147,6 +201,9 @@ fn the_cluster_is_all_ok_once_converged_and_each_fault_turns_its_row() {
         "key available",
         "across hosts\n",
         "MASTER on f0",
+        &format!(
+            "OK    {NFS_JOB} [f0 f1]  holds f0's newest snapshot {FIRST} (warn > 5 min, fail > 30 min behind)"
+        ),
     ] {
         assert!(text.contains(shown), "{shown:?} in:\n{text}");
     }
@@ -182,6 +239,10 @@ fn the_cluster_is_all_ok_once_converged_and_each_fault_turns_its_row() {
     assert_eq!(row(&report, "f1", "service nfsd")["value"], "stopped");
     assert_eq!(row(&report, "f0", "service nfsd")["value"], "running");
     assert_eq!(row(&report, "r1", "service stunnel")["value"], "running");
+    assert_eq!(
+        across(&report, "replication f0_to_f1_fedora")["value"],
+        format!("holds f0's newest snapshot {FIRST} (warn > 30 min, fail > 2 h behind)")
+    );
 
     // A failover: CARP moves MASTER to f1, and nothing ran carpcontrol.sh. One MASTER still,
     // but NFS and stunnel run on the BACKUP and not on the MASTER.
@@ -213,34 +274,94 @@ fn the_cluster_is_all_ok_once_converged_and_each_fault_turns_its_row() {
         "echo MASTER > /var/lib/lab/net/carp/1-192.168.1.138/f1",
     );
     let report = cluster.status(1);
-    let across = &report["across"][0];
-    assert_eq!(across["level"], "FAIL");
-    assert_eq!(across["value"], "MASTER on f0, f1");
-    assert_eq!(across["problem"], "2 hosts read MASTER, exactly one should");
+    let carp = across(&report, CARP);
+    assert_eq!(carp["level"], "FAIL");
+    assert_eq!(carp["value"], "MASTER on f0, f1");
+    assert_eq!(carp["problem"], "2 hosts read MASTER, exactly one should");
     sh_ok(
         cluster.host("f1"),
         "echo BACKUP > /var/lib/lab/net/carp/1-192.168.1.138/f1",
     );
 
-    // A stalled replication: the newest snapshot on the sink 10 minutes old, then 2 hours.
-    let snapshots = format!("/var/lib/lab/zfs/snap/{}", NFS_REPLICA.replace('/', "%"));
-    let age = |seconds: u64| {
-        sh_ok(
-            cluster.host("f1"),
-            &format!("t=$(($(date +%s) - {seconds})); echo \"zrepl_$t $t\" > '{snapshots}'"),
-        );
-    };
-    age(600);
+    // The replica against its source, across f0 and f1. A snapshot zrepl took on f0 and has
+    // not sent yet: one behind, by moments, is how zrepl runs (OK).
+    let second = "zrepl_20261207_102000_000";
+    cluster.snapshot(NFS_SOURCE, second);
+    let report = cluster.status(0);
+    let replica = across(&report, NFS_JOB);
+    assert_eq!(replica["level"], "OK", "{replica}");
+    assert_eq!(replica["hosts"], serde_json::json!(["f0", "f1"]));
+    assert!(
+        replica["value"].as_str().unwrap().starts_with(&format!(
+            "1 snapshot behind f0 (newest on f1 {FIRST}, on f0 {second}; "
+        )),
+        "{replica}"
+    );
+    assert_eq!(row(&report, "f0", NFS_JOB)["level"], "OK");
+
+    // A stalled replication: f0 took a snapshot every 5 minutes and f1 received none of the
+    // last three: 15 minutes behind (WARN), and the newest on f1 as old.
+    let taken = [
+        (FIRST, 900),
+        (second, 600),
+        ("zrepl_20261207_102500_000", 300),
+        ("zrepl_20261207_103000_000", 0),
+    ];
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
+    cluster.snapshots_at("f0", NFS_SOURCE, now, &taken);
+    cluster.snapshots_at("f1", NFS_REPLICA, now, &taken[..1]);
     let report = cluster.status(2);
-    let replication = row(&report, "f1", "replication f0_to_f1_nfsdata");
-    assert_eq!(replication["level"], "WARN");
+    let replica = across(&report, NFS_JOB);
+    assert_eq!(replica["level"], "WARN");
+    assert_eq!(
+        replica["value"],
+        format!(
+            "3 snapshots behind f0 (newest on f1 {FIRST}, on f0 zrepl_20261207_103000_000; \
+             15 min behind; warn > 5 min, fail > 30 min)"
+        )
+    );
+    assert_eq!(
+        replica["problem"],
+        format!(
+            "past the warn bound: {NFS_REPLICA} on f1 lacks the last 3 snapshots of \
+             {NFS_SOURCE} on f0"
+        )
+    );
+    assert!(
+        replica["help"]
+            .as_str()
+            .unwrap()
+            .contains("`zrepl status` on f0 and f1"),
+        "{replica}"
+    );
+    assert_eq!(row(&report, "f1", NFS_JOB)["level"], "WARN");
     assert_eq!(
         failing(&report),
-        vec!["\"f1\" \"replication f0_to_f1_nfsdata\"".to_string()]
+        vec![
+            format!("\"f1\" \"{NFS_JOB}\""),
+            format!("across \"{NFS_JOB}\""),
+        ]
     );
-    age(7200);
+    let output = cluster.f3s(&["status"]);
+    assert_code(&output, 2);
+    let text = stdout(&output);
+    assert!(
+        text.contains(&format!("WARN  {NFS_JOB} [f0 f1]  3 snapshots behind f0 (")),
+        "{text}"
+    );
+
+    // Two hours behind, the newest on f1 one f0 no longer has (pruned): FAIL both.
+    cluster.snapshots_at(
+        "f1",
+        NFS_REPLICA,
+        now,
+        &[("zrepl_20261207_081500_000", 7200)],
+    );
     let report = cluster.status(1);
-    let replication = row(&report, "f1", "replication f0_to_f1_nfsdata");
+    let replication = row(&report, "f1", NFS_JOB);
     assert_eq!(replication["level"], "FAIL");
     assert_eq!(
         replication["value"],
@@ -253,6 +374,15 @@ fn the_cluster_is_all_ok_once_converged_and_each_fault_turns_its_row() {
             .contains("`zrepl status` on f0 and f1"),
         "{replication}"
     );
+    let replica = across(&report, NFS_JOB);
+    assert_eq!(replica["level"], "FAIL");
+    assert!(
+        replica["value"]
+            .as_str()
+            .unwrap()
+            .starts_with("4 snapshots behind f0 (newest on f1 zrepl_20261207_081500_000, on f0 zrepl_20261207_103000_000; 2 h behind;"),
+        "{replica}"
+    );
     // The VM job has thresholds of its own.
     assert!(
         row(&report, "f1", "replication f0_to_f1_fedora")["value"]
@@ -260,9 +390,21 @@ fn the_cluster_is_all_ok_once_converged_and_each_fault_turns_its_row() {
             .unwrap()
             .ends_with("(warn > 30 min, fail > 2 h)")
     );
-    sh_ok(
-        cluster.host("f1"),
-        &format!("zfs lab-receive {NFS_REPLICA}"),
+    // None on f1 at all.
+    cluster.snapshots_at("f1", NFS_REPLICA, now, &[]);
+    let report = cluster.status(1);
+    assert_eq!(row(&report, "f1", NFS_JOB)["value"], "no snapshot");
+    let replica = across(&report, NFS_JOB);
+    assert_eq!(
+        replica["value"],
+        "no snapshot on f1 (newest on f0 zrepl_20261207_103000_000)"
+    );
+    // Replicated again: f1 holds f0's newest.
+    cluster.receive(NFS_SOURCE, NFS_REPLICA);
+    let report = cluster.status(0);
+    assert_eq!(
+        across(&report, NFS_JOB)["value"],
+        "holds f0's newest snapshot zrepl_20261207_103000_000 (warn > 5 min, fail > 30 min behind)"
     );
 
     // An unloaded key on f2.

@@ -31,12 +31,18 @@ impl Dialect for FreeBsd {
     }
 
     fn mount_answer(&self, path: &str) -> String {
-        // date(1) has whole seconds here, so the time is coarse; mount -p lists what is
-        // mounted as fstab lines (sbin/mount/mount.c, putfsent), the mount point second.
+        // mount -p lists what is mounted as fstab lines (sbin/mount/mount.c, putfsent), the
+        // mount point second. The stat is timed by time(1) -p, in every FreeBSD's base: it
+        // prints `real S.CC` on stderr, gettimeofday(2) around the child to the hundredth of a
+        // second (usr.bin/time/time.c, showtime: `tv_usec/10000`, the locale's decimal point,
+        // so LC_ALL=C) and exits with the child's status. date(1) is not used: its %N came
+        // only with a 2024 change (bin/date/date.c, review D44905), and before it the time is
+        // whole seconds. So the answer is in ms, to 10 ms (a stat under 10 ms reads 0 ms).
         let p = quote(path);
         format!(
             "mount -p | awk -v p={p} '$2 == p {{ f = 1 }} END {{ exit !f }}' || {{ echo \"nothing is mounted at \"{p}; exit 1; }}; \
-             s=$(date +%s); stat -f %d {p}/. >/dev/null || exit 1; e=$(date +%s); echo $(( (e - s) * 1000 ))"
+             t=$(LC_ALL=C /usr/bin/time -p stat -f %d {p}/. 2>&1 >/dev/null) || {{ printf '%s\\n' \"$t\" | grep -Ev '^(real|user|sys) '; exit 1; }}; \
+             printf '%s\\n' \"$t\" | awk '$1 == \"real\" && $2 ~ /^[0-9]+[.][0-9]+$/ {{ split($2, t, \".\"); printf \"%d\\n\", t[1] * 1000 + substr(t[2] \"00\", 1, 3); f = 1 }} END {{ exit !f }}'"
         )
     }
 
@@ -489,18 +495,21 @@ mod tests {
         assert!(carp_in_ifconfig(&odd, "192.168.1.139").is_err());
     }
 
+    /// A tool of `dir` (put first in PATH) running the sh script `body`.
+    fn stand_in(dir: &std::path::Path, name: &str, body: &str) {
+        use std::os::unix::fs::PermissionsExt as _;
+        let path = dir.join(name);
+        std::fs::write(&path, format!("#!/bin/sh\n{body}\n")).unwrap();
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).unwrap();
+    }
+
     /// `ifconfig -k` as the status command runs it: each `carp:` line's key is replaced by
     /// its sha256, made on the host, and read back as the vhid's key; the key itself is in
     /// nothing the host sends back.
     #[test]
     fn a_vhids_running_key_leaves_the_host_as_its_digest_only() {
-        use std::os::unix::fs::PermissionsExt as _;
         let dir = tempfile::tempdir().unwrap();
-        let tool = |name: &str, body: &str| {
-            let path = dir.path().join(name);
-            std::fs::write(&path, format!("#!/bin/sh\n{body}\n")).unwrap();
-            std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).unwrap();
-        };
+        let tool = |name: &str, body: &str| stand_in(dir.path(), name, body);
         // carp_status's lines, a key with a blank and a quote in it.
         tool(
             "ifconfig",
@@ -536,5 +545,49 @@ mod tests {
             "/data/nfs/k3svolumes"
         );
         assert!(FreeBsd.mount_entry("/dev/ada0p2 /").is_err());
+    }
+
+    /// The mount answer's script, run by sh with a stand-in `mount -p` and a `stat` that
+    /// takes a quarter of a second: time(1) -p's `real 0.25` reads 250 ms (POSIX's format,
+    /// which GNU time prints as FreeBSD's does); a failing stat gives its complaint.
+    #[test]
+    fn a_mount_answer_is_timed_to_the_hundredth_of_a_second() {
+        let dir = tempfile::tempdir().unwrap();
+        let tool = |name: &str, body: &str| stand_in(dir.path(), name, body);
+        tool(
+            "mount",
+            "printf '/dev/x\\t\\t/data/nfs\\t\\tnfs\\trw\\t\\t0 0\\n'",
+        );
+        tool(
+            "stat",
+            "[ \"$3\" = /data/nfs/. ] || { echo \"stat: $3: Stale NFS file handle\" >&2; exit 1; }; sleep 0.25; echo 123",
+        );
+        let run = |path: &str| {
+            let output = std::process::Command::new("sh")
+                .args(["-c", &FreeBsd.mount_answer(path)])
+                .env("PATH", format!("{}:/usr/bin:/bin", dir.path().display()))
+                .output()
+                .unwrap();
+            (
+                output.status.code(),
+                String::from_utf8_lossy(&output.stdout).trim().to_string(),
+            )
+        };
+        let (code, ms) = run("/data/nfs");
+        assert_eq!(code, Some(0), "{ms}");
+        let ms: u32 = ms.parse().unwrap();
+        assert!((250..1000).contains(&ms) && ms.is_multiple_of(10), "{ms}");
+        tool(
+            "stat",
+            "echo 'stat: /data/nfs/.: Stale NFS file handle' >&2; exit 1",
+        );
+        assert_eq!(
+            run("/data/nfs"),
+            (Some(1), "stat: /data/nfs/.: Stale NFS file handle".into())
+        );
+        assert_eq!(
+            run("/elsewhere"),
+            (Some(1), "nothing is mounted at /elsewhere".into())
+        );
     }
 }
