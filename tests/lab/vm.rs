@@ -106,7 +106,17 @@ impl Image {
 /// The directory `which`'s script built (building it first if this recipe never was).
 fn image(which: Image) -> PathBuf {
     let script = Path::new(env!("CARGO_MANIFEST_DIR")).join(which.script());
-    let output = run(&mut Command::new(script));
+    let output = Command::new(&script)
+        .output()
+        .expect("the image script runs");
+    // The script's standard error says what it was doing, and where its build log is.
+    assert!(
+        output.status.success(),
+        "the lab's guest image could not be built: {} ended with {}; it said:\n{}",
+        which.script(),
+        output.status,
+        String::from_utf8_lossy(&output.stderr).trim_end()
+    );
     PathBuf::from(String::from_utf8_lossy(&output.stdout).trim())
 }
 
