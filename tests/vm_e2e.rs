@@ -942,10 +942,11 @@ fn boot_reliability() -> Result<(), Failed> {
         _ => "none".into(),
     };
     println!(
-        "{emulator}, {loops} busy loops: {} of {boots} boots answered SSH; QEMU died {died} \
-         times, {silent} guests never answered; boot times {spread}; load average at the end \
-         {}",
+        "{emulator}, {loops} busy loops: {} of {boots} boots answered SSH; QEMU deaths: \
+         {died}; guests silent for {} s: {silent}; boot times {spread}; load average at the \
+         end {}",
         times.len(),
+        vm::BOOT_DEADLINE.as_secs(),
         load_average
             .split_whitespace()
             .take(3)

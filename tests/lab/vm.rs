@@ -39,7 +39,7 @@ pub const SKIP_VARIABLE: &str = "F3S_SKIP_VM_TESTS";
 
 /// How long a guest may take from QEMU's start to sshd answering. Emulation on a shared
 /// machine of two cores: ~35 s when idle, far more while the rest of the suite runs.
-const BOOT_DEADLINE: Duration = Duration::from_secs(600);
+pub const BOOT_DEADLINE: Duration = Duration::from_secs(600);
 
 /// How often a guest is booted before its QEMU's death fails the tests. QEMU's TCG (software
 /// emulation) has been seen to die of SIGSEGV a few seconds into a boot, about one boot in
