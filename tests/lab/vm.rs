@@ -43,10 +43,12 @@ pub const BOOT_DEADLINE: Duration = Duration::from_secs(600);
 
 /// How often a guest is booted before its QEMU's death fails the tests. QEMU's TCG (software
 /// emulation) has been seen to die of SIGSEGV a few seconds into a boot, about one boot in
-/// six, on a loaded two-core machine; a boot that dies is tried again, and said so.
+/// six, on a loaded two-core machine (issue 21; none in 36 boots measured later, in
+/// docs/vm-boot-reliability.md); a boot that dies is tried again, and said so.
 const BOOT_ATTEMPTS: u32 = 3;
 
-/// The CPU model QEMU emulates unless `CPU_VARIABLE` names another.
+/// The CPU model QEMU emulates unless `CPU_VARIABLE` names another: no other booted more
+/// reliably (docs/vm-boot-reliability.md).
 const CPU: &str = "max";
 
 /// Names another CPU model for QEMU (`-cpu`).
