@@ -9,7 +9,9 @@
 //! time. Each storage case has a pool and a disk of its own, and runs twice: on bookworm's
 //! OpenZFS 2.1 and, as `NAME_on_openzfs_2_3`, on a guest with bookworm-backports' 2.3
 //! (scripts/vm-image-openzfs-2.3). With F3S_SKIP_VM_TESTS set, every case is reported
-//! ignored.
+//! ignored. Beside the cases, two trials of the lab itself: how a QEMU that dies is told (it
+//! needs no guest, so it runs even then), and `boot_reliability`, a measurement run only when
+//! asked for (docs/vm-boot-reliability.md).
 //!
 //! What is compared: the plans' change lines, whole `zfs get -H -p` rows (name, property,
 //! value, source) of every dataset a case touched and `zpool get -H -p` rows of its pool, and
@@ -23,8 +25,9 @@ mod lab;
 
 use std::panic::catch_unwind;
 use std::path::{Path, PathBuf};
-use std::process::Output;
+use std::process::{Command, Output};
 use std::sync::Mutex;
+use std::time::{Duration, Instant};
 
 use common::{assert_code, stderr, stdout};
 use lab::vm::{self, Image, Vm};
@@ -807,6 +810,152 @@ fn run_case(name: &str, guest: Guest, case: Case) -> Result<(), Failed> {
     Ok(())
 }
 
+/// A QEMU that dies while its guest boots is told in words: the signal, the host kernel's line
+/// for it, QEMU's log and the console's tail, with their paths. No image needed: a script plays
+/// QEMU as the image's `qemu-system` does (a shell script that execs it), and what it execs
+/// really faults, so the kernel logs it under the PID the lab holds.
+fn a_dying_qemu_is_told_in_words() -> Result<(), Failed> {
+    let dir = run_dir().join("dying-qemu");
+    std::fs::create_dir_all(&dir).unwrap();
+    let fake = dir.join("qemu-system");
+    std::fs::write(
+        &fake,
+        format!(
+            "#!/bin/sh\n\
+             echo 'qemu-system-x86_64: a fake QEMU' >&2\n\
+             echo 'Linux version 6.1 (a fake console)' > '{}'\n\
+             exec /usr/bin/python3 -c 'import ctypes; ctypes.string_at(0)'\n",
+            dir.join("console.log").display()
+        ),
+    )
+    .unwrap();
+    std::fs::set_permissions(&fake, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+    let mut qemu = vm::Qemu::start(vm::Qemu::command(&fake), dir.clone());
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let report = loop {
+        if let Some(report) = qemu.died() {
+            break report;
+        }
+        if Instant::now() > deadline {
+            return Err("the fake QEMU did not die in 60 s".into());
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    let pid = qemu.pid();
+    let expected = [
+        format!("QEMU (PID {pid}) was killed by SIGSEGV (signal 11) "),
+        " s after it started, before the guest answered SSH; ".to_string(),
+        format!("the host kernel logged:\n    python3[{pid}]: segfault at 0 "),
+        format!(
+            "{}:\n    qemu-system-x86_64: a fake QEMU",
+            dir.join("qemu.log").display()
+        ),
+        format!(
+            "its last 40 lines, {}:\n    Linux version 6.1 (a fake console)",
+            dir.join("console.log").display()
+        ),
+    ];
+    match expected.iter().find(|part| !report.contains(part.as_str())) {
+        Some(missing) => Err(format!("the report lacks {missing:?}; it reads:\n{report}").into()),
+        None => Ok(()),
+    }
+}
+
+/// Busy loops that load the machine while they live: each stopped by its PID when dropped,
+/// and with the test process otherwise (parent-death signal).
+struct Load(Vec<std::process::Child>);
+
+impl Load {
+    fn start(loops: usize) -> Load {
+        Load(
+            (0..loops)
+                .map(|_| {
+                    Command::new("setpriv")
+                        .args(["--pdeathsig", "KILL", "sh", "-c", "while :; do :; done"])
+                        .spawn()
+                        .expect("a busy loop starts")
+                })
+                .collect(),
+        )
+    }
+}
+
+impl Drop for Load {
+    fn drop(&mut self) {
+        for child in &mut self.0 {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}
+
+/// A number from the environment, or `default`.
+fn number_from_env(name: &str, default: usize) -> usize {
+    std::env::var(name).map_or(default, |value| {
+        value
+            .parse()
+            .unwrap_or_else(|_| panic!("{name}={value}: not a number"))
+    })
+}
+
+/// Measures how reliably the storage guest boots (docs/vm-boot-reliability.md): boots it
+/// F3S_VM_BOOTS times (10 unless set), one at a time and without retries, beside F3S_VM_LOAD
+/// busy loops (2 unless set), with the QEMU and CPU model that F3S_VM_QEMU and F3S_VM_CPU
+/// choose (tests/lab/vm.rs), and prints boots that answered out of those tried, QEMU's
+/// deaths (each told as the lab tells it) and the boot times. Ignored unless asked for
+/// (`-- --ignored boot_reliability`): it takes about a minute a boot.
+fn boot_reliability() -> Result<(), Failed> {
+    let boots = number_from_env("F3S_VM_BOOTS", 10);
+    let loops = number_from_env("F3S_VM_LOAD", 2);
+    let emulator = vm::emulator(Image::Bookworm);
+    let load = Load::start(loops);
+    let (mut times, mut died, mut silent) = (Vec::new(), 0, 0);
+    for boot in 1..=boots {
+        match Vm::boot(Image::Bookworm, "f0", Os::Freebsd, STORAGE_CASES.len()) {
+            Ok(vm) => {
+                eprintln!(
+                    "boot {boot} of {boots}: answered in {} s",
+                    vm.booted_in.as_secs()
+                );
+                times.push(vm.booted_in.as_secs());
+            }
+            Err(vm::BootFailure::Died(why)) => {
+                died += 1;
+                eprintln!("boot {boot} of {boots}: {why}");
+            }
+            Err(vm::BootFailure::Silent(why)) => {
+                silent += 1;
+                eprintln!("boot {boot} of {boots}: {why}");
+            }
+        }
+    }
+    drop(load);
+    let load_average = std::fs::read_to_string("/proc/loadavg").unwrap_or_default();
+    times.sort_unstable();
+    let spread = match (times.first(), times.last()) {
+        (Some(min), Some(max)) => {
+            format!(
+                "min {min} s, median {} s, max {max} s",
+                times[times.len() / 2]
+            )
+        }
+        _ => "none".into(),
+    };
+    println!(
+        "{emulator}, {loops} busy loops: {} of {boots} boots answered SSH; QEMU deaths: \
+         {died}; guests silent for {} s: {silent}; boot times {spread}; load average at the \
+         end {}",
+        times.len(),
+        vm::BOOT_DEADLINE.as_secs(),
+        load_average
+            .split_whitespace()
+            .take(3)
+            .collect::<Vec<_>>()
+            .join(" ")
+    );
+    Ok(())
+}
+
 fn main() {
     let mut args = Arguments::from_args();
     // One case at a time: the cases share the guests.
@@ -824,12 +973,19 @@ fn main() {
                 .iter()
                 .map(|&(name, case)| (name.to_string(), Guest::Client, case)),
         );
-    let trials = cases
+    let mut trials: Vec<Trial> = cases
         .map(|(name, guest, case)| {
             let trial_name = name.clone();
             Trial::test(trial_name, move || run_case(&name, guest, case)).with_ignored_flag(skipped)
         })
         .collect();
+    // Needs no guest: runs even when the VM tests are skipped.
+    trials.push(Trial::test(
+        "a_dying_qemu_is_told_in_words",
+        a_dying_qemu_is_told_in_words,
+    ));
+    // A measurement, not a check: only when asked for.
+    trials.push(Trial::test("boot_reliability", boot_reliability).with_ignored_flag(true));
     let conclusion = libtest_mimic::run(&args, trials);
     // Every guest and lab host stops here, by its PID, before the process exits.
     drop(std::mem::take(
