@@ -6,7 +6,8 @@
 //!
 //! For each K and N: the floor; `check` (load and compile, no connection); `apply` to empty
 //! hosts (the workload removed before each run); a no-op `plan`. It prints median (min–max) seconds, the ratio to the floor, SSH
-//! sessions per host and f3s's peak RSS. A benchmark, not a test: it asserts nothing.
+//! sessions per host, f3s's own CPU seconds (user + system, median) and its peak RSS. A
+//! benchmark, not a test: it asserts nothing.
 
 #[path = "../tests/lab/mod.rs"]
 mod lab;
@@ -33,15 +34,16 @@ struct Options {
 #[derive(Default)]
 struct Sample {
     seconds: Vec<f64>,
+    /// f3s's own CPU time (user + system) of each run: on a machine busy with other work, a
+    /// steadier measure of f3s's cost than its wall time.
+    cpu_seconds: Vec<f64>,
     peak_rss_kib: i64,
     sessions_per_host: f64,
 }
 
 impl Sample {
     fn median(&self) -> f64 {
-        let mut sorted = self.seconds.clone();
-        sorted.sort_by(f64::total_cmp);
-        sorted.get(sorted.len() / 2).copied().unwrap_or(f64::NAN)
+        median(&self.seconds)
     }
 
     fn range(&self) -> String {
@@ -51,6 +53,12 @@ impl Sample {
     }
 }
 
+fn median(values: &[f64]) -> f64 {
+    let mut sorted = values.to_vec();
+    sorted.sort_by(f64::total_cmp);
+    sorted.get(sorted.len() / 2).copied().unwrap_or(f64::NAN)
+}
+
 fn main() {
     let options = parse_args();
     println!(
@@ -58,12 +66,22 @@ fn main() {
         options.runs
     );
     if options.markdown {
-        println!("| K | N | scenario | f3s s | floor s | ratio | execs/host | peak RSS |");
-        println!("|---:|---:|---|---:|---:|---:|---:|---:|");
+        println!(
+            "| K | N | scenario | f3s s | floor s | ratio | execs/host | f3s CPU s | peak RSS |"
+        );
+        println!("|---:|---:|---|---:|---:|---:|---:|---:|---:|");
     } else {
         println!(
-            "{:>4} {:>6}  {:<22} {:>24} {:>8} {:>7} {:>14} {:>10}",
-            "K", "N", "scenario", "f3s s", "floor s", "ratio", "execs/host", "peak RSS"
+            "{:>4} {:>6}  {:<22} {:>24} {:>8} {:>7} {:>14} {:>10} {:>10}",
+            "K",
+            "N",
+            "scenario",
+            "f3s s",
+            "floor s",
+            "ratio",
+            "execs/host",
+            "f3s CPU s",
+            "peak RSS"
         );
     }
     for &k in &options.hosts {
@@ -107,13 +125,14 @@ fn main() {
                     sample.peak_rss_kib as f64 / 1024.0,
                 );
                 let execs = sample.sessions_per_host;
+                let cpu = median(&sample.cpu_seconds);
                 if options.markdown {
                     println!(
-                        "| {k} | {n} | {scenario} | {range} | {floor:.3} | {ratio:.2}× | {execs:.1} | {rss:.1} MiB |"
+                        "| {k} | {n} | {scenario} | {range} | {floor:.3} | {ratio:.2}× | {execs:.1} | {cpu:.2} | {rss:.1} MiB |"
                     );
                 } else {
                     println!(
-                        "{k:>4} {n:>6}  {scenario:<22} {range:>24} {floor:>8.3} {ratio:>6.2}x {execs:>14.1} {rss:>7.1} MiB"
+                        "{k:>4} {n:>6}  {scenario:<22} {range:>24} {floor:>8.3} {ratio:>6.2}x {execs:>14.1} {cpu:>10.2} {rss:>7.1} MiB"
                     );
                 }
             }
@@ -223,7 +242,7 @@ fn f3s_runs(options: &Options, lab: &Lab, inventory: &Path, args: &[&str], reset
             }
         }
         let before: usize = lab.hosts.iter().map(|h| h.execs()).sum();
-        let (took, rss, code) = timed(
+        let (took, cpu, rss, code) = timed(
             Command::new(&options.f3s)
                 .arg(args[0])
                 .arg("-i")
@@ -239,15 +258,17 @@ fn f3s_runs(options: &Options, lab: &Lab, inventory: &Path, args: &[&str], reset
         assert_eq!(code, 0, "f3s {args:?} succeeds");
         sessions += lab.hosts.iter().map(|h| h.execs()).sum::<usize>() - before;
         sample.seconds.push(took.as_secs_f64());
+        sample.cpu_seconds.push(cpu);
         sample.peak_rss_kib = sample.peak_rss_kib.max(rss);
     }
     sample.sessions_per_host = sessions as f64 / (options.runs * lab.hosts.len()) as f64;
     sample
 }
 
-/// Wall time, peak RSS (KiB, from wait4's rusage) and exit code of one command.
+/// Wall time, CPU seconds (user + system) and peak RSS (KiB) of one command, both from
+/// wait4's rusage of the child itself, and its exit code.
 #[allow(clippy::zombie_processes)] // reaped by wait4 below, which also reports its rusage
-fn timed(command: &mut Command) -> (Duration, i64, i32) {
+fn timed(command: &mut Command) -> (Duration, f64, i64, i32) {
     let cpu_before = machine_cpu_seconds();
     let started = Instant::now();
     let child = command.spawn().expect("the command starts");
@@ -262,17 +283,17 @@ fn timed(command: &mut Command) -> (Duration, i64, i32) {
     } else {
         -1
     };
+    let cpu = usage.ru_utime.tv_sec as f64
+        + usage.ru_utime.tv_usec as f64 / 1e6
+        + usage.ru_stime.tv_sec as f64
+        + usage.ru_stime.tv_usec as f64 / 1e6;
     if std::env::var_os("F3S_BENCH_SHOW").is_some() {
         eprintln!(
-            "machine CPU {:.3} s, f3s CPU {:.3} s",
-            machine_cpu_seconds() - cpu_before,
-            usage.ru_utime.tv_sec as f64
-                + usage.ru_utime.tv_usec as f64 / 1e6
-                + usage.ru_stime.tv_sec as f64
-                + usage.ru_stime.tv_usec as f64 / 1e6
+            "machine CPU {:.3} s, f3s CPU {cpu:.3} s",
+            machine_cpu_seconds() - cpu_before
         );
     }
-    (started.elapsed(), usage.ru_maxrss, code)
+    (started.elapsed(), cpu, usage.ru_maxrss, code)
 }
 
 /// CPU seconds the whole machine has spent busy (/proc/stat: user, nice, system, irq,

@@ -475,6 +475,11 @@ impl<'a, 'p> Shared<'a, 'p> {
             self.progress.started(&job.planned.address);
         }
         let ends_as = batch.fold_rewrites();
+        // The jobs each unit's outcome ends, found once: a host's batch may have thousands.
+        let mut ending: Vec<Vec<usize>> = vec![Vec::new(); ends_as.len()];
+        for (i, unit) in ends_as.iter().enumerate() {
+            ending[*unit].push(i);
+        }
         let mut reported = vec![false; jobs.len()];
         let mut last = Instant::now();
         let result = self
@@ -498,10 +503,10 @@ impl<'a, 'p> Shared<'a, 'p> {
                     },
                 };
                 let now = Instant::now();
-                for (i, job) in jobs.iter().enumerate() {
-                    if ends_as[i] == unit && !reported[i] {
+                for &i in &ending[unit] {
+                    if !reported[i] {
                         reported[i] = true;
-                        self.finish(job, outcome.clone(), now - last);
+                        self.finish(&jobs[i], outcome.clone(), now - last);
                     }
                 }
                 last = now;

@@ -44,35 +44,28 @@ pub fn unified(path: &str, before: Option<&str>, after: &str) -> Unified {
 /// The part of `before` and `after` from `CONTEXT` lines before their first difference to
 /// `CONTEXT` lines after their last, and how many lines come before it.
 fn around_the_change<'t>(before: &'t str, after: &'t str) -> (usize, &'t str, &'t str) {
-    let common_start = before
-        .bytes()
-        .zip(after.bytes())
-        .take_while(|(a, b)| a == b)
-        .count();
+    // Bytes, not characters: the first difference may fall inside a character; the cuts
+    // made from it fall after a line break.
+    let common_start = shared_start(before.as_bytes(), after.as_bytes());
     // Whole lines only: back to the start of the line the difference is in.
-    let line_start = before[..common_start].rfind('\n').map_or(0, |at| at + 1);
+    let line_start = line_break_before(before, common_start);
     let mut start = line_start;
     let mut kept = 0;
     while kept < CONTEXT && start > 0 {
-        start = before[..start - 1].rfind('\n').map_or(0, |at| at + 1);
+        start = line_break_before(before, start - 1);
         kept += 1;
     }
-    let skipped = before[..start].matches('\n').count();
+    let skipped = memchr::memchr_iter(b'\n', &before.as_bytes()[..start]).count();
     let shared = common_start - start;
     let (before, after) = (&before[start..], &after[start..]);
     // The shared end, never reaching into the shared start.
-    let common_end = before
-        .bytes()
-        .rev()
-        .zip(after.bytes().rev())
-        .take_while(|(a, b)| a == b)
-        .count()
+    let common_end = shared_end(before.as_bytes(), after.as_bytes())
         .min(before.len() - shared)
         .min(after.len() - shared);
     // Whole lines only, with the context after the change kept.
     let mut end = before.len() - common_end;
     for _ in 0..=CONTEXT {
-        match before[end..].find('\n') {
+        match memchr::memchr(b'\n', &before.as_bytes()[end..]) {
             Some(next) => end += next + 1,
             None => {
                 end = before.len();
@@ -87,6 +80,48 @@ fn around_the_change<'t>(before: &'t str, after: &'t str) -> (usize, &'t str, &'
         &after[..after.len() - cut],
     )
 }
+
+/// Where the line holding byte `at` of `text` starts.
+fn line_break_before(text: &str, at: usize) -> usize {
+    memchr::memrchr(b'\n', &text.as_bytes()[..at]).map_or(0, |at| at + 1)
+}
+
+/// How many bytes `a` and `b` share at their start: compared a block at a time (one `memcmp`
+/// each), as a file edited a line at a time is compared with itself once per edit.
+fn shared_start(a: &[u8], b: &[u8]) -> usize {
+    let most = a.len().min(b.len());
+    let mut at = 0;
+    while at + BLOCK <= most && a[at..at + BLOCK] == b[at..at + BLOCK] {
+        at += BLOCK;
+    }
+    at + a[at..most]
+        .iter()
+        .zip(&b[at..most])
+        .take_while(|(x, y)| x == y)
+        .count()
+}
+
+/// How many bytes `a` and `b` share at their end, as `shared_start` counts them.
+fn shared_end(a: &[u8], b: &[u8]) -> usize {
+    let most = a.len().min(b.len());
+    let (a_end, b_end) = (a.len(), b.len());
+    let mut shared = 0;
+    while shared + BLOCK <= most
+        && a[a_end - shared - BLOCK..a_end - shared] == b[b_end - shared - BLOCK..b_end - shared]
+    {
+        shared += BLOCK;
+    }
+    shared
+        + a[..a_end - shared]
+            .iter()
+            .rev()
+            .zip(b[..b_end - shared].iter().rev())
+            .take_while(|(x, y)| x == y)
+            .count()
+}
+
+/// The bytes `shared_start` and `shared_end` compare at once.
+const BLOCK: usize = 64;
 
 /// A unified diff's hunk headers moved down by `lines`.
 fn shifted(text: &str, lines: usize) -> String {
@@ -213,6 +248,8 @@ mod tests {
             ("b\nb\n".into(), "b\n".into()),
             (String::new(), "new\n".into()),
             ("x".into(), "x\n".into()),
+            // The first and last difference inside a character (é and è share a byte).
+            (format!("{text}é\n{text}"), format!("{text}è\n{text}")),
         ];
         cases.push((text.clone(), text.clone()));
         for (before, after) in cases {

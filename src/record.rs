@@ -1,7 +1,7 @@
 //! A host's record of what f3s manages there (`managed.rs`), brought up to date after an
 //! apply from what was planned and how it ended, and the operations writing it.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeSet, HashMap};
 
 use crate::apply::{Finished, Outcome};
 use crate::graph::ResourceGraph;
@@ -15,6 +15,18 @@ use crate::prune::NO_LONGER_MANAGED;
 use crate::resource::Address;
 use crate::sensitive::Text;
 
+/// How each resource of an apply ended, by address.
+pub type Ended<'r> = HashMap<&'r str, &'r Outcome>;
+
+/// `Ended` of an apply's results, made once for all its hosts (made per host, it was as many
+/// copies of every host's results as there are hosts).
+pub fn ended(results: &[Finished]) -> Ended<'_> {
+    results
+        .iter()
+        .map(|finished| (finished.address.as_str(), &finished.outcome))
+        .collect()
+}
+
 /// The record a host keeps after an apply: its planned resources in plan order (but those
 /// that are to be absent, and those the apply never started), then the old record's entries
 /// no recorded resource has, but for those pruned: removed (as `results` say) or forgotten.
@@ -22,12 +34,8 @@ pub fn updated(
     old: Option<&Record>,
     host: &HostPlan,
     graph: &ResourceGraph,
-    results: &[Finished],
+    ended: &Ended,
 ) -> Record {
-    let ended: BTreeMap<&str, &Outcome> = results
-        .iter()
-        .map(|finished| (finished.address.as_str(), &finished.outcome))
-        .collect();
     let mut entries = Vec::new();
     let mut planned = BTreeSet::new();
     for resource in &host.resources {

@@ -18,16 +18,23 @@ pub fn words<S: AsRef<str>>(items: &[S]) -> String {
 /// format is single-quoted, with `%`, `\`, `'` and everything outside printable ASCII (or,
 /// with `all_octal`, every byte) as octal escapes, which POSIX printf decodes.
 pub fn print_bytes(bytes: &[u8], all_octal: bool) -> String {
-    let mut format = String::with_capacity(bytes.len() + 16);
+    let mut format = String::with_capacity(bytes.len() + bytes.len() / 16 + 16);
     format.push_str("printf '");
+    // Each escape written in place: a line break in every line of thousands of files.
+    let octal = |format: &mut String, byte: u8| {
+        format.push('\\');
+        for shift in [6, 3, 0] {
+            format.push(char::from(b'0' + ((byte >> shift) & 7)));
+        }
+    };
     for &byte in bytes {
         match byte {
-            _ if all_octal => format.push_str(&format!("\\{byte:03o}")),
+            _ if all_octal => octal(&mut format, byte),
             b'%' => format.push_str("%%"),
             b'\\' => format.push_str("\\\\"),
             b'\'' => format.push_str("\\047"),
             b' '..=b'~' => format.push(char::from(byte)),
-            other => format.push_str(&format!("\\{other:03o}")),
+            other => octal(&mut format, other),
         }
     }
     format.push('\'');

@@ -184,6 +184,7 @@ fn record_managed(
     results: &[apply::Finished],
     transport: &dyn Transport,
 ) {
+    let ended = crate::record::ended(results);
     for host_plan in &plan.hosts {
         let Some(host) = inventory.host(&host_plan.name) else {
             continue;
@@ -193,7 +194,7 @@ fn record_managed(
             continue;
         }
         let old = host_plan.record.as_ref();
-        let record = crate::record::updated(old, host_plan, graph, results);
+        let record = crate::record::updated(old, host_plan, graph, &ended);
         if old.map(|old| old.text()) == Some(record.text())
             || (old.is_none() && record.entries.is_empty())
         {

@@ -180,6 +180,19 @@ impl SshTransport {
         interruptible: bool,
         read: impl FnOnce(&mut Capped<&mut Channel>) -> Result<T, TransportError>,
     ) -> Result<(T, Exit), TransportError> {
+        let send = |to: &mut dyn Write| to.write_all(script.as_bytes());
+        self.run_sent(host, send, what, interruptible, read)
+    }
+
+    /// As `run_script`, with the script written to stdin by `send` as it is made.
+    fn run_sent<T>(
+        &self,
+        host: &Host,
+        send: impl FnOnce(&mut dyn Write) -> std::io::Result<()>,
+        what: &str,
+        interruptible: bool,
+        read: impl FnOnce(&mut Capped<&mut Channel>) -> Result<T, TransportError>,
+    ) -> Result<(T, Exit), TransportError> {
         self.check_not_stopped(host)?;
         let command = shell::stdin_command_line(host.connection.become_method);
         let io_error = |e: &dyn Worded| TransportError::io(host, what, e);
@@ -194,9 +207,7 @@ impl SshTransport {
             deadline.over(host, what, remote, |remote| {
                 let mut channel = remote.session.channel_session().map_err(|e| io_error(&e))?;
                 channel.exec(&command).map_err(|e| io_error(&e))?;
-                channel
-                    .write_all(script.as_bytes())
-                    .map_err(|e| io_error(&e))?;
+                send(&mut channel).map_err(|e| io_error(&e))?;
                 channel.send_eof().map_err(|e| io_error(&e))?;
                 let value = read(&mut Capped::new(
                     &mut channel,
@@ -555,13 +566,14 @@ impl Transport for SshTransport {
     ) -> Result<(), TransportError> {
         // A fresh word for the markers, so nothing an operation prints can pass for one.
         let nonce = crate::random::word(8);
-        let script = shell::batch_script(host.os, batch, &nonce);
+        // Sent as it is made: 24 hosts' scripts of 4 MiB each are never all held at once.
+        let send = |to: &mut dyn Write| shell::write_batch_script(host.os, batch, &nonce, to);
         let what = match batch.units.len() {
             1 => "applying 1 resource".to_string(),
             n => format!("applying {n} resources"),
         };
         let io_error = |e: &std::io::Error| TransportError::io(host, &what, e);
-        let (read, exit) = self.run_script(host, &script, &what, false, |channel| {
+        let (read, exit) = self.run_sent(host, send, &what, false, |channel| {
             let mut stdout = BufReader::new(channel);
             Ok(shell::read_batch_output(
                 &nonce,

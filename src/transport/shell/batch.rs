@@ -18,26 +18,35 @@ use super::backup::keep_function;
 use super::dialect::prologue;
 use super::family::dialect;
 use super::ops::{TEMP_FILE_GLOB, op_script, temp_file_dir};
+use super::outgoing::Outgoing;
 use super::staging;
 use crate::batch::{Batch, Unit, UnitOutcome};
 use crate::inventory::host::OsFamily;
 use crate::op::Op;
 use crate::shell_words::quote;
 
-/// The script running `batch`, with its markers' `nonce`.
-pub fn batch_script(os: OsFamily, batch: &Batch, nonce: &str) -> String {
-    script(os, batch, nonce, dialect(os).backup_dir())
+/// Writes the script running `batch`, with its markers' `nonce`, to `to` as it is made.
+pub fn write_batch_script(
+    os: OsFamily,
+    batch: &Batch,
+    nonce: &str,
+    to: &mut dyn std::io::Write,
+) -> std::io::Result<()> {
+    let mut script = Outgoing::new(to);
+    write_script(os, batch, nonce, dialect(os).backup_dir(), &mut script);
+    script.finish()
 }
 
-/// `batch_script` keeping backups under `backup_dir`.
+/// `write_batch_script` keeping backups under `backup_dir`.
 ///
 /// Nothing is printed between an operation's backup and its rename: `kept` only notes the
 /// backup, and `told` reports it once the operation is over. With SIGPIPE ignored, a dropped
 /// connection makes the next marker fail rather than kill the shell wherever it is, and `m`
 /// then ends the batch there, between operations. Temporary files an earlier run left where
 /// this batch writes (its shell killed mid-write) are removed first, under the apply lock.
-fn script(os: OsFamily, batch: &Batch, nonce: &str, backup_dir: &str) -> String {
-    let mut script = format!(
+fn write_script(os: OsFamily, batch: &Batch, nonce: &str, backup_dir: &str, script: &mut Outgoing) {
+    let _ = write!(
+        script,
         "{{\n{}\ntrap '' PIPE; exec 2>&1; k='{nonce}'; r=$(id -u); m() {{ printf '\\001%s %s\\n' \"$k\" \"$*\" || exit 1; }}\nkb=; kept() {{ kb=\"$kb$1\n\"; }}\ntold() {{ [ -z \"$kb\" ] || {{ echo; printf '%s' \"$kb\" | while IFS= read -r b; do m V \"$n\" \"$b\"; done; }}; kb=; }}\n{NO_SPACE}\n{}\n",
         prologue(dialect(os)),
         keep_function(backup_dir)
@@ -60,35 +69,27 @@ fn script(os: OsFamily, batch: &Batch, nonce: &str, backup_dir: &str) -> String 
         let _ = writeln!(script, "rm -rf -- {}", globs.join(" "));
     }
     let direct =
-        |script: &mut String, index: usize, unit: &Unit| unit_script(script, os, index, unit);
+        |script: &mut Outgoing, index: usize, unit: &Unit| unit_script(script, os, index, unit);
     let units: Vec<(usize, &Unit)> = batch.units.iter().enumerate().collect();
     let mut at = 0;
     let mut runs = 0;
     while at < units.len() {
         let run = staging::run_length(&units[at..]);
-        let staged = (run >= 2)
-            .then(|| staging::run_script(&units[at..at + run], runs, &direct))
-            .flatten();
-        match staged {
-            Some(staged) => {
-                script.push_str(&staged);
-                runs += 1;
-                at += run;
-            }
-            None => {
-                let (index, unit) = units[at];
-                unit_script(&mut script, os, index, unit);
-                at += 1;
-            }
+        if run >= 2 && staging::run_script(&units[at..at + run], runs, &direct, script) {
+            runs += 1;
+            at += run;
+        } else {
+            let (index, unit) = units[at];
+            unit_script(script, os, index, unit);
+            at += 1;
         }
     }
     script.push_str("m E\n} </dev/null\n");
-    script
 }
 
 /// One unit done on its own: its operations in order, each between its markers, the unit
 /// done when all succeed, skipped when what it comes after did not succeed.
-fn unit_script(script: &mut String, os: OsFamily, index: usize, unit: &Unit) {
+fn unit_script(script: &mut Outgoing, os: OsFamily, index: usize, unit: &Unit) {
     let _ = writeln!(script, "s=0; if {}; then", staging::guard(unit));
     for (number, op) in unit.ops.iter().enumerate() {
         // What this OS cannot do fails its own unit, not the batch.
@@ -220,6 +221,15 @@ mod tests {
 
     const NONCE: &str = "n0nce";
     use std::process::{Command, Stdio};
+
+    /// The whole script, as the host receives it.
+    pub(super) fn script(os: OsFamily, batch: &Batch, nonce: &str, backup_dir: &str) -> String {
+        let mut sent = Vec::new();
+        let mut out = Outgoing::new(&mut sent);
+        write_script(os, batch, nonce, backup_dir, &mut out);
+        out.finish().unwrap();
+        String::from_utf8(sent).unwrap()
+    }
 
     /// Runs a batch script with the local `sh` (the operations are plain POSIX tools).
     fn run_locally(script: &str) -> Vec<(usize, UnitOutcome)> {
@@ -595,7 +605,9 @@ mod tests {
                 after: vec![],
             }],
         };
-        let script = batch_script(OsFamily::Rocky, &batch, NONCE);
+        let mut sent = Vec::new();
+        write_batch_script(OsFamily::Rocky, &batch, NONCE, &mut sent).unwrap();
+        let script = String::from_utf8(sent).unwrap();
         let cut = &script[..script.len() - 20];
         let status = Command::new("sh")
             .args(["-c", cut])
@@ -609,6 +621,7 @@ mod tests {
 
 #[cfg(test)]
 mod timing {
+    use super::tests::script;
     use super::*;
     use crate::batch::Unit;
     use crate::host_state::Ownership;

@@ -16,6 +16,7 @@ mod freebsd;
 mod listings;
 mod observation;
 mod ops;
+mod outgoing;
 mod rc_conf;
 mod reader;
 mod rocky;
@@ -24,7 +25,7 @@ mod status;
 
 use crate::inventory::host::{Become, OsFamily};
 use crate::shell_words::quote;
-pub use batch::{BatchReadError, batch_script, read_batch_output};
+pub use batch::{BatchReadError, read_batch_output, write_batch_script};
 pub use dialect::ServiceAction;
 use dialect::prologue;
 use family::dialect;

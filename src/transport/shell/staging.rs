@@ -22,6 +22,7 @@ use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
 use super::ops::staged_write;
+use super::outgoing::Outgoing;
 use crate::batch::Unit;
 use crate::host_state::Ownership;
 use crate::names::parent_dir;
@@ -237,22 +238,24 @@ pub(super) fn run_length(units: &[(usize, &Unit)]) -> usize {
         .count()
 }
 
-/// The script of a run (`units`, all members), or `None` where staging gains nothing (then
-/// each unit is done on its own). `direct` writes a unit done one by one, as `batch.rs` does.
+/// Writes the script of a run (`units`, all members) to `script`; `false`, writing nothing,
+/// where staging gains nothing (then each unit is done on its own). `direct` writes a unit
+/// done one by one, as `batch.rs` does.
 pub(super) fn run_script(
     units: &[(usize, &Unit)],
     tag: usize,
-    direct: &dyn Fn(&mut String, usize, &Unit),
-) -> Option<String> {
+    direct: &dyn Fn(&mut Outgoing, usize, &Unit),
+    script: &mut Outgoing,
+) -> bool {
     let members: Vec<(usize, Member)> = units
         .iter()
         .map(|(index, unit)| (*index, member(unit).expect("a run holds members only")))
         .collect();
     let staging = Staging::plan(&members, tag);
     if staging.trees.is_empty() && staging.groups.is_empty() {
-        return None;
+        return false;
     }
-    let mut script = String::from("dl=\n");
+    script.push_str("dl=\n");
     // The staging directories, root's alone, in one call; then each tree's directories, in
     // plan order (parents first), one call per run of one mode.
     let mut tops: Vec<String> = Vec::new();
@@ -278,7 +281,7 @@ pub(super) fn run_script(
     );
     let mut pending_mode: Option<&str> = None;
     let mut pending: Vec<String> = Vec::new();
-    let flush_mkdir = |script: &mut String, mode: Option<&str>, pending: &mut Vec<String>| {
+    let flush_mkdir = |script: &mut Outgoing, mode: Option<&str>, pending: &mut Vec<String>| {
         if let Some(mode) = mode {
             for chunk in pending.chunks(CHUNK) {
                 let _ = writeln!(
@@ -301,7 +304,7 @@ pub(super) fn run_script(
             continue;
         }
         if pending_mode != Some(&*ownership.mode) {
-            flush_mkdir(&mut script, pending_mode, &mut pending);
+            flush_mkdir(script, pending_mode, &mut pending);
             pending_mode = Some(&ownership.mode);
         }
         let _ = writeln!(
@@ -311,13 +314,13 @@ pub(super) fn run_script(
         );
         pending.push(format!("[ \"$u{index}\" != y ] || set -- \"$@\" {staged}"));
     }
-    flush_mkdir(&mut script, pending_mode, &mut pending);
+    flush_mkdir(script, pending_mode, &mut pending);
     // Each directory unit's outcome so far, then each file written where it is staged (or
     // done on its own), in order.
     for (at, (index, member)) in members.iter().enumerate() {
         let unit = units[at].1;
         match (&staging.places[at], member) {
-            (Place::Direct, _) => direct(&mut script, *index, unit),
+            (Place::Direct, _) => direct(script, *index, unit),
             (Place::InTree { staged, .. }, Member::Dir { path, .. }) => {
                 let _ = writeln!(
                     script,
@@ -338,7 +341,7 @@ pub(super) fn run_script(
                     skipped(*index, unit)
                 );
             }
-            (_, _) => direct(&mut script, *index, unit),
+            (_, _) => direct(script, *index, unit),
         }
     }
     // Owners and modes, one call per kind, while nobody else can see the files.
@@ -471,7 +474,7 @@ pub(super) fn run_script(
             s = tree.staged,
         );
     }
-    Some(script)
+    true
 }
 
 /// `command` on every staged path of `paths` whose unit still stands, in one call; where
