@@ -462,6 +462,17 @@ impl LabHost {
         let _ = Command::new("kill")
             .args(["-KILL", &self.pid().to_string()])
             .status();
+        // kill(2) returns before the process is gone: until its listening socket closes, a
+        // connection is still accepted and then dropped (a handshake failure, not a refusal).
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        while std::net::TcpStream::connect((self.address.as_str(), self.port)).is_ok() {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "{}: sshd still listens after SIGKILL",
+                self.name
+            );
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
     }
 
     /// Drops every live connection to the host, as a pulled cable would: every process under
