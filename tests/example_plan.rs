@@ -4,6 +4,15 @@ mod common;
 
 use common::{EXAMPLE, EXAMPLE_STATE, example_secret, f3s, stderr, stdout};
 
+/// The example's plan saved to a file of its own (kept while the handle lives), and what
+/// `plan -o` printed.
+fn saved_plan() -> (tempfile::NamedTempFile, std::process::Output) {
+    let saved = tempfile::NamedTempFile::new().unwrap();
+    let planned = plan(&["-o", saved.path().to_str().unwrap()]);
+    assert!(planned.status.success(), "{}", stderr(&planned));
+    (saved, planned)
+}
+
 fn plan(extra: &[&str]) -> std::process::Output {
     let mut args = vec!["plan", "-i", EXAMPLE, "--state", EXAMPLE_STATE];
     args.extend_from_slice(extra);
@@ -236,10 +245,8 @@ fn a_change_that_drops_a_hosts_lines_is_marked_and_counted() {
 /// A saved plan names its inventory: `apply PLANFILE` needs no `-i` again.
 #[test]
 fn a_saved_plan_is_applied_with_the_inventory_it_names() {
-    let saved = tempfile::NamedTempFile::new().unwrap();
+    let (saved, _) = saved_plan();
     let path = saved.path().to_str().unwrap();
-    let made = plan(&["-o", path]);
-    assert!(made.status.success(), "{}", stderr(&made));
     let applied = f3s(&["apply", "--state", EXAMPLE_STATE, "--yes", path]);
     assert!(applied.status.success(), "{}", stderr(&applied));
     assert!(
@@ -253,10 +260,8 @@ fn a_saved_plan_is_applied_with_the_inventory_it_names() {
 /// file as it was saved; neither needs the inventory or the hosts.
 #[test]
 fn a_saved_plan_is_shown_as_it_was_planned() {
-    let saved = tempfile::NamedTempFile::new().unwrap();
+    let (saved, planned) = saved_plan();
     let path = saved.path().to_str().unwrap();
-    let planned = plan(&["-o", path]);
-    assert!(planned.status.success(), "{}", stderr(&planned));
     let elsewhere = tempfile::tempdir().unwrap();
     let shown = common::f3s_in(elsewhere.path(), &["show", path]);
     assert!(shown.status.success(), "{}", stderr(&shown));
@@ -306,9 +311,8 @@ fn show_refuses_what_is_not_a_saved_plan() {
         std::fs::write(&path, text).unwrap();
         path.display().to_string()
     };
-    let saved = tempfile::NamedTempFile::new().unwrap();
+    let (saved, _) = saved_plan();
     let path = saved.path().to_str().unwrap();
-    assert!(plan(&["-o", path]).status.success());
     let good = std::fs::read_to_string(path).unwrap();
     let cases = [
         (write("missing.json", ""), "is not a plan f3s saved"),

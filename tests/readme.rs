@@ -28,41 +28,31 @@ struct Block {
 fn blocks() -> Vec<Block> {
     let readme = std::fs::read_to_string(Path::new(ROOT).join("README.md")).unwrap();
     let mut blocks = Vec::new();
-    let mut section = String::new();
+    let mut section = "";
     let mut open: Option<Block> = None;
     for line in readme.lines() {
-        match &mut open {
-            Some(block) if line == "```" => blocks.push(std::mem::replace(block, empty())),
-            Some(block) => {
+        match (&mut open, line.strip_prefix("```")) {
+            (Some(_), Some("")) => blocks.extend(open.take()),
+            (Some(block), _) => {
                 block.text.push_str(line);
                 block.text.push('\n');
-                continue;
             }
-            None => {
+            (None, Some(language)) => {
+                open = Some(Block {
+                    section: section.to_string(),
+                    language: language.to_string(),
+                    text: String::new(),
+                })
+            }
+            (None, None) => {
                 if let Some(heading) = line.strip_prefix("## ") {
-                    section = heading.to_string();
-                } else if let Some(language) = line.strip_prefix("```") {
-                    open = Some(Block {
-                        section: section.clone(),
-                        language: language.to_string(),
-                        text: String::new(),
-                    });
+                    section = heading;
                 }
-                continue;
             }
         }
-        open = None;
     }
     assert!(open.is_none(), "a block of the README is not closed");
     blocks
-}
-
-fn empty() -> Block {
-    Block {
-        section: String::new(),
-        language: String::new(),
-        text: String::new(),
-    }
 }
 
 /// The sections whose `sh` blocks run in the session, in README order.
