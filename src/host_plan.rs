@@ -270,9 +270,9 @@ fn content_diff(
     } = content;
     // A side that may not be shown (hidden, holding a secret, not known yet) masks both.
     match (before.as_ref().map(Observed::plain), after.plain()) {
-        (None, Some(shown_after)) => (Some(diff::unified(&path, None, shown_after).text), 0),
+        (None, Some(shown_after)) => (Some(diff::unified(&path, None, &shown_after).text), 0),
         (Some(Some(shown_before)), Some(shown_after)) => {
-            let diff = diff::unified(&path, Some(shown_before), shown_after);
+            let diff = diff::unified(&path, Some(&shown_before), &shown_after);
             (Some(diff.text), diff.removed_lines)
         }
         _ => {

@@ -39,11 +39,11 @@ pub fn read(host: &str, os: OsFamily, state: &HostState) -> RecordRead {
             record: None,
             problem: None,
         },
-        Some(Observed::Plain(text)) => match Record::parse(text) {
+        Some(Observed::Plain(text)) => match Record::parse(&text.as_str()) {
             Ok(record) => RecordRead {
                 record: Some((
                     record,
-                    SourceFile::new(format!("{host}:{path}"), text.clone()),
+                    SourceFile::new(format!("{host}:{path}"), text.as_str().into_owned()),
                 )),
                 problem: None,
             },

@@ -270,6 +270,9 @@ pub struct Text {
     value: Held,
     sha256: [u8; 32],
     sensitive: bool,
+    /// The bytes are UTF-8: known once, so a prediction made from the value need not read it
+    /// back from the store to tell.
+    utf8: bool,
 }
 
 #[derive(Clone)]
@@ -294,6 +297,7 @@ impl Text {
         let stored = shown.then(|| text_store::put(&value)).flatten();
         Self {
             sha256: Sha256::digest(&value).into(),
+            utf8: std::str::from_utf8(&value).is_ok(),
             value: match stored {
                 Some(stored) => Held::Stored(stored),
                 None => Held::Memory(Arc::from(value)),
@@ -390,11 +394,54 @@ impl Hidden {
     }
 }
 
+/// Text that is not secret and may be shown: what a host showed of a file or a value, or what
+/// a predicted state holds. Kept as a plain [`Text`] is (a long one in the run's text store,
+/// not in memory) and compared by its digest: a plan predicts every file it writes, and 24
+/// hosts of 2,000 files of 1 KiB held as strings would be 50 MB.
+#[derive(Clone, PartialEq, Eq)]
+pub struct PlainText(Text);
+
+impl PlainText {
+    /// The text (read back from the store when it is kept there).
+    pub fn as_str(&self) -> Cow<'_, str> {
+        match self.0.expose() {
+            Cow::Borrowed(bytes) => String::from_utf8_lossy(bytes),
+            // Made from a `str`, so never lossy; read back whole from the store.
+            Cow::Owned(bytes) => Cow::Owned(
+                String::from_utf8(bytes)
+                    .unwrap_or_else(|bad| String::from_utf8_lossy(bad.as_bytes()).into_owned()),
+            ),
+        }
+    }
+
+    pub fn digest(&self) -> Digest {
+        self.0.digest()
+    }
+}
+
+impl From<String> for PlainText {
+    fn from(text: String) -> Self {
+        Self(Text::plain(text))
+    }
+}
+
+impl From<&str> for PlainText {
+    fn from(text: &str) -> Self {
+        Self(Text::plain(text))
+    }
+}
+
+impl fmt::Debug for PlainText {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Debug::fmt(&self.as_str(), f)
+    }
+}
+
 /// A value as read from a host: the text itself, only what stands in for it (for sensitive
 /// values), or, in a predicted state, not knowable until apply has run.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Observed {
-    Plain(String),
+    Plain(PlainText),
     Hidden(Hidden),
     KnownAfterApply,
 }
@@ -404,7 +451,7 @@ impl Observed {
     /// the bytes are not text (a key file, say) or are private key material.
     pub fn of(value: &[u8], hide: bool) -> Self {
         match std::str::from_utf8(value) {
-            Ok(text) if !hide && !is_key_material(value) => Self::Plain(text.to_string()),
+            Ok(text) if !hide && !is_key_material(value) => Self::Plain(text.into()),
             _ => Self::Hidden(Hidden::Sha256(Digest::of(value))),
         }
     }
@@ -414,14 +461,19 @@ impl Observed {
         Self::Hidden(Hidden::Sha256(digest))
     }
 
+    /// What a host holds once `text` is written: the same value, shared rather than copied.
     pub fn from_text(text: &Text) -> Self {
-        Self::of(&text.expose(), text.is_sensitive())
+        if text.sensitive || !text.utf8 {
+            Self::digest(text.digest())
+        } else {
+            Self::Plain(PlainText(text.clone()))
+        }
     }
 
     /// Whether the host holds exactly `desired`. Unknown values never match.
     pub fn matches(&self, desired: &Text) -> bool {
         match self {
-            Self::Plain(value) => <[u8; 32]>::from(Sha256::digest(value)) == desired.sha256,
+            Self::Plain(value) => value.0.sha256 == desired.sha256,
             Self::Hidden(hidden) => hidden.is(&desired.digest()),
             Self::KnownAfterApply => false,
         }
@@ -451,16 +503,16 @@ impl Observed {
     /// What stands in for the value when it is not shown; `None` when it is not known yet.
     fn concealed(&self) -> Option<Hidden> {
         match self {
-            Self::Plain(value) => Some(Hidden::Sha256(Digest::of(value.as_bytes()))),
+            Self::Plain(value) => Some(Hidden::Sha256(value.digest())),
             Self::Hidden(hidden) => Some(hidden.clone()),
             Self::KnownAfterApply => None,
         }
     }
 
     /// The text, where it may be shown (it holds no secret).
-    pub fn plain(&self) -> Option<&str> {
+    pub fn plain(&self) -> Option<Cow<'_, str>> {
         match self {
-            Self::Plain(value) if !holds_secret(value.as_bytes()) => Some(value),
+            Self::Plain(value) => Some(value.as_str()).filter(|text| !holds_secret(text.as_bytes())),
             _ => None,
         }
     }
@@ -479,7 +531,7 @@ impl Observed {
 
     pub fn shown(&self) -> String {
         match (self.plain(), self.concealed()) {
-            (Some(value), _) => value.to_string(),
+            (Some(value), _) => value.into_owned(),
             (None, Some(hidden)) => masked(&hidden.fingerprint()),
             (None, None) => "(known after apply)".into(),
         }
@@ -495,7 +547,7 @@ impl Serialize for Observed {
             hmac: &'a Fingerprint,
         }
         match (self.plain(), self.concealed()) {
-            (Some(value), _) => serializer.serialize_str(value),
+            (Some(value), _) => serializer.serialize_str(&value),
             (None, Some(hidden)) => Keyed {
                 hmac: &hidden.fingerprint(),
             }
@@ -522,7 +574,7 @@ impl<'de> Deserialize<'de> for Observed {
             },
         }
         match Recorded::deserialize(deserializer)? {
-            Recorded::Plain(value) => Ok(Self::Plain(value)),
+            Recorded::Plain(value) => Ok(Self::Plain(value.into())),
             Recorded::Keyed { hmac } => Ok(Self::Hidden(Hidden::Recorded(hmac))),
             Recorded::Unkeyed { .. } => Err(serde::de::Error::custom(
                 "a plain `sha256` of a hidden value lets anyone test guesses of it offline; \

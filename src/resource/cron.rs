@@ -119,28 +119,29 @@ impl Kind for Cron {
     fn decide(&self, view: &View) -> Result<Decision, String> {
         let current = view.state.crontabs.get(&self.user);
         let text = match current {
-            None => "",
-            Some(Observed::Plain(text)) => text,
+            None => "".into(),
+            Some(Observed::Plain(text)) => text.as_str(),
             Some(_) => return Err(format!("{}'s crontab cannot be read", self.user)),
         };
         let edited = if self.present {
-            self.edited(text)
+            self.edited(&text)
         } else {
-            self.without(text)
+            self.without(&text)
         };
         let Some(after) = edited else {
             return Ok(Decision::default());
         };
+        let after = Text::plain(after);
         Ok(Decision {
-            ops: vec![Op::WriteCrontab {
-                user: self.user.clone(),
-                content: Text::plain(after.clone()),
-            }],
             content: Some(ContentChange {
                 path: format!("crontab of {}", self.user),
                 before: current.cloned(),
-                after: Observed::Plain(after),
+                after: Observed::from_text(&after),
             }),
+            ops: vec![Op::WriteCrontab {
+                user: self.user.clone(),
+                content: after,
+            }],
             creates: current.is_none(),
             removes: !self.present,
             ..Decision::default()

@@ -80,7 +80,7 @@ pub fn decide(
     if view.state.directories.contains_key(path) {
         return Err(format!("{path} is a directory"));
     }
-    let Some(new_text) = edit(text) else {
+    let Some(new_text) = edit(text.as_deref()) else {
         return Ok(Decision::default());
     };
     let mut decision = Decision {
@@ -95,14 +95,16 @@ pub fn decide(
             fresh
         }
     };
+    // One value for the plan's diff, the prediction and the write.
+    let content = Text::plain(new_text);
     decision.content = Some(ContentChange {
         path: path.to_string(),
         before: current.map(|file| file.content.clone()),
-        after: Observed::Plain(new_text.clone()),
+        after: Observed::from_text(&content),
     });
     decision.ops.push(Op::WriteFile {
         path: path.to_string(),
-        content: Text::plain(new_text),
+        content,
         ownership,
         create_only: false,
         validate: validate.clone(),

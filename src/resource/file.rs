@@ -255,7 +255,7 @@ impl Kind for File {
             let ownership = self.wanted.for_new("0644", view.os);
             let after = self
                 .desired(view)?
-                .unwrap_or(Observed::Plain(String::new()));
+                .unwrap_or_else(|| Observed::Plain("".into()));
             if view.state.directories.contains_key(&self.path) {
                 decision.ops.push(Op::RemovePath {
                     path: self.path.clone(),

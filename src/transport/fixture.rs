@@ -109,7 +109,7 @@ impl Transport for FixtureTransport {
             state.files.get(path).map(|file| file.content.clone())
         })?;
         match content {
-            Some(Observed::Plain(text)) => Ok(text.into_bytes()),
+            Some(Observed::Plain(text)) => Ok(text.as_str().into_owned().into_bytes()),
             _ => Err(TransportError::Unsupported {
                 host: host.name.clone(),
                 message: format!("{path} has no recorded content to copy"),

@@ -111,7 +111,7 @@ impl Transport for ReplyTransport {
     fn read_file(&self, host: &Host, path: &str) -> Result<Vec<u8>, TransportError> {
         let recorded = self.states.get(&host.name).and_then(|s| s.files.get(path));
         match recorded.map(|file| &file.content) {
-            Some(Observed::Plain(text)) => Ok(text.clone().into_bytes()),
+            Some(Observed::Plain(text)) => Ok(text.as_str().into_owned().into_bytes()),
             _ => Err(TransportError::Unsupported {
                 host: host.name.clone(),
                 message: format!("{path} has no recorded content"),
@@ -167,8 +167,8 @@ fn observation_reply(os: OsFamily, probes: &[Probe], recorded: &HostState) -> Ve
             continue;
         };
         let (digest, bytes) = match &file.content {
-            Observed::Plain(text) => (Digest::of(text.as_bytes()), text.as_bytes()),
-            Observed::Hidden(hidden) if *reveal != Reveal::Text => (answered(hidden), &[][..]),
+            Observed::Plain(text) => (text.digest(), text.as_str().into_owned().into_bytes()),
+            Observed::Hidden(hidden) if *reveal != Reveal::Text => (answered(hidden), Vec::new()),
             _ => continue,
         };
         let _ = writeln!(
@@ -181,7 +181,7 @@ fn observation_reply(os: OsFamily, probes: &[Probe], recorded: &HostState) -> Ve
         );
         let _ = writeln!(digests, "{}{digest_gap}{path}", hex(&digest));
         if *reveal == Reveal::Text {
-            texts.extend_from_slice(bytes);
+            texts.extend_from_slice(&bytes);
         }
     }
     let mut reply = format!("U {}\nF\n{stats}H\n{digests}T\n", kernel_of(os)).into_bytes();
@@ -199,6 +199,7 @@ fn observation_reply(os: OsFamily, probes: &[Probe], recorded: &HostState) -> Ve
 fn probe_answer(i: usize, probe: &Probe, recorded: &HostState) -> String {
     let text_or_digest = |tag: &str, reveal: &Reveal, value: Option<&Observed>| match value {
         Some(Observed::Plain(text)) if *reveal != Reveal::DigestOnly => {
+            let text = text.as_str();
             format!("{tag} {i} text {}\n{text}\n", text.len())
         }
         Some(value) => match value.hidden() {
@@ -242,7 +243,10 @@ fn probe_answer(i: usize, probe: &Probe, recorded: &HostState) -> String {
             None => format!("X {i} absent\n"),
         },
         Probe::Crontab { user } => match recorded.crontabs.get(user) {
-            Some(Observed::Plain(text)) => format!("C {i} text {}\n{text}\n", text.len()),
+            Some(Observed::Plain(text)) => {
+                let text = text.as_str();
+                format!("C {i} text {}\n{text}\n", text.len())
+            }
             _ => format!("C {i} absent\n"),
         },
         _ => String::new(),

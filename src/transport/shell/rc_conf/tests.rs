@@ -466,7 +466,7 @@ fn every_value_written_is_observed_as_written_all_in_one_shell() {
         for (name, value) in names.iter().zip(&values) {
             assert_eq!(
                 observed.get(name),
-                Some(&Observed::Plain(value.clone())),
+                Some(&Observed::Plain(value.as_str().into())),
                 "{name} from {rc_conf:?}"
             );
         }
@@ -481,7 +481,7 @@ fn every_value_written_is_observed_as_written_all_in_one_shell() {
 /// that does not parse leaves every variable empty or unknown.
 #[test]
 fn values_read_as_sysrc_reads_them() {
-    let plain = |v: &str| Some(Observed::Plain(v.to_string()));
+    let plain = |v: &str| Some(Observed::Plain(v.into()));
     let host = Host::new(
         Some(
             "a=\"x\n\n\"\nn=-n\ne=-e\nsix=\"-n -e\"\nOPTIND=7\nf3s_v=mine\nempty=\nset -- 1 2 3\n",
