@@ -14,6 +14,7 @@
 //! resources in order of wave, then plan order, which keeps that argument true (see there).
 //! A batch that fails stops the rollout: what is placed after it is not started.
 
+use std::borrow::Cow;
 use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::sync::{Condvar, Mutex};
 use std::time::{Duration, Instant};
@@ -163,6 +164,8 @@ pub fn apply(
     let schedule = Schedule::new(graph, &plan.rollouts, &in_plan.keys().copied().collect());
     let batches: Vec<usize> = plan.rollouts.iter().map(|r| r.batches.len()).collect();
     let gates = Gates::new(schedule, &batches);
+    // Every planned resource ends with one result: sized once, not grown by doubling.
+    let results = Vec::with_capacity(in_plan.len());
     let queues = queues
         .into_iter()
         .map(|(host, mut jobs)| {
@@ -185,7 +188,7 @@ pub fn apply(
             gates,
         }),
         changed: Condvar::new(),
-        results: Mutex::new(Vec::new()),
+        results: Mutex::new(results),
         halts: Mutex::new(Vec::new()),
     };
     let workers = parallelism.clamp(1, plan.hosts.len().max(1));
@@ -527,7 +530,18 @@ impl<'a, 'p> Shared<'a, 'p> {
 
     /// The resource's operations as the host runs them: a copy becomes the write of the
     /// bytes read from its source host.
-    fn prepared_ops(&self, host: &str, planned: &PlannedResource) -> Result<Vec<Op>, String> {
+    fn prepared_ops(
+        &self,
+        host: &str,
+        planned: &'p PlannedResource,
+    ) -> Result<Cow<'p, [Op]>, String> {
+        if !planned
+            .operations
+            .iter()
+            .any(|op| matches!(op, Op::CopyFile { .. }))
+        {
+            return Ok(Cow::Borrowed(&planned.operations));
+        }
         planned
             .operations
             .iter()

@@ -3,21 +3,24 @@
 //! (or in memory); its meaning is fixed here: units in order, a unit's operations in order
 //! until the first failure, and a unit skipped when a unit it needs did not succeed.
 
+use std::borrow::Cow;
 use std::collections::HashMap;
 
 use crate::check_command::CheckCommand;
 use crate::op::Op;
 
 #[derive(Debug, Clone)]
-pub struct Unit {
-    pub ops: Vec<Op>,
+pub struct Unit<'a> {
+    /// Borrowed from the plan where they are sent as planned: 24 hosts' batches of 4,000
+    /// units would otherwise each hold a copy of their operations while they run.
+    pub ops: Cow<'a, [Op]>,
     /// Earlier units of this batch that must succeed before this one runs.
     pub after: Vec<usize>,
 }
 
 #[derive(Debug, Default, Clone)]
-pub struct Batch {
-    pub units: Vec<Unit>,
+pub struct Batch<'a> {
+    pub units: Vec<Unit<'a>>,
 }
 
 /// How one unit of a batch ended.
@@ -32,7 +35,7 @@ pub enum UnitOutcome {
     Skipped { because: usize },
 }
 
-impl Batch {
+impl Batch<'_> {
     /// Folds whole-file rewrites of one path (a chain of line edits, each carrying the whole
     /// file as it is after that edit) into the last of them, so a file edited a thousand times
     /// is written once. Unit `i` folds into the next unit `j` rewriting the same path with the
@@ -87,7 +90,7 @@ impl Batch {
         // A folded unit runs nothing, and whatever needed it needs what it folded into.
         for (k, unit) in self.units.iter_mut().enumerate() {
             if ends_as[k] != k {
-                unit.ops.clear();
+                unit.ops = Cow::Borrowed(&[]);
                 unit.after.clear();
                 continue;
             }
@@ -148,8 +151,8 @@ impl Batch {
 type Rewrite<'a> = (&'a str, Option<&'a CheckCommand>);
 
 /// What a unit rewrites whole, when that is all it does.
-fn rewrite(unit: &Unit) -> Option<Rewrite<'_>> {
-    match unit.ops.as_slice() {
+fn rewrite<'u>(unit: &'u Unit<'_>) -> Option<Rewrite<'u>> {
+    match &*unit.ops {
         [
             Op::WriteFile {
                 path,
@@ -166,7 +169,7 @@ fn rewrite(unit: &Unit) -> Option<Rewrite<'_>> {
 mod tests {
     use super::*;
 
-    fn unit(paths: &[&str], after: &[usize]) -> Unit {
+    fn unit(paths: &[&str], after: &[usize]) -> Unit<'static> {
         Unit {
             ops: paths
                 .iter()
@@ -178,7 +181,7 @@ mod tests {
         }
     }
 
-    fn write(path: &str, after: &[usize]) -> Unit {
+    fn write(path: &str, after: &[usize]) -> Unit<'static> {
         Unit {
             ops: vec![Op::WriteFile {
                 path: path.into(),
@@ -190,7 +193,8 @@ mod tests {
                 },
                 create_only: false,
                 validate: None,
-            }],
+            }]
+            .into(),
             after: after.to_vec(),
         }
     }
@@ -224,7 +228,7 @@ mod tests {
     fn rewrites_fold_only_into_writes_with_the_same_check() {
         let checked = |after: &[usize]| {
             let mut unit = write("/d/conf", after);
-            if let Op::WriteFile { validate, .. } = &mut unit.ops[0] {
+            if let Op::WriteFile { validate, .. } = &mut unit.ops.to_mut()[0] {
                 *validate = Some(CheckCommand::new("sh -n {new}"));
             }
             unit

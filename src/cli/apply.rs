@@ -202,7 +202,7 @@ fn record_managed(
         }
         let batch = crate::batch::Batch {
             units: vec![crate::batch::Unit {
-                ops: crate::record::write_ops(host.os, &record),
+                ops: crate::record::write_ops(host.os, &record).into(),
                 after: Vec::new(),
             }],
         };

@@ -55,7 +55,7 @@ fn write_script(os: OsFamily, batch: &Batch, nonce: &str, backup_dir: &str, scri
     let dirs: BTreeSet<&str> = batch
         .units
         .iter()
-        .flat_map(|unit| &unit.ops)
+        .flat_map(|unit| unit.ops.iter())
         .filter_map(|op| match op {
             Op::CreateDirectory { path, .. } => Some(crate::names::parent_dir(path).unwrap_or("/")),
             op => temp_file_dir(op),
@@ -300,8 +300,11 @@ mod tests {
         }
     }
 
-    fn unit(ops: Vec<Op>) -> Unit {
-        Unit { ops, after: vec![] }
+    fn unit(ops: Vec<Op>) -> Unit<'static> {
+        Unit {
+            ops: ops.into(),
+            after: vec![],
+        }
     }
 
     #[test]
@@ -312,23 +315,23 @@ mod tests {
         let batch = Batch {
             units: vec![
                 Unit {
-                    ops: vec![write(at("a"), &binary)],
+                    ops: vec![write(at("a"), &binary)].into(),
                     after: vec![],
                 },
                 Unit {
-                    ops: vec![write(at("missing/b"), b"b"), write(at("never"), b"x")],
+                    ops: vec![write(at("missing/b"), b"b"), write(at("never"), b"x")].into(),
                     after: vec![],
                 },
                 Unit {
-                    ops: vec![write(at("c"), b"c")],
+                    ops: vec![write(at("c"), b"c")].into(),
                     after: vec![1],
                 },
                 Unit {
-                    ops: vec![write(at("d"), b"it's 100% \\ $(not run)\n")],
+                    ops: vec![write(at("d"), b"it's 100% \\ $(not run)\n")].into(),
                     after: vec![0],
                 },
                 Unit {
-                    ops: vec![write(at("dir"), b"x")],
+                    ops: vec![write(at("dir"), b"x")].into(),
                     after: vec![],
                 },
             ],
@@ -508,15 +511,15 @@ mod tests {
         let units = vec![
             unit(vec![mkdir(at("srv"), "0750")]),
             Unit {
-                ops: vec![mkdir(at("srv/a"), "0700")],
+                ops: vec![mkdir(at("srv/a"), "0700")].into(),
                 after: vec![0],
             },
             Unit {
-                ops: vec![mkdir(at("srv/a/b"), "0700")],
+                ops: vec![mkdir(at("srv/a/b"), "0700")].into(),
                 after: vec![1],
             },
             Unit {
-                ops: vec![write(at("srv/a/b/f"), b"f\n")],
+                ops: vec![write(at("srv/a/b/f"), b"f\n")].into(),
                 after: vec![2],
             },
             unit(vec![Op::WriteFile {
@@ -530,7 +533,7 @@ mod tests {
             unit(vec![write(at("etc/new.conf"), b"fresh\n")]),
             unit(vec![write(at("etc/taken"), b"x")]),
             Unit {
-                ops: vec![write(at("etc/after-taken"), b"x")],
+                ops: vec![write(at("etc/after-taken"), b"x")].into(),
                 after: vec![7],
             },
         ];
@@ -601,7 +604,7 @@ mod tests {
                         owner: "root".into(),
                         group: "root".into(),
                     },
-                }],
+                }].into(),
                 after: vec![],
             }],
         };
@@ -643,7 +646,7 @@ mod timing {
             ops: vec![Op::CreateDirectory {
                 path: root.clone(),
                 ownership: own("0755"),
-            }],
+            }].into(),
             after: vec![],
         }];
         for d in 0..999 {
@@ -651,7 +654,7 @@ mod timing {
                 ops: vec![Op::CreateDirectory {
                     path: format!("{root}/d{d:04}"),
                     ownership: own("0755"),
-                }],
+                }].into(),
                 after: vec![0],
             });
         }
@@ -664,7 +667,7 @@ mod timing {
                     ownership: own("0644"),
                     create_only: false,
                     validate: None,
-                }],
+                }].into(),
                 after: vec![1 + f % 999],
             });
         }

@@ -45,8 +45,8 @@ enum Member<'b> {
     Nothing,
 }
 
-fn member(unit: &Unit) -> Option<Member<'_>> {
-    match unit.ops.as_slice() {
+fn member<'u>(unit: &'u Unit<'_>) -> Option<Member<'u>> {
+    match &*unit.ops {
         [] => Some(Member::Nothing),
         [Op::CreateDirectory { path, ownership }] => Some(Member::Dir { path, ownership }),
         [
