@@ -115,17 +115,18 @@ pub struct PlannedResource {
     // `PlannedResource` for every resource, changed or not.
     #[serde(default, skip_serializing_if = "<[_]>::is_empty")]
     pub changes: Box<[AttributeChange]>,
+    /// Beside the changes rather than behind a pointer: most changed files have one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    diff: Option<DiffText>,
     #[serde(flatten, skip_serializing_if = "Option::is_none")]
     shown: Option<Box<Shown>>,
     #[serde(default, skip_serializing_if = "<[_]>::is_empty")]
     pub operations: Box<[Op]>,
 }
 
-/// What a plan shows of a resource beyond its changes, where there is any.
+/// What a plan shows of a resource beyond its changes and diff, where there is any.
 #[derive(Debug, Serialize, Deserialize)]
 struct Shown {
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    diff: Option<DiffText>,
     /// Lines of the host's file the new content drops, where both sides can be read.
     #[serde(default, skip_serializing_if = "is_zero")]
     removes_lines: usize,
@@ -139,7 +140,7 @@ struct Shown {
 /// the run's text store rather than in memory, as the contents it shows are.
 #[derive(Debug)]
 enum DiffText {
-    Held(String),
+    Held(Box<str>),
     Stored(text_store::Stored),
 }
 
@@ -154,7 +155,7 @@ impl DiffText {
         {
             return Self::Stored(stored);
         }
-        Self::Held(text)
+        Self::Held(text.into_boxed_str())
     }
 
     fn text(&self) -> Cow<'_, str> {
@@ -181,7 +182,7 @@ impl<'de> Deserialize<'de> for DiffText {
 
 impl PlannedResource {
     pub fn diff(&self) -> Option<Cow<'_, str>> {
-        self.shown.as_ref()?.diff.as_ref().map(DiffText::text)
+        self.diff.as_ref().map(DiffText::text)
     }
 
     pub fn refresh(&self) -> Option<&RefreshNote> {
@@ -234,9 +235,8 @@ impl PlannedResource {
             .content
             .map_or((None, 0), |content| content_diff(content, &mut changes));
         let note = decision.note;
-        let shown = (diff.is_some() || refresh.is_some() || note.is_some()).then(|| {
+        let shown = (removes_lines > 0 || refresh.is_some() || note.is_some()).then(|| {
             Box::new(Shown {
-                diff: diff.map(DiffText::new),
                 removes_lines,
                 refresh,
                 note,
@@ -247,6 +247,7 @@ impl PlannedResource {
             module: Arc::clone(module),
             action,
             changes: changes.into_boxed_slice(),
+            diff: diff.map(DiffText::new),
             shown,
             operations: operations.into_boxed_slice(),
         }

@@ -23,7 +23,7 @@ pub mod managed;
 pub mod module;
 pub mod names;
 pub mod op;
-pub mod malloc_arenas;
+pub mod malloc_tuning;
 pub mod open_files;
 pub mod plan;
 pub mod plan_error;

@@ -5,7 +5,7 @@ use std::process::ExitCode;
 use clap::{CommandFactory as _, Parser as _};
 
 fn main() -> ExitCode {
-    f3s::malloc_arenas::cap();
+    f3s::malloc_tuning::tune();
     // Asked by a shell what completes a word (`COMPLETE=bash f3s -- …`): answered, then exit.
     clap_complete::CompleteEnv::with_factory(f3s::cli::Cli::command)
         .var(f3s::cli::COMPLETE_VARIABLE)

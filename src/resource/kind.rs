@@ -3,6 +3,7 @@
 //! It never opens a connection or builds a command line.
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 
@@ -27,24 +28,35 @@ pub struct View<'a> {
 /// One attribute's move, as the plan shows it (sensitive values already masked).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct AttributeChange {
-    pub attribute: String,
-    pub before: String,
-    pub after: String,
+    pub attribute: Arc<str>,
+    pub before: Arc<str>,
+    pub after: Arc<str>,
 }
 
+/// Values up to this long are shared (`interned`): "(absent)", "0644" and "root:wheel" are
+/// said by thousands of new files of a plan, a unique value of that length costs little.
+const SHARED_UP_TO: usize = 32;
+
 impl AttributeChange {
-    pub fn new(attribute: &str, before: impl Into<String>, after: impl Into<String>) -> Self {
+    pub fn new(attribute: &str, before: impl AsRef<str>, after: impl AsRef<str>) -> Self {
+        let value = |text: &str| {
+            if text.len() <= SHARED_UP_TO {
+                crate::interned::intern(text)
+            } else {
+                Arc::from(text)
+            }
+        };
         Self {
-            attribute: attribute.into(),
-            before: before.into(),
-            after: after.into(),
+            attribute: crate::interned::intern(attribute),
+            before: value(before.as_ref()),
+            after: value(after.as_ref()),
         }
     }
 
     /// A change from a value in the host's own words (an owner, a property, a certificate's
     /// subject): a host can say anything, a secret's value too, so `before` is withheld whole
     /// when it quotes one, on every channel the plan goes to.
-    pub fn observed(attribute: &str, before: &str, after: impl Into<String>) -> Self {
+    pub fn observed(attribute: &str, before: &str, after: impl AsRef<str>) -> Self {
         Self::new(attribute, crate::sensitive::quoted(before), after)
     }
 }
