@@ -65,9 +65,10 @@ pub struct HostPlan {
     /// Why the host's record cannot be used, where it cannot.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub record_problem: Option<String>,
-    /// The record as read (`None` where apply never wrote one), for apply to bring up to date.
+    /// The record's text as read (`None` where apply never wrote one), for apply to bring up
+    /// to date; kept as a text is (a long one in the run's text store) rather than parsed.
     #[serde(skip)]
-    pub record: Option<crate::managed::Record>,
+    pub record: Option<crate::sensitive::PlainText>,
 }
 
 /// A resource the host's record says f3s manages there, which has left the inventory.

@@ -12,7 +12,7 @@ use crate::host_state::HostState;
 use crate::inventory::host::OsFamily;
 use crate::managed::{self, Entry, Record};
 use crate::resource::{Address, Reference, Resource, Spec};
-use crate::sensitive::Observed;
+use crate::sensitive::{Observed, PlainText};
 use crate::source::{Origin, SourceFile};
 
 /// The module name the plan shows for a removal of what left the inventory.
@@ -21,12 +21,21 @@ pub const NO_LONGER_MANAGED: &str = "(no longer managed)";
 /// A host's record as observed: the record (`None` where apply never wrote one) with its text,
 /// or why it cannot be used (then nothing on the host counts as no longer managed).
 pub struct RecordRead {
-    pub record: Option<(Record, Arc<SourceFile>)>,
+    pub record: Option<(Record, PlainText)>,
     pub problem: Option<String>,
 }
 
+/// The record's text as a source of diagnostics, named `host:path`; made only where an entry
+/// is wrong, as it copies the text.
+pub fn source(host: &str, os: OsFamily, text: &PlainText) -> Arc<SourceFile> {
+    SourceFile::new(
+        format!("{host}:{}", managed::path(os)),
+        text.as_str().into_owned(),
+    )
+}
+
 /// Reads the record out of a host's observed state.
-pub fn read(host: &str, os: OsFamily, state: &HostState) -> RecordRead {
+pub fn read(os: OsFamily, state: &HostState) -> RecordRead {
     let path = managed::path(os);
     let unusable = |why: String| RecordRead {
         record: None,
@@ -41,10 +50,7 @@ pub fn read(host: &str, os: OsFamily, state: &HostState) -> RecordRead {
         },
         Some(Observed::Plain(text)) => match Record::parse(&text.as_str()) {
             Ok(record) => RecordRead {
-                record: Some((
-                    record,
-                    SourceFile::new(format!("{host}:{path}"), text.as_str().into_owned()),
-                )),
+                record: Some((record, text.clone())),
                 problem: None,
             },
             Err(why) => unusable(why),

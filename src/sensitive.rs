@@ -512,7 +512,9 @@ impl Observed {
     /// The text, where it may be shown (it holds no secret).
     pub fn plain(&self) -> Option<Cow<'_, str>> {
         match self {
-            Self::Plain(value) => Some(value.as_str()).filter(|text| !holds_secret(text.as_bytes())),
+            Self::Plain(value) => {
+                Some(value.as_str()).filter(|text| !holds_secret(text.as_bytes()))
+            }
             _ => None,
         }
     }

@@ -193,7 +193,17 @@ fn record_managed(
             // A record f3s cannot read is left for the admin to look at.
             continue;
         }
-        let old = host_plan.record.as_ref();
+        // The plan parsed this text already: it reads the same again.
+        let old = match host_plan
+            .record
+            .as_ref()
+            .map(|text| crate::managed::Record::parse(&text.as_str()))
+        {
+            Some(Err(_)) => continue,
+            Some(Ok(old)) => Some(old),
+            None => None,
+        };
+        let old = old.as_ref();
         let record = crate::record::updated(old, host_plan, graph, &ended);
         if old.map(|old| old.text()) == Some(record.text())
             || (old.is_none() && record.entries.is_empty())

@@ -604,7 +604,8 @@ mod tests {
                         owner: "root".into(),
                         group: "root".into(),
                     },
-                }].into(),
+                }]
+                .into(),
                 after: vec![],
             }],
         };
@@ -646,7 +647,8 @@ mod timing {
             ops: vec![Op::CreateDirectory {
                 path: root.clone(),
                 ownership: own("0755"),
-            }].into(),
+            }]
+            .into(),
             after: vec![],
         }];
         for d in 0..999 {
@@ -654,7 +656,8 @@ mod timing {
                 ops: vec![Op::CreateDirectory {
                     path: format!("{root}/d{d:04}"),
                     ownership: own("0755"),
-                }].into(),
+                }]
+                .into(),
                 after: vec![0],
             });
         }
@@ -667,7 +670,8 @@ mod timing {
                     ownership: own("0644"),
                     create_only: false,
                     validate: None,
-                }].into(),
+                }]
+                .into(),
                 after: vec![1 + f % 999],
             });
         }
