@@ -162,3 +162,63 @@ fn the_carp_password_is_not_in_the_recorded_states_or_the_plan() {
         assert!(!text.contains(common::LAB_CARP_PASSWORD));
     }
 }
+
+/// A CARP address is planned MASTER on one member and BACKUP on the others, however early the
+/// plan has finished with the other members' own resources: the states of hosts it has done
+/// with are let go, but not while a CARP member still looks for a MASTER among them.
+#[test]
+fn carp_members_planned_after_a_host_is_done_still_see_it() {
+    let module = "
+description: One CARP address.
+resources:
+  - carp: 10.0.0.1
+    interface: re0
+    vhid: 1
+    password: notreal
+";
+    let case = common::Case::new(
+        "
+module_path: [modules]
+defaults:
+  modules:
+    - module: vip
+hosts:
+  f0: { os: freebsd, address: 192.168.1.130 }
+  f1: { os: freebsd, address: 192.168.1.131 }
+  f2: { os: freebsd, address: 192.168.1.132 }
+",
+    )
+    .module("vip", module);
+    for host in ["f0", "f1", "f2"] {
+        let bare = format!(
+            "{}/examples/f3s-state/bare/f1.yml",
+            env!("CARGO_MANIFEST_DIR")
+        );
+        let state = case.path().join(format!("state/{host}.yml"));
+        std::fs::create_dir_all(state.parent().unwrap()).unwrap();
+        std::fs::copy(bare, state).unwrap();
+    }
+    let output = common::f3s_in(
+        case.path(),
+        &["plan", "-i", "inventory.yml", "--state", "state", "--json"],
+    );
+    assert!(output.status.success(), "{}", stderr(&output));
+    let json: Value = serde_json::from_slice(&output.stdout).unwrap();
+    let roles: Vec<String> = json["hosts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|host| host["resources"].as_array().unwrap())
+        .flat_map(|resource| resource["operations"].as_array().unwrap())
+        .filter_map(|op| op["becomes"].as_str().map(str::to_string))
+        .collect();
+    assert_eq!(roles.len(), 3, "{roles:?}");
+    assert_eq!(
+        roles
+            .iter()
+            .filter(|role| role.as_str() == "MASTER")
+            .count(),
+        1,
+        "one MASTER: {roles:?}"
+    );
+}

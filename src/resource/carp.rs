@@ -110,6 +110,11 @@ impl Kind for Carp {
             .collect()
     }
 
+    /// `elected` looks for a MASTER of the address among every host.
+    fn reads_every_host(&self) -> bool {
+        true
+    }
+
     fn decide(&self, view: &View) -> Result<Decision, String> {
         let add = |becomes| Op::AddCarpAddress {
             interface: self.interface.clone(),

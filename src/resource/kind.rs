@@ -20,6 +20,9 @@ pub struct View<'a> {
     /// Seconds since the epoch when the plan was made, for certificate expiry.
     pub now: i64,
     pub state: &'a HostState,
+    /// Every host's state, of which a kind reads only the hosts its `remote_probes` name, or
+    /// all where it `reads_every_host`: the plan lets go of a host's state once nothing left
+    /// to decide reads it.
     pub hosts: &'a BTreeMap<String, HostState>,
     /// `(host, path)` of content this plan changes before it is read here.
     pub pending: &'a BTreeSet<(String, String)>,
@@ -125,6 +128,11 @@ pub trait Kind {
     /// What to read on other hosts, as `(host, probe)`.
     fn remote_probes(&self) -> Vec<(String, Probe)> {
         Vec::new()
+    }
+
+    /// Whether deciding reads other hosts' states beyond those `remote_probes` names.
+    fn reads_every_host(&self) -> bool {
+        false
     }
 
     /// What must change; `Err` when the plan cannot decide (the message says why).
