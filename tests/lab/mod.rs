@@ -60,8 +60,13 @@ fn run(command: &mut Command) -> Output {
 impl Lab {
     /// Starts one host per `(name, os)`, ready to accept SSH when this returns.
     pub fn start(hosts: &[(&str, Os)]) -> Lab {
+        Self::start_in(&std::env::temp_dir(), hosts)
+    }
+
+    /// As `start`, the hosts' files (their overlays' upper layers) under `base`.
+    pub fn start_in(base: &Path, hosts: &[(&str, Os)]) -> Lab {
         let n = LABS.fetch_add(1, Ordering::SeqCst);
-        let dir = std::env::temp_dir().join(format!("f3s-lab-{}-{n}", std::process::id()));
+        let dir = base.join(format!("f3s-lab-{}-{n}", std::process::id()));
         let _ = std::fs::remove_dir_all(&dir);
         std::fs::create_dir_all(&dir).unwrap();
         let key = dir.join("client_key");
