@@ -3,6 +3,7 @@
 //! times f3s beside the floor, a bare `ssh host true` to every host in parallel:
 //!
 //!   scripts/bench [--hosts 6,24] [--resources 80,800,4000] [--runs 5] [--plan-only] [--markdown]
+//!   scripts/bench --runs 2 --doc docs/performance.md   # measures and rewrites its table
 //!
 //! For each K and N: the floor; `check` (load and compile, no connection); `apply` to empty
 //! hosts (the workload removed before each run); a no-op `plan`. It prints median (min–max) seconds, the ratio to the floor, SSH
@@ -27,6 +28,8 @@ struct Options {
     time_apply: bool,
     /// Print a Markdown table (docs/performance.md) rather than aligned columns.
     markdown: bool,
+    /// Measure the table of docs/performance.md and write it into this file.
+    doc: Option<PathBuf>,
     f3s: PathBuf,
 }
 
@@ -87,11 +90,11 @@ fn main() {
         options.runs,
         lab_base().display()
     );
+    if let Some(doc) = options.doc.clone() {
+        return write_doc_table(&options, &doc);
+    }
     if options.markdown {
-        println!(
-            "| K | N | scenario | f3s s | floor s | ratio | execs/host | f3s CPU s | peak RSS |"
-        );
-        println!("|---:|---:|---|---:|---:|---:|---:|---:|---:|");
+        println!("{TABLE_HEAD}");
     } else {
         println!(
             "{:>4} {:>6}  {:<22} {:>24} {:>8} {:>7} {:>14} {:>10} {:>10}",
@@ -106,6 +109,111 @@ fn main() {
             "peak RSS"
         );
     }
+    measure(&options, &mut |row| {
+        println!(
+            "{}",
+            if options.markdown {
+                row.markdown()
+            } else {
+                row.aligned()
+            }
+        )
+    });
+}
+
+const TABLE_HEAD: &str = "| K | N | scenario | f3s s | floor s | ratio | execs/host | f3s CPU s | peak RSS |\n|---:|---:|---|---:|---:|---:|---:|---:|---:|";
+
+/// Where the table of docs/performance.md starts and ends.
+const TABLE_START: &str = "<!-- scale table: examples/scale.rs --doc rewrites it -->";
+const TABLE_END: &str = "<!-- end of scale table -->";
+
+/// The table of docs/performance.md: K = 6 and 24 at 80 and 4,000 resources a host (`--runs`
+/// runs each), then K = 100 at 80 (one run), written between the markers of `doc` in place of
+/// what was there, and printed.
+fn write_doc_table(options: &Options, doc: &Path) {
+    let mut table = vec![TABLE_HEAD.to_string()];
+    let mut keep = |row: Row| {
+        println!("{}", row.markdown());
+        table.push(row.markdown());
+    };
+    let standard = Options {
+        hosts: vec![6, 24],
+        resources: vec![80, 4000],
+        ..options.clone()
+    };
+    measure(&standard, &mut keep);
+    let hundred = Options {
+        hosts: vec![100],
+        resources: vec![80],
+        runs: 1,
+        ..options.clone()
+    };
+    measure(&hundred, &mut keep);
+    let text = std::fs::read_to_string(doc).expect("the document can be read");
+    let (Some(start), Some(end)) = (text.find(TABLE_START), text.find(TABLE_END)) else {
+        panic!("{} has no `{TABLE_START}` … `{TABLE_END}`", doc.display());
+    };
+    let rewritten = format!(
+        "{}{TABLE_START}\n{}\n{}",
+        &text[..start],
+        table.join("\n"),
+        &text[end..]
+    );
+    std::fs::write(doc, rewritten).expect("the document can be written");
+    println!("\nwritten into {}", doc.display());
+}
+
+/// One scenario's line of the table.
+struct Row {
+    k: usize,
+    n: usize,
+    scenario: &'static str,
+    range: String,
+    floor: f64,
+    ratio: f64,
+    execs: f64,
+    cpu: f64,
+    rss_mib: f64,
+}
+
+impl Row {
+    fn markdown(&self) -> String {
+        let Row {
+            k,
+            n,
+            scenario,
+            range,
+            floor,
+            ratio,
+            execs,
+            cpu,
+            rss_mib,
+        } = self;
+        format!(
+            "| {k} | {n} | {scenario} | {range} | {floor:.3} | {ratio:.2}× | {execs:.1} | {cpu:.2} | {rss_mib:.1} MiB |"
+        )
+    }
+
+    fn aligned(&self) -> String {
+        let Row {
+            k,
+            n,
+            scenario,
+            range,
+            floor,
+            ratio,
+            execs,
+            cpu,
+            rss_mib,
+        } = self;
+        format!(
+            "{k:>4} {n:>6}  {scenario:<22} {range:>24} {floor:>8.3} {ratio:>6.2}x {execs:>14.1} {cpu:>10.2} {rss_mib:>7.1} MiB"
+        )
+    }
+}
+
+/// Every K and N of `options`, each scenario's row given to `row` as it is measured.
+fn measure(options: &Options, row: &mut dyn FnMut(Row)) {
     for &k in &options.hosts {
         let names: Vec<String> = (1..=k).map(|i| format!("h{i:03}")).collect();
         let specs: Vec<(&str, Os)> = names.iter().map(|n| (n.as_str(), Os::Rocky)).collect();
@@ -114,9 +222,9 @@ fn main() {
             let dir = lab.dir().join(format!("n{n}"));
             let inventory = workload::write(&dir, &lab, n);
             let floor = floor(&lab, options.runs);
-            let check = f3s_runs(&options, &lab, &inventory, &["check"], false);
+            let check = f3s_runs(options, &lab, &inventory, &["check"], false);
             let apply = if options.time_apply {
-                f3s_runs(&options, &lab, &inventory, &["apply", "--yes"], true)
+                f3s_runs(options, &lab, &inventory, &["apply", "--yes"], true)
             } else {
                 let once = Options {
                     runs: 1,
@@ -126,7 +234,7 @@ fn main() {
                 Sample::default()
             };
             let plan = f3s_runs(
-                &options,
+                options,
                 &lab,
                 &inventory,
                 &["plan", "--detailed-exitcode"],
@@ -140,23 +248,17 @@ fn main() {
                 if sample.seconds.is_empty() {
                     continue;
                 }
-                let (range, floor, ratio, rss) = (
-                    sample.range(),
-                    floor.median(),
-                    sample.median() / floor.median(),
-                    sample.peak_rss_kib as f64 / 1024.0,
-                );
-                let execs = sample.sessions_per_host;
-                let cpu = median(&sample.cpu_seconds);
-                if options.markdown {
-                    println!(
-                        "| {k} | {n} | {scenario} | {range} | {floor:.3} | {ratio:.2}× | {execs:.1} | {cpu:.2} | {rss:.1} MiB |"
-                    );
-                } else {
-                    println!(
-                        "{k:>4} {n:>6}  {scenario:<22} {range:>24} {floor:>8.3} {ratio:>6.2}x {execs:>14.1} {cpu:>10.2} {rss:>7.1} MiB"
-                    );
-                }
+                row(Row {
+                    k,
+                    n,
+                    scenario,
+                    range: sample.range(),
+                    floor: floor.median(),
+                    ratio: sample.median() / floor.median(),
+                    execs: sample.sessions_per_host,
+                    cpu: median(&sample.cpu_seconds),
+                    rss_mib: sample.peak_rss_kib as f64 / 1024.0,
+                });
             }
         }
     }
@@ -169,6 +271,7 @@ fn parse_args() -> Options {
         runs: 5,
         time_apply: true,
         markdown: false,
+        doc: None,
         f3s: std::env::current_exe()
             .ok()
             .and_then(|exe| Some(exe.parent()?.parent()?.join("f3s")))
@@ -200,9 +303,10 @@ fn parse_args() -> Options {
                 continue;
             }
             "--f3s" => options.f3s = PathBuf::from(value),
+            "--doc" => options.doc = Some(PathBuf::from(value)),
             other => {
                 eprintln!(
-                    "unknown flag {other}; usage: scale [--hosts K,…] [--resources N,…] [--runs R] [--plan-only] [--markdown] [--f3s PATH]"
+                    "unknown flag {other}; usage: scale [--hosts K,…] [--resources N,…] [--runs R] [--plan-only] [--markdown] [--f3s PATH] [--doc docs/performance.md]"
                 );
                 std::process::exit(2);
             }
