@@ -3,7 +3,7 @@
 //! times f3s beside the floor, a bare `ssh host true` to every host in parallel:
 //!
 //!   scripts/bench [--hosts 6,24] [--resources 80,800,4000] [--runs 5] [--plan-only] [--markdown]
-//!   scripts/bench --runs 2 --doc docs/performance.md   # measures and rewrites its table
+//!   scripts/bench --runs 3 --doc docs/performance.md   # measures and rewrites its table
 //!
 //! For each K and N: the floor; `check` (load and compile, no connection); `apply` to empty
 //! hosts (the workload removed before each run); a no-op `plan`. It prints median (min–max) seconds, the ratio to the floor, SSH
@@ -77,10 +77,16 @@ fn lab_base() -> PathBuf {
     }
 }
 
+/// The middle value; of an even count, the mean of the two in the middle.
 fn median(values: &[f64]) -> f64 {
     let mut sorted = values.to_vec();
     sorted.sort_by(f64::total_cmp);
-    sorted.get(sorted.len() / 2).copied().unwrap_or(f64::NAN)
+    let middle = sorted.len() / 2;
+    match sorted.len() {
+        0 => f64::NAN,
+        len if len % 2 == 0 => (sorted[middle - 1] + sorted[middle]) / 2.0,
+        _ => sorted[middle],
+    }
 }
 
 fn main() {
