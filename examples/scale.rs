@@ -100,20 +100,10 @@ fn main() {
         return write_doc_table(&options, &doc);
     }
     if options.markdown {
-        println!("{TABLE_HEAD}");
+        println!("{}", markdown_head());
     } else {
-        println!(
-            "{:>4} {:>6}  {:<22} {:>24} {:>8} {:>7} {:>14} {:>10} {:>10}",
-            "K",
-            "N",
-            "scenario",
-            "f3s s",
-            "floor s",
-            "ratio",
-            "execs/host",
-            "f3s CPU s",
-            "peak RSS"
-        );
+        let names: Vec<String> = COLUMNS.iter().map(|(name, _)| name.to_string()).collect();
+        println!("{}", aligned_line(&names));
     }
     measure(&options, &mut |row| {
         println!(
@@ -127,8 +117,6 @@ fn main() {
     });
 }
 
-const TABLE_HEAD: &str = "| K | N | scenario | f3s s | floor s | ratio | execs/host | f3s CPU s | peak RSS |\n|---:|---:|---|---:|---:|---:|---:|---:|---:|";
-
 /// Where the table of docs/performance.md starts and ends.
 const TABLE_START: &str = "<!-- scale table: examples/scale.rs --doc rewrites it -->";
 const TABLE_END: &str = "<!-- end of scale table -->";
@@ -137,7 +125,7 @@ const TABLE_END: &str = "<!-- end of scale table -->";
 /// runs each), then K = 100 at 80 (one run), written between the markers of `doc` in place of
 /// what was there, and printed.
 fn write_doc_table(options: &Options, doc: &Path) {
-    let mut table = vec![TABLE_HEAD.to_string()];
+    let mut table = vec![markdown_head()];
     let mut keep = |row: Row| {
         println!("{}", row.markdown());
         table.push(row.markdown());
@@ -182,40 +170,72 @@ struct Row {
     rss_mib: f64,
 }
 
+/// The table's columns, and how wide each is in aligned output (the scenario's is the one
+/// aligned left).
+const COLUMNS: [(&str, usize); 9] = [
+    ("K", 4),
+    ("N", 6),
+    ("scenario", 22),
+    ("f3s s", 24),
+    ("floor s", 8),
+    ("ratio", 7),
+    ("execs/host", 14),
+    ("f3s CPU s", 10),
+    ("peak RSS", 12),
+];
+
 impl Row {
+    /// Each column's text; `times` follows the ratio.
+    fn cells(&self, times: &str) -> Vec<String> {
+        vec![
+            self.k.to_string(),
+            self.n.to_string(),
+            self.scenario.to_string(),
+            self.range.clone(),
+            format!("{:.3}", self.floor),
+            format!("{:.2}{times}", self.ratio),
+            format!("{:.1}", self.execs),
+            format!("{:.2}", self.cpu),
+            format!("{:.1} MiB", self.rss_mib),
+        ]
+    }
+
     fn markdown(&self) -> String {
-        let Row {
-            k,
-            n,
-            scenario,
-            range,
-            floor,
-            ratio,
-            execs,
-            cpu,
-            rss_mib,
-        } = self;
-        format!(
-            "| {k} | {n} | {scenario} | {range} | {floor:.3} | {ratio:.2}× | {execs:.1} | {cpu:.2} | {rss_mib:.1} MiB |"
-        )
+        markdown_line(&self.cells("×"))
     }
 
     fn aligned(&self) -> String {
-        let Row {
-            k,
-            n,
-            scenario,
-            range,
-            floor,
-            ratio,
-            execs,
-            cpu,
-            rss_mib,
-        } = self;
-        format!(
-            "{k:>4} {n:>6}  {scenario:<22} {range:>24} {floor:>8.3} {ratio:>6.2}x {execs:>14.1} {cpu:>10.2} {rss_mib:>7.1} MiB"
-        )
+        aligned_line(&self.cells("x"))
     }
+}
+
+fn markdown_line(cells: &[String]) -> String {
+    format!("| {} |", cells.join(" | "))
+}
+
+fn aligned_line(cells: &[String]) -> String {
+    cells
+        .iter()
+        .zip(COLUMNS)
+        .map(|(cell, (name, width))| {
+            if name == "scenario" {
+                format!(" {cell:<width$}")
+            } else {
+                format!("{cell:>width$}")
+            }
+        })
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+/// The Markdown table's head: the columns, the scenario's aligned left.
+fn markdown_head() -> String {
+    let names: Vec<String> = COLUMNS.iter().map(|(name, _)| name.to_string()).collect();
+    let rule: Vec<String> = COLUMNS
+        .iter()
+        .map(|(name, _)| if *name == "scenario" { "---" } else { "---:" }.to_string())
+        .collect();
+    format!("{}\n|{}|", markdown_line(&names), rule.join("|"))
 }
 
 /// Every K and N of `options`, each scenario's row given to `row` as it is measured.
